@@ -1,0 +1,5 @@
+"""`python -m lab`: the lab's engine, headless."""
+
+from lab.cli import main
+
+raise SystemExit(main())

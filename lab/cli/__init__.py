@@ -1,0 +1,37 @@
+"""`python -m lab <command>`: the same engine the pages use, for scripts, GPU servers and CI.
+
+Each command lives in its own module with `add_parser(subparsers)` registering its arguments and
+setting `func`, a callable taking the parsed arguments and returning the exit code. A `LabError`
+becomes one line on stderr and exit code 2; no traceback for user mistakes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lab.errors import LabError
+from lab.cli import scan
+
+COMMANDS = (scan,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

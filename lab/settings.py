@@ -1,0 +1,62 @@
+"""Where the lab keeps its files and which folders it may read, from environment variables.
+
+Everything is configurable so a shared server can point the lab at its own disks:
+
+- `TRANSFER_LAB_WORKSPACE`: runs, manifests, caches, uploads (default `./workspace`).
+- `TRANSFER_LAB_DATA_DIRS`: folders the Dataset page may browse, separated by `os.pathsep`
+  (default: `<workspace>/datasets` and, when it exists, `../shared/data`).
+- `TRANSFER_LAB_WEIGHTS_DIR`: local backbone weight files, found by name (default: `<workspace>/weights`
+  and, when it exists, `../shared/weights`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+def _paths(variable: str, defaults: list[Path]) -> tuple[Path, ...]:
+    raw = os.environ.get(variable, "")
+    chosen = [Path(p) for p in raw.split(os.pathsep) if p] or [p for p in defaults if p.exists()]
+    return tuple(p.expanduser().resolve() for p in chosen)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The lab's folders, resolved to absolute paths."""
+
+    workspace: Path
+    data_dirs: tuple[Path, ...]
+    weights_dirs: tuple[Path, ...]
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.workspace / "runs"
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.workspace / "manifests"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.workspace / "cache"
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Where uploads and downloads are unpacked; always one of the data folders."""
+        return self.workspace / "datasets"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment; creates the workspace folders it names."""
+    workspace = Path(os.environ.get("TRANSFER_LAB_WORKSPACE", "workspace")).expanduser().resolve()
+    datasets = workspace / "datasets"
+    datasets.mkdir(parents=True, exist_ok=True)
+    data_dirs = _paths("TRANSFER_LAB_DATA_DIRS", [datasets, _SHARED / "data"])
+    if datasets not in data_dirs:
+        data_dirs = (datasets, *data_dirs)
+    weights = _paths("TRANSFER_LAB_WEIGHTS_DIR", [workspace / "weights", _SHARED / "weights"])
+    return Settings(workspace=workspace, data_dirs=data_dirs, weights_dirs=weights)

@@ -1,0 +1,26 @@
+"""Shared fixtures: the real data and weights in ../shared, and a private workspace per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import lab  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before any test imports TensorFlow)
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+FILTERED = SHARED / "data" / "cats_and_dogs_filtered"
+FLAT_20K = SHARED / "data" / "dogs-vs-cats-20k-160px"
+WEIGHTS = SHARED / "weights"
+TINY_MOBILENET = WEIGHTS / "mobilenet_0.25_128_imagenet_no_top.weights.h5"
+MOBILENET_V2 = WEIGHTS / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh lab workspace; the data and weights folders point at ../shared."""
+    root = tmp_path / "workspace"
+    monkeypatch.setenv("TRANSFER_LAB_WORKSPACE", str(root))
+    monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", str(SHARED / "data"))
+    monkeypatch.setenv("TRANSFER_LAB_WEIGHTS_DIR", str(WEIGHTS))
+    return root
