@@ -1,0 +1,42 @@
+"""`python -m lab scan PATH [--json]`: check every image of a dataset and summarise it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from lab.data.scan import ScanReport, scan
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("scan", help="find, decode and check every image of a dataset")
+    parser.add_argument("path", help="a folder of images (class folders, split folders, Kaggle names) or a .zip")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = scan(args.path, on_progress=_progress_line if sys.stderr.isatty() else _quiet)
+    print(json.dumps(report.to_json(), indent=2) if args.json else _summary(report))
+    return 0
+
+
+def _progress_line(done: int, total: int, message: str) -> None:
+    end = "\n" if done == total else ""
+    print(f"\r{message}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def _quiet(done: int, total: int, message: str) -> None:
+    """Non-interactive runs (CI, pipes) keep stderr for errors."""
+
+
+def _summary(report: ScanReport) -> str:
+    lines = [f"{report.root} ({report.layout}): {report.valid} valid of {report.total} images"]
+    lines += [f"  {name}: {count}" for name, count in report.classes.items()]
+    for split, classes in report.splits.items():
+        lines.append(f"  {split}: " + ", ".join(f"{label} {count}" for label, count in classes.items()))
+    lines += [f"  bad: {item['path']}: {item['reason']}" for item in report.invalid]
+    if report.duplicates:
+        lines.append(f"  {len(report.duplicates)} groups of identical files, {len(report.leakage)} across splits")
+    return "\n".join(lines)

@@ -1,0 +1,26 @@
+"""Datasets: find and check images, split them into manifests, and feed them to models.
+
+Reads top to bottom as the tutorials do: `scan` a folder (bad files found and excluded), `build_manifest`
+to cut splits and subsets, `training_splits` for what one run uses, and `lab.data.pipeline.image_dataset`
+to turn records into batches. The pipeline lives in its own module because it imports TensorFlow.
+"""
+
+from lab.data.download import SAMPLE_DATASET_URL, download_sample
+from lab.data.manifest import Manifest, build_manifest, list_manifests, load_manifest
+from lab.data.records import ImageRecord
+from lab.data.scan import ScanReport, scan
+from lab.data.training import TrainingData, training_splits
+
+__all__ = [
+    "SAMPLE_DATASET_URL",
+    "ImageRecord",
+    "Manifest",
+    "ScanReport",
+    "TrainingData",
+    "build_manifest",
+    "download_sample",
+    "list_manifests",
+    "load_manifest",
+    "scan",
+    "training_splits",
+]

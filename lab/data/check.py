@@ -1,0 +1,96 @@
+"""Decide whether one file is a usable image by decoding it fully, and say why when it is not.
+
+Pillow's `verify()` passes truncated JPEGs, so every file is decoded with `load()`; the tutorials had to
+delete such files by hand after training crashed on them. Dimensions are read from the header first, so
+a decompression bomb is flagged without ever being decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from lab.data.records import FileCheck
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "GIF", "WEBP", "MPO"})
+MIN_SIDE = 16
+MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb threshold
+_EXIF_ORIENTATION = 0x0112
+# What TensorFlow's native decoders read exactly as Pillow does; anything else goes through Pillow.
+_TF_NATIVE = {("JPEG", "RGB"), ("JPEG", "L"), ("PNG", "RGB"), ("PNG", "RGBA"), ("PNG", "L"), ("BMP", "RGB")}
+
+
+def digest_bytes(data: bytes) -> str:
+    """The content digest that identifies an image everywhere: duplicates, manifests, feature caches."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def check_file(path: str | Path) -> FileCheck:
+    """Read and decode `path`; never raises for a bad file, returns a `FileCheck` with the reason."""
+    stat = os.stat(path)
+    if stat.st_size == 0:
+        return FileCheck(size=0, mtime_ns=stat.st_mtime_ns, ok=False, reason="empty file (0 bytes)")
+    data = Path(path).read_bytes()
+    return check_bytes(data, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+
+
+def check_bytes(data: bytes, *, size: int, mtime_ns: int) -> FileCheck:
+    """Decode `data` and describe it; the digest is filled in for bad files too (duplicate detection)."""
+    bad = {"size": size, "mtime_ns": mtime_ns, "ok": False, "digest": digest_bytes(data)}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        return FileCheck(**bad, reason=_open_failure(error))
+    header = {"width": image.width, "height": image.height, "format": image.format or "", "mode": image.mode}
+    reason = _header_problem(image)
+    if reason is None:
+        reason = _decode_problem(image)
+    if reason is not None:
+        return FileCheck(**bad, **header, reason=reason)
+    needs_pil = (image.format, image.mode) not in _TF_NATIVE or _rotated(image) or image.format == "MPO"
+    return FileCheck(**{**bad, "ok": True}, **header, needs_pil=needs_pil)
+
+
+def _open_failure(error: Exception) -> str:
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image (no image format recognised in its bytes)"
+    return f"too many pixels: a possible decompression bomb, not decoded ({error})"
+
+
+def _header_problem(image: Image.Image) -> str | None:
+    if image.format not in SUPPORTED_FORMATS:
+        return f"unsupported format {image.format} (use JPEG, PNG, BMP, GIF or WebP)"
+    pixels = image.width * image.height
+    if pixels > MAX_PIXELS:
+        return (f"too many pixels ({image.width}x{image.height} = {pixels:,}): a possible decompression "
+                f"bomb, not decoded (limit {MAX_PIXELS:,})")
+    if min(image.width, image.height) < MIN_SIDE:
+        return f"too small ({image.width}x{image.height}; at least {MIN_SIDE} pixels a side)"
+    return None
+
+
+def _decode_problem(image: Image.Image) -> str | None:
+    try:
+        image.load()
+    except OSError as error:
+        message = str(error)
+        if "truncated" in message or "broken data stream" in message:
+            return f"truncated: the file ends before the image does ({message})"
+        return f"corrupt: the image data cannot be decoded ({message})"
+    except (ValueError, SyntaxError, EOFError) as error:
+        return f"corrupt: the image data cannot be decoded ({error})"
+    return None
+
+
+def _rotated(image: Image.Image) -> bool:
+    try:
+        return image.getexif().get(_EXIF_ORIENTATION, 1) not in (1, None)
+    except Exception:  # a broken EXIF block must not make a decodable image unusable
+        return False

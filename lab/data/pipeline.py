@@ -1,0 +1,111 @@
+"""tf.data pipelines from image records: the one way images reach a model, in training and preview.
+
+Files are decoded in parallel by TensorFlow's native decoders; the few that they would read wrongly
+(WebP, CMYK, 16-bit, EXIF-rotated, palette GIFs: `ImageRecord.needs_pil`) go through Pillow instead.
+Images are squashed to the input size, as the tutorials' generators did, and kept as uint8 until they
+leave the optional cache so a cached dataset takes a quarter of the memory. Nothing holds a whole
+dataset in one array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps
+
+from lab.data.check import check_file
+from lab.data.records import ImageRecord
+from lab.errors import LabError
+
+SHUFFLE_BUFFER_AFTER_CACHE = 2048
+
+
+def _size(image_size: int | tuple[int, int]) -> tuple[int, int]:
+    return (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+
+
+def _pil_decode(path: bytes) -> np.ndarray:
+    with Image.open(path.decode()) as image:
+        image.seek(0)  # an animated GIF's first frame
+        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"), dtype=np.uint8)
+
+
+def _decode(path: tf.Tensor, needs_pil: tf.Tensor) -> tf.Tensor:
+    def native() -> tf.Tensor:
+        return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+
+    def pillow() -> tf.Tensor:
+        return tf.numpy_function(_pil_decode, [path], tf.uint8, stateful=False)
+
+    image = tf.cond(needs_pil, pillow, native)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def _decode_and_resize(path: tf.Tensor, needs_pil: tf.Tensor, size: tuple[int, int] | None) -> tf.Tensor:
+    image = _decode(path, needs_pil)
+    if size is None:
+        return image
+    resized = tf.image.resize(image, size, method="bilinear")
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def image_dataset(
+    records: Sequence[ImageRecord],
+    classes: Sequence[str],
+    image_size: int | tuple[int, int],
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+    augment: Callable[[tf.Tensor], tf.Tensor] | None = None,
+    cache: bool | str = False,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """Batches of (float32 images in [0, 255], int32 labels). `augment` runs on whole batches.
+
+    `cache=True` keeps decoded images in memory (small datasets, many epochs), a string caches them in
+    files with that prefix. Without a cache the file list is shuffled before decoding, so shuffling
+    costs nothing; with one, decoded images are shuffled in a bounded buffer.
+    """
+    if not records:
+        raise LabError("No images to build a dataset from: check the data source and the split sizes.")
+    index = {label: i for i, label in enumerate(classes)}
+    missing = sorted({r.label for r in records} - index.keys())
+    if missing:
+        raise LabError(f"Images labelled {missing} are not among the classes {list(classes)}.")
+    size = _size(image_size)
+    files = tf.data.Dataset.from_tensor_slices((
+        [r.path for r in records],
+        np.array([index[r.label] for r in records], dtype=np.int32),
+        np.array([r.needs_pil for r in records], dtype=bool),
+    ))
+    if shuffle and not cache:
+        files = files.shuffle(len(records), seed=seed, reshuffle_each_iteration=True)
+    images = files.map(lambda path, label, pil: (_decode_and_resize(path, pil, size), label),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+    if cache:
+        images = images.cache("" if cache is True else str(cache))
+        if shuffle:
+            images = images.shuffle(min(len(records), SHUFFLE_BUFFER_AFTER_CACHE), seed=seed)
+    batches = images.batch(batch_size, drop_remainder=drop_remainder)
+    batches = batches.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:
+        batches = batches.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def load_image(path: str | Path, image_size: int | tuple[int, int] | None) -> np.ndarray:
+    """One image as float32 HxWx3 in [0, 255], decoded and resized exactly as `image_dataset` does it.
+
+    The file is checked first, so an upload that is not a usable image gets a `LabError` with the reason.
+    """
+    check = check_file(path)
+    if not check.ok:
+        raise LabError(f"{Path(path).name} cannot be used: {check.reason}.")
+    size = None if image_size is None else _size(image_size)
+    image = _decode_and_resize(tf.constant(str(path)), tf.constant(check.needs_pil), size)
+    return image.numpy().astype(np.float32)

@@ -1,0 +1,59 @@
+"""Resolve what one training run uses: its classes, training, validation and test images.
+
+A run names its data as a folder, a zip or a saved manifest, plus optional sizes. Sizes are
+stratified nested subsets for a given seed, so "1,000 training images" is always the same thousand,
+drawn from the larger training set as the Keras tutorial drew its 1K subset from its 20K.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.data.manifest import Manifest, build_manifest, load_manifest, records_hash
+from lab.data.records import ImageRecord
+from lab.data.scan import scan
+from lab.data.splits import stratified_subset
+from lab.errors import LabError
+from lab.progress import Progress, no_progress
+from lab.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    classes: list[str]
+    train: list[ImageRecord]
+    validation: list[ImageRecord]
+    test: list[ImageRecord]
+    manifest_hash: str
+
+
+def training_splits(
+    source: str | Path,
+    *,
+    train_size: int | None = None,
+    validation_size: int | None = None,
+    seed: int = 0,
+    settings: Settings | None = None,
+    on_progress: Progress = no_progress,
+) -> TrainingData:
+    """The images a run trains and validates on. Split folders are respected; otherwise 80/20 stratified."""
+    settings = settings or load_settings()
+    manifest = _manifest(source, seed, settings, on_progress)
+    if not manifest.splits.get("validation"):
+        raise LabError(f"{source} has no validation images: build a manifest with a validation split.")
+    train = stratified_subset(manifest.splits["train"], train_size, seed=seed, what="--train-size")
+    validation = stratified_subset(manifest.splits["validation"], validation_size, seed=seed,
+                                   what="--validation-size")
+    test = manifest.splits.get("test", [])
+    chosen = {"train": train, "validation": validation, "test": test}
+    return TrainingData(classes=manifest.classes, train=train, validation=validation, test=test,
+                        manifest_hash=records_hash(chosen))
+
+
+def _manifest(source: str | Path, seed: int, settings: Settings, on_progress: Progress) -> Manifest:
+    path = Path(source).expanduser()
+    if path.suffix == ".json" or not (path.exists() or path.is_absolute() or "/" in str(source)):
+        return load_manifest(source, settings)
+    report = scan(path, settings=settings, on_progress=on_progress)
+    return build_manifest(report, name="run", validation=0.2, seed=seed)
