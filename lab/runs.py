@@ -1,0 +1,250 @@
+"""The run store: one self-describing folder per training run, readable without the app.
+
+A run is `<runs_dir>/<run-id>/` holding `config.json` (what to train), `status.json` (where it is:
+state, worker pid, progress, error), `log.txt`, and what `lab.train.train` writes (`history.csv`,
+`metrics.json`, `model.keras`, `best.keras`, `tensorboard/`, `layers.csv`). The folder is the only
+shared state between the page, the CLI and the worker process, so every JSON file is written
+atomically and a reader never sees half of one.
+
+Run ids sort by creation time and say what ran (`20261123-161502-mobilenet_v2-fine-tune-3f2a`), so
+`ls runs/` is already a readable history.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lab.config import TrainConfig
+from lab.errors import LabError
+from lab.storage import read_json, write_json_atomic
+
+QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
+STATES = (QUEUED, RUNNING, FINISHED, STOPPED, FAILED)
+ACTIVE_STATES = (QUEUED, RUNNING)
+
+CONFIG_FILE, STATUS_FILE, LOG_FILE, STOP_FILE = "config.json", "status.json", "log.txt", "stop"
+HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
+LOCK_FILE = ".queue.lock"
+
+
+def now_iso() -> str:
+    """Local time with milliseconds: readable in the JSON, and fine-grained enough to order a queue."""
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `status.json` says about a run.
+
+    `pid` and `pid_created` (the process's creation time) name the worker together, so a dead worker
+    whose pid the system has handed to another process is still recognised as dead.
+    `progress` is the last batch event, `epoch` the last epoch event, `epochs` every epoch's logs so
+    far (the live learning curves), `phase` the last phase event of `lab.train.train`.
+    """
+
+    state: str
+    created: str
+    updated: str
+    started: str | None = None
+    ended: str | None = None
+    pid: int | None = None
+    pid_created: float | None = None
+    phase: dict[str, Any] | None = None
+    progress: dict[str, Any] | None = None
+    epoch: dict[str, Any] | None = None
+    epochs: tuple[dict[str, Any], ...] = ()
+    error: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "epochs": list(self.epochs)}
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Status:
+        known = {f.name for f in fields(cls)}
+        status = cls(**{k: v for k, v in value.items() if k in known})
+        return replace(status, epochs=tuple(status.epochs))
+
+
+class Run:
+    """One run folder. Cheap to create: every accessor reads the files again, so it is never stale."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).resolve()
+        self.id = self.path.name
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def config_dict(self) -> dict[str, Any]:
+        return read_json(self.path / CONFIG_FILE, default={})
+
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.config_dict())
+
+    def status(self) -> Status:
+        value = read_json(self.path / STATUS_FILE)
+        if value is None:
+            raise LabError(f"{self.path} is not a run folder (it has no {STATUS_FILE}).")
+        return Status.from_dict(value)
+
+    def write_status(self, status: Status) -> Status:
+        status = replace(status, updated=now_iso())
+        write_json_atomic(self.path / STATUS_FILE, status.to_dict())
+        return status
+
+    def update(self, **changes: Any) -> Status:
+        """Read, change and write `status.json`; the worker is its only writer while it lives."""
+        return self.write_status(replace(self.status(), **changes))
+
+    def history(self) -> list[dict[str, float]]:
+        """One row per epoch from `history.csv`, or the epochs reported so far while it is not written."""
+        path = self.path / HISTORY_FILE
+        if not path.exists():
+            return [dict(logs) for logs in self.status().epochs]
+        with path.open(newline="") as handle:
+            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+    def metrics(self) -> dict[str, Any]:
+        return read_json(self.path / METRICS_FILE, default={})
+
+    def log(self, message: str) -> None:
+        """Append one timestamped line to `log.txt` (opened in append mode, so it interleaves safely
+        with the worker's own stdout/stderr, which also go there)."""
+        with (self.path / LOG_FILE).open("a") as handle:
+            handle.write(f"{now_iso()} {message}\n")
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.path / LOG_FILE
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop after the current batch; it keeps the history and best checkpoint."""
+        (self.path / STOP_FILE).touch()
+
+    def stop_requested(self) -> bool:
+        return (self.path / STOP_FILE).exists()
+
+    def summary(self) -> dict[str, Any]:
+        """What `lab runs --json` prints and the runs table shows for this run."""
+        status, metrics, config = self.status(), self.metrics(), self.config_dict()
+        return {
+            "id": self.id,
+            "run_dir": str(self.path),
+            "status": status.state,
+            "created": status.created,
+            "started": status.started,
+            "ended": status.ended,
+            "error": status.error,
+            "config": _config_summary(config),
+            "backbone": config.get("backbone"),
+            "strategy": config.get("strategy"),
+            "best_val_accuracy": metrics.get("best_val_accuracy"),
+            "epochs_completed": metrics.get("epochs_completed", len(status.epochs)),
+            "epochs": config.get("epochs"),
+            "train_images": metrics.get("train_images"),
+            "seconds": metrics.get("seconds"),
+        }
+
+
+def _config_summary(config: dict[str, Any]) -> str:
+    try:
+        return TrainConfig.from_dict(config).summary()
+    except (LabError, TypeError, ValueError):
+        return ", ".join(f"{k}={v}" for k, v in config.items() if k in ("backbone", "strategy", "epochs"))
+
+
+def _number(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("nan")
+
+
+class RunStore:
+    """The runs under one folder: create, find, list, delete, and the lock around queue decisions."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = Path(runs_dir).expanduser().resolve()
+
+    def create(self, config: TrainConfig, *, status: Status | None = None) -> Run:
+        """A new run folder holding `config`, queued unless `status` says otherwise."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        path = self._new_folder(config)
+        write_json_atomic(path / CONFIG_FILE, config.to_dict())
+        run = Run(path)
+        created = now_iso()
+        run.write_status(status or Status(state=QUEUED, created=created, updated=created))
+        return run
+
+    def _new_folder(self, config: TrainConfig) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        slug = f"{config.backbone}-{config.strategy}".replace("/", "_").replace(" ", "_")
+        while True:
+            path = self.runs_dir / f"{stamp}-{slug}-{secrets.token_hex(2)}"
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+
+    def get(self, run_id: str) -> Run:
+        path = self.runs_dir / run_id
+        if not run_id or "/" in run_id or not (path / STATUS_FILE).exists():
+            raise LabError(f"No run {run_id!r} in {self.runs_dir}; `python -m lab runs` lists them.")
+        return Run(path)
+
+    def list(self) -> list[Run]:
+        """Every run, newest first."""
+        if not self.runs_dir.exists():
+            return []
+        runs = [Run(p) for p in self.runs_dir.iterdir() if (p / STATUS_FILE).exists()]
+        return sorted(runs, key=_created_key, reverse=True)
+
+    def delete(self, run_id: str) -> None:
+        run = self.get(run_id)
+        with self.lock():
+            if run.status().state == RUNNING:
+                raise LabError(f"Run {run_id} is running; stop it before deleting it.")
+            shutil.rmtree(run.path)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """An exclusive lock on this runs folder, held around every queue decision, so two browsers,
+        a restarted app and a finishing worker never start two workers for one queue. The OS drops
+        it when its holder dies, so a killed worker cannot leave it stuck."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        with (self.runs_dir / LOCK_FILE).open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _created_key(run: Run) -> tuple[datetime, str]:
+    try:
+        return (datetime.fromisoformat(run.status().created), run.id)
+    except (LabError, ValueError, TypeError):
+        return (datetime.fromtimestamp(0).astimezone(), run.id)
