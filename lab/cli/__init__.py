@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from lab.errors import LabError
-from lab.cli import scan
+from lab.cli import runs, scan, train, worker
 
-COMMANDS = (scan,)
+COMMANDS = (scan, train, runs, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,53 @@
+"""`python -m lab runs`: list the runs (newest first), stop one, or delete one.
+
+Listing first reconciles the queue, so a run whose worker died shows as failed and waiting runs
+start even when no page is open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lab import jobs
+from lab.errors import LabError
+from lab.runs import RunStore
+from lab.settings import load_settings
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "runs", help="list, stop or delete training runs", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("action", nargs="?", choices=("list", "stop", "delete"), default="list")
+    parser.add_argument("run_id", nargs="?", metavar="ID", help="the run to stop or delete")
+    parser.add_argument("--runs-dir", type=Path, help="the runs folder (default: the workspace's runs)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    runs_dir = args.runs_dir or settings.runs_dir
+    if args.action != "list" and not args.run_id:
+        raise LabError(f"`runs {args.action}` needs a run ID; `python -m lab runs` lists them.")
+    if args.action == "stop":
+        status = jobs.stop(args.run_id, runs_dir)
+        answer = {"id": args.run_id, "status": status.state}
+        print(json.dumps(answer) if args.json else f"{args.run_id}: {status.state}")
+        return 0
+    if args.action == "delete":
+        RunStore(runs_dir).delete(args.run_id)
+        print(json.dumps({"id": args.run_id, "deleted": True}) if args.json else f"deleted {args.run_id}")
+        return 0
+    jobs.reconcile(runs_dir, settings)
+    summaries = [run.summary() for run in RunStore(runs_dir).list()]
+    if args.json:
+        print(json.dumps(summaries, default=str))
+    else:
+        for summary in summaries:
+            accuracy = summary["best_val_accuracy"]
+            shown = f"{accuracy:.4f}" if isinstance(accuracy, (int, float)) else "-"
+            print(f"{summary['id']}  {summary['status']:<8}  {shown:>6}  {summary['config']}")
+    return 0

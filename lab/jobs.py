@@ -1,0 +1,144 @@
+"""Background training: a worker process per run, a queue, stop, and detection of dead workers.
+
+Each run trains in its own process (`python -m lab worker RUN_DIR`, in a new session, output to the
+run's `log.txt`), never a fork of a process that has loaded TensorFlow and never a thread of the
+Streamlit server: a page rerun, a closed tab or a second browser neither stops nor duplicates it, and
+the process's memory (GPU memory included) is freed when it ends.
+
+At most `max_running()` runs train at once (one by default: two trainings on a laptop CPU are each
+slower than one after the other); later launches wait as `queued`. The queue advances without any
+page open, because a worker that ends starts the next queued run. `reconcile()`, called by pages and
+the CLI whenever they look, catches what a worker could not report itself: a worker that was killed
+(SIGKILL, out of memory) is marked failed within one poll, and queued runs start when nothing runs.
+Every queue decision happens under the runs folder's lock.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from lab.config import TrainConfig
+from lab.runs import FAILED, LOG_FILE, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, now_iso
+from lab.settings import Settings, load_settings
+
+MAX_RUNNING_ENV = "TRANSFER_LAB_MAX_RUNNING"
+DEAD_WORKER = (
+    "worker process exited without finishing (killed or out of memory?) — its partial history is kept"
+)
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def max_running() -> int:
+    """How many runs may train at once: `TRANSFER_LAB_MAX_RUNNING`, default 1."""
+    try:
+        return max(1, int(os.environ.get(MAX_RUNNING_ENV, "1")))
+    except ValueError:
+        return 1
+
+
+def process_identity(pid: int | None = None) -> tuple[int, float]:
+    """A process's pid and creation time (this process by default): together they name it uniquely,
+    even after the system reuses the pid."""
+    process = psutil.Process(pid)
+    return process.pid, process.create_time()
+
+
+def worker_alive(status: Status) -> bool:
+    """Whether the process `status` names is still the run's worker, alive and not a zombie."""
+    if status.pid is None:
+        return False
+    try:
+        process = psutil.Process(status.pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = process.create_time()
+    except psutil.Error:
+        return False
+    return status.pid_created is None or abs(created - status.pid_created) < 1.0
+
+
+def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path | None = None) -> Run:
+    """Validate `config`, queue it as a new run, and start it if nothing else is training."""
+    settings = settings or load_settings()
+    config.validate()
+    store = RunStore(runs_dir or settings.runs_dir)
+    run = store.create(config)
+    run.log(f"queued: {config.summary()}")
+    reconcile(store.runs_dir, settings)
+    return run
+
+
+def stop(run_id: str, runs_dir: Path | None = None) -> Status:
+    """Stop a run: a queued one never starts; a running one stops after its current batch."""
+    store = RunStore(runs_dir or load_settings().runs_dir)
+    run = store.get(run_id)
+    with store.lock():
+        status = run.status()
+        if status.state == QUEUED:
+            run.log("stopped before it started")
+            return run.update(state=STOPPED, ended=now_iso(), error="stopped before it started")
+        if status.state == RUNNING:
+            run.request_stop()
+            run.log("stop requested")
+        return status
+
+
+def reconcile(runs_dir: Path | None = None, settings: Settings | None = None) -> list[Run]:
+    """Mark runs whose worker is gone as failed, then start queued runs (oldest first) while fewer
+    than `max_running()` train. Returns the runs it started. Cheap enough to call on every poll."""
+    settings = settings or load_settings()
+    store = RunStore(runs_dir or settings.runs_dir)
+    with store.lock():
+        statuses = [(run, run.status()) for run in store.list()]
+        running = 0
+        for run, status in statuses:
+            if status.state != RUNNING:
+                continue
+            if worker_alive(status):
+                running += 1
+            else:
+                run.log(f"failed: {DEAD_WORKER}")
+                run.update(state=FAILED, ended=now_iso(), error=DEAD_WORKER)
+        queued = [run for run, status in reversed(statuses) if status.state == QUEUED]
+        started = queued[: max(0, max_running() - running)]
+        for run in started:
+            _start_worker(run, settings)
+    return started
+
+
+def _start_worker(run: Run, settings: Settings) -> None:
+    """Start `python -m lab worker RUN_DIR` detached, and record its pid; the caller holds the lock,
+    so the worker's own claim of the run waits until this record is written."""
+    run.log("starting a worker process")
+    with (run.path / LOG_FILE).open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lab", "worker", str(run.path)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=worker_environment(settings),
+            start_new_session=True,
+        )
+    try:
+        pid, created = process_identity(process.pid)
+    except psutil.Error:
+        pid, created = process.pid, 0.0
+    run.update(state=RUNNING, pid=pid, pid_created=created, started=now_iso())
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """This environment plus the settings spelled out, so the worker (and any worker it starts in
+    turn) uses the same folders whatever its working directory, and can import `lab`."""
+    path = os.environ.get("PYTHONPATH", "")
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(_PROJECT_ROOT), path) if p),
+        "TRANSFER_LAB_WORKSPACE": str(settings.workspace),
+        "TRANSFER_LAB_DATA_DIRS": os.pathsep.join(map(str, settings.data_dirs)),
+        "TRANSFER_LAB_WEIGHTS_DIR": os.pathsep.join(map(str, settings.weights_dirs)),
+    }

@@ -1,0 +1,157 @@
+"""Execute one run: the body of a worker process, and of `python -m lab train` in the foreground.
+
+`execute` claims the run (marks it running with this process's pid), calls `lab.train.train` with a
+callback that writes progress to `status.json` and a stop check that honours the run's `stop` file,
+SIGTERM and Ctrl-C, then records how it ended: finished, stopped (history and best checkpoint kept)
+or failed (the message of a `LabError`, or the exception with its traceback in `log.txt`). Last, it
+starts the next queued run, so the queue advances with no page open.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from lab import jobs
+from lab.errors import LabError
+from lab.runs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, now_iso
+from lab.settings import Settings, load_settings
+
+Event = dict[str, Any]
+STATUS_INTERVAL = 0.5  # seconds between status.json writes for batch events
+
+
+def execute(
+    run: Run, settings: Settings | None = None, *, on_event: Callable[[Event], None] | None = None
+) -> Status:
+    """Train `run` in this process and return its final status; `on_event` also sees every event."""
+    settings = settings or load_settings()
+    store = RunStore(run.path.parent)
+    claim(run, store)
+    stopper = Stopper(run)
+    reporter = Reporter(run, on_event)
+    state, error, interrupted = FAILED, None, False
+    with stopper.handling_signals():
+        try:
+            from lab.train import train
+
+            metrics = train(run.config(), run.path, on_event=reporter, should_stop=stopper, settings=settings)
+            state = STOPPED if metrics.get("stopped", stopper.requested) else FINISHED
+        except LabError as exc:
+            error = str(exc)
+        except KeyboardInterrupt:
+            state, error, interrupted = STOPPED, "interrupted", True
+        except Exception as exc:  # a bug, not a user mistake: keep the traceback for whoever fixes it
+            error = f"{type(exc).__name__}: {exc}"
+            run.log(traceback.format_exc().rstrip())
+    run.log(f"{state}" + (f": {error}" if error else ""))
+    with store.lock():
+        status = run.update(state=state, ended=now_iso(), error=error, **reporter.pending())
+    jobs.reconcile(store.runs_dir, settings)
+    if interrupted:
+        raise KeyboardInterrupt
+    return status
+
+
+def claim(run: Run, store: RunStore) -> Status:
+    """Mark `run` running in this process. Only a queued run, or one a launcher has just started in
+    this very process, may be claimed: a run never gets two workers."""
+    pid, created = jobs.process_identity()
+    with store.lock():
+        status = run.status()
+        if not (status.state == QUEUED or (status.state == RUNNING and status.pid == pid)):
+            owner = f" by process {status.pid}" if status.state == RUNNING else ""
+            raise LabError(f"Run {run.id} is already {status.state}{owner}; only a queued run can start.")
+        run.log(f"running in process {pid}")
+        return run.update(state=RUNNING, pid=pid, pid_created=created, started=status.started or now_iso())
+
+
+class Stopper:
+    """`should_stop` for `lab.train.train`: true once the run's stop file exists, or after SIGTERM or
+    a first Ctrl-C. Polled between batches, so a stop is graceful; a second Ctrl-C aborts."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.requested = False
+
+    def __call__(self) -> bool:
+        self.requested = self.requested or self.run.stop_requested()
+        return self.requested
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.requested = True
+        self.run.log(f"{signal.Signals(signum).name}: stopping after the current batch")
+        if signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    @contextmanager
+    def handling_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+class Reporter:
+    """`on_event` for `lab.train.train`: keeps `status.json` current, and logs phases and epochs.
+
+    Batch events are written at most every `STATUS_INTERVAL` seconds (a fast CPU run reports
+    hundreds per second); phase and epoch events always are.
+    """
+
+    def __init__(self, run: Run, listener: Callable[[Event], None] | None = None) -> None:
+        self.run = run
+        self.listener = listener
+        self.epochs: list[dict[str, Any]] = list(run.status().epochs)
+        self.last_batch: Event | None = None
+        self.written = 0.0
+
+    def __call__(self, event: Event) -> None:
+        event = plain(event)
+        kind = event.get("type")
+        if kind == "batch":
+            self.last_batch = event
+            if time.monotonic() - self.written >= STATUS_INTERVAL:
+                self._write()
+        elif kind == "epoch":
+            self.epochs.append({"epoch": event.get("epoch"), **event.get("logs", {})})
+            self.run.log(f"epoch {event.get('epoch')}/{event.get('epochs')}: {_format_logs(event.get('logs', {}))}")
+            self._write(epoch=event)
+        elif kind == "phase":
+            self.run.log(f"phase: {_format_logs({k: v for k, v in event.items() if k != 'type'})}")
+            self._write(phase=event)
+        if self.listener:
+            self.listener(event)
+
+    def pending(self) -> dict[str, Any]:
+        """The status fields not yet written, for the final status write."""
+        return {"progress": self.last_batch, "epochs": tuple(self.epochs)}
+
+    def _write(self, **changes: Any) -> None:
+        self.run.update(**self.pending(), **changes)
+        self.written = time.monotonic()
+
+
+def plain(value: Any) -> Any:
+    """`value` with NumPy and TensorFlow scalars turned into Python numbers, so it is valid JSON."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value
+
+
+def _format_logs(logs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items())

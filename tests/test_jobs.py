@@ -1,0 +1,138 @@
+"""Background jobs: real worker processes train tiny runs, stop, die, and queue.
+
+The training runs use the tiny MobileNet 0.25/128 weights on 40 real images, so a worker spends most of
+its few seconds importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import FILTERED, TINY_MOBILENET
+from lab import jobs
+from lab.config import TrainConfig
+from lab.errors import LabError
+from lab.runs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status
+from lab.settings import load_settings
+
+TINY = TrainConfig(
+    data=str(FILTERED),
+    backbone="mobilenet",
+    weights=str(TINY_MOBILENET),
+    strategy="frozen",
+    image_size=128,
+    epochs=1,
+    batch_size=8,
+    train_size=40,
+    validation_size=20,
+    seed=1,
+)
+LONG = replace(TINY, epochs=200)  # long enough to still be running when a test interrupts it
+
+
+def wait_for(run: Run, done: Callable[[Status], bool], timeout: float = 120) -> Status:
+    """Poll the run's status, as the page does, until `done` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = run.status()
+        if done(status):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"{run.id} stuck at {run.status()}; log:\n{run.log_tail()}")
+
+
+def ended(status: Status) -> bool:
+    return not status.active
+
+
+@pytest.fixture
+def runs_dir(workspace: Path) -> Path:
+    return load_settings().runs_dir
+
+
+@pytest.fixture
+def sleeper():
+    """A live process that is not a worker."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def running_as(run: Run, pid: int, created: float) -> None:
+    run.update(state=RUNNING, pid=pid, pid_created=created)
+
+
+def test_a_dead_worker_is_reported_failed(runs_dir: Path) -> None:
+    run = RunStore(runs_dir).create(TINY)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    created = psutil.Process(gone.pid).create_time()
+    gone.wait()
+    running_as(run, gone.pid, created)
+
+    jobs.reconcile(runs_dir)
+
+    status = run.status()
+    assert status.state == FAILED and status.error == jobs.DEAD_WORKER and status.ended
+    assert jobs.DEAD_WORKER in run.log_tail()
+
+
+def test_a_reused_pid_is_not_taken_for_the_worker(runs_dir: Path, sleeper: subprocess.Popen) -> None:
+    run = RunStore(runs_dir).create(TINY)
+    pid, created = jobs.process_identity(sleeper.pid)
+    running_as(run, pid, created - 100)  # the worker was a process of that pid created earlier
+
+    jobs.reconcile(runs_dir)
+
+    assert run.status().state == FAILED
+
+
+def test_a_live_worker_keeps_its_run_and_holds_the_queue(runs_dir: Path, sleeper: subprocess.Popen) -> None:
+    store = RunStore(runs_dir)
+    busy = store.create(TINY)
+    running_as(busy, *jobs.process_identity(sleeper.pid))
+    waiting = store.create(TINY)
+
+    assert jobs.reconcile(runs_dir) == []
+    assert busy.status().state == RUNNING and waiting.status().state == QUEUED
+
+
+def test_stopping_a_queued_run_means_it_never_starts(runs_dir: Path, sleeper: subprocess.Popen) -> None:
+    store = RunStore(runs_dir)
+    running_as(store.create(TINY), *jobs.process_identity(sleeper.pid))
+    waiting = store.create(TINY)
+
+    jobs.stop(waiting.id, runs_dir)
+    sleeper.kill()
+    sleeper.wait()
+    assert jobs.reconcile(runs_dir) == []
+    assert waiting.status().state == STOPPED and waiting.status().pid is None
+
+
+def test_max_running_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert jobs.max_running() == 1
+    monkeypatch.setenv(jobs.MAX_RUNNING_ENV, "3")
+    assert jobs.max_running() == 3
+
+
+def test_worker_environment_spells_out_the_settings(workspace: Path) -> None:
+    settings = load_settings()
+    env = jobs.worker_environment(settings)
+    assert env["TRANSFER_LAB_WORKSPACE"] == str(settings.workspace)
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(jobs.__file__).parent.parent)
+
+
+def test_launch_rejects_an_invalid_config_without_creating_a_run(runs_dir: Path) -> None:
+    with pytest.raises(LabError, match="epochs"):
+        jobs.launch(replace(TINY, epochs=0))
+    assert RunStore(runs_dir).list() == []
