@@ -16,10 +16,21 @@ TINY_MOBILENET = WEIGHTS / "mobilenet_0.25_128_imagenet_no_top.weights.h5"
 MOBILENET_V2 = WEIGHTS / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
 
 
+@pytest.fixture(scope="session")
+def shared_scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One scan cache for the session: ../shared is decoded once, not once per test."""
+    return tmp_path_factory.mktemp("scan-cache") / "scan.sqlite"
+
+
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh lab workspace; the data and weights folders point at ../shared."""
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_scan_cache: Path) -> Path:
+    """A fresh lab workspace; the data and weights folders point at ../shared.
+
+    Its scan cache is shared by the session; tests of caching use files they make, whose paths are new.
+    """
     root = tmp_path / "workspace"
+    (root / "cache").mkdir(parents=True)
+    (root / "cache" / "scan.sqlite").symlink_to(shared_scan_cache)
     monkeypatch.setenv("TRANSFER_LAB_WORKSPACE", str(root))
     monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", str(SHARED / "data"))
     monkeypatch.setenv("TRANSFER_LAB_WEIGHTS_DIR", str(WEIGHTS))

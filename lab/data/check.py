@@ -48,6 +48,8 @@ def check_bytes(data: bytes, *, size: int, mtime_ns: int) -> FileCheck:
             image = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         return FileCheck(**bad, reason=_open_failure(error))
+    except (OSError, ValueError, SyntaxError, EOFError) as error:  # a header cut short or garbled
+        return FileCheck(**bad, reason=_decode_failure(error))
     header = {"width": image.width, "height": image.height, "format": image.format or "", "mode": image.mode}
     reason = _header_problem(image)
     if reason is None:
@@ -79,14 +81,16 @@ def _header_problem(image: Image.Image) -> str | None:
 def _decode_problem(image: Image.Image) -> str | None:
     try:
         image.load()
-    except OSError as error:
-        message = str(error)
-        if "truncated" in message or "broken data stream" in message:
-            return f"truncated: the file ends before the image does ({message})"
-        return f"corrupt: the image data cannot be decoded ({message})"
-    except (ValueError, SyntaxError, EOFError) as error:
-        return f"corrupt: the image data cannot be decoded ({error})"
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        return _decode_failure(error)
     return None
+
+
+def _decode_failure(error: Exception) -> str:
+    message = str(error)
+    if "runcated" in message or "broken data stream" in message or isinstance(error, EOFError):
+        return f"truncated: the file ends before the image does ({message})"
+    return f"corrupt: the image data cannot be decoded ({message})"
 
 
 def _rotated(image: Image.Image) -> bool:

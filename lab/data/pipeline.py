@@ -27,10 +27,16 @@ def _size(image_size: int | tuple[int, int]) -> tuple[int, int]:
     return (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
 
 
-def _pil_decode(path: bytes) -> np.ndarray:
-    with Image.open(path.decode()) as image:
-        image.seek(0)  # an animated GIF's first frame
-        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"), dtype=np.uint8)
+def _pil_decode(path: np.ndarray | bytes) -> np.ndarray:
+    """Decode with Pillow: first frame, EXIF orientation applied, 16-bit scaled (not clipped) to 8."""
+    with Image.open(np.asarray(path).item().decode()) as image:
+        image.seek(0)
+        upright = ImageOps.exif_transpose(image)
+        if upright.mode.startswith("I"):
+            wide = np.asarray(upright, dtype=np.uint32)
+            scale = 257 if wide.max() > 255 else 1
+            return np.repeat((wide // scale).astype(np.uint8)[..., None], 3, axis=-1)
+        return np.asarray(upright.convert("RGB"), dtype=np.uint8)
 
 
 def _decode(path: tf.Tensor, needs_pil: tf.Tensor) -> tf.Tensor:

@@ -1,0 +1,102 @@
+"""Awkward image files the data tests make themselves: bad ones that must be caught, odd good ones
+that must be read correctly. Every image is a real encoded file written with Pillow."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+SIDE = 64
+
+
+def photo(seed: int = 0, size: tuple[int, int] = (SIDE, SIDE)) -> Image.Image:
+    """A smooth, noisy RGB picture: compressible like a photo, different for each seed."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0 : size[1], 0 : size[0]]
+    base = np.stack([x * 255 / size[0], y * 255 / size[1], (x + y) * 127 / sum(size)], axis=-1)
+    noise = rng.normal(0, 20, base.shape)
+    return Image.fromarray(np.clip(base + noise + rng.integers(0, 60), 0, 255).astype(np.uint8))
+
+
+def jpeg_bytes(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90, **options)
+    return buffer.getvalue()
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def bad_files() -> dict[str, bytes]:
+    """Name -> bytes of files a scan must reject, each for its own reason."""
+    jpeg = jpeg_bytes(photo(1))
+    png = png_bytes(photo(2))
+    return {
+        "truncated.jpg": jpeg[: len(jpeg) // 2],
+        "empty.jpg": b"",
+        "text.jpg": b"this is a text file that pretends to be a JPEG\n" * 20,
+        "half.png": png[: len(png) // 2],
+        "tiny.png": png_bytes(photo(3, size=(4, 4))),
+    }
+
+
+def good_files() -> dict[str, bytes]:
+    """Name -> bytes of unusual but valid images a scan must accept and the pipeline must read."""
+    rgb = photo(4)
+    files = {
+        "png-named.jpg": png_bytes(photo(5)),
+        "cmyk.jpg": jpeg_bytes(rgb.convert("CMYK")),
+        "gray.png": png_bytes(rgb.convert("L")),
+        "rgba.png": png_bytes(rgb.convert("RGBA")),
+        "sixteen-bit.png": png_bytes(Image.fromarray((np.asarray(rgb.convert("L"), dtype=np.uint16) * 257))),
+        "rotated.jpg": _exif_rotated(photo(6, size=(80, 48))),
+        "plain.bmp": _encoded(photo(7), "BMP"),
+        "still.webp": _encoded(photo(8), "WEBP"),
+        "animated.gif": _animated_gif(),
+    }
+    return files
+
+
+def huge_dimensions_png() -> bytes:
+    """A PNG whose header claims 20,000 x 20,000 pixels: flagged from the header, never decoded."""
+    return _encoded(Image.new("1", (20_000, 20_000)), "PNG")
+
+
+def _encoded(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _exif_rotated(image: Image.Image) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    return jpeg_bytes(image, exif=exif.tobytes())
+
+
+def _animated_gif() -> bytes:
+    frames = [photo(10 + i).convert("P") for i in range(3)]
+    return _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def write(folder: Path, files: dict[str, bytes]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        paths.append(folder / name)
+    return paths
+
+
+def class_folders(root: Path, per_class: int = 6, classes: tuple[str, ...] = ("cats", "dogs"),
+                  seed: int = 0) -> Path:
+    """A small class-folder dataset of distinct JPEGs (distinct across calls with different seeds)."""
+    for c, label in enumerate(classes):
+        write(root / label, {f"{label}.{i}.jpg": jpeg_bytes(photo(seed + 100 * c + i)) for i in range(per_class)})
+    return root

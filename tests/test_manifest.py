@@ -1,0 +1,94 @@
+"""Splits and subsets: deterministic, stratified, nested; manifests round-trip; training data resolves."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from lab.data import build_manifest, load_manifest, scan, training_splits
+from lab.errors import LabError
+from lab.settings import load_settings
+from tests import corpus
+from tests.conftest import FILTERED, FLAT_20K
+
+
+def _paths(records) -> set[str]:
+    return {r.path for r in records}
+
+
+def test_flat_20k_is_split_stratified_with_nested_subsets(workspace: Path) -> None:
+    report = scan(FLAT_20K)
+    manifest = build_manifest(report, name="kaggle", validation=0.2, test=1000, seed=7,
+                              subsets={"train_1k": ("train", 1000), "train_5k": ("train", 5000),
+                                       "validation_200": ("validation", 200)})
+    counts = manifest.counts()
+    assert counts["train_1k"] == {"cat": 500, "dog": 500}
+    assert counts["validation_200"] == {"cat": 100, "dog": 100}
+    assert counts["test"] == {"cat": 500, "dog": 500}
+    splits = manifest.splits
+    assert _paths(splits["train_1k"]) < _paths(splits["train_5k"]) < _paths(splits["train"])
+    assert not _paths(splits["train"]) & _paths(splits["validation"])
+    assert not _paths(splits["validation"]) & _paths(splits["test"])
+    digests = Counter(r.digest for name in ("train", "validation", "test") for r in splits[name])
+    assert max(digests.values()) == 1, "exact duplicates must not straddle splits"
+
+
+def test_same_seed_same_files_other_seed_other_files(workspace: Path) -> None:
+    report = scan(FILTERED)
+    one = build_manifest(report, name="a", subsets={"small": ("train", 100)}, seed=1)
+    again = build_manifest(report, name="b", subsets={"small": ("train", 100)}, seed=1)
+    other = build_manifest(report, name="c", subsets={"small": ("train", 100)}, seed=2)
+    assert _paths(one.splits["small"]) == _paths(again.splits["small"]) != _paths(other.splits["small"])
+    assert one.content_hash == again.content_hash != other.content_hash
+
+
+def test_split_folders_are_kept_and_missing_test_is_cut_from_train(workspace: Path) -> None:
+    manifest = build_manifest(scan(FILTERED), name="filtered", validation=0.5, test=0.1)
+    assert manifest.counts()["validation"] == {"cats": 500, "dogs": 500}
+    assert manifest.counts()["test"] == {"cats": 100, "dogs": 100}
+    assert manifest.counts()["train"] == {"cats": 900, "dogs": 900}
+
+
+def test_manifest_round_trips_by_name(workspace: Path) -> None:
+    settings = load_settings()
+    manifest = build_manifest(scan(FILTERED), name="filtered-1k", subsets={"train_1k": ("train", 1000)})
+    manifest.save(settings)
+    loaded = load_manifest("filtered-1k", settings)
+    assert loaded.splits == manifest.splits and loaded.content_hash == manifest.content_hash
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"name": "bad name!"}, "cannot be a manifest"),
+    ({"name": "ok", "subsets": {"big": ("train", 5000)}}, "only 2,000 are available"),
+    ({"name": "ok", "subsets": {"s": ("test", 10)}}, "does not have"),
+    ({"name": "ok", "test": -0.5}, "fraction between 0 and 1"),
+])
+def test_impossible_splits_are_refused_clearly(workspace: Path, kwargs, message: str) -> None:
+    with pytest.raises(LabError, match=message):
+        build_manifest(scan(FILTERED), **kwargs)
+
+
+def test_training_splits_from_a_folder_use_its_validation_folder(workspace: Path) -> None:
+    data = training_splits(FILTERED, train_size=100, validation_size=40, seed=3)
+    assert Counter(r.label for r in data.train) == {"cats": 50, "dogs": 50}
+    assert {r.split for r in data.validation} == {"validation"} and len(data.validation) == 40
+    bigger = training_splits(FILTERED, train_size=400, seed=3)
+    assert _paths(data.train) < _paths(bigger.train)
+
+
+def test_training_splits_without_split_folders_hold_out_a_fifth(tmp_path: Path, workspace: Path) -> None:
+    data = training_splits(corpus.class_folders(tmp_path / "data", per_class=10), seed=0)
+    assert len(data.train) == 16 and len(data.validation) == 4
+    assert not _paths(data.train) & _paths(data.validation)
+
+
+def test_training_splits_from_a_saved_manifest(workspace: Path) -> None:
+    build_manifest(scan(FILTERED), name="saved", subsets={"train_1k": ("train", 1000)}).save(load_settings())
+    data = training_splits("saved", train_size=200)
+    assert len(data.train) == 200 and len(data.validation) == 1000
+    with pytest.raises(LabError, match="No manifest 'nope'"):
+        training_splits("nope")
+    with pytest.raises(LabError, match="only 2,000 are available"):
+        training_splits("saved", train_size=3000)

@@ -1,0 +1,100 @@
+"""Scanning: bad files excluded with reasons, duplicates and leakage found, results remembered,
+and the `python -m lab scan --json` contract other checks rely on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.data import scan
+from tests import corpus
+from tests.conftest import FILTERED, FLAT_20K
+
+
+def _messy_dataset(root: Path) -> Path:
+    corpus.class_folders(root / "train", per_class=4)
+    corpus.class_folders(root / "validation", per_class=2, seed=1000)
+    corpus.write(root / "train" / "cats", corpus.bad_files())
+    corpus.write(root / "train" / "dogs", corpus.good_files())
+    leaked = (root / "train" / "cats" / "cats.0.jpg").read_bytes()
+    corpus.write(root / "validation" / "cats", {"leaked.jpg": leaked})
+    corpus.write(root / "train" / "dogs", {"copy.jpg": (root / "train" / "dogs" / "dogs.1.jpg").read_bytes()})
+    return root
+
+
+def test_scan_excludes_bad_files_and_finds_duplicates_and_leakage(tmp_path: Path, workspace: Path) -> None:
+    report = scan(_messy_dataset(tmp_path / "data"))
+    reasons = {Path(item["path"]).name: item["reason"] for item in report.invalid}
+    assert set(reasons) == set(corpus.bad_files())
+    assert report.valid == 4 * 2 + 2 * 2 + len(corpus.good_files()) + 2
+    assert all(Path(r.path).name not in reasons for r in report.records)
+    assert len(report.duplicates) == 2 and len(report.leakage) == 1
+    assert {Path(p).name for p in report.leakage[0]} == {"cats.0.jpg", "leaked.jpg"}
+
+
+def test_second_scan_comes_from_the_cache_and_sees_changed_files(tmp_path: Path, workspace: Path) -> None:
+    root = corpus.class_folders(tmp_path / "data")
+    first = scan(root)
+    assert first.from_cache == 0
+    second = scan(root)
+    assert second.from_cache == second.total and second.to_json()["classes"] == first.to_json()["classes"]
+    victim = root / "cats" / "cats.0.jpg"
+    victim.write_bytes(victim.read_bytes()[:200])
+    os.utime(victim, ns=(victim.stat().st_atime_ns, victim.stat().st_mtime_ns + 10**9))
+    third = scan(root)
+    assert third.from_cache == third.total - 1
+    assert [Path(item["path"]).name for item in third.invalid] == ["cats.0.jpg"]
+
+
+def test_progress_is_reported_up_to_the_total(tmp_path: Path, workspace: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    scan(corpus.class_folders(tmp_path / "data"), on_progress=lambda done, total, _: seen.append((done, total)))
+    assert seen[-1] == (12, 12) and all(done <= total for done, total in seen)
+
+
+def _cli(*args: str, workspace: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(workspace)}
+    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).parent.parent, timeout=300)
+
+
+def test_cli_scan_json_on_split_folders(workspace: Path) -> None:
+    result = _cli("scan", str(FILTERED), "--json", workspace=workspace)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["layout"] == "split_folders"
+    assert report["classes"] == {"cats": 1500, "dogs": 1500}
+    assert report["splits"] == {"train": {"cats": 1000, "dogs": 1000}, "validation": {"cats": 500, "dogs": 500}}
+    assert report["total"] == report["valid"] == 3000 and report["invalid"] == []
+    assert isinstance(report["duplicates"], list)
+
+
+def test_cli_scan_json_on_kaggle_flat_names(workspace: Path) -> None:
+    result = _cli("scan", str(FLAT_20K), "--json", workspace=workspace)
+    report = json.loads(result.stdout)
+    assert report["layout"] == "flat_names" and report["classes"] == {"cat": 10_000, "dog": 10_000}
+    assert report["splits"] == {} and report["valid"] == 20_000
+
+
+def test_cli_scan_reports_bad_files(tmp_path: Path, workspace: Path) -> None:
+    result = _cli("scan", str(_messy_dataset(tmp_path / "data")), "--json", workspace=workspace)
+    invalid = json.loads(result.stdout)["invalid"]
+    assert {Path(i["path"]).name for i in invalid} == set(corpus.bad_files())
+    assert all(i["reason"] for i in invalid)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda root: root / "missing", "does not exist"),
+    (lambda root: corpus.write(root / "none", {"a.txt": b"x"})[0].parent, "No images found"),
+    (lambda root: corpus.class_folders(root / "one", classes=("cats",)), "Only one class"),
+])
+def test_cli_scan_errors_are_one_line_without_traceback(tmp_path: Path, workspace: Path, make, message) -> None:
+    result = _cli("scan", str(make(tmp_path)), "--json", workspace=workspace)
+    assert result.returncode != 0 and result.stdout == ""
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
