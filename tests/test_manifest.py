@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -92,3 +93,18 @@ def test_training_splits_from_a_saved_manifest(workspace: Path) -> None:
         training_splits("nope")
     with pytest.raises(LabError, match="only 2,000 are available"):
         training_splits("saved", train_size=3000)
+
+
+def test_cli_manifest_saves_subsets_and_exports_folders(tmp_path: Path, workspace: Path) -> None:
+    from tests.test_scan import _cli
+
+    result = _cli("manifest", str(FILTERED), "--name", "tut", "--subset", "train_1k=train:1000",
+                  "--subset", "validation_200=validation:200", "--export", str(tmp_path / "out"), "--json",
+                  workspace=workspace)
+    assert result.returncode == 0, result.stderr
+    splits = json.loads(result.stdout)["splits"]
+    assert splits["train_1k"] == {"cats": 500, "dogs": 500} and splits["validation_200"] == {"cats": 100, "dogs": 100}
+    assert len(list((tmp_path / "out" / "train_1k" / "cats").iterdir())) == 500
+    assert (workspace / "manifests" / "tut.json").exists()
+    bad = _cli("manifest", str(FILTERED), "--name", "x", "--subset", "oops", workspace=workspace)
+    assert bad.returncode == 2 and "NAME=SPLIT:COUNT" in bad.stderr
