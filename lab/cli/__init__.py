@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from lab.errors import LabError
-from lab.cli import runs, scan, train, worker
+from lab.cli import augment, manifest, runs, scan, train, worker
 
-COMMANDS = (scan, train, runs, worker)
+COMMANDS = (scan, manifest, augment, train, runs, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

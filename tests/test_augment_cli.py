@@ -1,0 +1,77 @@
+"""The `python -m lab augment` contract, through real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import FILTERED
+
+CAT = FILTERED / "train" / "cats" / "cat.2.jpg"
+
+
+def _augment(*args: str, workspace: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(workspace)}
+    return subprocess.run([sys.executable, "-m", "lab", "augment", *args], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).parent.parent, timeout=300)
+
+
+def _pngs(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("*.png"))}
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path: Path, workspace: Path) -> None:
+    common = [str(CAT), "--preset", "five-model-tutorial", "--set", "shear_range=15", "--n", "4"]
+    for folder, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        result = _augment(*common, "--seed", seed, "--out", str(tmp_path / folder), workspace=workspace)
+        assert result.returncode == 0, result.stderr
+    first, again, other = (_pngs(tmp_path / folder) for folder in "abc")
+    assert list(first) == [f"cat.2-{i:03d}.png" for i in range(4)]
+    assert result.stdout.split() == [str(tmp_path / "c" / name) for name in first]
+    assert first == again
+    assert all(first[name] != other[name] for name in first)
+    assert len(set(first.values())) == 4
+    with Image.open(tmp_path / "a" / "cat.2-000.png") as image:
+        assert image.size == (224, 224) and image.mode == "RGB"
+
+
+def test_preset_none_only_resizes(tmp_path: Path, workspace: Path) -> None:
+    from lab.data.pipeline import load_image
+
+    result = _augment(str(CAT), "--preset", "none", "--n", "2", "--image-size", "96", "--out", str(tmp_path),
+                      workspace=workspace)
+    assert result.returncode == 0, result.stderr
+    expected = np.round(load_image(CAT, 96)).astype(np.uint8)
+    for path in sorted(tmp_path.glob("*.png")):
+        np.testing.assert_array_equal(np.asarray(Image.open(path)), expected)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--preset", "keras"], "none, keras-tutorial, five-model-tutorial, light"),
+    (["--set", "rotation=10"], "valid parameters: rotation_range, width_shift_range"),
+    (["--set", "shear_range=0.2deg"], "shear_range must be a number in [0, 90)"),
+    (["--set", "fill_mode=mirror"], "fill_mode must be one of nearest, reflect, wrap, constant"),
+    (["--set", "zoom_range"], "key=value"),
+    (["--image-size", "0"], "--image-size must be a positive"),
+])
+def test_mistakes_give_one_line_and_a_nonzero_exit(tmp_path: Path, workspace: Path, args, message) -> None:
+    result = _augment(str(CAT), *args, "--out", str(tmp_path), workspace=workspace)
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_unreadable_images_give_one_line(tmp_path: Path, workspace: Path) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg at all")
+    for image in (broken, tmp_path / "missing.jpg"):
+        result = _augment(str(image), "--out", str(tmp_path / "out"), workspace=workspace)
+        assert result.returncode != 0 and image.name in result.stderr
+        assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+        assert "Traceback" not in result.stderr
