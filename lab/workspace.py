@@ -1,0 +1,155 @@
+"""A read-only summary of the workspace: what datasets, manifests and runs exist, and what is running.
+
+The home page and the sidebar show it on every rerun, so it only lists folders and reads small JSON
+files; it never decodes an image, loads a manifest or imports TensorFlow. It also decides which
+folders a user may pick as a dataset: those under the configured data folders. Runs are written by the
+job workers (`<runs_dir>/<id>/status.json` with a `state` field); this module only reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab.data import list_manifests
+from lab.data.records import IMAGE_SUFFIXES
+from lab.errors import LabError
+from lab.settings import Settings
+
+ACTIVE_STATES = ("running", "queued")
+_SEARCH_DEPTH = 3  # root/split/class/image.jpg is the deepest layout the lab recognises
+_JUNK = {"__MACOSX"}
+
+
+@dataclass(frozen=True)
+class WorkspaceSummary:
+    """What the home page and sidebar show: counts, names and the jobs under way."""
+
+    workspace: Path
+    datasets: tuple[Path, ...]
+    manifests: tuple[str, ...]
+    runs: dict[str, str]  # run id -> state ("queued", "running", "finished", "stopped", "failed", "unknown")
+
+    @property
+    def running(self) -> list[str]:
+        return runs_in(self.runs, "running")
+
+    @property
+    def queued(self) -> list[str]:
+        return runs_in(self.runs, "queued")
+
+
+def summarize_workspace(settings: Settings) -> WorkspaceSummary:
+    """Look at the workspace folders as they are now."""
+    return WorkspaceSummary(
+        workspace=settings.workspace,
+        datasets=tuple(dataset_folders(settings)),
+        manifests=tuple(list_manifests(settings)),
+        runs=run_states(settings),
+    )
+
+
+def dataset_folders(settings: Settings) -> list[Path]:
+    """The subfolders of the configured data folders that hold images, sorted by path.
+
+    These are what a user can pick on the Dataset page: each data folder's direct subfolders
+    (`cats_and_dogs_filtered`, an unpacked upload, ...), kept when an image file lies within a few
+    levels of them. The search stops at the first image, so a 20,000-file folder costs one listing.
+    """
+    found = []
+    for data_dir in settings.data_dirs:
+        for child in _subfolders(data_dir):
+            if _holds_images(child, _SEARCH_DEPTH):
+                found.append(child)
+    return sorted(set(found))
+
+
+def allowed_data_path(settings: Settings, raw: str | Path) -> Path:
+    """Resolve a path a user typed, and refuse anything outside the configured data folders.
+
+    On a shared server the Dataset page must not become a file browser for the whole disk. A
+    relative path is looked up in each data folder in turn, so `cats_and_dogs_filtered` is enough.
+    """
+    typed = Path(raw).expanduser()
+    candidates = [typed] if typed.is_absolute() else [folder / typed for folder in settings.data_dirs]
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        if any(resolved.is_relative_to(folder) for folder in settings.data_dirs) and resolved.exists():
+            return resolved
+    allowed = ", ".join(str(folder) for folder in settings.data_dirs)
+    if typed.is_absolute() and typed.exists():
+        raise LabError(f"{typed} is outside the data folders this lab may read ({allowed}). Move or link the "
+                       "images into one of them, or add its folder to TRANSFER_LAB_DATA_DIRS.")
+    raise LabError(f"{raw} was not found in the data folders ({allowed}). Check the spelling, or give the "
+                   "full path of a folder or .zip inside one of them.")
+
+
+def run_states(settings: Settings) -> dict[str, str]:
+    """Each run's id and its state from `status.json`, newest run first.
+
+    A run folder without a readable status (a worker just starting, or a damaged folder) is
+    `unknown` rather than an error: the summary must never stop the home page from loading.
+    """
+    folder = settings.runs_dir
+    if not folder.is_dir():
+        return {}
+    runs = sorted(_subfolders(folder), key=_mtime, reverse=True)
+    return {run.name: _state(run / "status.json") for run in runs}
+
+
+def runs_in(states: dict[str, str], state: str) -> list[str]:
+    """The ids of the runs in one state, in the order of `states`."""
+    return [run for run, run_state in states.items() if run_state == state]
+
+
+def describe_device(device: dict[str, Any]) -> str:
+    """One line for a `lab.devices.list_devices()` entry: "CPU: 2 logical cores, 23.4 GB RAM"."""
+    details = [device.get("description", "")]
+    if device.get("compute_capability"):
+        details.append(f"compute capability {device['compute_capability']}")
+    if device.get("memory_bytes"):
+        details.append(f"{device['memory_bytes'] / 2**30:.1f} GB RAM")
+    return f"{device['type']}: " + ", ".join(detail for detail in details if detail)
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return sorted(
+        Path(entry.path)
+        for entry in entries
+        if entry.is_dir() and not entry.name.startswith(".") and entry.name not in _JUNK
+    )
+
+
+def _holds_images(folder: Path, depth: int) -> bool:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return False
+    if any(entry.is_file() and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES for entry in entries):
+        return True
+    return depth > 1 and any(
+        _holds_images(Path(entry.path), depth - 1)
+        for entry in entries
+        if entry.is_dir() and not entry.name.startswith(".") and entry.name not in _JUNK
+    )
+
+
+def _state(status_file: Path) -> str:
+    try:
+        return str(json.loads(status_file.read_text()).get("state", "unknown"))
+    except (OSError, ValueError, AttributeError):
+        return "unknown"
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

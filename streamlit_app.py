@@ -1,0 +1,134 @@
+"""Transfer Lab: `streamlit run streamlit_app.py`.
+
+The entry point holds the navigation, the sidebar (workspace, compute device, training jobs) and the
+home page. Each step of the workflow is a page in `pages/`; everything that is not UI lives in `lab`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
+from lab.settings import load_settings
+from lab.workspace import ACTIVE_STATES, describe_device, run_states, runs_in, summarize_workspace
+
+st.set_page_config(page_title="Transfer Lab", layout="wide")
+
+# The workflow, in order: (page file, title, icon, what the step is for, in words a newcomer knows).
+# The navigation lists the steps whose page exists; the home page says the others are coming.
+WORKFLOW = (
+    ("pages/dataset.py", "Dataset", ":material/photo_library:",
+     "Point the lab at your photos. It counts them per class, finds broken and duplicate files, "
+     "and splits them into training and validation sets."),
+    ("pages/augment.py", "Augment", ":material/auto_awesome:",
+     "See how random flips, turns and zooms make each photo look new, so a model learns what a cat "
+     "looks like instead of memorising the pictures."),
+    ("pages/train.py", "Train", ":material/model_training:",
+     "Pick a pre-trained network and a strategy, and train it on your photos, with progress and "
+     "learning curves updating live."),
+    ("pages/compare.py", "Compare", ":material/compare_arrows:",
+     "Put runs side by side: which network, strategy or amount of data gave the best accuracy."),
+    ("pages/predict.py", "Predict", ":material/image_search:",
+     "Try a trained model on new photos, see what it looked at, and export it."),
+)
+PAGES_NOW = ("pages/dataset.py", "pages/augment.py", "pages/train.py")
+
+
+@st.cache_resource(show_spinner="Looking for GPUs (TensorFlow loads once, a few seconds)...")
+def compute_devices() -> list[dict[str, Any]]:
+    """TensorFlow's CPU and GPUs; cached for the server's life since importing TensorFlow takes seconds."""
+    from lab.devices import list_devices
+
+    return list_devices()
+
+
+def home() -> None:
+    st.title("Transfer Lab")
+    st.markdown(
+        "Teach a computer to tell **cats from dogs** without starting from zero. *Transfer learning* takes a "
+        "network that has already learned to see from over a million everyday photos, keeps what it knows "
+        "about edges, fur and shapes, and retrains only a small part of it on your pictures. That works "
+        "with a few thousand photos and minutes of computing instead of days.\n\n"
+        "This lab walks you through it: look at your photos, vary them, train models the way the classic "
+        "tutorials do, and compare what works best."
+    )
+    workflow()
+    state, compute = st.columns([3, 2], gap="large")
+    with state:
+        workspace_state()
+    with compute:
+        compute_device()
+
+
+def workflow() -> None:
+    st.subheader("How it works")
+    for number, (column, (page, title, icon, purpose)) in enumerate(
+        zip(st.columns(len(WORKFLOW)), WORKFLOW), start=1
+    ):
+        with column.container(border=True, height="stretch"):
+            st.markdown(f"**{number}. {title}**")
+            st.caption(purpose)
+            if page in PAGES_NOW:
+                st.page_link(page, label=f"Open {title}", icon=icon)
+            else:
+                st.caption("*Coming in a later version.*")
+
+
+def workspace_state() -> None:
+    st.subheader("Your workspace")
+    summary = summarize_workspace(load_settings())
+    datasets, manifests, runs, running = st.columns(4)
+    datasets.metric("Datasets", len(summary.datasets), help="Image folders found in the data folders.")
+    manifests.metric("Saved splits", len(summary.manifests),
+                     help="Manifests: named train / validation / test splits, saved on the Dataset page.")
+    runs.metric("Training runs", len(summary.runs))
+    running.metric("Running now", len(summary.running), help="Training jobs working in the background.")
+    if summary.running:
+        st.info(f"Training now: {', '.join(summary.running)}"
+                + (f" · {len(summary.queued)} waiting" if summary.queued else ""))
+    if summary.datasets:
+        st.caption("Datasets: " + ", ".join(f"`{folder.name}`" for folder in summary.datasets))
+    if not summary.runs:
+        st.caption("No training runs yet: start with step 1, Dataset.")
+
+
+def compute_device() -> None:
+    st.subheader("Compute")
+    devices = compute_devices()
+    gpus = [device for device in devices if device["type"] == "GPU"]
+    for device in devices:
+        st.markdown(f"- {describe_device(device)}")
+    if gpus:
+        st.caption(f"Training uses the GPU{'s' if len(gpus) > 1 else ''} automatically.")
+    else:
+        st.caption("No GPU found: training runs on the CPU. Small experiments take minutes; "
+                   "the 20,000-image ones are for a machine with a GPU.")
+
+
+def sidebar() -> None:
+    settings = load_settings()
+    with st.sidebar:
+        st.caption("Workspace")
+        st.code(str(settings.workspace), language=None, wrap_lines=True)
+        gpus = sum(device["type"] == "GPU" for device in compute_devices())
+        st.markdown(f"**Compute:** {gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "**Compute:** CPU only")
+        busy = any(state in ACTIVE_STATES for state in run_states(settings).values())
+        st.fragment(job_status, run_every=5 if busy else None)()
+
+
+def job_status() -> None:
+    """Which training jobs are running or waiting; re-drawn every few seconds while one is under way."""
+    states = run_states(load_settings())
+    running, queued = runs_in(states, "running"), runs_in(states, "queued")
+    st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
+    if queued:
+        st.caption(f"{len(queued)} waiting: {', '.join(queued)}")
+
+
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
+pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW if page in PAGES_NOW]
+current = st.navigation(pages)
+sidebar()
+current.run()
