@@ -23,6 +23,7 @@ import hashlib
 import os
 import re
 import socket
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -353,7 +354,9 @@ def _build(spec: BackboneSpec, size: int, source: WeightsSource):
     try:
         model = constructor(weights="imagenet" if source.kind == "imagenet" else None, **options)
         if source.kind == "file":
-            model.load_weights(source.path)
+            with warnings.catch_warnings():  # a mismatched file warns once per layer before it fails
+                warnings.filterwarnings("ignore", message="Skipping nested container")
+                model.load_weights(source.path)
     except (ValueError, OSError) as error:
         what = f"weights file {source.path}" if source.kind == "file" else f"{source.kind} weights"
         raise LabError(

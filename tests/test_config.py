@@ -1,0 +1,141 @@
+"""TrainConfig: every bad value and impossible combination gets a message naming the field and the way out."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from lab.backbones import BACKBONES
+from lab.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
+from lab.errors import LabError
+
+GOOD = TrainConfig(data="cats_and_dogs_filtered", backbone="mobilenet", weights="none", image_size=128)
+
+
+def bad(**changes) -> str:
+    with pytest.raises(LabError) as caught:
+        dataclasses.replace(GOOD, **changes).validate()
+    return str(caught.value)
+
+
+def test_a_good_config_validates_and_returns_itself():
+    assert GOOD.validate() is GOOD
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("backbone", "resnet9000", "vgg16"),
+    ("strategy", "transfer", "feature-extractor"),
+    ("head", "mlp", "five_model_tutorial"),
+    ("optimizer", "adagrad", "rmsprop"),
+    ("augment", "heavy", "five-model-tutorial"),
+])
+def test_unknown_choices_name_the_field_and_the_allowed_values(field, value, allowed):
+    message = bad(**{field: value})
+    assert field in message and repr(value) in message and allowed in message
+
+
+@pytest.mark.parametrize("field, value", [
+    ("epochs", 0), ("epochs", 2.5), ("batch_size", 0), ("learning_rate", 0), ("learning_rate", 5.0),
+    ("learning_rate", "fast"), ("fine_tune_learning_rate", -1e-5), ("fine_tune_epochs", 0), ("train_size", 1),
+    ("validation_size", 0), ("early_stopping_patience", -1), ("seed", -3), ("class_weights", "yes"),
+    ("mixed_precision", 1), ("epochs", True),
+])
+def test_out_of_range_numbers_and_wrong_types_are_refused(field, value):
+    message = bad(**{field: value})
+    assert message.startswith(f"{field}={value!r}")
+
+
+def test_empty_data_and_weights_are_refused():
+    assert "data" in bad(data=" ")
+    assert "weights" in bad(weights="")
+
+
+def test_image_size_below_the_backbone_minimum_says_the_minimum():
+    message = bad(backbone="inception_v3", image_size=64)
+    assert "image_size=64" in message and "75" in message
+
+
+def test_fine_tuning_the_tutorial_cnn_is_refused_because_it_has_no_pretrained_weights():
+    message = bad(backbone="basic_cnn", strategy="fine-tune")
+    assert "basic_cnn" in message and "scratch" in message
+
+
+def test_scratch_with_pretrained_weights_is_refused():
+    message = bad(strategy="scratch", weights="imagenet")
+    assert "scratch" in message and "'none'" in message
+
+
+def test_feature_extractor_with_augmentation_explains_why():
+    message = bad(strategy="feature-extractor", augment="light")
+    assert "computes each image's backbone features once" in message and "frozen" in message
+    assert "computes" in bad(strategy="feature-extractor", augment_overrides={"horizontal_flip": True})
+
+
+def test_augment_overrides_are_checked_by_the_augmentation_module():
+    with pytest.raises(LabError, match="rotation"):
+        config = dataclasses.replace(GOOD, strategy="frozen", augment="light", augment_overrides={"rotation_range": -5})
+        config.validate()
+
+
+def test_fine_tune_boundary_must_be_one_of_the_backbones():
+    message = bad(strategy="fine-tune", fine_tune_at="block4")
+    assert "fine_tune_at" in message and "conv_12" in message
+    assert "only applies" in bad(strategy="frozen", fine_tune_at="conv_12")
+    fine = dataclasses.replace(GOOD, strategy="fine-tune").validate()
+    assert fine.resolved_fine_tune_at == "conv_12"
+
+
+def test_the_tutorial_cnn_takes_only_its_own_head():
+    assert "head" in bad(backbone="basic_cnn", strategy="scratch", head="linear")
+    scratch = dataclasses.replace(GOOD, backbone="basic_cnn", strategy="scratch").validate()
+    assert scratch.resolved_head == "own"
+    assert GOOD.resolved_head == "keras_tutorial"
+
+
+def test_json_round_trip_is_exact():
+    config = dataclasses.replace(GOOD, strategy="frozen", augment="light", augment_overrides={"rotation_range": 10},
+                                 train_size=100, class_weights=True)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_unknown_keys_in_json_are_refused_with_the_known_ones_listed():
+    with pytest.raises(LabError) as caught:
+        TrainConfig.from_dict({**GOOD.to_dict(), "learning_rat": 0.1})
+    assert "learning_rat" in str(caught.value) and "learning_rate" in str(caught.value)
+    with pytest.raises(LabError, match="data"):
+        TrainConfig.from_dict({"backbone": "vgg16"})
+
+
+def test_summary_is_one_line_with_the_essentials():
+    text = PRESETS["vgg16-fine-tune"].summary()
+    assert "\n" not in text
+    for part in ("vgg16", "fine-tune", "150px", "from block4", "rmsprop", "3000 train"):
+        assert part in text
+
+
+def test_every_preset_is_valid_and_the_tutorial_experiments_are_there():
+    for name, preset in PRESETS.items():
+        assert preset.validate() is preset, name
+    assert {"keras-tutorial-vgg16-20k", "keras-tutorial-vgg16-1k", "basic-cnn", "basic-cnn-dropout",
+            "basic-cnn-augmented", "vgg16-features", "vgg16-frozen-augmented", "vgg16-fine-tune",
+            "mobilenet-v2-quick"} <= set(PRESETS)
+    augmented = PRESETS["basic-cnn-augmented"]
+    assert (augmented.optimizer, augmented.learning_rate, augmented.augment) == ("rmsprop", 1e-4, "five-model-tutorial")
+    features = PRESETS["vgg16-features"]
+    assert (features.strategy, features.head) == ("feature-extractor", "five_model_tutorial")
+    fine = PRESETS["vgg16-fine-tune"]
+    assert (fine.fine_tune_at, fine.fine_tune_learning_rate) == ("block4", 1e-5)
+    assert PRESETS["mobilenet-v2-quick"].weights == "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
+
+
+def test_choice_lists_match_what_validation_accepts():
+    for strategy in STRATEGIES:
+        weights = "none" if strategy == "scratch" else "imagenet"
+        dataclasses.replace(GOOD, strategy=strategy, weights=weights).validate()
+    for head in HEADS:
+        dataclasses.replace(GOOD, head=head).validate()
+    for optimizer in OPTIMIZERS:
+        dataclasses.replace(GOOD, optimizer=optimizer).validate()
+    assert set(BACKBONES) >= {"vgg16", "mobilenet_v2", "efficientnet_b0", "basic_cnn", "basic_cnn_dropout"}
