@@ -116,7 +116,7 @@ class Run:
         """Read, change and write `status.json`; the worker is its only writer while it lives."""
         return self.write_status(replace(self.status(), **changes))
 
-    def history(self) -> list[dict[str, float]]:
+    def history(self) -> list[dict[str, Any]]:
         """One row per epoch from `history.csv`, or the epochs reported so far while it is not written."""
         path = self.path / HISTORY_FILE
         if not path.exists():
@@ -175,11 +175,44 @@ def _config_summary(config: dict[str, Any]) -> str:
         return ", ".join(f"{k}={v}" for k, v in config.items() if k in ("backbone", "strategy", "epochs"))
 
 
-def _number(value: str) -> float:
+def _number(value: str) -> float | str | None:
+    """A CSV cell as a number where it is one (`phase` stays text, a missing metric becomes None)."""
+    if value == "":
+        return None
     try:
         return float(value)
     except ValueError:
-        return float("nan")
+        return value
+
+
+def progress_fraction(event: dict[str, Any]) -> float:
+    """How far a batch event is through its phase, 0..1 (feature extraction has no epochs)."""
+    batches = max(1, event.get("batches") or 1)
+    within = (event.get("batch") or 0) / batches
+    if not event.get("epochs"):
+        return min(1.0, within)
+    return min(1.0, max(0.0, ((event.get("epoch") or 1) - 1 + within) / event["epochs"]))
+
+
+def logs_text(logs: dict[str, Any]) -> str:
+    """An epoch's logs on one line: `loss 0.4123 · val_accuracy 0.9100`."""
+    return " · ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in logs.items())
+
+
+def progress_text(event: dict[str, Any]) -> str:
+    """One line describing a batch event, for the page's progress bar and the CLI's progress lines."""
+    parts = [str(event.get("phase") or "training")]
+    if event.get("epochs"):
+        parts.append(f"epoch {event.get('epoch')}/{event['epochs']}")
+    parts.append(f"batch {event.get('batch')}/{event.get('batches')}")
+    for name in ("loss", "accuracy"):
+        if isinstance(event.get(name), (int, float)):
+            parts.append(f"{name} {event[name]:.4f}")
+    if event.get("images_per_second"):
+        parts.append(f"{event['images_per_second']:.0f} images/s")
+    if event.get("eta_seconds") is not None:
+        parts.append(f"ETA {event['eta_seconds']:.0f} s")
+    return " · ".join(parts)
 
 
 class RunStore:

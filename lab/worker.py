@@ -19,7 +19,7 @@ from typing import Any
 
 from lab import jobs
 from lab.errors import LabError
-from lab.runs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, now_iso
+from lab.runs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, logs_text, now_iso
 from lab.settings import Settings, load_settings
 
 Event = dict[str, Any]
@@ -125,10 +125,10 @@ class Reporter:
                 self._write()
         elif kind == "epoch":
             self.epochs.append({"epoch": event.get("epoch"), **event.get("logs", {})})
-            self.run.log(f"epoch {event.get('epoch')}/{event.get('epochs')}: {_format_logs(event.get('logs', {}))}")
+            self.run.log(f"epoch {event.get('epoch')}/{event.get('epochs')}: {logs_text(event.get('logs', {}))}")
             self._write(epoch=event)
         elif kind == "phase":
-            self.run.log(f"phase: {_format_logs({k: v for k, v in event.items() if k != 'type'})}")
+            self.run.log(f"{event.get('phase')}: {event.get('message')}")
             self._write(phase=event)
         if self.listener:
             self.listener(event)
@@ -152,6 +152,3 @@ def plain(value: Any) -> Any:
         return value.item()
     return value
 
-
-def _format_logs(logs: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items())

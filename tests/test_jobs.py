@@ -24,12 +24,13 @@ from lab.config import TrainConfig
 from lab.errors import LabError
 from lab.runs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status
 from lab.settings import load_settings
+from lab.worker import Stopper
 
 TINY = TrainConfig(
     data=str(FILTERED),
     backbone="mobilenet",
     weights=str(TINY_MOBILENET),
-    strategy="frozen",
+    strategy="feature-extractor",
     image_size=128,
     epochs=1,
     batch_size=8,
@@ -37,7 +38,7 @@ TINY = TrainConfig(
     validation_size=20,
     seed=1,
 )
-LONG = replace(TINY, epochs=200)  # long enough to still be running when a test interrupts it
+LONG = replace(TINY, epochs=5000)  # still running when a test interrupts it (an epoch of the head takes ~50 ms)
 
 
 def wait_for(run: Run, done: Callable[[Status], bool], timeout: float = 120) -> Status:
@@ -136,3 +137,67 @@ def test_launch_rejects_an_invalid_config_without_creating_a_run(runs_dir: Path)
     with pytest.raises(LabError, match="epochs"):
         jobs.launch(replace(TINY, epochs=0))
     assert RunStore(runs_dir).list() == []
+
+
+# ---- real workers ------------------------------------------------------------------------------
+
+
+def test_stop_keeps_the_history_and_the_queue_moves_on(runs_dir: Path) -> None:
+    first, second = jobs.launch(LONG), jobs.launch(TINY)
+    assert second.status().state == QUEUED  # one training at a time
+
+    wait_for(first, lambda status: bool(status.epochs))
+    jobs.stop(first.id, runs_dir)
+
+    stopped = wait_for(first, ended)
+    assert stopped.state == STOPPED, first.log_tail()
+    assert 1 <= len(first.history()) < LONG.epochs and first.metrics()["stopped"]
+    assert (first.path / "best.keras").exists()
+    # nobody calls reconcile(): the first worker starts the second as it ends
+    assert_finished(second)
+
+
+def assert_finished(run: Run) -> None:
+    status = wait_for(run, ended)
+    assert status.state == FINISHED, run.log_tail()
+    assert status.pid != os.getpid() and status.started and status.ended and status.error is None
+    assert [row["epoch"] for row in run.history()] == [1] and len(status.epochs) == 1
+    assert status.progress["batch"] == status.progress["batches"]  # the last batch event was written
+    metrics = run.metrics()
+    assert metrics["epochs_completed"] == 1 and metrics["train_images"] == 40 and not metrics["stopped"]
+    for name in ("config.json", "status.json", "history.csv", "metrics.json", "model.keras", "best.keras",
+                 "layers.csv", "log.txt"):
+        assert (run.path / name).exists(), name
+    log = run.log_tail(200)
+    assert "running in process" in log and "epoch 1/1" in log and "finished" in log
+
+
+def test_a_killed_worker_is_reported_failed_within_seconds(runs_dir: Path) -> None:
+    run = jobs.launch(LONG)
+    status = wait_for(run, lambda status: bool(status.epochs))
+
+    os.kill(status.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while run.status().state == RUNNING and time.monotonic() < deadline:
+        jobs.reconcile(runs_dir)  # what the page does on every poll
+        time.sleep(0.1)
+
+    status = run.status()
+    assert status.state == FAILED and status.error == jobs.DEAD_WORKER
+    assert len(run.history()) >= 1  # the partial history is kept
+
+
+def test_sigterm_and_the_stop_file_ask_for_a_graceful_stop(runs_dir: Path) -> None:
+    run = RunStore(runs_dir).create(TINY)
+    stopper = Stopper(run)
+    assert not stopper()
+    run.request_stop()
+    assert stopper()
+
+    other = Stopper(RunStore(runs_dir).create(TINY))
+    before = signal.getsignal(signal.SIGTERM)
+    with other.handling_signals():
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered to this (main) thread before kill returns
+        assert other()
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+    assert "SIGTERM: stopping after the current batch" in other.run.log_tail()

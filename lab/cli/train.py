@@ -21,7 +21,7 @@ from typing import Any
 from lab import jobs, worker
 from lab.config import PRESETS, TrainConfig
 from lab.errors import LabError
-from lab.runs import FAILED, FINISHED, RUNNING, Run, RunStore, Status, now_iso
+from lab.runs import FAILED, FINISHED, RUNNING, Run, RunStore, Status, logs_text, now_iso, progress_text
 from lab.settings import load_settings
 
 # flag destination -> TrainConfig field, for the flags whose name differs from the field's
@@ -143,23 +143,9 @@ class ProgressLines:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "batch" and time.monotonic() - self.printed >= PROGRESS_INTERVAL:
-            print(_batch_line(event), file=sys.stderr)
+            print(progress_text(event), file=sys.stderr)
             self.printed = time.monotonic()
         elif kind == "epoch":
-            logs = ", ".join(f"{k} {v:.4f}" for k, v in event.get("logs", {}).items() if isinstance(v, float))
-            print(f"epoch {event.get('epoch')}/{event.get('epochs')}: {logs}", file=sys.stderr)
+            print(f"epoch {event.get('epoch')}/{event.get('epochs')}: {logs_text(event['logs'])}", file=sys.stderr)
         elif kind == "phase":
-            details = ", ".join(f"{k} {v}" for k, v in event.items() if k != "type")
-            print(f"phase: {details}", file=sys.stderr)
-
-
-def _batch_line(event: dict[str, Any]) -> str:
-    parts = [f"epoch {event.get('epoch')}/{event.get('epochs')}", f"batch {event.get('batch')}/{event.get('batches')}"]
-    for key, label in (("loss", "loss"), ("accuracy", "accuracy")):
-        if isinstance(event.get(key), (int, float)):
-            parts.append(f"{label} {event[key]:.4f}")
-    if event.get("images_per_second"):
-        parts.append(f"{event['images_per_second']:.0f} images/s")
-    if event.get("eta_seconds") is not None:
-        parts.append(f"ETA {event['eta_seconds']:.0f}s")
-    return ", ".join(parts)
+            print(f"{event.get('phase')}: {event.get('message')}", file=sys.stderr)
