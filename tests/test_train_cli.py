@@ -1,0 +1,157 @@
+"""`python -m lab train` and `python -m lab runs`: the CLI contract other checks rely on.
+
+Real processes on real images: the tiny MobileNet 0.25/128 weights and 40 training images.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab.cli import build_parser, main
+from lab.cli.train import config_from_args
+from lab.errors import LabError
+from lab.runs import RunStore
+from tests.conftest import FILTERED, TINY_MOBILENET
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_FLAGS = [
+    "--data", str(FILTERED), "--backbone", "mobilenet", "--weights", str(TINY_MOBILENET),
+    "--strategy", "feature-extractor", "--augment", "none", "--epochs", "1", "--train-size", "40",
+    "--validation-size", "20", "--image-size", "128", "--batch-size", "8", "--lr", "0.001", "--seed", "1",
+]  # fmt: skip
+
+
+def lab(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def test_train_in_the_foreground_ends_with_one_json_line(workspace: Path, tmp_path: Path) -> None:
+    runs_dir = tmp_path / "runs"
+    done = lab("train", *TINY_FLAGS, "--runs-dir", str(runs_dir), "--json")
+
+    assert done.returncode == 0, done.stderr
+    result = last_json(done.stdout)
+    assert result["status"] == "finished"
+    assert Path(result["run_dir"]).parent == runs_dir.resolve()
+    assert 0.0 <= result["best_val_accuracy"] <= 1.0
+    assert (result["epochs_completed"], result["train_images"]) == (1, 40)
+    assert result["seconds"] > 0
+    assert "epoch 1/1" in done.stderr  # progress goes to stderr
+    status = json.loads((Path(result["run_dir"]) / "status.json").read_text())
+    assert status["state"] == "finished" and status["pid"] and status["ended"]
+
+    listed = lab("runs", "--runs-dir", str(runs_dir), "--json")
+    assert listed.returncode == 0, listed.stderr
+    [summary] = json.loads(listed.stdout)
+    assert summary["id"] == Path(result["run_dir"]).name and summary["status"] == "finished"
+    assert summary["best_val_accuracy"] == result["best_val_accuracy"]
+    assert "mobilenet" in summary["config"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--epochs", "0"], "epochs"),
+        (["--backbone", "resnet9000"], "backbone"),
+        (["--strategy", "feature-extractor", "--augment", "keras-tutorial"], "augment"),
+        (["--strategy", "transfer"], "strategy"),
+        (["--lr", "5"], "learning_rate"),
+    ],
+)
+def test_an_invalid_config_is_one_line_and_creates_no_run(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture, flags: list[str], named: str
+) -> None:
+    code = main(["train", *TINY_FLAGS, *flags, "--runs-dir", str(tmp_path / "runs"), "--json"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and named in err and err.startswith("error: ")
+    assert RunStore(tmp_path / "runs").list() == []
+
+
+def test_without_data_the_error_says_which_flag(workspace: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", "--backbone", "mobilenet"]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+def test_flags_override_the_config_file_which_overrides_the_preset(tmp_path: Path) -> None:
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps({"epochs": 7, "batch_size": 4}))
+    args = build_parser().parse_args(
+        ["train", "--preset", "vgg16-fine-tune", "--config", str(config_file), "--epochs", "3", "--data", "x"]
+    )
+    config = config_from_args(args)
+    assert (config.backbone, config.strategy, config.fine_tune_at) == ("vgg16", "fine-tune", "block4")
+    assert (config.epochs, config.batch_size, config.data) == (3, 4, "x")
+
+
+def test_a_broken_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    config_file = tmp_path / "config.json"
+    config_file.write_text("{not json")
+    args = build_parser().parse_args(["train", "--config", str(config_file)])
+    with pytest.raises(LabError, match="not valid JSON"):
+        config_from_args(args)
+
+
+def test_ctrl_c_stops_gracefully_and_keeps_the_history(workspace: Path, tmp_path: Path) -> None:
+    runs_dir = tmp_path / "runs"
+    flags = [*TINY_FLAGS, "--epochs", "500", "--runs-dir", str(runs_dir), "--json"]
+    process = subprocess.Popen([sys.executable, "-m", "lab", "train", *flags], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        run = wait_for_an_epoch(runs_dir, process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    result = last_json(stdout)
+    assert result["status"] == "stopped" and result["run_dir"] == str(run.path)
+    assert run.status().state == "stopped"
+    assert 1 <= len(run.history()) < 500
+    assert (run.path / "best.keras").exists()
+
+
+def wait_for_an_epoch(runs_dir: Path, process: subprocess.Popen, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        runs = RunStore(runs_dir).list()
+        if runs and runs[0].status().epochs:
+            return runs[0]
+        time.sleep(0.2)
+    raise AssertionError("no epoch finished in time")
+
+
+def test_background_queues_and_runs_stop_stops(workspace: Path, tmp_path: Path) -> None:
+    runs_dir = tmp_path / "runs"
+    queued = lab("train", *TINY_FLAGS, "--epochs", "500", "--runs-dir", str(runs_dir), "--background", "--json")
+    assert queued.returncode == 0, queued.stderr
+    result = last_json(queued.stdout)
+    assert result["status"] in ("queued", "running")
+    run = RunStore(runs_dir).get(result["id"])
+
+    stopped = lab("runs", "stop", run.id, "--runs-dir", str(runs_dir), "--json")
+    assert stopped.returncode == 0, stopped.stderr
+    deadline = time.monotonic() + 180
+    while run.status().active and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.status().state == "stopped", run.log_tail()
+
+
+def test_runs_stop_of_an_unknown_run_is_an_error(workspace: Path, tmp_path: Path) -> None:
+    done = lab("runs", "stop", "nope", "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode == 2 and "No run 'nope'" in done.stderr
+    assert not (tmp_path / "runs").exists()
