@@ -1,0 +1,99 @@
+"""The Train page in Streamlit's AppTest: the form, presets, validation, launch, and re-attaching."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab.config import TrainConfig
+from lab.runs import RunStore
+from lab.settings import load_settings
+from tests.conftest import FILTERED, TINY_MOBILENET
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
+
+
+def key(field: str) -> str:
+    return f"train_form_{field}"
+
+
+@pytest.fixture
+def page(workspace: Path) -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def widget(app: AppTest, field: str):
+    """The widget holding a config field, whatever its kind."""
+    for kind in (app.selectbox, app.number_input, app.text_input, app.checkbox):
+        found = [w for w in kind if w.key == key(field)]
+        if found:
+            return found[0]
+    raise AssertionError(f"no widget for {field}")
+
+
+def test_every_config_field_has_a_labelled_widget(page: AppTest) -> None:
+    for field in fields(TrainConfig):
+        assert widget(page, field.name).label, field.name
+    assert [m.label for m in page.metric][:2] == ["Images (train + validation)", "Work"]
+    assert any(b.label == "Launch" and not b.disabled for b in page.button)
+
+
+def test_the_backbone_list_says_which_weights_this_machine_has(page: AppTest) -> None:
+    options = widget(page, "backbone").options
+    assert f"mobilenet — weights here: {TINY_MOBILENET.name}" in options
+    assert "vgg16 — weights here: none (random only)" in options
+
+
+def test_a_preset_fills_the_form(page: AppTest) -> None:
+    page.selectbox(key="train_preset").set_value("vgg16-fine-tune").run()
+
+    assert not page.exception
+    values = {field: widget(page, field).value for field in ("backbone", "strategy", "fine_tune_at", "augment")}
+    assert values == {"backbone": "vgg16", "strategy": "fine-tune", "fine_tune_at": "block4",
+                      "augment": "five-model-tutorial"}
+    assert (widget(page, "epochs").value, widget(page, "fine_tune_epochs").value) == (10, 90)
+    assert widget(page, "learning_rate").value == pytest.approx(2e-5)
+    assert widget(page, "image_size").value == 150
+
+
+def test_an_impossible_combination_is_explained_and_cannot_launch(page: AppTest) -> None:
+    widget(page, "backbone").set_value("basic_cnn").run()
+
+    assert any("scratch" in error.value for error in page.error)
+    assert [b.disabled for b in page.button if b.label == "Launch"] == [True]
+
+
+def test_launch_starts_a_run_that_a_second_browser_sees_finish(page: AppTest) -> None:
+    widget(page, "backbone").set_value("mobilenet").run()  # the weights offered depend on the backbone
+    tiny = {"data": str(FILTERED), "weights": str(TINY_MOBILENET), "strategy": "feature-extractor",
+            "image_size": 128, "epochs": 1, "batch_size": 8, "train_size": 40, "validation_size": 20}
+    for field, value in tiny.items():
+        widget(page, field).set_value(value)
+    page.run()
+    assert not page.error, [e.value for e in page.error]
+    next(b for b in page.button if b.label == "Launch").click().run()
+
+    [run] = RunStore(load_settings().runs_dir).list()
+    assert run.status().state in ("queued", "running")
+    assert page.session_state["train_run_id"] == run.id
+    assert run.config().backbone == "mobilenet" and run.config().train_size == 40
+
+    deadline = time.monotonic() + 180
+    while run.status().active and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert run.status().state == "finished", run.log_tail()
+
+    second = AppTest.from_file(PAGE, default_timeout=60)
+    second.run()
+    assert not second.exception
+    assert second.selectbox(key="train_run_id").value == run.id  # re-attached without being told
+    assert any(m.label == "Best validation accuracy" for m in second.metric)
+    assert "finished" in second.get("progress")[0].proto.text
+    assert "epoch 1/1" in second.code[0].value  # the log tail
