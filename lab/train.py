@@ -191,7 +191,9 @@ def _datasets(config: TrainConfig, data):
     augment = None
     if spec.operations:
         augmenter = build_augmenter(spec, config.seed)
-        augment = lambda images: augmenter(images, training=True)  # noqa: E731
+
+        def augment(images):
+            return augmenter(images, training=True)
     decoded = (len(data.train) + len(data.validation)) * config.image_size ** 2 * 3
     cache = decoded <= MEMORY_CACHE_LIMIT
     train_data = image_dataset(data.train, data.classes, config.image_size, config.batch_size, shuffle=True,

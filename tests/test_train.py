@@ -1,0 +1,149 @@
+"""train() end to end on real photographs with the real tiny MobileNet: every strategy, cache, stop, files."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.conftest import FILTERED, TINY_MOBILENET
+
+from lab.config import TrainConfig
+from lab.errors import LabError
+from lab.settings import load_settings
+from lab.train import estimate_cost, train
+
+TINY = TrainConfig(data=str(FILTERED), backbone="mobilenet", weights=TINY_MOBILENET.name, strategy="feature-extractor",
+                   image_size=128, epochs=2, batch_size=10, train_size=40, validation_size=20, seed=1)
+
+
+def run(config: TrainConfig, run_dir: Path, **kwargs):
+    events: list[dict] = []
+    metrics = train(config, run_dir, on_event=events.append, **kwargs)
+    return metrics, events
+
+
+def history(run_dir: Path) -> list[dict]:
+    with open(run_dir / "history.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def check_run_folder(run_dir: Path, metrics: dict, epochs: int) -> None:
+    import keras
+
+    from lab.data.pipeline import load_image
+
+    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    assert [int(row["epoch"]) for row in history(run_dir)] == list(range(1, epochs + 1))
+    assert metrics["epochs_completed"] == epochs and not metrics["stopped"]
+    assert (metrics["train_images"], metrics["validation_images"]) == (40, 20)
+    assert metrics["classes"] == ["cats", "dogs"] and metrics["seconds"] > 0 and metrics["images_per_second"] > 0
+    assert metrics["weights"]["kind"] == "file" and metrics["weights"]["path"] == str(TINY_MOBILENET)
+    assert 0 <= metrics["best_val_accuracy"] <= 1 and 1 <= metrics["best_epoch"] <= epochs
+    best = max(float(row["val_accuracy"]) for row in history(run_dir))
+    assert metrics["best_val_accuracy"] == pytest.approx(best)
+    with open(run_dir / "layers.csv") as handle:
+        assert next(csv.reader(handle)) == ["phase", "layer", "type", "trainable", "parameters"]
+    cat = load_image(FILTERED / "validation" / "cats" / "cat.2000.jpg", 128)[None]
+    for name in ("model.keras", "best.keras"):
+        probabilities = keras.saving.load_model(run_dir / name).predict(cat, verbose=0)  # raw 0..255 pixels in
+        assert probabilities.shape == (1, 2) and probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_feature_extractor_end_to_end_then_a_second_run_reads_the_feature_cache(workspace, tmp_path):
+    metrics, events = run(TINY, tmp_path / "first")
+    check_run_folder(tmp_path / "first", metrics, 2)
+    assert metrics["features"]["train"]["computed"] == 40 and metrics["trainable_parameters"] < 10_000
+    kinds = {event["type"] for event in events}
+    assert kinds == {"phase", "batch", "epoch"}
+    epoch = next(event for event in events if event["type"] == "epoch")
+    assert {"epoch", "epochs", "logs", "phase"} <= set(epoch) and "val_accuracy" in epoch["logs"]
+    batch = next(event for event in events if event["type"] == "batch" and event["phase"] == "train")
+    assert {"epoch", "epochs", "batch", "batches", "loss", "accuracy", "images_per_second",
+            "eta_seconds"} <= set(batch)
+
+    other = dataclasses.replace(TINY, learning_rate=1e-2, head="linear", epochs=1)
+    metrics, _ = run(other, tmp_path / "second")
+    assert metrics["features"]["train"] == {**metrics["features"]["train"], "hits": 40, "computed": 0}
+    assert metrics["features"]["validation"]["computed"] == 0
+
+
+def test_frozen_with_augmentation_end_to_end(workspace, tmp_path):
+    config = dataclasses.replace(TINY, strategy="frozen", augment="light", head="five_model_tutorial",
+                                 optimizer="rmsprop", learning_rate=1e-4, class_weights=True)
+    metrics, _ = run(config, tmp_path / "run")
+    check_run_folder(tmp_path / "run", metrics, 2)
+    assert metrics["features"] is None
+
+
+def test_fine_tune_trains_the_head_then_unfreezes_at_a_lower_rate(workspace, tmp_path):
+    config = dataclasses.replace(TINY, strategy="fine-tune", epochs=1, fine_tune_epochs=1, fine_tune_at="conv_13")
+    metrics, events = run(config, tmp_path / "run")
+    check_run_folder(tmp_path / "run", metrics, 2)
+    rows = history(tmp_path / "run")
+    assert [row["phase"] for row in rows] == ["train", "fine-tune"]
+    assert [float(row["learning_rate"]) for row in rows] == pytest.approx([1e-3, 1e-5])
+    with open(tmp_path / "run" / "layers.csv") as handle:
+        layers = list(csv.DictReader(handle))
+    trainable = {(row["phase"], row["layer"].split("/")[-1]): row["trainable"] for row in layers}
+    assert trainable[("train", "conv_pw_13")] == "False" and trainable[("fine-tune", "conv_pw_13")] == "True"
+    assert trainable[("fine-tune", "conv_pw_12")] == "False" and trainable[("fine-tune", "conv_pw_13_bn")] == "False"
+    assert any("Unfroze 2 layers from conv_13" in event.get("message", "") for event in events)
+
+
+def test_scratch_basic_cnn_end_to_end(workspace, tmp_path):
+    config = dataclasses.replace(TINY, backbone="basic_cnn", weights="none", strategy="scratch", optimizer="sgd")
+    metrics, _ = run(config, tmp_path / "run")
+    assert metrics["weights"] == {"kind": "none", "path": None, "sha256": None, "alpha": None}
+    assert metrics["epochs_completed"] == 2 and metrics["trainable_parameters"] == metrics["parameters"] - 4  # all but the fixed [1-p, p] layer
+
+
+def test_a_stop_request_ends_the_run_gracefully_keeping_whole_epochs(workspace, tmp_path):
+    polls = {"count": 0}
+
+    def stop_in_the_second_epoch() -> bool:
+        polls["count"] += 1
+        return polls["count"] > 5  # 4 batches per epoch: stops after batch 2 of epoch 2
+
+    config = dataclasses.replace(TINY, strategy="frozen", epochs=5)
+    metrics, events = run(config, tmp_path / "run", should_stop=stop_in_the_second_epoch)
+    assert metrics["stopped"] and metrics["epochs_completed"] == 1
+    assert len(history(tmp_path / "run")) == 1 and (tmp_path / "run" / "best.keras").exists()
+    assert (tmp_path / "run" / "model.keras").exists()
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["stopped"] is True
+    assert events[-1] == {"type": "phase", "phase": "done", "message": "Stopped on request"}
+
+
+def test_bad_weights_fail_before_any_data_is_read(workspace, tmp_path):
+    config = dataclasses.replace(TINY, weights="missing.weights.h5", data=str(tmp_path / "nowhere"))
+    with pytest.raises(LabError, match="missing.weights.h5"):
+        train(config, tmp_path / "run")
+    with pytest.raises(LabError, match="augment"):
+        train(dataclasses.replace(TINY, augment="light"), tmp_path / "run")
+
+
+def test_presets_name_data_folders_inside_the_data_dirs(workspace):
+    from lab.train import data_source
+
+    assert data_source("cats_and_dogs_filtered", load_settings()) == str(FILTERED)
+    assert data_source("my-manifest", load_settings()) == "my-manifest"
+
+
+def test_estimate_cost_counts_flops_and_learns_speed_from_earlier_runs(workspace, tmp_path):
+    settings = load_settings()
+    measured = estimate_cost(TINY, settings, runs_dir=tmp_path)
+    assert measured["rate_source"] == "measured forward pass" and measured["images_per_second"] > 0
+    assert measured["forward_passes"] == 60
+    assert measured["total_flops"] == pytest.approx(60 * measured["flops_per_image"])
+    frozen = estimate_cost(dataclasses.replace(TINY, strategy="frozen"), settings, runs_dir=tmp_path, measure=False)
+    assert frozen["forward_passes"] == 2 * 60 and frozen["seconds"] is None
+    run_dir = tmp_path / "earlier"
+    run_dir.mkdir()
+    (run_dir / "metrics.json").write_text(json.dumps({"backbone": "mobilenet", "image_size": 128, "strategy": "frozen",
+                                                      "images_per_second": 50.0}))
+    learned = estimate_cost(dataclasses.replace(TINY, strategy="frozen"), settings, runs_dir=tmp_path)
+    assert learned["rate_source"] == "1 earlier run(s)" and learned["seconds"] == pytest.approx(120 / 50.0)
+    assert np.isfinite(learned["total_flops"])
