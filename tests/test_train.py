@@ -98,7 +98,8 @@ def test_scratch_basic_cnn_end_to_end(workspace, tmp_path):
     config = dataclasses.replace(TINY, backbone="basic_cnn", weights="none", strategy="scratch", optimizer="sgd")
     metrics, _ = run(config, tmp_path / "run")
     assert metrics["weights"] == {"kind": "none", "path": None, "sha256": None, "alpha": None}
-    assert metrics["epochs_completed"] == 2 and metrics["trainable_parameters"] == metrics["parameters"] - 4  # all but the fixed [1-p, p] layer
+    assert metrics["epochs_completed"] == 2
+    assert metrics["trainable_parameters"] == metrics["parameters"] - 4  # all but the fixed [1 - p, p] layer
 
 
 def test_a_stop_request_ends_the_run_gracefully_keeping_whole_epochs(workspace, tmp_path):
