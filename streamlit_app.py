@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from lab.settings import load_settings
@@ -107,15 +108,24 @@ def compute_device() -> None:
                    "the 20,000-image ones are for a machine with a GPU.")
 
 
-def sidebar() -> None:
+def sidebar() -> DeltaGenerator:
+    """Workspace and training jobs; returns the slot for the compute device, filled after the page.
+
+    Finding the devices imports TensorFlow (seconds, once per server), so the page draws first.
+    """
     settings = load_settings()
     with st.sidebar:
         st.caption("Workspace")
         st.code(str(settings.workspace), language=None, wrap_lines=True)
-        gpus = sum(device["type"] == "GPU" for device in compute_devices())
-        st.markdown(f"**Compute:** {gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "**Compute:** CPU only")
+        device_slot = st.empty()
         busy = any(state in ACTIVE_STATES for state in run_states(settings).values())
         st.fragment(job_status, run_every=5 if busy else None)()
+    return device_slot
+
+
+def compute_summary() -> str:
+    gpus = sum(device["type"] == "GPU" for device in compute_devices())
+    return f"**Compute:** {gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "**Compute:** CPU only"
 
 
 def job_status() -> None:
@@ -130,5 +140,6 @@ def job_status() -> None:
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW if page in PAGES_NOW]
 current = st.navigation(pages)
-sidebar()
+device_slot = sidebar()
 current.run()
+device_slot.markdown(compute_summary())

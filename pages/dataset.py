@@ -6,9 +6,12 @@ this page only chooses what to scan and draws what came back.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -31,17 +34,20 @@ LAYOUTS = {
     "flat_names": "one folder, the class in each file name (cat.1.jpg, dog.1.jpg)",
 }
 SAMPLES_PER_CLASS = 8
+MAX_SAMPLE_CLASSES = 12
 MAX_SIZE_POINTS = 4000
 MAX_SUBSETS = 4
 
 
-@st.cache_data(max_entries=8, show_spinner="Scanning...")
+@st.cache_resource(max_entries=8, show_spinner="Scanning...")
 def scanned(path: str, scan_id: float, _report: ScanReport | None = None) -> ScanReport:
     """The scan of `path` made at `scan_id` (the time Scan was pressed), kept across reruns.
 
     The scan itself runs outside the cache, because a cached function cannot draw into a progress
     bar made outside it: `run_scan` scans with a live bar, then hands the report in as `_report`
-    (left out of the cache key) to store it. Only an evicted entry is scanned again here.
+    (left out of the cache key) to store it. Only an evicted entry is scanned again here. A resource
+    cache rather than a data cache: the report is only read, and copying 20,000 records on every
+    rerun would cost more than the rest of the page.
     """
     return _report if _report is not None else scan(path)
 
@@ -112,19 +118,16 @@ def sample_source(settings: Settings) -> str | None:
     st.caption("Google's `cats_and_dogs_filtered` (about 65 MB): 2,000 training and 1,000 validation photos, "
                "the set the TensorFlow transfer-learning tutorial uses. Needs an internet connection.")
     if st.button("Download the sample dataset", type="primary", icon=":material/download:"):
-        bar = st.progress(0.0, text="Downloading...")
-        folder = download_sample(settings, on_progress=_progress_bar(bar))
-        bar.empty()
-        return str(folder)
+        with progress_bar("Downloading...") as update:
+            return str(download_sample(settings, on_progress=update))
     return None
 
 
 def run_scan(path: str) -> ScanReport:
     """Scan with a progress bar, and remember what was scanned for the next reruns and pages."""
     scan_id = time.time()
-    bar = st.progress(0.0, text=f"Scanning {path}...")
-    report = scanned(path, scan_id, _report=scan(path, on_progress=_progress_bar(bar)))
-    bar.empty()
+    with progress_bar(f"Scanning {path}...") as update:
+        report = scanned(path, scan_id, _report=scan(path, on_progress=update))
     st.session_state["scan"] = (path, scan_id)
     st.session_state["dataset_path"] = str(report.root)
     return report
@@ -135,15 +138,23 @@ def current_report() -> ScanReport | None:
     if "scan" in st.session_state:
         return scanned(*st.session_state["scan"])
     if "dataset_path" in st.session_state:
-        return run_scan(st.session_state["dataset_path"])
+        path = st.session_state.pop("dataset_path")  # put back by a scan that succeeds
+        return run_scan(path)
     return None
 
 
-def _progress_bar(bar) -> Progress:
+@contextmanager
+def progress_bar(text: str) -> Iterator[Progress]:
+    """A progress bar fed by a lab `on_progress` callback, removed when the work ends or fails."""
+    bar = st.progress(0.0, text=text)
+
     def update(done: int, total: int, message: str) -> None:
         bar.progress(done / total if total else 0.0, text=f"{message}: {done:,} of {total:,}")
 
-    return update
+    try:
+        yield update
+    finally:
+        bar.empty()
 
 
 # ---- what the scan found -----------------------------------------------------------------------
@@ -233,11 +244,13 @@ def sample_grid(report: ScanReport) -> None:
     by_class: dict[str, list[str]] = {}
     for record in report.records:
         by_class.setdefault(record.label, []).append(record.path)
-    for label, paths in by_class.items():
+    for label, paths in list(by_class.items())[:MAX_SAMPLE_CLASSES]:
         st.markdown(f"**{label}** · {len(paths):,} images")
         picked = random.Random(0).sample(paths, min(SAMPLES_PER_CLASS, len(paths)))
         for column, path in zip(st.columns(SAMPLES_PER_CLASS), picked):
             column.image(thumbnail(path), caption=Path(path).name, width="stretch")
+    if len(by_class) > MAX_SAMPLE_CLASSES:
+        st.caption(f"...and {len(by_class) - MAX_SAMPLE_CLASSES} more classes.")
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -249,12 +262,9 @@ def thumbnail(path: str, size: int = 192) -> Image.Image:
 
 def folder_tree(report: ScanReport) -> str:
     """`ls -R`, summarised: each folder with the number of image files under it (and how many are bad)."""
-    images, bad = Counter(), Counter()
-    for path in [r.path for r in report.records]:
-        _count_parents(images, Path(path), report.root)
-    for item in report.invalid:
-        _count_parents(images, Path(item["path"]), report.root)
-        _count_parents(bad, Path(item["path"]), report.root)
+    bad_paths = [item["path"] for item in report.invalid]
+    images = _per_folder([record.path for record in report.records] + bad_paths, report.root)
+    bad = _per_folder(bad_paths, report.root)
     lines = []
     for folder in sorted(images, key=lambda f: f.parts):
         name = report.root.name if folder == Path(".") else folder.name
@@ -263,9 +273,14 @@ def folder_tree(report: ScanReport) -> str:
     return "\n".join(lines)
 
 
-def _count_parents(counts: Counter, path: Path, root: Path) -> None:
-    for parent in _relative(path, root).parents:
-        counts[parent] += 1
+def _per_folder(paths: list[str], root: Path) -> Counter:
+    """Folder (relative to root) -> files under it, counted per parent folder first since there are few."""
+    counts: Counter = Counter()
+    for folder, files in Counter(os.path.dirname(path) for path in paths).items():
+        relative = _relative(Path(folder), root)
+        for level in (relative, *relative.parents):
+            counts[level] += files
+    return counts
 
 
 def bad_files(report: ScanReport) -> None:
@@ -276,7 +291,8 @@ def bad_files(report: ScanReport) -> None:
                "training run. Nothing was deleted; fix or remove them yourself if you like.")
     frame = pd.DataFrame({"file": [str(_relative(Path(i["path"]), report.root)) for i in report.invalid],
                           "reason": [i["reason"] for i in report.invalid]})
-    st.dataframe(frame, hide_index=True)
+    st.dataframe(frame, hide_index=True, column_config={"file": st.column_config.TextColumn(width="medium"),
+                                                         "reason": st.column_config.TextColumn(width="large")})
 
 
 def duplicates(report: ScanReport) -> None:
@@ -409,7 +425,12 @@ def main() -> None:
     try:
         with st.container(border=True):
             path = choose_source(settings)
-        report = run_scan(path) if path else current_report()
+        if path:
+            run_scan(path)
+    except LabError as error:
+        st.error(str(error))  # and keep showing the dataset scanned before, if any
+    try:
+        report = current_report()
     except LabError as error:
         st.error(str(error))
         return

@@ -63,9 +63,10 @@ def metrics(app: AppTest) -> dict[str, str]:
 
 def test_first_visit_offers_the_data_folders_and_says_nothing_is_scanned(workspace: Path) -> None:
     app = open_page()
-    assert app.selectbox[0].options[:2] == [
-        "cats_and_dogs_filtered  (" + str(FILTERED.parent) + ")",
-        "dogs-vs-cats-20k-160px  (" + str(FILTERED.parent) + ")",
+    shared_data = FILTERED.parent.resolve()
+    assert app.selectbox[0].options == [
+        f"cats_and_dogs_filtered  ({shared_data})",
+        f"dogs-vs-cats-20k-160px  ({shared_data})",
     ]
     assert "No dataset scanned yet" in app.info[0].value
     assert not app.metric
@@ -80,7 +81,7 @@ def test_scanning_the_tutorial_folder_shows_what_it_holds(workspace: Path) -> No
     tree = app.code[0].value.splitlines()
     assert tree[0] == "cats_and_dogs_filtered/  3,000 images"
     assert "    train/  2,000 images" in tree and "        dogs/  500 images" in tree
-    assert app.session_state["dataset_path"] == str(FILTERED)
+    assert app.session_state["dataset_path"] == str(FILTERED.resolve())
     assert any("No bad files" in box.value for box in app.success)
     # The validation folder is kept as it is, so the page offers no validation share to cut.
     assert [slider.label for slider in app.slider] == ["Test share"]
@@ -102,6 +103,23 @@ def test_a_path_outside_the_data_folders_is_refused(data_dir: Path, tmp_path: Pa
     app = scan_typed(open_page(), outside)
     assert "outside the data folders" in app.error[0].value
     assert not app.metric
+
+
+def test_a_failed_scan_says_why_and_keeps_the_dataset_scanned_before(data_dir: Path) -> None:
+    make_pets(data_dir / "pets")
+    app = scan_typed(open_page(), "pets")
+    scan_typed(app, "no_such_folder")
+    assert "no_such_folder was not found in the data folders" in app.error[0].value
+    assert app.subheader[0].value == "12 images of 2 classes: cats 6, dogs 6; 0 bad files."
+
+
+def test_another_pages_dataset_is_scanned_on_arrival(data_dir: Path) -> None:
+    pets = make_pets(data_dir / "pets")
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.session_state["dataset_path"] = str(pets)
+    app.run()
+    assert metrics(app)["Valid"] == "12"
+    assert app.session_state["dataset_path"] == str(pets)
 
 
 def test_saving_a_split_with_a_nested_subset_writes_a_manifest(data_dir: Path) -> None:

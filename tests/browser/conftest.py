@@ -5,12 +5,14 @@ Fixtures (reuse them in any test module under tests/browser/):
 - `app_server` (session): the running app, an `AppServer` with `.url`, `.workspace` (its private
   TRANSFER_LAB_WORKSPACE, a tmp folder) and `.output()` (what the server printed so far).
   Data folders point at ../shared/data and weights at ../shared/weights, as in development.
+  `running_app(tmp_path)` starts another one, for a test that needs a fresh server.
 - `browser` (session): Playwright chromium launched from /usr/bin/chromium (never `playwright install`).
 - `page` (function): a fresh Playwright tab (1440x1000), closed after the test.
 - `app` (function): an `App` on that tab: `app.open("dataset")` opens a page by its URL path ("" is
   home) and waits until the script has run; `app.wait()` waits for the rerun a click or key press
   caused; `app.assert_ok()` fails if the page shows an exception or an `st.error`; `app.main_text()`,
   `app.nav_paths()`, `app.screenshot(path)`; `app.page` is the Playwright page for everything else.
+- `fresh_app` (function): an `App` on a server of its own that no browser has visited yet.
 
 Every test in this folder gets the `browser` marker: `pytest -m "not browser"` leaves them out.
 A machine without /usr/bin/chromium skips them and says why.
@@ -25,6 +27,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -84,10 +87,13 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """Start the app once per test session and stop it at the end."""
-    root = tmp_path_factory.mktemp("browser-app")
+@contextmanager
+def running_app(root: Path) -> Iterator[AppServer]:
+    """`streamlit run streamlit_app.py` with its workspace and log under `root`, stopped on exit.
+
+    For a test that needs a server of its own (a fresh one, other settings); most tests share
+    the session's `app_server`.
+    """
     workspace = root / "workspace"
     port = _free_port()
     env = {
@@ -99,24 +105,30 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
                "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    log = open(root / "server.log", "w+")
-    process = subprocess.Popen(command, cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    server = AppServer(url=f"http://127.0.0.1:{port}", workspace=workspace, process=process, log=log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(server.url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start (exit code {process.poll()}):\n{server.output()}")
-            time.sleep(0.3)
-        yield server
-    finally:
-        process.terminate()
+    with open(root / "server.log", "w+") as log:
+        process = subprocess.Popen(command, cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        server = AppServer(url=f"http://127.0.0.1:{port}", workspace=workspace, process=process, log=log)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while not _healthy(server.url):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not start (exit code {process.poll()}):\n{server.output()}")
+                time.sleep(0.3)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The app, started once per test session and stopped at the end."""
+    with running_app(tmp_path_factory.mktemp("browser-app")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -193,3 +205,10 @@ class App:
 def app(page: Page, app_server: AppServer) -> App:
     """A fresh tab on the running app: `app.open("dataset")`, `app.page.get_by_role(...)`, `app.assert_ok()`."""
     return App(page=page, server=app_server)
+
+
+@pytest.fixture
+def fresh_app(page: Page, tmp_path: Path) -> Iterator[App]:
+    """Like `app`, on a server of its own that no browser has visited yet (slower: a new server per test)."""
+    with running_app(tmp_path) as server:
+        yield App(page=page, server=server)
