@@ -48,8 +48,8 @@ class Status:
 
     `pid` and `pid_created` (the process's creation time) name the worker together, so a dead worker
     whose pid the system has handed to another process is still recognised as dead.
-    `progress` is the last batch event, `epoch` the last epoch event, `epochs` every epoch's logs so
-    far (the live learning curves), `phase` the last phase event of `lab.train.train`.
+    `progress` is the last batch event, `epoch` the last epoch event and `phase` the last phase event
+    of `lab.train.train`; the epochs themselves are in `history.csv`, which training rewrites each epoch.
     """
 
     state: str
@@ -62,7 +62,6 @@ class Status:
     phase: dict[str, Any] | None = None
     progress: dict[str, Any] | None = None
     epoch: dict[str, Any] | None = None
-    epochs: tuple[dict[str, Any], ...] = ()
     error: str | None = None
 
     @property
@@ -70,13 +69,12 @@ class Status:
         return self.state in ACTIVE_STATES
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "epochs": list(self.epochs)}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> Status:
         known = {f.name for f in fields(cls)}
-        status = cls(**{k: v for k, v in value.items() if k in known})
-        return replace(status, epochs=tuple(status.epochs))
+        return cls(**{k: v for k, v in value.items() if k in known})
 
 
 class Run:
@@ -117,10 +115,10 @@ class Run:
         return self.write_status(replace(self.status(), **changes))
 
     def history(self) -> list[dict[str, Any]]:
-        """One row per epoch from `history.csv`, or the epochs reported so far while it is not written."""
+        """One row per completed epoch, from `history.csv` (empty before the first epoch ends)."""
         path = self.path / HISTORY_FILE
         if not path.exists():
-            return [dict(logs) for logs in self.status().epochs]
+            return []
         with path.open(newline="") as handle:
             return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
@@ -131,7 +129,7 @@ class Run:
         """Append one timestamped line to `log.txt` (opened in append mode, so it interleaves safely
         with the worker's own stdout/stderr, which also go there)."""
         with (self.path / LOG_FILE).open("a") as handle:
-            handle.write(f"{now_iso()} {message}\n")
+            handle.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}\n")
 
     def log_tail(self, lines: int = 40) -> str:
         path = self.path / LOG_FILE
@@ -161,7 +159,7 @@ class Run:
             "backbone": config.get("backbone"),
             "strategy": config.get("strategy"),
             "best_val_accuracy": metrics.get("best_val_accuracy"),
-            "epochs_completed": metrics.get("epochs_completed", len(status.epochs)),
+            "epochs_completed": metrics.get("epochs_completed", (status.epoch or {}).get("epoch", 0)),
             "epochs": config.get("epochs"),
             "train_images": metrics.get("train_images"),
             "seconds": metrics.get("seconds"),

@@ -112,7 +112,6 @@ class Reporter:
     def __init__(self, run: Run, listener: Callable[[Event], None] | None = None) -> None:
         self.run = run
         self.listener = listener
-        self.epochs: list[dict[str, Any]] = list(run.status().epochs)
         self.last_batch: Event | None = None
         self.written = 0.0
 
@@ -124,7 +123,6 @@ class Reporter:
             if time.monotonic() - self.written >= STATUS_INTERVAL:
                 self._write()
         elif kind == "epoch":
-            self.epochs.append({"epoch": event.get("epoch"), **event.get("logs", {})})
             self.run.log(f"epoch {event.get('epoch')}/{event.get('epochs')}: {logs_text(event.get('logs', {}))}")
             self._write(epoch=event)
         elif kind == "phase":
@@ -135,7 +133,7 @@ class Reporter:
 
     def pending(self) -> dict[str, Any]:
         """The status fields not yet written, for the final status write."""
-        return {"progress": self.last_batch, "epochs": tuple(self.epochs)}
+        return {"progress": self.last_batch}
 
     def _write(self, **changes: Any) -> None:
         self.run.update(**self.pending(), **changes)

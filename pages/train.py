@@ -170,9 +170,10 @@ def config_from(values: dict[str, Any]) -> TrainConfig:
     return TrainConfig.from_dict(values).validate()
 
 
-@st.cache_data(max_entries=64, show_spinner="Estimating the cost...")
+@st.cache_data(max_entries=64, ttl=30, show_spinner="Estimating the cost...")
 def cost_of(config_json: str, measure: bool, _settings: Settings) -> dict[str, Any]:
-    """`estimate_cost` for a config; `measure` times the backbone here (loads TensorFlow, a few seconds)."""
+    """`estimate_cost` for a config; `measure` times the backbone here (loads TensorFlow, a few seconds).
+    Kept briefly, so a run that just finished lends its measured speed to the next estimate."""
     from lab.train import estimate_cost
 
     return estimate_cost(TrainConfig.from_dict(json.loads(config_json)), _settings, measure=measure)
@@ -189,16 +190,14 @@ def show_cost(config: TrainConfig, settings: Settings) -> None:
     except LabError as error:
         st.warning(f"No estimate: {error}")
         return
-    images, work, speed, duration = st.columns(4)
-    images.metric("Images (train + validation)", f"{cost['train_images']:,} + {cost['validation_images']:,}")
-    work.metric("Work", f"{cost['total_flops'] / 1e12:,.2f} TFLOPs",
-                help=f"{cost['forward_passes']:,.0f} forward-pass equivalents over {cost['epochs']} epochs "
-                     f"x {cost['flops_per_image'] / 1e9:.2f} GFLOPs per image")
-    if cost["images_per_second"]:
-        speed.metric("Speed", f"{cost['images_per_second']:,.0f} images/s", help=f"From {cost['rate_source']}")
-        duration.metric("Estimated time", _duration(cost["seconds"]))
-    else:
-        speed.metric("Speed", "unknown", help="No earlier run with this backbone and image size")
+    speed = (f"{cost['images_per_second']:,.0f} images/s (from {cost['rate_source']}) → about "
+             f"**{_duration(cost['seconds'])}**" if cost["images_per_second"] else
+             "speed unknown until a run with this backbone and image size (or a measurement)")
+    st.markdown(
+        f"**Cost:** {cost['train_images']:,} training + {cost['validation_images']:,} validation images · "
+        f"{cost['forward_passes']:,.0f} forward passes over {cost['epochs']} epochs × "
+        f"{cost['flops_per_image'] / 1e9:.2f} GFLOPs = **{cost['total_flops'] / 1e12:,.2f} TFLOPs** · {speed}"
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -228,6 +227,9 @@ def curves(history: list[dict[str, float]], metric: str) -> go.Figure:
     for name in (metric, f"val_{metric}"):
         if any(name in row for row in history):
             figure.add_scatter(x=epochs, y=[row.get(name) for row in history], mode="lines+markers", name=name)
+    phases = [row.get("phase") for row in history]
+    if "fine-tune" in phases:
+        figure.add_vline(x=phases.index("fine-tune") + 0.5, line_dash="dot", annotation_text="fine-tuning")
     figure.update_layout(title=metric, xaxis_title="epoch", height=300, margin=dict(t=40, b=10, l=10, r=10))
     return figure
 
@@ -247,17 +249,31 @@ def show_run(run: Run, runs_dir: Path) -> None:
         st.error(status.error)
     metrics = run.metrics()
     if metrics.get("best_val_accuracy") is not None:
-        st.metric("Best validation accuracy", f"{metrics['best_val_accuracy']:.4f}")
+        accuracy, epochs, images, seconds = st.columns(4)
+        accuracy.metric("Best validation accuracy", f"{metrics['best_val_accuracy']:.4f}",
+                        help=f"at epoch {metrics.get('best_epoch')}; best.keras holds that model")
+        epochs.metric("Epochs", metrics.get("epochs_completed"))
+        images.metric("Training images", f"{metrics.get('train_images', 0):,}")
+        seconds.metric("Time", _duration(metrics.get("seconds") or 0))
     if status.active and st.button("Stop", key=f"stop_{run.id}", icon=":material/stop:"):
         jobs.stop(run.id, runs_dir)
         st.toast(f"Stopping {run.id} after its current batch")
+    if not status.active:
+        st.button("Delete this run", key=f"delete_{run.id}", icon=":material/delete:", on_click=delete_run,
+                  args=(run.id, runs_dir), help="Removes the run folder: model, checkpoints, history and log.")
     history = run.history()
     if history:
         loss, accuracy = st.columns(2)
         loss.plotly_chart(curves(history, "loss"), key=f"loss_{run.id}")
         accuracy.plotly_chart(curves(history, "accuracy"), key=f"accuracy_{run.id}")
     st.caption(f"Run folder: {run.path} · {run.config_dict().get('backbone')} · log:")
-    st.code(run.log_tail(30) or "(empty)", language=None)
+    st.code(run.log_tail(30) or "(empty)", language=None, wrap_lines=True)
+
+
+def delete_run(run_id: str, runs_dir: Path) -> None:
+    """Runs before the rerun, so the run selector then simply falls back to another run."""
+    RunStore(runs_dir).delete(run_id)
+    st.session_state.pop(RUN_KEY, None)
 
 
 def watch(settings: Settings, was_active: bool) -> None:

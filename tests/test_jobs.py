@@ -146,7 +146,7 @@ def test_stop_keeps_the_history_and_the_queue_moves_on(runs_dir: Path) -> None:
     first, second = jobs.launch(LONG), jobs.launch(TINY)
     assert second.status().state == QUEUED  # one training at a time
 
-    wait_for(first, lambda status: bool(status.epochs))
+    wait_for(first, lambda status: status.epoch is not None)
     jobs.stop(first.id, runs_dir)
 
     stopped = wait_for(first, ended)
@@ -161,7 +161,7 @@ def assert_finished(run: Run) -> None:
     status = wait_for(run, ended)
     assert status.state == FINISHED, run.log_tail()
     assert status.pid != os.getpid() and status.started and status.ended and status.error is None
-    assert [row["epoch"] for row in run.history()] == [1] and len(status.epochs) == 1
+    assert [row["epoch"] for row in run.history()] == [1] and status.epoch["epoch"] == 1
     assert status.progress["batch"] == status.progress["batches"]  # the last batch event was written
     metrics = run.metrics()
     assert metrics["epochs_completed"] == 1 and metrics["train_images"] == 40 and not metrics["stopped"]
@@ -174,7 +174,7 @@ def assert_finished(run: Run) -> None:
 
 def test_a_killed_worker_is_reported_failed_within_seconds(runs_dir: Path) -> None:
     run = jobs.launch(LONG)
-    status = wait_for(run, lambda status: bool(status.epochs))
+    status = wait_for(run, lambda status: status.epoch is not None)
 
     os.kill(status.pid, signal.SIGKILL)
     deadline = time.monotonic() + 5

@@ -36,21 +36,21 @@ def test_create_writes_a_self_describing_folder(tmp_path: Path) -> None:
 def test_status_round_trips_through_update(tmp_path: Path) -> None:
     run = RunStore(tmp_path).create(tiny_config())
     event = {"type": "epoch", "epoch": 1, "epochs": 3, "logs": {"loss": 0.5}}
-    run.update(state=RUNNING, pid=123, pid_created=1.5, epoch=event, epochs=({"epoch": 1, "loss": 0.5},))
+    run.update(state=RUNNING, pid=123, pid_created=1.5, epoch=event)
 
     status = run.status()
     assert (status.state, status.pid, status.pid_created, status.epoch) == (RUNNING, 123, 1.5, event)
-    assert status.epochs == ({"epoch": 1, "loss": 0.5},)
     assert Status.from_dict(status.to_dict()) == status
 
 
-def test_history_falls_back_to_reported_epochs_then_reads_history_csv(tmp_path: Path) -> None:
+def test_history_reads_history_csv(tmp_path: Path) -> None:
     run = RunStore(tmp_path).create(tiny_config())
-    run.update(epochs=({"epoch": 1, "loss": 0.7, "val_accuracy": 0.6},))
-    assert run.history() == [{"epoch": 1, "loss": 0.7, "val_accuracy": 0.6}]
-
-    (run.path / "history.csv").write_text("epoch,loss,val_accuracy\n0,0.7,0.6\n1,0.5,0.8\n")
-    assert [row["val_accuracy"] for row in run.history()] == [0.6, 0.8]
+    assert run.history() == []
+    (run.path / "history.csv").write_text("epoch,phase,loss,val_accuracy\n1,train,0.7,0.6\n2,fine-tune,0.5,\n")
+    assert run.history() == [
+        {"epoch": 1, "phase": "train", "loss": 0.7, "val_accuracy": 0.6},
+        {"epoch": 2, "phase": "fine-tune", "loss": 0.5, "val_accuracy": None},
+    ]
 
 
 def test_list_is_newest_first_and_get_finds_runs(tmp_path: Path) -> None:
@@ -101,12 +101,12 @@ def test_log_and_stop_request(tmp_path: Path) -> None:
 def test_a_reader_never_sees_half_a_status(tmp_path: Path) -> None:
     """The worker rewrites status.json many times a second while pages read it."""
     run = RunStore(tmp_path).create(tiny_config())
-    big = tuple({"epoch": n, "loss": 1 / (n + 1), "note": "x" * 200} for n in range(200))
+    big = {f"metric_{n}": "x" * 200 for n in range(200)}
     done = threading.Event()
 
     def write() -> None:
         for number in range(300):
-            run.update(epochs=big[: number % 200], progress={"batch": number})
+            run.update(epoch=big if number % 2 else None, progress={"batch": number})
         done.set()
 
     writer = threading.Thread(target=write)

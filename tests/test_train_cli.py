@@ -129,7 +129,7 @@ def wait_for_an_epoch(runs_dir: Path, process: subprocess.Popen, timeout: float 
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         runs = RunStore(runs_dir).list()
-        if runs and runs[0].status().epochs:
+        if runs and runs[0].status().epoch:
             return runs[0]
         time.sleep(0.2)
     raise AssertionError("no epoch finished in time")

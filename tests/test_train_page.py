@@ -41,7 +41,7 @@ def widget(app: AppTest, field: str):
 def test_every_config_field_has_a_labelled_widget(page: AppTest) -> None:
     for field in fields(TrainConfig):
         assert widget(page, field.name).label, field.name
-    assert [m.label for m in page.metric][:2] == ["Images (train + validation)", "Work"]
+    assert any(m.value.startswith("**Cost:** 1,000 training + 1,000 validation images") for m in page.markdown)
     assert any(b.label == "Launch" and not b.disabled for b in page.button)
 
 
@@ -97,3 +97,16 @@ def test_launch_starts_a_run_that_a_second_browser_sees_finish(page: AppTest) ->
     assert any(m.label == "Best validation accuracy" for m in second.metric)
     assert "finished" in second.get("progress")[0].proto.text
     assert "epoch 1/1" in second.code[0].value  # the log tail
+
+
+def test_an_ended_run_can_be_deleted_from_the_page(page: AppTest) -> None:
+    store = RunStore(load_settings().runs_dir)
+    run = store.create(TrainConfig(data=str(FILTERED), backbone="mobilenet", weights="none", strategy="frozen"))
+    run.update(state="stopped")
+    page.run()
+    assert page.selectbox(key="train_run_id").value == run.id
+
+    next(b for b in page.button if b.label == "Delete this run").click().run()
+
+    assert not page.exception and store.list() == []
+    assert any("No runs yet" in info.value for info in page.info)
