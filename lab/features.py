@@ -197,7 +197,8 @@ def _write_shard(cache: FeatureCache, records: list[ImageRecord], extractor, ima
 
 
 def feature_extractor(backbone: Backbone, pooling: str):
-    """Raw images -> preprocessing -> backbone (inference mode) -> pooled or flattened features."""
+    """Raw images -> preprocessing -> backbone (inference mode) -> pooled ("avg") or flattened ("flatten")
+    features, or the backbone's output as it is ("none")."""
     import keras
     from keras import layers
 

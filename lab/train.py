@@ -504,7 +504,7 @@ def measure_forward_rate(backbone: str, image_size: int, settings: Settings | No
     """Images/s of the backbone's forward pass on in-memory random images (weights do not change speed)."""
     from lab.features import feature_extractor
 
-    model = feature_extractor(create_backbone(backbone, "none", image_size, settings=settings), "avg")
+    model = feature_extractor(create_backbone(backbone, "none", image_size, settings=settings), "none")
     images = np.random.default_rng(0).uniform(0, 255, (batch_size, image_size, image_size, 3)).astype("float32")
     model.predict_on_batch(images)  # build and warm up
     began = time.perf_counter()
