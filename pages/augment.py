@@ -1,0 +1,305 @@
+"""Augment: see what random flips, turns, shifts and zooms do to a photo before training with them.
+
+A thin view over `lab.augment`: the grid, each operation alone and the training batch are made by the same
+`build_augmenter` that training passes to the tf.data pipeline, so what is shown here is what the model gets.
+Parameters use the tutorials' `ImageDataGenerator` names and meanings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from lab.augment import (
+    FILL_MODES,
+    PARAMETERS,
+    PRESETS,
+    AugmentSpec,
+    overrides_from,
+    preview,
+    single_operations,
+    training_batch,
+)
+from lab.augment_legacy import NOT_IN_LEGACY, legacy_generator_class, legacy_preview
+from lab.data import ScanReport, scan
+from lab.errors import LabError
+from lab.settings import Settings, load_settings
+from lab.storage import write_bytes_atomic
+from lab.workspace import dataset_folders
+
+DATASET, UPLOAD = "A photo from a dataset", "Upload a photo"
+SIZES = (96, 128, 160, 192, 224, 299)
+STARTING_PRESET = "keras-tutorial"
+GRID_COLUMNS = 3
+ALONE = 6  # variants per operation in "each operation alone"
+HASH_SPEC = {AugmentSpec: lambda spec: json.dumps(spec.to_dict(), sort_keys=True)}
+
+
+# ---- cached lab calls: re-runs that change nothing cost nothing -----------------------------------
+
+
+@st.cache_data(max_entries=4, show_spinner="Scanning the dataset (once; later visits are instant)...")
+def scanned(path: str) -> ScanReport:
+    return scan(path)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def original(path: str, size: int) -> np.ndarray:
+    """The photo decoded and squashed to the training size exactly as the training pipeline does it."""
+    from lab.data.pipeline import load_image  # imports TensorFlow
+
+    return load_image(path, size)
+
+
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=HASH_SPEC)
+def variants(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> np.ndarray:
+    return to_uint8(preview(original(path, size), spec, n, seed))
+
+
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=HASH_SPEC)
+def each_alone(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> dict[str, np.ndarray]:
+    return {op: to_uint8(preview(original(path, size), alone, n, seed))
+            for op, alone in single_operations(spec).items()}
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the training pipeline...", hash_funcs=HASH_SPEC)
+def batch_as_trained(dataset: str, size: int, spec: AugmentSpec, n: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    report = scanned(dataset)
+    records = [r for r in report.records if r.split in (None, "train")] or report.records
+    images, labels = training_batch(records, list(report.classes), spec, image_size=size, n=n, seed=seed)
+    return to_uint8(images), labels
+
+
+@st.cache_resource(show_spinner=False)
+def legacy_available() -> bool:
+    return legacy_generator_class() is not None
+
+
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=HASH_SPEC)
+def legacy_variants(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> np.ndarray:
+    return to_uint8(legacy_preview(original(path, size), spec, n, seed))
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(images), 0, 255).astype(np.uint8)
+
+
+# ---- choosing a photo ---------------------------------------------------------------------------
+
+
+def choose_photo(settings: Settings) -> tuple[str, str | None]:
+    """(the photo's path, the dataset folder it came from, None for an upload)."""
+    if st.radio("Photo", (DATASET, UPLOAD), horizontal=True, label_visibility="collapsed") == UPLOAD:
+        return uploaded_photo(settings), None
+    return dataset_photo(settings)
+
+
+def dataset_photo(settings: Settings) -> tuple[str, str]:
+    folders = [str(folder) for folder in dataset_folders(settings)]
+    current = st.session_state.get("dataset_path")  # set by the Dataset page
+    if current and current not in folders:
+        folders.insert(0, current)
+    if not folders:
+        raise LabError("No image folders found in the data folders: add one on the Dataset page, or upload a photo.")
+    folder_column, class_column, number_column = st.columns([3, 1, 1], vertical_alignment="bottom")
+    folder = folder_column.selectbox("Dataset", folders, index=folders.index(current) if current in folders else 0)
+    report = scanned(folder)
+    if not report.records:
+        raise LabError(f"{folder} holds no usable images: pick another dataset, or upload a photo.")
+    label = class_column.selectbox("Class", list(report.classes))
+    photos = [r for r in report.records if r.label == label]
+    if st.session_state.get("augment_photo", 1) > len(photos):  # another class may hold fewer photos
+        st.session_state["augment_photo"] = 1
+    number = number_column.number_input("Photo number", 1, len(photos), key="augment_photo",
+                                        help=f"1 to {len(photos)}: the {label} photos in file-name order")
+    st.button("Another photo", icon=":material/shuffle:", on_click=_random_photo, args=(len(photos),))
+    return photos[number - 1].path, folder
+
+
+def _random_photo(count: int) -> None:
+    st.session_state["augment_photo"] = int(np.random.default_rng().integers(1, count + 1))
+
+
+def uploaded_photo(settings: Settings) -> str:
+    upload = st.file_uploader("A photo", type=["jpg", "jpeg", "png", "bmp", "gif", "webp"])
+    if upload is None:
+        raise LabError("Upload a photo (JPEG, PNG, BMP, GIF or WebP) to see it augmented.")
+    data = upload.getvalue()
+    target = settings.workspace / "uploads" / (hashlib.sha256(data).hexdigest()[:16] + Path(upload.name).suffix)
+    if not target.exists():
+        write_bytes_atomic(target, data)
+    return str(target)
+
+
+# ---- the parameters -----------------------------------------------------------------------------
+
+
+def apply_preset() -> None:
+    """Set every control to the chosen preset's value (a callback, so it runs before the controls draw)."""
+    spec = PRESETS[st.session_state["augment_preset"]]
+    for name, value in spec.to_dict().items():
+        st.session_state[f"augment_{name}"] = value
+    st.session_state["augment_brightness_on"] = spec.brightness_range is not None
+    st.session_state["augment_brightness_range"] = spec.brightness_range or (0.8, 1.2)
+
+
+def controls() -> AugmentSpec:
+    """Preset plus one labelled control per ImageDataGenerator parameter; returns the spec they describe."""
+    if "augment_preset" not in st.session_state:
+        st.session_state["augment_preset"] = STARTING_PRESET
+        apply_preset()
+    st.selectbox("Preset", list(PRESETS), key="augment_preset", on_change=apply_preset,
+                 help="keras-tutorial and five-model-tutorial are the tutorials' ImageDataGenerator settings; "
+                      "light is the keras.io transfer-learning guide's flip and small rotation.")
+    _slider("rotation_range", 1.0)
+    _slider("width_shift_range", 0.01)
+    _slider("height_shift_range", 0.01)
+    shear = PARAMETERS["shear_range"]
+    st.number_input(shear.label, 0.0, shear.high - 0.1, step=0.1, format="%.1f", key="augment_shear_range",
+                    help=shear.help)
+    _slider("zoom_range", 0.01)
+    for name in ("horizontal_flip", "vertical_flip"):
+        st.checkbox(PARAMETERS[name].label, key=f"augment_{name}", help=PARAMETERS[name].help)
+    fill = PARAMETERS["fill_mode"]
+    st.selectbox(fill.label, FILL_MODES, key="augment_fill_mode", help=fill.help)
+    _slider("cval", 1.0, disabled=st.session_state["augment_fill_mode"] != "constant")
+    brightness = PARAMETERS["brightness_range"]
+    on = st.checkbox("Brightness", key="augment_brightness_on", help=brightness.help)
+    st.slider(brightness.label, 0.0, 2.0, step=0.05, key="augment_brightness_range", disabled=not on)
+    _slider("contrast", 0.05)
+    _slider("random_erasing", 0.05)
+    values = {name: st.session_state[f"augment_{name}"] for name in PARAMETERS if name != "brightness_range"}
+    return AugmentSpec(**values, brightness_range=st.session_state["augment_brightness_range"] if on else None)
+
+
+def _slider(name: str, step: float, disabled: bool = False) -> None:
+    parameter = PARAMETERS[name]
+    high = parameter.high - step if parameter.high_open else parameter.high
+    st.slider(parameter.label, float(parameter.low), float(high), step=step, key=f"augment_{name}",
+              help=parameter.help, disabled=disabled)
+
+
+def cli_command(spec: AugmentSpec, size: int, seed: int, n: int) -> str:
+    preset = st.session_state["augment_preset"]
+    sets = "".join(f" --set {name}={_cli_value(value)}" for name, value in overrides_from(preset, spec).items())
+    return f"python -m lab augment PHOTO --preset {preset}{sets} --n {n} --seed {seed} --image-size {size} --out DIR"
+
+
+def _cli_value(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ---- what the model will see --------------------------------------------------------------------
+
+
+def grid(images: np.ndarray, columns: int, captions: list[str] | None = None, alt: str = "augmented") -> None:
+    for start in range(0, len(images), columns):
+        for i, column in enumerate(st.columns(columns)):
+            if start + i < len(images):
+                caption = captions[start + i] if captions else None
+                column.image(images[start + i], caption=caption, alt=f"{alt} {start + i + 1}",
+                             width="stretch")
+
+
+def variants_view(path: str, size: int, spec: AugmentSpec) -> tuple[int, int]:
+    """Original beside N variants with a re-roll; returns (n, seed) for the other views."""
+    n_column, seed_column, button_column = st.columns([2, 1, 1], vertical_alignment="bottom")
+    n = n_column.slider("Variants", 3, 16, 9, key="augment_n")
+    seed = seed_column.number_input("Seed", 0, 2**31 - 1, key="augment_seed",
+                                    help="The same seed gives the same variants, here, in the CLI and in training")
+    button_column.button("Re-roll", icon=":material/casino:", on_click=_reroll, type="primary")
+    left, right = st.columns([1, GRID_COLUMNS])
+    left.image(to_uint8(original(path, size)), caption=f"Original, squashed to {size}x{size}", alt="original",
+               width="stretch")
+    with right:
+        grid(variants(path, size, spec, n, seed), GRID_COLUMNS)
+    return n, seed
+
+
+def _reroll() -> None:
+    st.session_state["augment_seed"] = st.session_state.get("augment_seed", 0) + 1
+
+
+def alone_view(path: str, size: int, spec: AugmentSpec, seed: int) -> None:
+    st.subheader("Each operation alone")
+    if not spec.operations:
+        st.info("No operation is switched on: training would see the photo unchanged.")
+        return
+    st.caption("Same seed as the grid: each row shows the part of every variant that one operation made.")
+    for operation, images in each_alone(path, size, spec, ALONE, seed).items():
+        st.markdown(f"**{operation.replace('_', ' ')}**")
+        grid(images, ALONE, alt=operation)
+
+
+def batch_view(dataset: str | None, size: int, spec: AugmentSpec, n: int, seed: int) -> None:
+    st.subheader("A training batch, as the model receives it")
+    if dataset is None:
+        st.info("Pick a photo from a dataset to see a batch of it as training would draw it.")
+        return
+    if not st.toggle("Show a training batch", key="augment_show_batch"):
+        return
+    images, labels = batch_as_trained(dataset, size, spec, n, seed)
+    st.caption(f"Drawn from the training images of {dataset}, decoded and squashed to {size}x{size} by the "
+               "training pipeline, then augmented by the same layers. The model receives these values (0-255) and "
+               "scales them itself, so they are shown as they are.")
+    grid(images, GRID_COLUMNS, captions=labels, alt="training image")
+
+
+def legacy_view(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> None:
+    st.subheader("Beside the tutorials' ImageDataGenerator")
+    if not legacy_available():
+        st.info("This TensorFlow no longer ships the legacy ImageDataGenerator, so there is nothing to compare.")
+        return
+    if not st.toggle("Compare with ImageDataGenerator", key="augment_show_legacy"):
+        return
+    missing = [op for op in spec.operations if op in NOT_IN_LEGACY]
+    st.caption("The same parameters through the legacy `ImageDataGenerator`. Its random numbers differ, so "
+               "compare how much the photos vary, not photo by photo."
+               + (f" It has no {', '.join(missing)}: left out on its side." if missing else ""))
+    ours, theirs = st.columns(2, gap="large")
+    with ours:
+        st.markdown("**This lab (Keras 3 layers)**")
+        grid(variants(path, size, spec, n, seed), GRID_COLUMNS)
+    with theirs:
+        st.markdown("**ImageDataGenerator**")
+        grid(legacy_variants(path, size, spec, n, seed), GRID_COLUMNS, alt="ImageDataGenerator")
+
+
+# ---- the page -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    settings = load_settings()
+    st.title("Augment")
+    st.markdown("Training on slightly changed copies of each photo (turned, shifted, zoomed, mirrored) teaches "
+                "a model what a cat looks like rather than what these particular pictures look like. Choose how "
+                "much change, and see exactly what training will feed the model.")
+    try:
+        with st.container(border=True):
+            path, dataset = choose_photo(settings)
+        parameters, results = st.columns([1, 3], gap="large")
+        with parameters:
+            size = st.selectbox("Training input size", SIZES, index=SIZES.index(224),
+                                help="Photos are squashed to this square size before augmentation, as in training.")
+            spec = controls()
+        with results:
+            n, seed = variants_view(path, size, spec)
+            st.code(cli_command(spec, size, seed, n), language="bash")
+            alone_view(path, size, spec, seed)
+            batch_view(dataset, size, spec, n, seed)
+            legacy_view(path, size, spec, n, seed)
+    except LabError as error:
+        st.error(str(error))
+
+
+main()
