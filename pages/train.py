@@ -70,6 +70,28 @@ def available_weights(weights_dirs: tuple[str, ...], _settings: Settings) -> dic
     return weights_available(_settings)
 
 
+def suggested_weights(backbone: str, strategy: str, available: dict[str, list[str]]) -> str:
+    """What a new backbone or strategy should start with: a local file if this machine has one."""
+    files = [w for w in available.get(backbone, []) if w not in ("none", "imagenet")]
+    if strategy == "scratch" or get_spec(backbone).from_scratch_only:
+        return "none"
+    return files[-1] if files else "imagenet"
+
+
+def backbone_or_strategy_changed(available: dict[str, list[str]]) -> None:
+    """Keep the form launchable when the backbone or strategy changes: weights this machine has, the
+    tutorial CNNs only from scratch, a boundary and an image size the backbone knows."""
+    state = st.session_state
+    spec = get_spec(state[key("backbone")])
+    if spec.from_scratch_only:
+        state[key("strategy")], state[key("head")] = "scratch", "auto"
+    state[key("weights")] = suggested_weights(spec.name, state[key("strategy")], available)
+    if state[key("fine_tune_at")] not in spec.boundaries:
+        state[key("fine_tune_at")] = ""
+    if (state[key("image_size")] or 0) < spec.min_size:
+        state[key("image_size")] = spec.native_size
+
+
 def options_with(options: list[Any], current: Any) -> list[Any]:
     """`options` plus the current value, so a preset's or a typed value is never dropped."""
     return options if current in options or current is None else [current, *options]
@@ -110,9 +132,10 @@ def config_form(settings: Settings) -> dict[str, Any]:
             "Augmentation changes", key=key("augment_overrides"), placeholder="rotation_range=30, zoom_range=0.1",
             help="key=value pairs changing the preset (the Augment page previews them).", **persist)
     with model:
+        changed = {"on_change": backbone_or_strategy_changed, "args": (available,)}
         values["backbone"] = st.selectbox(
             "Backbone", list(BACKBONES), key=key("backbone"),
-            format_func=lambda name: backbone_label(name, available), **persist)
+            format_func=lambda name: backbone_label(name, available), **changed, **persist)
         choices = ["imagenet", *[w for w in available.get(values["backbone"], ["none"]) if w != "imagenet"]]
         values["weights"] = st.selectbox(
             "Weights", options_with(choices, st.session_state.get(key("weights"))), key=key("weights"),
@@ -120,7 +143,8 @@ def config_form(settings: Settings) -> dict[str, Any]:
             help="imagenet needs Keras's cached file or a network; a local file can also be typed as a path.",
             **persist)
         values["strategy"] = st.selectbox(
-            "Strategy", STRATEGIES, key=key("strategy"), format_func=lambda s: f"{s}: {STRATEGY_HELP[s]}", **persist)
+            "Strategy", STRATEGIES, key=key("strategy"), format_func=lambda s: f"{s}: {STRATEGY_HELP[s]}",
+            **changed, **persist)
         values["head"] = st.selectbox("Head", HEADS, key=key("head"), help="auto: the Keras tutorial's head "
                                       "(GAP, BatchNorm, Dropout 0.2, softmax) or the CNN's own layers.", **persist)
     values.update(training_fields(values["backbone"], values["strategy"], persist))

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from lab.config import TrainConfig
 from lab.runs import RunStore
 from lab.settings import load_settings
-from tests.conftest import FILTERED, TINY_MOBILENET
+from tests.conftest import FILTERED, MOBILENET_V2, TINY_MOBILENET
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 
@@ -63,16 +63,30 @@ def test_a_preset_fills_the_form(page: AppTest) -> None:
     assert widget(page, "image_size").value == 150
 
 
-def test_an_impossible_combination_is_explained_and_cannot_launch(page: AppTest) -> None:
+def test_a_new_backbone_or_strategy_gets_weights_this_machine_has(page: AppTest) -> None:
+    widget(page, "backbone").set_value("mobilenet").run()
+    assert widget(page, "weights").value == str(TINY_MOBILENET)
+    widget(page, "strategy").set_value("scratch").run()
+    assert widget(page, "weights").value == "none"
     widget(page, "backbone").set_value("basic_cnn").run()
+    assert (widget(page, "strategy").value, widget(page, "weights").value) == ("scratch", "none")
+    widget(page, "backbone").set_value("vgg16").run()
+    widget(page, "strategy").set_value("fine-tune").run()
+    assert widget(page, "weights").value == "imagenet"  # nothing local for VGG16: launching says what to do
+    assert not page.error
+
+
+def test_an_impossible_combination_is_explained_and_cannot_launch(page: AppTest) -> None:
+    widget(page, "strategy").set_value("scratch").run()  # weights become "none"
+    widget(page, "weights").set_value(str(MOBILENET_V2)).run()
 
     assert any("scratch" in error.value for error in page.error)
     assert [b.disabled for b in page.button if b.label == "Launch"] == [True]
 
 
 def test_launch_starts_a_run_that_a_second_browser_sees_finish(page: AppTest) -> None:
-    widget(page, "backbone").set_value("mobilenet").run()  # the weights offered depend on the backbone
-    tiny = {"data": str(FILTERED), "weights": str(TINY_MOBILENET), "strategy": "feature-extractor",
+    widget(page, "backbone").set_value("mobilenet").run()  # picks the tiny weights file, the only one it has
+    tiny = {"data": str(FILTERED), "strategy": "feature-extractor",
             "image_size": 128, "epochs": 1, "batch_size": 8, "train_size": 40, "validation_size": 20}
     for field, value in tiny.items():
         widget(page, field).set_value(value)
