@@ -81,7 +81,8 @@ def main() -> None:
         results[name] = (config, metrics, history(run_dir), time.perf_counter() - began)
         print(f"done: {name} in {results[name][3]:.0f} s", flush=True)
 
-    print(f"\n{DATA.name}: {args.train_size} training images (stratified), all validation images; workspace {workspace}")
+    print(f"\n{DATA.name}: {args.train_size} training images (stratified), all validation images; "
+          f"workspace {workspace}")
     for name in ("feature-extractor", "fine-tune"):
         config, metrics, rows, seconds = results[name]
         verdict = "PASS" if metrics["best_val_accuracy"] >= 0.98 else "FAIL"

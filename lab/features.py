@@ -1,7 +1,7 @@
 """The on-disk cache of backbone features, so the expensive forward pass runs once per image.
 
 Features are keyed by everything that determines them: backbone, its weights (file SHA-256, or the
-seed for random weights), width multiplier, image size, preprocessing, pooling, Keras version, and
+seed for random weights), width multiplier, image size, preprocessing, pooling, precision, Keras version, and
 each image's content digest (`ImageRecord.digest`, so renaming or copying a file still hits and
 editing one misses). A second run on the same images with another head, learning rate or epoch count
 reads the cache and never runs the backbone.
@@ -66,6 +66,7 @@ def cache_key(backbone: Backbone, pooling: str, seed: int = 0) -> dict[str, Any]
         "image_size": backbone.image_size,
         "preprocessing": backbone.spec.preprocessing,
         "pooling": pooling,
+        "precision": keras.mixed_precision.global_policy().name,
         "keras": keras.__version__,
     }
 

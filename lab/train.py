@@ -269,12 +269,13 @@ class Recorder:
 
     def fit(self, model, export, fit: dict[str, Any], config: TrainConfig, *, phase: str, epochs: int,
             later_epochs: int = 0, class_weight: dict[int, float] | None = None) -> None:
-        """`model.fit` for `epochs` more epochs, numbered on from the epochs already done."""
+        """`model.fit` for `epochs` more epochs, numbered on from the epochs already done; `later_epochs`
+        are planned in a following phase (they count in the events' "epochs" and the ETA)."""
         import keras
 
         done = len(self.history)
-        callbacks = [_progress_callback_class()(self, export, phase, first_epoch=done, epochs=done + epochs,
-                                                later_epochs=later_epochs, batch_size=config.batch_size)]
+        callbacks = [_progress_callback_class()(self, export, phase, total_epochs=done + epochs + later_epochs,
+                                                batch_size=config.batch_size)]
         if tensorboard_available():
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard"), write_graph=False))
         if config.early_stopping_patience:
@@ -360,11 +361,10 @@ def _progress_callback_class():
     class Progress(keras.callbacks.Callback):
         """Batch events, the stop poll, per-epoch history and checkpoints for one `fit` call."""
 
-        def __init__(self, recorder: Recorder, export, phase: str, *, first_epoch: int, epochs: int,
-                     later_epochs: int, batch_size: int) -> None:
+        def __init__(self, recorder: Recorder, export, phase: str, *, total_epochs: int, batch_size: int) -> None:
             super().__init__()
             self.recorder, self.export, self.phase = recorder, export, phase
-            self.first_epoch, self.epochs, self.later_epochs = first_epoch, epochs, later_epochs
+            self.epochs = total_epochs  # planned over all phases, so "epoch 6/8" reads right while fine-tuning
             self.batch_size = batch_size
             self.fit_started = time.monotonic()
             self.batches_seen = 0
@@ -381,7 +381,7 @@ def _progress_callback_class():
             self.train_seconds = time.monotonic() - self.epoch_started
             steps = self.params.get("steps") or self.batches
             per_batch = (time.monotonic() - self.fit_started) / self.batches_seen
-            remaining = (steps - self.batches) + steps * (self.epochs - self._epoch_number() + self.later_epochs)
+            remaining = (steps - self.batches) + steps * (self.epochs - self._epoch_number())
             self.recorder.batch({
                 "phase": self.phase, "epoch": self._epoch_number(), "epochs": self.epochs, "batch": self.batches,
                 "batches": steps, "loss": _number(logs.get("loss")), "accuracy": _number(logs.get("accuracy")),

@@ -85,6 +85,7 @@ def test_fine_tune_trains_the_head_then_unfreezes_at_a_lower_rate(workspace, tmp
     check_run_folder(tmp_path / "run", metrics, 2)
     rows = history(tmp_path / "run")
     assert [row["phase"] for row in rows] == ["train", "fine-tune"]
+    assert [event["epochs"] for event in events if event["type"] == "epoch"] == [2, 2]  # planned over both phases
     assert [float(row["learning_rate"]) for row in rows] == pytest.approx([1e-3, 1e-5])
     with open(tmp_path / "run" / "layers.csv") as handle:
         layers = list(csv.DictReader(handle))
