@@ -108,18 +108,18 @@ def tutorial_style(args: argparse.Namespace, data, epochs: int, *, augment: bool
     """The tutorial's way: ImageDataGenerator from files, a Sequential of the frozen base and the head, fit."""
     import keras
     import pandas as pd
-    import tensorflow as tf
     from keras import layers
 
     from lab.augment import spec_from
-    from lab.augment_legacy import legacy_kwargs
+    from lab.augment_legacy import legacy_generator_class, legacy_kwargs
     from lab.backbones import create_backbone
 
     backbone = create_backbone(args.backbone, args.weights, args.image_size)
     preprocess = _preprocess_function(backbone)
     options = legacy_kwargs(spec_from("five-model-tutorial")) if augment else {}
-    train_generator = tf.keras.preprocessing.image.ImageDataGenerator(preprocessing_function=preprocess, **options)
-    validation_generator = tf.keras.preprocessing.image.ImageDataGenerator(preprocessing_function=preprocess)
+    generator_class = legacy_generator_class()
+    train_generator = generator_class(preprocessing_function=preprocess, **options)
+    validation_generator = generator_class(preprocessing_function=preprocess)
     size = (args.image_size, args.image_size)
 
     def flow(generator, records, shuffle):
