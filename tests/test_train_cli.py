@@ -88,13 +88,26 @@ def test_without_data_the_error_says_which_flag(workspace: Path, capsys: pytest.
 
 def test_flags_override_the_config_file_which_overrides_the_preset(tmp_path: Path) -> None:
     config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps({"epochs": 7, "batch_size": 4}))
+    config_file.write_text(json.dumps({"epochs": 7, "batch_size": 4, "augment_overrides": {"zoom_range": 0.1}}))
     args = build_parser().parse_args(
-        ["train", "--preset", "vgg16-fine-tune", "--config", str(config_file), "--epochs", "3", "--data", "x"]
+        ["train", "--preset", "vgg16-fine-tune", "--config", str(config_file), "--epochs", "3", "--data", "x",
+         "--augment-set", "rotation_range=10"]
     )
     config = config_from_args(args)
     assert (config.backbone, config.strategy, config.fine_tune_at) == ("vgg16", "fine-tune", "block4")
     assert (config.epochs, config.batch_size, config.data) == (3, 4, "x")
+    assert config.augment_overrides == {"zoom_range": 0.1, "rotation_range": "10"}
+
+
+def test_a_run_that_fails_says_so_in_its_json_line(workspace: Path, tmp_path: Path) -> None:
+    done = lab("train", *TINY_FLAGS, "--weights", "no_such.weights.h5", "--runs-dir", str(tmp_path), "--json")
+
+    assert done.returncode == 1
+    result = last_json(done.stdout)
+    assert result["status"] == "failed" and "no_such.weights.h5" in result["error"]
+    assert result["best_val_accuracy"] is None and Path(result["run_dir"]).is_dir()
+    assert done.stderr.strip().splitlines()[-1].startswith("error: weights='no_such.weights.h5'")
+    assert "Traceback" not in done.stderr  # a user mistake, not a bug
 
 
 def test_a_broken_config_file_is_a_clear_error(tmp_path: Path) -> None:

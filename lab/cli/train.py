@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import jobs, worker
+from lab.augment import parse_assignments
 from lab.config import PRESETS, TrainConfig
 from lab.errors import LabError
 from lab.runs import FAILED, FINISHED, RUNNING, Run, RunStore, Status, logs_text, now_iso, progress_text
@@ -33,7 +34,7 @@ _RENAMED = {
 _FIELDS = (
     "data", "backbone", "weights", "strategy", "head", "image_size", "epochs", "batch_size", "optimizer", "lr",
     "fine_tune_at", "fine_tune_lr", "fine_tune_epochs", "train_size", "validation_size", "augment",
-    "augment_overrides", "early_stopping", "class_weights", "seed", "mixed_precision",
+    "early_stopping", "class_weights", "seed", "mixed_precision",
 )  # fmt: skip
 PROGRESS_INTERVAL = 2.0  # seconds between batch progress lines on stderr
 
@@ -63,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--train-size", type=int, help="training images in total, stratified")
     parser.add_argument("--validation-size", type=int, help="validation images in total, stratified")
     parser.add_argument("--augment", help="augmentation preset, or none")
-    parser.add_argument("--augment-overrides", type=json.loads, metavar="JSON", help='e.g. \'{"rotation": 0.1}\'')
+    parser.add_argument("--augment-set", action="append", metavar="KEY=VALUE",
+                        help="change one augmentation parameter, e.g. rotation_range=30 (repeatable)")
     parser.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="0 = off")
     parser.add_argument("--class-weights", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--seed", type=int)
@@ -103,6 +105,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         value = getattr(args, name)
         if value is not None:
             values[_RENAMED.get(name, name)] = value
+    if args.augment_set:
+        values["augment_overrides"] = {**values.get("augment_overrides", {}), **parse_assignments(args.augment_set)}
     if "data" not in values:
         raise LabError("No data: pass --data PATH (or a --preset or --config that names it).")
     return TrainConfig.from_dict(values).validate()
@@ -122,7 +126,7 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 def result(finished: Run) -> dict[str, Any]:
     """The run's metrics and summary in one object: the CLI's machine-readable answer."""
-    return {**finished.metrics(), **{k: v for k, v in finished.summary().items() if v is not None}}
+    return {**finished.metrics(), **finished.summary()}
 
 
 def _print_result(value: dict[str, Any], as_json: bool) -> None:
