@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import asdict, dataclass, replace
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lab.data.records import ImageRecord
 from lab.errors import LabError
 
 if TYPE_CHECKING:
     import keras
+
+    from lab.data.records import ImageRecord
 
 FILL_MODES = ("nearest", "reflect", "wrap", "constant")
 _TRUE = ("true", "yes", "on", "1")
@@ -206,8 +207,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
 
 PRESETS: dict[str, AugmentSpec] = {
     "none": AugmentSpec(),
-    # The Keras blog tutorial ("very little data"): ImageDataGenerator(rotation_range=20, width_shift_range=0.2,
-    # height_shift_range=0.2, shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest").
+    # The Keras tutorial's ImageDataGenerator: rotation 20, shifts 0.2, shear 0.2 (degrees!), zoom 0.2,
+    # horizontal flip, nearest fill.
     "keras-tutorial": AugmentSpec(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2,
                                   shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest"),
     # The five-model tutorial's generator: rotation 50, shifts 0.2, shear 0.2, zoom 0.3, horizontal flip.
