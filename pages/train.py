@@ -3,7 +3,7 @@
 A thin view over `lab.config` (the form is a `TrainConfig`), `lab.train.estimate_cost` and `lab.jobs`
 (launch, stop, reconcile). Runs train in worker processes, never in this server, and the live view
 polls the run folder, so a reload, a second browser or an app restart re-attaches to what is running.
-Session state holds the form's values and one run id.
+Session state holds the form's values, the chosen preset and one run id.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from lab.workspace import dataset_folders
 
 RUN_KEY = "train_run_id"
 PRESET_KEY = "train_preset"
+SEEN_DATASET_KEY = "train_seen_dataset_path"
 STARTING_PRESET = "mobilenet-v2-quick"
 ACTIVE_POLL, IDLE_POLL = 1.0, 5.0  # seconds between refreshes of the live view
 STRATEGY_HELP = {
@@ -62,6 +63,13 @@ def starting_config(settings: Settings) -> TrainConfig:
     folders = dataset_folders(settings)
     data = st.session_state.get("dataset_path") or (str(folders[0]) if folders else PRESETS[STARTING_PRESET].data)
     return TrainConfig.from_dict({**PRESETS[STARTING_PRESET].to_dict(), "data": data})
+
+
+def follow_dataset_page() -> None:
+    """Train on the dataset the Dataset page chose last, once each time it chooses another."""
+    chosen = st.session_state.get("dataset_path")
+    if chosen and chosen != st.session_state.get(SEEN_DATASET_KEY):
+        st.session_state[SEEN_DATASET_KEY] = st.session_state[key("data")] = chosen
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -326,6 +334,7 @@ settings = load_settings()
 st.title("Train")
 if key("backbone") not in st.session_state:
     fill_form(starting_config(settings))
+follow_dataset_page()
 st.selectbox("Start from a tutorial experiment", [None, *PRESETS], key=PRESET_KEY, on_change=apply_preset,
              format_func=lambda name: name or "(keep the form as it is)", persist_state="session",
              help="Fills the form below; change anything before launching.")

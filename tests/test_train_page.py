@@ -51,6 +51,14 @@ def test_the_backbone_list_says_which_weights_this_machine_has(page: AppTest) ->
     assert "vgg16 — weights here: none (random only)" in options
 
 
+def test_the_form_follows_the_dataset_page(page: AppTest) -> None:
+    assert widget(page, "data").value == str(FILTERED)  # the first image folder in the data folders
+    chosen = str(FILTERED.parent / "dogs-vs-cats-20k-160px")
+    page.session_state["dataset_path"] = chosen  # what the Dataset page does after a scan
+    page.run()
+    assert widget(page, "data").value == chosen
+
+
 def test_a_preset_fills_the_form(page: AppTest) -> None:
     page.selectbox(key="train_preset").set_value("vgg16-fine-tune").run()
 
