@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -54,7 +55,7 @@ class Parameter:
         if self.kind == "choice":
             return "one of " + ", ".join(FILL_MODES)
         if self.kind == "pair":
-            return "none or two factors 'low,high' with 0 <= low <= high (1.0 = unchanged)"
+            return "none or two factors 'low,high' (or 'low:high') with 0 <= low <= high (1.0 = unchanged)"
         closing = ")" if self.high_open else "]"
         return f"a number in [{self.low:g}, {self.high:g}{closing}"
 
@@ -115,7 +116,7 @@ def _parse(parameter: Parameter, value: Any) -> Any:
             return None
         text = text.strip("()[]")
     try:
-        return [float(part) for part in text.split(",")] if parameter.kind == "pair" else float(text)
+        return [float(part) for part in re.split(r"[,:]", text)] if parameter.kind == "pair" else float(text)
     except ValueError:
         raise _invalid(parameter, value) from None
 

@@ -73,6 +73,7 @@ def test_spec_from_parses_cli_strings_and_json_values():
     assert spec_from("none", {"zoom_range": 0.1, "brightness_range": [0.9, 1.1]}) == \
         AugmentSpec(zoom_range=0.1, brightness_range=(0.9, 1.1))
     assert spec_from("light", {"brightness_range": "none"}).brightness_range is None
+    assert spec_from("none", {"brightness_range": "0.7:1.1"}).brightness_range == (0.7, 1.1)  # no comma to split
 
 
 def test_overrides_from_gives_what_spec_from_needs():
