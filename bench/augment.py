@@ -36,15 +36,18 @@ MOBILENET_V2 = ROOT.parent / "shared" / "weights" / "mobilenet_v2_1.0_224_imagen
 SIZE, BATCH = 224, 32
 
 
-def rate(images: int, run: Callable[[], object], repeats: int) -> float:
-    """Median images per second of `run` over `repeats` timed runs, after one untimed warm-up run."""
+def rate(images: int, run: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """(images per second, CPU milliseconds per image) of `run`: medians of `repeats` timed runs after one
+    untimed warm-up. CPU time counts every thread of this process; unlike wall time it barely moves when
+    other work shares the machine, so CPU ratios are the robust comparison on a busy host."""
     run()
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
         seconds.append(time.perf_counter() - start)
-    return images / statistics.median(seconds)
+        cpu.append(time.process_time() - start_cpu)
+    return images / statistics.median(seconds), 1000 * statistics.median(cpu) / images
 
 
 def drain(dataset) -> None:
@@ -97,7 +100,7 @@ def main() -> None:
     pixels = np.stack([load_image(r.path, SIZE) for r in records])  # float32 in [0, 255]
     generator = legacy_generator_class()(**legacy_kwargs(spec))
     augmenter = build_augmenter(spec, seed=0)
-    figures: dict[str, float] = {}
+    figures: dict[str, tuple[float, float]] = {}
 
     in_memory = (tf.data.Dataset.from_tensor_slices(pixels.astype(np.uint8)).batch(BATCH)
                  .map(lambda x: augmenter(tf.cast(x, tf.float32)), num_parallel_calls=tf.data.AUTOTUNE)
@@ -135,18 +138,25 @@ def main() -> None:
 
     print(f"{n} images of {DATA} at {SIZE}x{SIZE}, preset {args.preset} ({', '.join(spec.operations)}), "
           f"batches of {BATCH}, median of {args.repeats}")
-    for name, value in figures.items():
-        print(f"  {name:<52} {value:8.1f} images/s")
-    memory = figures["lab augment, in memory (tf.data)"] / figures["ImageDataGenerator.flow, in memory"]
-    files = (figures["lab image_dataset + augment, from files"]
-             / figures["ImageDataGenerator.flow_from_dataframe, from files"])
-    step = figures["lab augment, in memory (tf.data)"] / figures["frozen MobileNetV2 train step, in memory"]
-    fit = figures["frozen MobileNetV2 fit, with augmentation"] / figures["frozen MobileNetV2 fit, no augmentation"]
-    legacy = (figures["frozen MobileNetV2 fit, with augmentation"]
-              / figures["frozen MobileNetV2 fit, ImageDataGenerator.flow"])
-    print(f"lab / ImageDataGenerator: {memory:.2f}x in memory, {files:.2f}x from files, {legacy:.2f}x in fit")
-    print(f"augmentation / frozen MobileNetV2 train step: {step:.2f}x; fit with / without augmentation: {fit:.2f} "
-          "(both share the same CPU cores)")
+    print(f"  {'':<52} {'images/s':>9} {'CPU ms/image':>13}")
+    for name, (per_second, cpu_ms) in figures.items():
+        print(f"  {name:<52} {per_second:9.1f} {cpu_ms:13.2f}")
+
+    def ratio(a: str, b: str) -> str:
+        """a against b: wall-time speed ratio, then CPU-time ratio (how much less CPU a needs per image)."""
+        return f"{figures[a][0] / figures[b][0]:.2f}x wall, {figures[b][1] / figures[a][1]:.2f}x CPU"
+
+    print("lab / ImageDataGenerator: in memory "
+          + ratio("lab augment, in memory (tf.data)", "ImageDataGenerator.flow, in memory")
+          + "; from files " + ratio("lab image_dataset + augment, from files",
+                                    "ImageDataGenerator.flow_from_dataframe, from files")
+          + "; in fit " + ratio("frozen MobileNetV2 fit, with augmentation",
+                                "frozen MobileNetV2 fit, ImageDataGenerator.flow"))
+    print("augmentation / frozen MobileNetV2 train step: "
+          + ratio("lab augment, in memory (tf.data)", "frozen MobileNetV2 train step, in memory"))
+    print("fit with / without augmentation: "
+          + ratio("frozen MobileNetV2 fit, with augmentation", "frozen MobileNetV2 fit, no augmentation")
+          + " (augmentation and the model share the same CPU cores)")
 
 
 if __name__ == "__main__":
