@@ -65,3 +65,23 @@ def test_an_unusable_upload_gets_its_reason(tmp_path: Path) -> None:
     (path,) = corpus.write(tmp_path, {"broken.jpg": corpus.bad_files()["truncated.jpg"]})
     with pytest.raises(LabError, match="truncated"):
         load_image(path, 224)
+
+
+def test_augmented_batches_are_the_same_for_the_same_seed(workspace: Path) -> None:
+    from lab.augment import PRESETS, build_augmenter
+
+    data = training_splits(FILTERED, train_size=128, seed=0)
+
+    def epoch(seed: int) -> np.ndarray:
+        augmenter = build_augmenter(PRESETS["keras-tutorial"], seed=seed)
+        dataset = image_dataset(data.train, data.classes, 128, 4, shuffle=True, seed=seed, augment=augmenter)
+        return np.concatenate([x.numpy() for x, _ in dataset])
+
+    first, again, other = epoch(1), epoch(1), epoch(2)
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first - other).mean() > 1
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match="cannot be read"):
+        load_image(tmp_path / "gone.jpg", 224)

@@ -32,10 +32,13 @@ def digest_bytes(data: bytes) -> str:
 
 def check_file(path: str | Path) -> FileCheck:
     """Read and decode `path`; never raises for a bad file, returns a `FileCheck` with the reason."""
-    stat = os.stat(path)
-    if stat.st_size == 0:
+    try:
+        stat = os.stat(path)
+        data = Path(path).read_bytes() if stat.st_size else b""
+    except OSError as error:  # gone since it was listed, unreadable, or a folder with an image's name
+        return FileCheck(size=0, mtime_ns=0, ok=False, reason=f"cannot be read ({error.strerror or error})")
+    if not data:
         return FileCheck(size=0, mtime_ns=stat.st_mtime_ns, ok=False, reason="empty file (0 bytes)")
-    data = Path(path).read_bytes()
     return check_bytes(data, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
 

@@ -92,7 +92,7 @@ def image_dataset(
     if shuffle and not cache:
         files = files.shuffle(len(records), seed=seed, reshuffle_each_iteration=True)
     images = files.map(lambda path, label, pil: (_decode_and_resize(path, pil, size), label),
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if cache:
         images = images.cache("" if cache is True else str(cache))
         if shuffle:
@@ -100,7 +100,9 @@ def image_dataset(
     batches = images.batch(batch_size, drop_remainder=drop_remainder)
     batches = batches.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augment is not None:
-        batches = batches.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        # One batch at a time: the layers draw from one random state, so parallel calls would race and
+        # the same seed would give different images. Each call is already multi-threaded inside.
+        batches = batches.map(lambda x, y: (augment(x), y))
     return batches.prefetch(tf.data.AUTOTUNE)
 
 
