@@ -1,7 +1,7 @@
 """Transfer Lab: `streamlit run streamlit_app.py`.
 
 The entry point holds the navigation, the sidebar (workspace, compute device, training jobs) and the
-home page. Each step of the workflow is a page in `pages/`; everything that is not UI lives in `lab`.
+home page. Each step of the workflow is a page in `app_pages/`; everything that is not UI lives in `lab`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
+from lab.jobs import reconcile
 from lab.settings import load_settings
 from lab.workspace import ACTIVE_STATES, describe_device, run_states, runs_in, summarize_workspace
 
@@ -20,21 +21,21 @@ st.set_page_config(page_title="Transfer Lab", layout="wide")
 # The workflow, in order: (page file, title, icon, what the step is for, in words a newcomer knows).
 # The navigation lists the steps whose page exists; the home page says the others are coming.
 WORKFLOW = (
-    ("pages/dataset.py", "Dataset", ":material/photo_library:",
+    ("app_pages/dataset.py", "Dataset", ":material/photo_library:",
      "Point the lab at your photos. It counts them per class, finds broken and duplicate files, "
      "and splits them into training and validation sets."),
-    ("pages/augment.py", "Augment", ":material/auto_awesome:",
+    ("app_pages/augment.py", "Augment", ":material/auto_awesome:",
      "See how random flips, turns and zooms make each photo look new, so a model learns what a cat "
      "looks like instead of memorising the pictures."),
-    ("pages/train.py", "Train", ":material/model_training:",
+    ("app_pages/train.py", "Train", ":material/model_training:",
      "Pick a pre-trained network and a strategy, and train it on your photos, with progress and "
      "learning curves updating live."),
-    ("pages/compare.py", "Compare", ":material/compare_arrows:",
+    ("app_pages/compare.py", "Compare", ":material/compare_arrows:",
      "Put runs side by side: which network, strategy or amount of data gave the best accuracy."),
-    ("pages/predict.py", "Predict", ":material/image_search:",
+    ("app_pages/predict.py", "Predict", ":material/image_search:",
      "Try a trained model on new photos, see what it looked at, and export it."),
 )
-PAGES_NOW = ("pages/dataset.py", "pages/augment.py", "pages/train.py")
+PAGES_NOW = ("app_pages/dataset.py", "app_pages/augment.py", "app_pages/train.py")
 
 
 @st.cache_resource(show_spinner="Looking for GPUs (TensorFlow loads once, a few seconds)...")
@@ -129,8 +130,13 @@ def compute_summary() -> str:
 
 
 def job_status() -> None:
-    """Which training jobs are running or waiting; re-drawn every few seconds while one is under way."""
-    states = run_states(load_settings())
+    """Which training jobs are running or waiting; re-drawn every few seconds while one is under way.
+
+    Each poll also reconciles the queue, so a worker that died is reported failed on every page.
+    """
+    settings = load_settings()
+    reconcile(settings=settings)
+    states = run_states(settings)
     running, queued = runs_in(states, "running"), runs_in(states, "queued")
     st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
     if queued:

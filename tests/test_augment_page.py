@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import FILTERED
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "augment.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "augment.py")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from lab.settings import load_settings
 from tests.conftest import FILTERED
 from tests.corpus import jpeg_bytes, photo
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "dataset.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "dataset.py")
 
 
 def make_pets(folder: Path, per_class: int = 6, *, truncated: bool = False) -> Path:

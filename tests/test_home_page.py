@@ -6,16 +6,24 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from lab.config import TrainConfig
+from lab.jobs import process_identity
+from lab.runs import RunStore
 from lab.settings import load_settings
 from lab.storage import write_json_atomic
 from lab.workspace import summarize_workspace
+from tests.conftest import FILTERED
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
 
-def add_run(run_id: str, state: str) -> None:
-    """A run folder as a worker leaves it: only `status.json` matters to the summary."""
-    write_json_atomic(load_settings().runs_dir / run_id / "status.json", {"state": state, "pid": None})
+def add_run(state: str) -> str:
+    """A real run folder in `state`; a running one is owned by this live test process, so the page's
+    reconciliation (which marks runs with dead workers failed) sees a live worker."""
+    run = RunStore(load_settings().runs_dir).create(TrainConfig(data=str(FILTERED)))
+    pid, created = process_identity() if state == "running" else (None, None)
+    run.update(state=state, pid=pid, pid_created=created)
+    return run.id
 
 
 def open_home() -> AppTest:
@@ -46,13 +54,21 @@ def test_home_explains_the_lab_and_shows_an_empty_workspace(workspace: Path) -> 
 def test_home_counts_manifests_and_runs_and_names_the_running_job(workspace: Path) -> None:
     settings = load_settings()
     write_json_atomic(settings.manifests_dir / "pets.json", {"name": "pets"})
-    add_run("20261123-100000-basic_cnn-scratch-aaaa", "finished")
-    add_run("20261123-110000-mobilenet_v2-fine-tune-bbbb", "running")
-    add_run("20261123-120000-vgg16-frozen-cccc", "queued")
+    add_run("finished")
+    running = add_run("running")
+    add_run("queued")
     app = open_home()
     assert metrics(app) == {"Datasets": "2", "Saved splits": "1", "Training runs": "3", "Running now": "1"}
-    assert app.info[0].value == "Training now: 20261123-110000-mobilenet_v2-fine-tune-bbbb · 1 waiting"
-    assert "**Training:** 20261123-110000-mobilenet_v2-fine-tune-bbbb" in [b.value for b in app.sidebar.markdown]
+    assert app.info[0].value == f"Training now: {running} · 1 waiting"
+    assert f"**Training:** {running}" in [b.value for b in app.sidebar.markdown]
+
+
+def test_a_run_whose_worker_died_is_shown_failed(workspace: Path) -> None:
+    run = RunStore(load_settings().runs_dir).create(TrainConfig(data=str(FILTERED)))
+    run.update(state="running", pid=2**22 + 12345, pid_created=1.0)  # no such process
+    app = open_home()
+    assert metrics(app)["Running now"] == "0"
+    assert run.status().state == "failed" and "worker process exited" in run.status().error
 
 
 def test_compute_device_lists_the_cpu(workspace: Path) -> None:

@@ -14,7 +14,7 @@ from lab.runs import RunStore
 from lab.settings import load_settings
 from tests.conftest import FILTERED, MOBILENET_V2, TINY_MOBILENET
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 
 
 def key(field: str) -> str:

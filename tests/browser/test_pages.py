@@ -23,10 +23,9 @@ def test_every_page_in_the_navigation_renders(app) -> None:
         assert app.page.get_by_test_id("stHeading").count() > 0, f"/{path} rendered no heading"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Streamlit runs a pages/ folder as an old-style multipage app (no streamlit_app.py: no sidebar, no wide "
-    "layout) until some session has run st.navigation; renaming pages/ fixes it"))
 def test_a_link_straight_to_a_page_gets_the_apps_navigation_on_a_fresh_server(fresh_app) -> None:
+    """A folder named `pages/` beside the entry script would make Streamlit serve this link as an
+    old-style multipage app (no sidebar, no wide layout): the pages live in `app_pages/` for that."""
     fresh_app.open("dataset")
     assert fresh_app.nav_paths() == ["", "dataset", "augment", "train"]
     expect(fresh_app.page.get_by_test_id("stSidebarUserContent")).to_contain_text("Workspace")
