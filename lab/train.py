@@ -124,32 +124,35 @@ def _prepare_backbone(config: TrainConfig, settings: Settings, recorder: Recorde
 
 def _train_on_features(config: TrainConfig, data, backbone: Backbone, recorder: Recorder, settings: Settings):
     """Backbone once per image (cached), then only the head trains; the saved model is end to end."""
+    import keras
+
     from lab.features import extract_features
     from lab.models import POOLING, assemble, build_head, compile_model
 
     head = config.resolved_head
-    features = {}
-    for split, records in (("train", data.train), ("validation", data.validation)):
-        recorder.phase("features", f"Backbone features for {len(records)} {split} images")
-        matrix, stats = extract_features(
-            records, backbone, pooling=POOLING[head], batch_size=config.batch_size, settings=settings,
-            seed=config.seed, on_progress=recorder.feature_progress(config.batch_size), should_stop=recorder.stop)
-        recorder.feature_stats[split] = stats.to_dict()
-        recorder.phase("features", f"{split}: {stats.hits} from the cache, {stats.computed} computed"
-                       + (f" at {stats.images_per_second:.1f} images/s" if stats.images_per_second else ""))
-        if matrix is None:
-            return None
-        features[split] = matrix
+    records = [*data.train, *data.validation]  # one pass: one progress bar, one traced forward function
+    recorder.phase("features", f"Backbone features for {len(data.train)} training and {len(data.validation)} "
+                               "validation images")
+    matrix, stats = extract_features(
+        records, backbone, pooling=POOLING[head], batch_size=config.batch_size, settings=settings, seed=config.seed,
+        on_progress=recorder.feature_progress(config.batch_size), should_stop=recorder.stop)
+    recorder.feature_stats = stats.to_dict()
+    recorder.phase("features", f"{stats.hits} from the cache, {stats.computed} computed"
+                   + (f" at {stats.images_per_second:.1f} images/s" if stats.images_per_second else ""))
+    if matrix is None:
+        return None
+    train_features, validation_features = matrix[:len(data.train)], matrix[len(data.train):]
     backbone.model.trainable = False
     with recorder.strategy.scope():
-        head_model = build_head(head, features["train"].shape[1], len(data.classes))
-        compile_model(head_model, config.optimizer, config.learning_rate)
+        head_model = build_head(head, matrix.shape[1], len(data.classes))
+        trainer = keras.Model(head_model.input, head_model.output, name="head_trainer")  # holds the optimizer,
+        compile_model(trainer, config.optimizer, config.learning_rate)  # so saved models carry none of its state
         export = assemble(backbone, head_model, head)
     recorder.layers("train", export)
     recorder.phase("train", f"Training the {head} head on cached features")
-    fit = dict(x=features["train"], y=_labels(data.train, data.classes), batch_size=config.batch_size, shuffle=True,
-               validation_data=(features["validation"], _labels(data.validation, data.classes)))
-    recorder.fit(head_model, export, fit, config, phase="train", epochs=config.epochs,
+    fit = dict(x=train_features, y=_labels(data.train, data.classes), batch_size=config.batch_size, shuffle=True,
+               validation_data=(validation_features, _labels(data.validation, data.classes)))
+    recorder.fit(trainer, export, fit, config, phase="train", epochs=config.epochs,
                  class_weight=_class_weights(config, data))
     return export
 
@@ -170,7 +173,7 @@ def _train_on_images(config: TrainConfig, data, backbone: Backbone, recorder: Re
     later = config.fine_tune_epochs if fine_tune else 0
     recorder.fit(model, model, fit, config, phase=phase, epochs=config.epochs, later_epochs=later,
                  class_weight=_class_weights(config, data))
-    if fine_tune and not recorder.stopped and not recorder.stop():
+    if fine_tune and not recorder.stop():
         boundary = config.resolved_fine_tune_at
         with recorder.strategy.scope():
             opened = unfreeze_from(backbone, boundary)
@@ -188,18 +191,22 @@ def _datasets(config: TrainConfig, data):
     from lab.data.pipeline import image_dataset
 
     spec = spec_from(config.augment, config.augment_overrides)
-    augment = None
-    if spec.operations:
-        augmenter = build_augmenter(spec, config.seed)
-
-        def augment(images):
-            return augmenter(images, training=True)
+    augment = _random_augmentation(build_augmenter(spec, config.seed)) if spec.operations else None
     decoded = (len(data.train) + len(data.validation)) * config.image_size ** 2 * 3
     cache = decoded <= MEMORY_CACHE_LIMIT
     train_data = image_dataset(data.train, data.classes, config.image_size, config.batch_size, shuffle=True,
                                seed=config.seed, augment=augment, cache=cache)
     validation_data = image_dataset(data.validation, data.classes, config.image_size, config.batch_size, cache=cache)
     return train_data, validation_data
+
+
+def _random_augmentation(augmenter) -> Callable:
+    """The augmentation layers in training mode (random), as `image_dataset` applies them to each batch."""
+
+    def augment(images):
+        return augmenter(images, training=True)
+
+    return augment
 
 
 def _labels(records, classes: Sequence[str]) -> np.ndarray:
@@ -226,7 +233,7 @@ class Recorder:
         self.started = time.monotonic()
         self.history: list[dict[str, Any]] = []
         self.layer_rows: list[dict[str, Any]] = []
-        self.feature_stats: dict[str, Any] = {}
+        self.feature_stats: dict[str, Any] | None = None
         self.best: tuple[float, int] | None = None
         self.stopped = False
         self.strategy = None
@@ -328,7 +335,7 @@ class Recorder:
             "stopped": self.stopped,
             "classes": list(data.classes),
             "final": {key: final.get(key) for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
-            "features": self.feature_stats or None,
+            "features": self.feature_stats,
             "backbone": config.backbone,
             "strategy": config.strategy,
             "head": config.resolved_head,
@@ -488,8 +495,7 @@ def _rate_from_runs(config: TrainConfig, runs_dir: Path) -> tuple[float | None, 
         metrics = read_json(path, {}) or {}
         if metrics.get("backbone") != config.backbone or metrics.get("image_size") != config.image_size:
             continue
-        features = metrics.get("features") or {}
-        extraction = (features.get("train") or {}).get("images_per_second")
+        extraction = (metrics.get("features") or {}).get("images_per_second")
         if extraction:
             rates.append(extraction)
         elif metrics.get("images_per_second") and metrics.get("strategy") in FORWARDS_PER_IMAGE:
