@@ -88,20 +88,10 @@ def _load_data(config: TrainConfig, settings: Settings, recorder: Recorder):
     from lab.data import training_splits
 
     recorder.phase("data", f"Reading {config.data}")
-    data = training_splits(data_source(config.data, settings), train_size=config.train_size,
+    data = training_splits(config.data, train_size=config.train_size,
                            validation_size=config.validation_size, seed=config.seed, settings=settings)
     recorder.phase("data", f"{len(data.train)} training and {len(data.validation)} validation images; "
                            f"classes {', '.join(data.classes)}")
-    return data
-
-
-def data_source(data: str, settings: Settings) -> str:
-    """`data` as given, or the folder of that name inside a data folder (how presets name the shared sets)."""
-    if Path(data).expanduser().exists() or "/" in data:
-        return data
-    for folder in settings.data_dirs:
-        if (folder / data).is_dir():
-            return str(folder / data)
     return data
 
 
@@ -473,7 +463,7 @@ def _planned_sizes(config: TrainConfig, settings: Settings) -> tuple[int, int]:
         return config.train_size, config.validation_size
     from lab.data import training_splits
 
-    data = training_splits(data_source(config.data, settings), train_size=config.train_size,
+    data = training_splits(config.data, train_size=config.train_size,
                            validation_size=config.validation_size, seed=config.seed, settings=settings)
     return len(data.train), len(data.validation)
 

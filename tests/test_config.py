@@ -130,6 +130,17 @@ def test_every_preset_is_valid_and_the_tutorial_experiments_are_there():
     assert PRESETS["mobilenet-v2-quick"].weights == "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
 
 
+def test_keras_tutorial_presets_match_the_tutorial():
+    full, small = PRESETS["keras-tutorial-vgg16-20k"], PRESETS["keras-tutorial-vgg16-1k"]
+    for preset in (full, small):
+        assert (preset.backbone, preset.strategy, preset.head) == ("vgg16", "frozen", "keras_tutorial")
+        assert (preset.image_size, preset.batch_size, preset.optimizer) == (224, 64, "adam")
+        assert preset.augment == "keras-tutorial"
+    assert (full.epochs, full.train_size) == (10, None)
+    assert (small.epochs, small.train_size, small.validation_size) == (20, 1000, 200)
+    assert small.data == full.data and small.seed == full.seed, "the 1K subset nests inside the 20K run's data"
+
+
 def test_choice_lists_match_what_validation_accepts():
     for strategy in STRATEGIES:
         weights = "none" if strategy == "scratch" else "imagenet"

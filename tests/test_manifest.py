@@ -108,3 +108,14 @@ def test_cli_manifest_saves_subsets_and_exports_folders(tmp_path: Path, workspac
     assert (workspace / "manifests" / "tut.json").exists()
     bad = _cli("manifest", str(FILTERED), "--name", "x", "--subset", "oops", workspace=workspace)
     assert bad.returncode == 2 and "NAME=SPLIT:COUNT" in bad.stderr
+
+
+def test_a_bare_name_is_a_saved_manifest_or_a_folder_in_the_data_folders(workspace: Path) -> None:
+    from lab.data.training import resolve_data_path
+
+    settings = load_settings()
+    assert resolve_data_path("cats_and_dogs_filtered", settings) == FILTERED
+    assert resolve_data_path("my-manifest", settings) is None
+    build_manifest(scan(FILTERED), name="cats_and_dogs_filtered").save(settings)
+    assert resolve_data_path("cats_and_dogs_filtered", settings) is None, "a saved manifest of that name wins"
+    assert len(training_splits("dogs-vs-cats-20k-160px", train_size=100).train) == 100

@@ -126,13 +126,6 @@ def test_bad_weights_fail_before_any_data_is_read(workspace, tmp_path):
         train(dataclasses.replace(TINY, augment="light"), tmp_path / "run")
 
 
-def test_presets_name_data_folders_inside_the_data_dirs(workspace):
-    from lab.train import data_source
-
-    assert data_source("cats_and_dogs_filtered", load_settings()) == str(FILTERED)
-    assert data_source("my-manifest", load_settings()) == "my-manifest"
-
-
 def test_estimate_cost_counts_flops_and_learns_speed_from_earlier_runs(workspace, tmp_path):
     settings = load_settings()
     measured = estimate_cost(TINY, settings, runs_dir=tmp_path)

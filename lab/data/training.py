@@ -52,8 +52,24 @@ def training_splits(
 
 
 def _manifest(source: str | Path, seed: int, settings: Settings, on_progress: Progress) -> Manifest:
-    path = Path(source).expanduser()
-    if path.suffix == ".json" or not (path.exists() or path.is_absolute() or "/" in str(source)):
+    folder = resolve_data_path(source, settings)
+    if folder is None:
         return load_manifest(source, settings)
-    report = scan(path, settings=settings, on_progress=on_progress)
+    report = scan(folder, settings=settings, on_progress=on_progress)
     return build_manifest(report, name="run", validation=0.2, seed=seed)
+
+
+def resolve_data_path(source: str | Path, settings: Settings) -> Path | None:
+    """The folder or zip `source` names, or None when it names a saved manifest.
+
+    A bare name (how presets name the shared sets: `cats_and_dogs_filtered`) is a saved manifest if
+    one has that name, else a folder of that name inside one of the data folders.
+    """
+    path = Path(source).expanduser()
+    if path.suffix == ".json":
+        return None
+    if path.exists() or path.is_absolute() or len(path.parts) > 1:
+        return path
+    if (settings.manifests_dir / f"{source}.json").exists():
+        return None
+    return next((folder / path for folder in settings.data_dirs if (folder / path).exists()), None)
