@@ -47,6 +47,7 @@ def check_run_folder(run_dir: Path, metrics: dict, epochs: int) -> None:
     assert metrics["best_val_accuracy"] == pytest.approx(best)
     with open(run_dir / "layers.csv") as handle:
         assert next(csv.reader(handle)) == ["phase", "layer", "type", "trainable", "parameters"]
+    assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*")), "TensorBoard logs are written"
     cat = load_image(FILTERED / "validation" / "cats" / "cat.2000.jpg", 128)[None]
     for name in ("model.keras", "best.keras"):
         probabilities = keras.saving.load_model(run_dir / name).predict(cat, verbose=0)  # raw 0..255 pixels in
