@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from paths import FILTERED, MOBILENET_V2
 
-import lab  # noqa: E402, F401  (oneDNN on before TensorFlow loads)
+DATA = FILTERED / "train"
 
-DATA = ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered" / "train"
-MOBILENET_V2 = ROOT.parent / "shared" / "weights" / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
+
 SIZE, BATCH = 224, 32
 
 

@@ -21,8 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "dogs-vs-cats-20k-160px"
+from paths import FLAT_20K as DEFAULT_DATA, ROOT
 
 
 def timed_scan(data: Path, workspace: Path) -> tuple[float, int, float]:

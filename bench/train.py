@@ -28,19 +28,13 @@ import argparse
 import dataclasses
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from paths import FILTERED as DATA, MOBILENET_V2
 
-import lab  # noqa: E402, F401  (oneDNN on before TensorFlow loads)
 
-SHARED = ROOT.parent / "shared"
-DATA = SHARED / "data" / "cats_and_dogs_filtered"
-MOBILENET_V2 = SHARED / "weights" / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
 
 
 def arguments() -> argparse.Namespace:

@@ -42,7 +42,9 @@ def extract_zip(archive: Path, datasets_dir: Path, *, on_progress: Progress = no
                     on_progress(done, len(members), "unpacking zip")
         staging.rename(destination)
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise LabError(f"Could not unpack {archive.name}: {error}. The zip may be damaged; create it again.") from error
+        raise LabError(
+            f"Could not unpack {archive.name}: {error}. The zip may be damaged; create it again."
+        ) from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return destination
@@ -53,7 +55,9 @@ def _open(archive: Path) -> list[zipfile.ZipInfo]:
         with zipfile.ZipFile(archive) as bundle:
             return bundle.infolist()
     except (zipfile.BadZipFile, OSError) as error:
-        raise LabError(f"{archive.name} is not a readable zip file ({error}). Upload a .zip of a folder of images.") from error
+        raise LabError(
+            f"{archive.name} is not a readable zip file ({error}). Upload a .zip of a folder of images."
+        ) from error
 
 
 def _safe_members(members: list[zipfile.ZipInfo], archive: Path) -> list[zipfile.ZipInfo]:
