@@ -249,10 +249,13 @@ def test_zoom_scales_each_axis_independently():
 
 
 def test_the_training_pipeline_augments_exactly_like_the_preview():
+    from lab.data.check import check_file
     from lab.data.pipeline import image_dataset, load_image
     from lab.data.records import ImageRecord
 
-    records = [ImageRecord(str(path), label, "train", "", 0, 0) for path, label in [(CAT, "cats"), (DOG, "dogs")]]
+    checks = [(path, label, check_file(path)) for path, label in [(CAT, "cats"), (DOG, "dogs")]]
+    records = [ImageRecord(str(path), label, "train", c.digest, c.width, c.height, c.needs_pil)
+               for path, label, c in checks]
     spec = PRESETS["five-model-tutorial"]
     dataset = image_dataset(records, ["cats", "dogs"], SIZE, batch_size=2, augment=build_augmenter(spec, seed=4))
     (images, labels), = list(dataset)
