@@ -19,7 +19,7 @@ depend on the weight values; the accuracies are then meaningless). With a slow b
 runs fewer tutorial-style epochs and projects 20 from the measured per-epoch time (said so in the output).
 
     python bench/train.py                                    # MobileNetV2 + shared weights, 150px
-    python bench/train.py --backbone vgg16 --weights none --train-size 200 --validation-size 200 --baseline-epochs 2
+    python bench/train.py --backbone vgg16 --weights none --train-size 1000 --validation-size 1000 --baseline-epochs 2
 """
 
 from __future__ import annotations
