@@ -5,7 +5,7 @@ run's `log.txt`), never a fork of a process that has loaded TensorFlow and never
 Streamlit server: a page rerun, a closed tab or a second browser neither stops nor duplicates it, and
 the process's memory (GPU memory included) is freed when it ends.
 
-At most `max_running()` runs train at once (one by default: two trainings on a laptop CPU are each
+At most `settings.max_running` runs train at once (one by default: two trainings on a laptop CPU are each
 slower than one after the other); later launches wait as `queued`. The queue advances without any
 page open, because a worker that ends starts the next queued run. `reconcile()`, called by pages and
 the CLI whenever they look, catches what a worker could not report itself: a worker that was killed
@@ -26,19 +26,10 @@ from lab.config import TrainConfig
 from lab.runs import FAILED, LOG_FILE, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, now_iso
 from lab.settings import Settings, load_settings
 
-MAX_RUNNING_ENV = "TRANSFER_LAB_MAX_RUNNING"
 DEAD_WORKER = (
     "worker process exited without finishing (killed or out of memory?) — its partial history is kept"
 )
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def max_running() -> int:
-    """How many runs may train at once: `TRANSFER_LAB_MAX_RUNNING`, default 1."""
-    try:
-        return max(1, int(os.environ.get(MAX_RUNNING_ENV, "1")))
-    except ValueError:
-        return 1
 
 
 def process_identity(pid: int | None = None) -> tuple[int, float]:
@@ -90,7 +81,7 @@ def stop(run_id: str, runs_dir: Path | None = None) -> Status:
 
 def reconcile(runs_dir: Path | None = None, settings: Settings | None = None) -> list[Run]:
     """Mark runs whose worker is gone as failed, then start queued runs (oldest first) while fewer
-    than `max_running()` train. Returns the runs it started. Cheap enough to call on every poll."""
+    than `settings.max_running` train. Returns the runs it started. Cheap enough to call on every poll."""
     settings = settings or load_settings()
     store = RunStore(runs_dir or settings.runs_dir)
     with store.lock():
@@ -105,7 +96,7 @@ def reconcile(runs_dir: Path | None = None, settings: Settings | None = None) ->
                 run.log(f"failed: {DEAD_WORKER}")
                 run.update(state=FAILED, ended=now_iso(), error=DEAD_WORKER)
         queued = [run for run, status in reversed(statuses) if status.state == QUEUED]
-        started = queued[: max(0, max_running() - running)]
+        started = queued[: max(0, settings.max_running - running)]
         for run in started:
             _start_worker(run, settings)
     return started
@@ -141,4 +132,5 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         "TRANSFER_LAB_WORKSPACE": str(settings.workspace),
         "TRANSFER_LAB_DATA_DIRS": os.pathsep.join(map(str, settings.data_dirs)),
         "TRANSFER_LAB_WEIGHTS_DIR": os.pathsep.join(map(str, settings.weights_dirs)),
+        "TRANSFER_LAB_MAX_RUNNING": str(settings.max_running),
     }

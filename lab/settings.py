@@ -7,6 +7,8 @@ Everything is configurable so a shared server can point the lab at its own disks
   (default: `<workspace>/datasets` and, when it exists, `../shared/data`).
 - `TRANSFER_LAB_WEIGHTS_DIR`: local backbone weight files, found by name (default: `<workspace>/weights`
   and, when it exists, `../shared/weights`).
+- `TRANSFER_LAB_MAX_RUNNING`: how many trainings run at once; later launches queue (default 1: two
+  trainings on a laptop CPU are each slower than one after the other).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from lab.errors import LabError
 
 _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
@@ -31,6 +35,7 @@ class Settings:
     workspace: Path
     data_dirs: tuple[Path, ...]
     weights_dirs: tuple[Path, ...]
+    max_running: int = 1
 
     @property
     def runs_dir(self) -> Path:
@@ -59,4 +64,11 @@ def load_settings() -> Settings:
     if datasets not in data_dirs:
         data_dirs = (datasets, *data_dirs)
     weights = _paths("TRANSFER_LAB_WEIGHTS_DIR", [workspace / "weights", _SHARED / "weights"])
-    return Settings(workspace=workspace, data_dirs=data_dirs, weights_dirs=weights)
+    return Settings(workspace=workspace, data_dirs=data_dirs, weights_dirs=weights, max_running=_max_running())
+
+
+def _max_running() -> int:
+    raw = os.environ.get("TRANSFER_LAB_MAX_RUNNING", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise LabError(f"TRANSFER_LAB_MAX_RUNNING={raw!r} is not allowed: it must be a whole number >= 1.")
+    return int(raw)

@@ -121,9 +121,12 @@ def test_stopping_a_queued_run_means_it_never_starts(runs_dir: Path, sleeper: su
 
 
 def test_max_running_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert jobs.max_running() == 1
-    monkeypatch.setenv(jobs.MAX_RUNNING_ENV, "3")
-    assert jobs.max_running() == 3
+    assert load_settings().max_running == 1
+    monkeypatch.setenv("TRANSFER_LAB_MAX_RUNNING", "3")
+    assert load_settings().max_running == 3
+    monkeypatch.setenv("TRANSFER_LAB_MAX_RUNNING", "two")
+    with pytest.raises(LabError, match="TRANSFER_LAB_MAX_RUNNING='two'"):
+        load_settings()
 
 
 def test_worker_environment_spells_out_the_settings(workspace: Path) -> None:
