@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
-from lab.jobs import reconcile
+from lab.runs.jobs import reconcile
 from lab.settings import load_settings
 from lab.workspace import ACTIVE_STATES, describe_device, run_states, runs_in, summarize_workspace
 
@@ -41,7 +41,7 @@ PAGES_NOW = ("app_pages/dataset.py", "app_pages/augment.py", "app_pages/train.py
 @st.cache_resource(show_spinner="Looking for GPUs (TensorFlow loads once, a few seconds)...")
 def compute_devices() -> list[dict[str, Any]]:
     """TensorFlow's CPU and GPUs; cached for the server's life since importing TensorFlow takes seconds."""
-    from lab.devices import list_devices
+    from lab.training.devices import list_devices
 
     return list_devices()
 

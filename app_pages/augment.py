@@ -24,7 +24,7 @@ from lab.augment import (
     single_operations,
     training_batch,
 )
-from lab.augment_legacy import NOT_IN_LEGACY, legacy_generator_class, legacy_preview
+from lab.augment.legacy import NOT_IN_LEGACY, legacy_generator_class, legacy_preview
 from lab.data import ScanReport, scan
 from lab.errors import LabError
 from lab.settings import Settings, load_settings

@@ -1,7 +1,7 @@
 """Issue 4's acceptance figures on real data, printed: MobileNetV2 (shared weights) on 1,000 training images.
 
 On `cats_and_dogs_filtered` (1,000 stratified training images, all 1,000 validation images), through the same
-`lab.train.train` the app and the CLI use:
+`lab.training.train.train` the app and the CLI use:
 
 1. feature-extractor, the Keras tutorial's head on cached features: target >= 0.98 validation accuracy;
 2. fine-tune: the head on the frozen backbone, then the last blocks unfrozen at a 100x lower learning rate,
@@ -40,7 +40,7 @@ def arguments() -> argparse.Namespace:
 
 
 def experiments(args: argparse.Namespace) -> dict:
-    from lab.config import TrainConfig
+    from lab.training.config import TrainConfig
 
     common = dict(data=str(DATA), backbone="mobilenet_v2", weights=str(MOBILENET_V2), head="keras_tutorial",
                   image_size=args.image_size, batch_size=32, optimizer="adam", learning_rate=1e-3,
@@ -65,7 +65,7 @@ def main() -> None:
     args = arguments()
     workspace = args.workspace or Path(tempfile.mkdtemp(prefix="acceptance-"))
     os.environ["TRANSFER_LAB_WORKSPACE"] = str(workspace)
-    from lab.train import train
+    from lab.training.train import train
 
     results = {}
     for name, config in experiments(args).items():

@@ -65,8 +65,8 @@ def training_records(count: int):
 
 
 def frozen_mobilenet_v2(classes: int):
-    from lab.backbones import create_backbone
-    from lab.models import build_model, compile_model
+    from lab.training.backbones import create_backbone
+    from lab.training.models import build_model, compile_model
 
     backbone = create_backbone("mobilenet_v2", weights=str(MOBILENET_V2), image_size=SIZE)
     model = build_model(backbone, "keras_tutorial", classes, "frozen")
@@ -86,7 +86,7 @@ def main() -> None:
     import tensorflow as tf
 
     from lab.augment import build_augmenter, spec_from
-    from lab.augment_legacy import legacy_generator_class, legacy_kwargs
+    from lab.augment.legacy import legacy_generator_class, legacy_kwargs
     from lab.data.pipeline import image_dataset, load_image
 
     spec = spec_from(args.preset)

@@ -4,7 +4,7 @@ One run, same images, same epochs, same head (Flatten -> 512 -> 512 -> sigmoid),
 
 1. the backbone's forward rate on in-memory tensors (the ceiling for feature extraction) against the lab's
    end-to-end extraction from the files, alternated three times (medians);
-2. the lab's feature-extractor (`lab.train.train`, strategy feature-extractor) with a cold feature cache,
+2. the lab's feature-extractor (`lab.training.train.train`, strategy feature-extractor) with a cold feature cache,
    then again with the cache warm (another learning rate: the backbone does not run);
 3. the tutorial-style script: `ImageDataGenerator.flow_from_dataframe` (the tutorial's flow from files) and
    `model.fit` on the frozen model, which runs the backbone on every image in every epoch;
@@ -81,8 +81,8 @@ def extraction_against_forward(args: argparse.Namespace, data, repeats: int = 3)
     """
     import numpy as np
 
-    from lab.backbones import create_backbone
-    from lab.features import clear_cache, extract_features, feature_extractor
+    from lab.training.backbones import create_backbone
+    from lab.training.features import clear_cache, extract_features, feature_extractor
     from lab.settings import load_settings
 
     settings = load_settings()
@@ -109,7 +109,7 @@ def extraction_against_forward(args: argparse.Namespace, data, repeats: int = 3)
 
 
 def lab_run(config, name: str, workspace: Path) -> dict:
-    from lab.train import train
+    from lab.training.train import train
 
     began = time.perf_counter()
     metrics = train(config, workspace / "runs" / name)
@@ -124,8 +124,8 @@ def tutorial_style(args: argparse.Namespace, data, epochs: int, *, augment: bool
     from keras import layers
 
     from lab.augment import spec_from
-    from lab.augment_legacy import legacy_generator_class, legacy_kwargs
-    from lab.backbones import create_backbone
+    from lab.augment.legacy import legacy_generator_class, legacy_kwargs
+    from lab.training.backbones import create_backbone
 
     backbone = create_backbone(args.backbone, args.weights, args.image_size)
     preprocess = _preprocess_function(backbone)
@@ -180,7 +180,7 @@ def main() -> None:
     args = arguments()
     workspace = Path(tempfile.mkdtemp(prefix="bench-train-"))
     os.environ["TRANSFER_LAB_WORKSPACE"] = str(workspace)  # a cold feature cache
-    from lab.config import TrainConfig
+    from lab.training.config import TrainConfig
     from lab.data import training_splits
 
     baseline_epochs = args.baseline_epochs or args.epochs

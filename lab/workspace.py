@@ -106,7 +106,7 @@ def runs_in(states: dict[str, str], state: str) -> list[str]:
 
 
 def describe_device(device: dict[str, Any]) -> str:
-    """One line for a `lab.devices.list_devices()` entry: "CPU: 2 logical cores, 23.4 GB RAM"."""
+    """One line for a `lab.training.devices.list_devices()` entry: "CPU: 2 logical cores, 23.4 GB RAM"."""
     details = [device.get("description", "")]
     if device.get("compute_capability"):
         details.append(f"compute capability {device['compute_capability']}")

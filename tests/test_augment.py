@@ -226,7 +226,7 @@ FAITHFUL = {
 
 @pytest.mark.parametrize("spec, ranges, pinned, legacy", FAITHFUL.values(), ids=FAITHFUL.keys())
 def test_conversions_match_image_data_generator_pixel_for_pixel(photo, spec, ranges, pinned, legacy):
-    from lab.augment_legacy import legacy_generator_class
+    from lab.augment.legacy import legacy_generator_class
 
     (layer,) = build_augmenter(replace(spec, fill_mode="nearest"), seed=0).layers
     config = layer.get_config()
@@ -266,7 +266,7 @@ def test_the_training_pipeline_augments_exactly_like_the_preview():
 
 
 def test_legacy_side_by_side_is_seeded_and_leaves_numpy_random_alone(photo):
-    from lab.augment_legacy import legacy_preview
+    from lab.augment.legacy import legacy_preview
 
     np.random.seed(123)
     expected_next = np.random.random()

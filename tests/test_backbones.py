@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tests.conftest import MOBILENET_V2, TINY_MOBILENET
 
-from lab.backbones import (
+from lab.training.backbones import (
     BACKBONES,
     alpha_from_file_name,
     count_flops,

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from lab.backbones import BACKBONES
-from lab.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
+from lab.training.backbones import BACKBONES
+from lab.training.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
 from lab.errors import LabError
 
 GOOD = TrainConfig(data="cats_and_dogs_filtered", backbone="mobilenet", weights="none", image_size=128)

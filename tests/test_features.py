@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from tests.conftest import FILTERED, TINY_MOBILENET
 
-from lab.backbones import create_backbone
+from lab.training.backbones import create_backbone
 from lab.data import training_splits
 from lab.data.pipeline import image_dataset
-from lab.features import FeatureCache, cache_key, cache_size, clear_cache, extract_features, feature_extractor
+from lab.training.features import FeatureCache, cache_key, cache_size, clear_cache, extract_features, feature_extractor
 from lab.settings import load_settings
 
 
@@ -68,7 +68,7 @@ def test_the_key_separates_what_changes_features(setup):
 
 def test_a_stop_keeps_finished_shards_and_leaves_no_partial_file(setup, monkeypatch):
     settings, data, backbone = setup
-    monkeypatch.setattr("lab.features.SHARD_ROWS", 8)
+    monkeypatch.setattr("lab.training.features.SHARD_ROWS", 8)
     polls = iter(range(100))
     stop_after_first_shard = lambda: next(polls) >= 2  # noqa: E731  (shard 1 = batches 0 and 1)
     features, stats = extract_features(data.train, backbone, pooling="avg", batch_size=4, settings=settings,

@@ -19,12 +19,12 @@ import psutil
 import pytest
 
 from tests.conftest import FILTERED, TINY_MOBILENET
-from lab import jobs
-from lab.config import TrainConfig
+from lab.runs import jobs
+from lab.training.config import TrainConfig
 from lab.errors import LabError
-from lab.runs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status
+from lab.runs.store import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status
 from lab.settings import load_settings
-from lab.worker import Stopper
+from lab.runs.worker import Stopper
 
 TINY = TrainConfig(
     data=str(FILTERED),

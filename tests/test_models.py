@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from tests.conftest import TINY_MOBILENET
 
-from lab.backbones import create_backbone
+from lab.training.backbones import create_backbone
 from lab.errors import LabError
-from lab.models import build_head, build_model, compile_model, trainable_layers_table, unfreeze_from
+from lab.training.models import build_head, build_model, compile_model, trainable_layers_table, unfreeze_from
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from tests.conftest import FILTERED, TINY_MOBILENET
 
-from lab.config import TrainConfig
+from lab.training.config import TrainConfig
 from lab.errors import LabError
 from lab.settings import load_settings
-from lab.train import estimate_cost, train
+from lab.training.train import estimate_cost, train
 
 TINY = TrainConfig(data=str(FILTERED), backbone="mobilenet", weights=TINY_MOBILENET.name, strategy="feature-extractor",
                    image_size=128, epochs=2, batch_size=10, train_size=40, validation_size=20, seed=1)

@@ -17,7 +17,7 @@ import pytest
 from lab.cli import build_parser, main
 from lab.cli.train import config_from_args
 from lab.errors import LabError
-from lab.runs import RunStore
+from lab.runs.store import RunStore
 from tests.conftest import FILTERED, TINY_MOBILENET
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.config import TrainConfig
-from lab.runs import RunStore
+from lab.training.config import TrainConfig
+from lab.runs.store import RunStore
 from lab.settings import load_settings
 from tests.conftest import FILTERED, MOBILENET_V2, TINY_MOBILENET
 

@@ -10,9 +10,9 @@ import argparse
 import json
 from pathlib import Path
 
-from lab import jobs
+from lab.runs import jobs
 from lab.errors import LabError
-from lab.runs import RunStore
+from lab.runs.store import RunStore
 from lab.settings import load_settings
 
 

@@ -1,4 +1,4 @@
-"""`python -m lab worker RUN_DIR`: the background worker process `lab.jobs` starts for a queued run.
+"""`python -m lab worker RUN_DIR`: the background worker process `lab.runs.jobs` starts for a queued run.
 
 Not meant to be typed by hand (though it works on a queued run): the Train page and
 `lab train --background` start it, with its output going to the run's `log.txt`.
@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lab import worker
-from lab.runs import FAILED, Run
+from lab.runs import worker
+from lab.runs.store import FAILED, Run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("worker", help="(internal) train one queued run; started by lab.jobs")
+    parser = subparsers.add_parser("worker", help="(internal) train one queued run; started by lab.runs.jobs")
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     parser.set_defaults(func=run)
 

@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from lab.backbones import Backbone, create_backbone, get_spec, resolve_weights
-from lab.config import TrainConfig
+from lab.training.backbones import Backbone, create_backbone, get_spec, resolve_weights
+from lab.training.config import TrainConfig
 from lab.settings import Settings, load_settings
 from lab.storage import read_json, write_bytes_atomic, write_json_atomic
 
@@ -98,7 +98,7 @@ def _load_data(config: TrainConfig, settings: Settings, recorder: Recorder):
 def _prepare_backbone(config: TrainConfig, settings: Settings, recorder: Recorder) -> Backbone:
     import keras
 
-    from lab.devices import distribution_strategy, set_mixed_precision
+    from lab.training.devices import distribution_strategy, set_mixed_precision
 
     keras.utils.set_random_seed(config.seed)
     recorder.phase("build", set_mixed_precision(config.mixed_precision))
@@ -116,8 +116,8 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, recorder: 
     """Backbone once per image (cached), then only the head trains; the saved model is end to end."""
     import keras
 
-    from lab.features import extract_features
-    from lab.models import POOLING, assemble, build_head, compile_model
+    from lab.training.features import extract_features
+    from lab.training.models import POOLING, assemble, build_head, compile_model
 
     head = config.resolved_head
     records = [*data.train, *data.validation]  # one pass: one progress bar, one traced forward function
@@ -149,7 +149,7 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, recorder: 
 
 def _train_on_images(config: TrainConfig, data, backbone: Backbone, recorder: Recorder):
     """Scratch, frozen, or fine-tune: images (augmented on the fly) through the whole model."""
-    from lab.models import build_model, compile_model, unfreeze_from
+    from lab.training.models import build_model, compile_model, unfreeze_from
 
     with recorder.strategy.scope():
         model = build_model(backbone, config.resolved_head, len(data.classes), config.strategy)
@@ -258,7 +258,7 @@ class Recorder:
         return report
 
     def layers(self, phase: str, model) -> None:
-        from lab.models import trainable_layers_table
+        from lab.training.models import trainable_layers_table
 
         self.layer_rows += [{"phase": phase, **row} for row in trainable_layers_table(model)]
         _write_csv(self.run_dir / "layers.csv", ("phase", "layer", "type", "trainable", "parameters"),
@@ -498,7 +498,7 @@ def _rate_from_runs(config: TrainConfig, runs_dir: Path) -> tuple[float | None, 
 def measure_forward_rate(backbone: str, image_size: int, settings: Settings | None = None, *,
                          batch_size: int = 8, repeats: int = 2) -> float:
     """Images/s of the backbone's forward pass on in-memory random images (weights do not change speed)."""
-    from lab.features import feature_extractor
+    from lab.training.features import feature_extractor
 
     model = feature_extractor(create_backbone(backbone, "none", image_size, settings=settings), "none")
     images = np.random.default_rng(0).uniform(0, 255, (batch_size, image_size, image_size, 3)).astype("float32")

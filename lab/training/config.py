@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.backbones import BACKBONES, get_spec
+from lab.training.backbones import BACKBONES, get_spec
 from lab.errors import LabError
 
 STRATEGIES = ("scratch", "feature-extractor", "frozen", "fine-tune")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import psutil
 
-from lab.config import TrainConfig
-from lab.runs import FAILED, LOG_FILE, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, now_iso
+from lab.training.config import TrainConfig
+from lab.runs.store import FAILED, LOG_FILE, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, now_iso
 from lab.settings import Settings, load_settings
 
 DEAD_WORKER = (

@@ -1,6 +1,6 @@
 """Execute one run: the body of a worker process, and of `python -m lab train` in the foreground.
 
-`execute` claims the run (marks it running with this process's pid), calls `lab.train.train` with a
+`execute` claims the run (marks it running with this process's pid), calls `lab.training.train.train` with a
 callback that writes progress to `status.json` and a stop check that honours the run's `stop` file,
 SIGTERM and Ctrl-C, then records how it ended: finished, stopped (history and best checkpoint kept)
 or failed (the message of a `LabError`, or the exception with its traceback in `log.txt`). Last, it
@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from lab import jobs
+from lab.runs import jobs
 from lab.errors import LabError
-from lab.runs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, logs_text, now_iso
+from lab.runs.store import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, logs_text, now_iso
 from lab.settings import Settings, load_settings
 
 Event = dict[str, Any]
@@ -38,7 +38,7 @@ def execute(
     state, error, interrupted = FAILED, None, False
     with stopper.handling_signals():
         try:
-            from lab.train import train
+            from lab.training.train import train
 
             metrics = train(run.config(), run.path, on_event=reporter, should_stop=stopper, settings=settings)
             state = STOPPED if metrics.get("stopped", stopper.requested) else FINISHED
@@ -72,7 +72,7 @@ def claim(run: Run, store: RunStore) -> Status:
 
 
 class Stopper:
-    """`should_stop` for `lab.train.train`: true once the run's stop file exists, or after SIGTERM or
+    """`should_stop` for `lab.training.train.train`: true once the run's stop file exists, or after SIGTERM or
     a first Ctrl-C. Polled between batches, so a stop is graceful; a second Ctrl-C aborts."""
 
     def __init__(self, run: Run) -> None:
@@ -103,7 +103,7 @@ class Stopper:
 
 
 class Reporter:
-    """`on_event` for `lab.train.train`: keeps `status.json` current, and logs phases and epochs.
+    """`on_event` for `lab.training.train.train`: keeps `status.json` current, and logs phases and epochs.
 
     Batch events are written at most every `STATUS_INTERVAL` seconds (a fast CPU run reports
     hundreds per second); phase and epoch events always are.

@@ -10,7 +10,7 @@ model without custom objects.
   inference mode (their moving statistics are never updated by a small new dataset).
 - fine-tune: the same model; `unfreeze_from` opens the layers after a named boundary, BatchNorm
   layers excepted, and the backbone still runs with `training=False`.
-- feature-extractor: the head trains alone on cached features (`lab.features`); `assemble` then
+- feature-extractor: the head trains alone on cached features (`lab.training.features`); `assemble` then
   puts preprocessing, backbone, pooling and the trained head into one end-to-end model.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.backbones import Backbone
+from lab.training.backbones import Backbone
 from lab.errors import LabError
 
 POOLING = {"keras_tutorial": "avg", "linear": "avg", "five_model_tutorial": "flatten", "own": "none"}

@@ -1,7 +1,7 @@
 """The run store: one self-describing folder per training run, readable without the app.
 
 A run is `<runs_dir>/<run-id>/` holding `config.json` (what to train), `status.json` (where it is:
-state, worker pid, progress, error), `log.txt`, and what `lab.train.train` writes (`history.csv`,
+state, worker pid, progress, error), `log.txt`, and what `lab.training.train.train` writes (`history.csv`,
 `metrics.json`, `model.keras`, `best.keras`, `tensorboard/`, `layers.csv`). The folder is the only
 shared state between the page, the CLI and the worker process, so every JSON file is written
 atomically and a reader never sees half of one.
@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab.config import TrainConfig
+from lab.training.config import TrainConfig
 from lab.errors import LabError
 from lab.storage import read_json, write_json_atomic
 
@@ -49,7 +49,7 @@ class Status:
     `pid` and `pid_created` (the process's creation time) name the worker together, so a dead worker
     whose pid the system has handed to another process is still recognised as dead.
     `progress` is the last batch event, `epoch` the last epoch event and `phase` the last phase event
-    of `lab.train.train`; the epochs themselves are in `history.csv`, which training rewrites each epoch.
+    of `lab.training.train.train`; the epochs themselves are in `history.csv`, which training rewrites each epoch.
     """
 
     state: str

@@ -298,7 +298,7 @@ def build_augmenter(spec: AugmentSpec, seed: int = 0) -> keras.Sequential:
     """
     import keras
 
-    from lab.augment_layers import RandomAffine, RandomBrightnessFactor
+    from lab.augment.layers import RandomAffine, RandomBrightnessFactor
 
     seeds = operation_seeds(seed)
     on = set(spec.operations)

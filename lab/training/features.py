@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from lab.backbones import Backbone
+from lab.training.backbones import Backbone
 from lab.data.records import ImageRecord
 from lab.progress import Progress, no_progress
 from lab.settings import Settings

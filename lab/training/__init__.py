@@ -1,0 +1,10 @@
+"""Training: what one run is and how it trains.
+
+Owns the validated training config and the tutorials' presets, the backbone registry and where each
+backbone's weights come from, the heads and strategies, the on-disk feature cache, the training story
+itself, what a run writes while it trains, and the cost estimate. Devices (CPU, GPUs, mixed precision)
+are here because only training uses them.
+
+Must not import Streamlit, nor `lab.runs` (runs call training, never the reverse). TensorFlow and Keras
+are imported inside functions, so importing this package stays cheap for pages and the CLI.
+"""
