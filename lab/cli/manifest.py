@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from lab.data import build_manifest, scan
-from lab.data.export import export_folders
+from lab.data.export import ExportReport, export_folders
 from lab.errors import LabError
 from lab.settings import load_settings
 
@@ -35,11 +35,12 @@ def run(args: argparse.Namespace) -> int:
                               test=args.test, subsets=dict(_subset(s) for s in args.subset), seed=args.seed,
                               drop_duplicates=not args.keep_duplicates)
     path = manifest.save(settings)
-    if args.export:
-        export_folders(manifest, args.export)
     summary = {"name": manifest.name, "path": str(path), "content_hash": manifest.content_hash,
                "splits": manifest.counts()}
-    print(json.dumps(summary, indent=2) if args.json else _table(summary))
+    exported = export_folders(manifest, args.export) if args.export else None
+    if exported:
+        summary["export"] = exported.to_dict()
+    print(json.dumps(summary, indent=2) if args.json else _table(summary, exported))
     return 0
 
 
@@ -56,8 +57,11 @@ def _subset(text: str) -> tuple[str, tuple[str, int]]:
     return name, (split, int(count))
 
 
-def _table(summary: dict) -> str:
+def _table(summary: dict, exported: ExportReport | None) -> str:
     lines = [f"saved {summary['name']} to {summary['path']}"]
     for split, counts in summary["splits"].items():
         lines.append(f"  {split}: " + ", ".join(f"{label} {n}" for label, n in counts.items()))
+    if exported:
+        lines.append(exported.summary())
+        lines += [f"  renamed {source} -> {target}" for source, target in exported.renamed]
     return "\n".join(lines)
