@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from app_pages.session_keys import DATASET_PATH
 from lab.augment import (
     FILL_MODES,
     PARAMETERS,
@@ -100,7 +101,7 @@ def choose_photo(settings: Settings) -> tuple[str, str | None]:
 
 def dataset_photo(settings: Settings) -> tuple[str, str]:
     folders = [str(folder) for folder in dataset_folders(settings)]
-    current = st.session_state.get("dataset_path")  # set by the Dataset page
+    current = st.session_state.get(DATASET_PATH)  # set by the Dataset page
     if current and current not in folders:
         folders.insert(0, current)
     if not folders:

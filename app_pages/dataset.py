@@ -19,6 +19,7 @@ import plotly.express as px
 import streamlit as st
 from PIL import Image, ImageOps
 
+from app_pages.session_keys import DATASET_PATH
 from lab.data import Manifest, ScanReport, build_manifest, download_sample, list_manifests, load_manifest, scan
 from lab.data.records import SPLITS
 from lab.errors import LabError
@@ -82,7 +83,7 @@ def choose_source(settings: Settings) -> str | None:
 
 def folder_source(settings: Settings) -> str | None:
     folders = [str(folder) for folder in dataset_folders(settings)]
-    current = st.session_state.get("dataset_path")
+    current = st.session_state.get(DATASET_PATH)
     picked, typed = st.columns([2, 3])
     choice = picked.selectbox(
         "Image folder",
@@ -129,7 +130,7 @@ def run_scan(path: str) -> ScanReport:
     with progress_bar(f"Scanning {path}...") as update:
         report = scanned(path, scan_id, _report=scan(path, on_progress=update))
     st.session_state["scan"] = (path, scan_id)
-    st.session_state["dataset_path"] = str(report.root)
+    st.session_state[DATASET_PATH] = str(report.root)
     return report
 
 
@@ -137,8 +138,8 @@ def current_report() -> ScanReport | None:
     """The last scan of this session, or a fresh scan of the dataset another page was using."""
     if "scan" in st.session_state:
         return scanned(*st.session_state["scan"])
-    if "dataset_path" in st.session_state:
-        path = st.session_state.pop("dataset_path")  # put back by a scan that succeeds
+    if DATASET_PATH in st.session_state:
+        path = st.session_state.pop(DATASET_PATH)  # put back by a scan that succeeds
         return run_scan(path)
     return None
 
@@ -345,7 +346,6 @@ def split_builder(report: ScanReport, settings: Settings) -> None:
         manifest = build_manifest(report, name=name.strip(), validation=validation / 100, test=test / 100,
                                   subsets=subsets, seed=int(seed), drop_duplicates=drop)
         path = manifest.save(settings)
-        st.session_state["manifest"] = manifest.name
         st.success(f"Saved manifest **{manifest.name}**: {split_sizes(manifest)}. Other pages and "
                    f"`python -m lab train --data {path}` can use it.")
 

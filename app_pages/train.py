@@ -15,14 +15,15 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from lab.runs import jobs
+from app_pages.session_keys import DATASET_PATH
 from lab.augment import PRESETS as AUGMENT_PRESETS
 from lab.augment import parse_assignments
-from lab.training.backbones import BACKBONES, get_spec, weights_available
-from lab.training.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
 from lab.errors import LabError
+from lab.runs import jobs
 from lab.runs.store import Run, RunStore, Status, progress_fraction, progress_text
 from lab.settings import Settings, load_settings
+from lab.training.backbones import BACKBONES, get_spec, weights_available
+from lab.training.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
 from lab.workspace import dataset_folders
 
 RUN_KEY = "train_run_id"
@@ -61,13 +62,13 @@ def apply_preset() -> None:
 def starting_config(settings: Settings) -> TrainConfig:
     """The form before anyone touches it: a fast preset on the dataset the Dataset page chose (or the first)."""
     folders = dataset_folders(settings)
-    data = st.session_state.get("dataset_path") or (str(folders[0]) if folders else PRESETS[STARTING_PRESET].data)
+    data = st.session_state.get(DATASET_PATH) or (str(folders[0]) if folders else PRESETS[STARTING_PRESET].data)
     return TrainConfig.from_dict({**PRESETS[STARTING_PRESET].to_dict(), "data": data})
 
 
 def follow_dataset_page() -> None:
     """Train on the dataset the Dataset page chose last, once each time it chooses another."""
-    chosen = st.session_state.get("dataset_path")
+    chosen = st.session_state.get(DATASET_PATH)
     if chosen and chosen != st.session_state.get(SEEN_DATASET_KEY):
         st.session_state[SEEN_DATASET_KEY] = st.session_state[key("data")] = chosen
 

@@ -21,9 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from paths import FILTERED as DATA, MOBILENET_V2
-
-
+from paths import FILTERED as DATA
+from paths import MOBILENET_V2
 
 
 def arguments() -> argparse.Namespace:

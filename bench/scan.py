@@ -21,7 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from paths import FLAT_20K as DEFAULT_DATA, ROOT
+from paths import FLAT_20K as DEFAULT_DATA
+from paths import ROOT
 
 
 def timed_scan(data: Path, workspace: Path) -> tuple[float, int, float]:

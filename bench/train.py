@@ -32,9 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from paths import FILTERED as DATA, MOBILENET_V2
-
-
+from paths import FILTERED as DATA
+from paths import MOBILENET_V2
 
 
 def arguments() -> argparse.Namespace:
@@ -81,9 +80,9 @@ def extraction_against_forward(args: argparse.Namespace, data, repeats: int = 3)
     """
     import numpy as np
 
+    from lab.settings import load_settings
     from lab.training.backbones import create_backbone
     from lab.training.features import clear_cache, extract_features, feature_extractor
-    from lab.settings import load_settings
 
     settings = load_settings()
     backbone = create_backbone(args.backbone, args.weights, args.image_size)
@@ -180,8 +179,8 @@ def main() -> None:
     args = arguments()
     workspace = Path(tempfile.mkdtemp(prefix="bench-train-"))
     os.environ["TRANSFER_LAB_WORKSPACE"] = str(workspace)  # a cold feature cache
-    from lab.training.config import TrainConfig
     from lab.data import training_splits
+    from lab.training.config import TrainConfig
 
     baseline_epochs = args.baseline_epochs or args.epochs
     features = TrainConfig(data=str(DATA), backbone=args.backbone, weights=args.weights,

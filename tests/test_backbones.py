@@ -6,8 +6,9 @@ import hashlib
 
 import numpy as np
 import pytest
-from tests.conftest import MOBILENET_V2, TINY_MOBILENET
 
+from lab.errors import LabError
+from lab.settings import load_settings
 from lab.training.backbones import (
     BACKBONES,
     alpha_from_file_name,
@@ -18,8 +19,7 @@ from lab.training.backbones import (
     preprocessing_layer,
     weights_available,
 )
-from lab.errors import LabError
-from lab.settings import load_settings
+from tests.conftest import MOBILENET_V2, TINY_MOBILENET
 
 
 def test_every_entry_is_complete():

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from lab.errors import LabError
 from lab.training.backbones import BACKBONES
 from lab.training.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
-from lab.errors import LabError
 
 GOOD = TrainConfig(data="cats_and_dogs_filtered", backbone="mobilenet", weights="none", image_size=128)
 

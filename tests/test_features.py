@@ -7,13 +7,13 @@ import shutil
 
 import numpy as np
 import pytest
-from tests.conftest import FILTERED, TINY_MOBILENET
 
-from lab.training.backbones import create_backbone
 from lab.data import training_splits
 from lab.data.pipeline import image_dataset
-from lab.training.features import FeatureCache, cache_key, cache_size, clear_cache, extract_features, feature_extractor
 from lab.settings import load_settings
+from lab.training.backbones import create_backbone
+from lab.training.features import FeatureCache, cache_key, cache_size, clear_cache, extract_features, feature_extractor
+from tests.conftest import FILTERED, TINY_MOBILENET
 
 
 @pytest.fixture

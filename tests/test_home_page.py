@@ -6,11 +6,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lab.training.config import TrainConfig
 from lab.runs.jobs import process_identity
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.storage import write_json_atomic
+from lab.training.config import TrainConfig
 from lab.workspace import summarize_workspace
 from tests.conftest import FILTERED
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import FILTERED, TINY_MOBILENET
-from lab.runs import jobs
-from lab.training.config import TrainConfig
 from lab.errors import LabError
+from lab.runs import jobs
 from lab.runs.store import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status
-from lab.settings import load_settings
 from lab.runs.worker import Stopper
+from lab.settings import load_settings
+from lab.training.config import TrainConfig
+from tests.conftest import FILTERED, TINY_MOBILENET
 
 TINY = TrainConfig(
     data=str(FILTERED),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.conftest import TINY_MOBILENET
 
-from lab.training.backbones import create_backbone
 from lab.errors import LabError
+from lab.training.backbones import create_backbone
 from lab.training.models import build_head, build_model, compile_model, trainable_layers_table, unfreeze_from
+from tests.conftest import TINY_MOBILENET
 
 
 @pytest.fixture

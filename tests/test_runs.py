@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.training.config import TrainConfig
 from lab.errors import LabError
 from lab.runs.store import FINISHED, QUEUED, RUNNING, Run, RunStore, Status, now_iso
+from lab.training.config import TrainConfig
 
 
 def tiny_config(**changes) -> TrainConfig:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.conftest import FILTERED, TINY_MOBILENET
 
-from lab.training.config import TrainConfig
 from lab.errors import LabError
 from lab.settings import load_settings
+from lab.training.config import TrainConfig
 from lab.training.train import estimate_cost, train
+from tests.conftest import FILTERED, TINY_MOBILENET
 
 TINY = TrainConfig(data=str(FILTERED), backbone="mobilenet", weights=TINY_MOBILENET.name, strategy="feature-extractor",
                    image_size=128, epochs=2, batch_size=10, train_size=40, validation_size=20, seed=1)

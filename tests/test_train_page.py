@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.training.config import TrainConfig
 from lab.runs.store import RunStore
 from lab.settings import load_settings
+from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, MOBILENET_V2, TINY_MOBILENET
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")

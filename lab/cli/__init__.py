@@ -11,8 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lab.errors import LabError
 from lab.cli import augment, manifest, runs, scan, train, worker
+from lab.errors import LabError
 
 COMMANDS = (scan, manifest, augment, train, runs, worker)
 

@@ -10,8 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from lab.runs import jobs
 from lab.errors import LabError
+from lab.runs import jobs
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 

@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lab.runs import jobs, worker
 from lab.augment import parse_assignments
-from lab.training.config import PRESETS, TrainConfig
 from lab.errors import LabError
+from lab.runs import jobs, worker
 from lab.runs.store import FAILED, FINISHED, RUNNING, Run, RunStore, Status, logs_text, now_iso, progress_text
 from lab.settings import load_settings
+from lab.training.config import PRESETS, TrainConfig
 
 # flag destination -> TrainConfig field, for the flags whose name differs from the field's
 _RENAMED = {

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import psutil
 
-from lab.training.config import TrainConfig
 from lab.runs.store import FAILED, LOG_FILE, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, now_iso
 from lab.settings import Settings, load_settings
+from lab.training.config import TrainConfig
 
 DEAD_WORKER = (
     "worker process exited without finishing (killed or out of memory?) — its partial history is kept"

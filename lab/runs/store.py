@@ -24,9 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab.training.config import TrainConfig
 from lab.errors import LabError
 from lab.storage import read_json, write_json_atomic
+from lab.training.config import TrainConfig
 
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 STATES = (QUEUED, RUNNING, FINISHED, STOPPED, FAILED)

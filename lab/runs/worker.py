@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from lab.runs import jobs
 from lab.errors import LabError
+from lab.runs import jobs
 from lab.runs.store import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, logs_text, now_iso
 from lab.settings import Settings, load_settings
 

@@ -403,8 +403,8 @@ _TORCH_STD = (0.229, 0.224, 0.225)
 def preprocessing_layer(mode: str):
     """The backbone's `keras.applications` preprocess_input as stock Keras layers (so saved models load
     anywhere without custom objects), or None when the model preprocesses itself."""
-    import numpy as np
     import keras
+    import numpy as np
     from keras import layers
 
     if mode == "included":

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.training.backbones import BACKBONES, get_spec
 from lab.errors import LabError
+from lab.training.backbones import BACKBONES, get_spec
 
 STRATEGIES = ("scratch", "feature-extractor", "frozen", "fine-tune")
 HEADS = ("auto", "keras_tutorial", "five_model_tutorial", "linear")

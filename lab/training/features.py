@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from lab.training.backbones import Backbone
 from lab.data.records import ImageRecord
 from lab.progress import Progress, no_progress
 from lab.settings import Settings
 from lab.storage import read_json, write_json_atomic
+from lab.training.backbones import Backbone
 
 SHARD_ROWS = 1024
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.training.backbones import Backbone
 from lab.errors import LabError
+from lab.training.backbones import Backbone
 
 POOLING = {"keras_tutorial": "avg", "linear": "avg", "five_model_tutorial": "flatten", "own": "none"}
 

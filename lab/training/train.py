@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from lab.training.backbones import Backbone, create_backbone, get_spec, resolve_weights
-from lab.training.config import TrainConfig
 from lab.settings import Settings, load_settings
 from lab.storage import read_json, write_bytes_atomic, write_json_atomic
+from lab.training.backbones import Backbone, create_backbone, get_spec, resolve_weights
+from lab.training.config import TrainConfig
 
 Event = dict[str, Any]
 BATCH_EVENT_INTERVAL = 0.5  # seconds: about two batch events per second

@@ -1,0 +1,6 @@
+"""Session-state keys that more than one page reads: named once, so a page cannot misspell another's.
+
+Keys a single page keeps to itself stay in that page.
+"""
+
+DATASET_PATH = "dataset_path"  # the dataset folder the Dataset page scanned last; Augment and Train follow it
