@@ -1,12 +1,22 @@
-"""Atomic file writes, so a crash or a concurrent reader never sees half a file."""
+"""Files the lab writes and shares between processes: atomic writes, an exclusive lock, content hashes.
+
+Atomic writes mean a crash or a concurrent reader never sees half a file. The lock is an OS lock
+(`flock`) that its holder's death releases, so a killed worker can never leave one stuck.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+CHUNK = 1 << 20  # bytes read at a time when hashing, so a large file never sits in memory whole
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -32,3 +42,24 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(path.read_text())
     except FileNotFoundError:
         return default
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing) for the `with` block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256", *, digest_size: int | None = None) -> str:
+    """The hex digest of a file's bytes, read in chunks ("sha256"; "blake2b" takes a `digest_size`)."""
+    digest = hashlib.new(algorithm, **({"digest_size": digest_size} if digest_size else {}))
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

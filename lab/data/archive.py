@@ -8,7 +8,6 @@ and the same zip is unpacked once.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import stat
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from lab.errors import LabError
 from lab.progress import Progress, no_progress
+from lab.storage import file_digest
 
 MAX_UNPACKED_BYTES = 50 * 2**30
 MAX_MEMBERS = 2_000_000
@@ -89,8 +89,4 @@ def _safe_stem(archive: Path) -> str:
 
 
 def _fingerprint(archive: Path) -> str:
-    digest = hashlib.blake2b(digest_size=6)
-    with open(archive, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(archive, "blake2b", digest_size=6)

@@ -13,7 +13,6 @@ Run ids sort by creation time and say what ran (`20261123-161502-mobilenet_v2-fi
 from __future__ import annotations
 
 import csv
-import fcntl
 import secrets
 import shutil
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
-from lab.storage import read_json, write_json_atomic
+from lab.storage import file_lock, read_json, write_json_atomic
 from lab.training.config import TrainConfig
 
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
@@ -265,13 +264,8 @@ class RunStore:
         """An exclusive lock on this runs folder, held around every queue decision, so two browsers,
         a restarted app and a finishing worker never start two workers for one queue. The OS drops
         it when its holder dies, so a killed worker cannot leave it stuck."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        with (self.runs_dir / LOCK_FILE).open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(self.runs_dir / LOCK_FILE):
+            yield
 
 
 def _created_key(run: Run) -> tuple[datetime, str]:

@@ -19,7 +19,6 @@ This module does not import TensorFlow at load time: pages list backbones withou
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import socket
@@ -30,6 +29,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.settings import Settings, load_settings
+from lab.storage import file_digest
 
 WEIGHTS_HOST = ("storage.googleapis.com", 443)
 WEIGHT_SUFFIXES = (".h5", ".keras")
@@ -221,11 +221,7 @@ def alpha_from_file_name(file_name: str) -> float | None:
 
 @functools.lru_cache(maxsize=64)
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -15,13 +15,11 @@ shard in progress, and two runs sharing a cache never corrupt it.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ import numpy as np
 from lab.data.records import ImageRecord
 from lab.progress import Progress, no_progress
 from lab.settings import Settings
-from lab.storage import read_json, write_json_atomic
+from lab.storage import file_lock, read_json, write_json_atomic
 from lab.training.backbones import Backbone
 
 SHARD_ROWS = 1024
@@ -91,7 +89,7 @@ class FeatureCache:
 
     def add_shard(self, digests: Sequence[str], shard: Path) -> None:
         """Publish a complete shard: its rows become visible to every reader at once."""
-        with self._locked():
+        with file_lock(self.folder / ".lock"):
             index = self.index()
             index.update({digest: [shard.name, row] for row, digest in enumerate(digests)})
             write_json_atomic(self.folder / "index.json", index)
@@ -113,14 +111,6 @@ class FeatureCache:
             out[positions[order]] = stored[rows[order]]
         return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(self.folder / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def extract_features(
