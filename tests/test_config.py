@@ -90,7 +90,7 @@ def test_fine_tune_boundary_must_be_one_of_the_backbones():
 def test_the_tutorial_cnn_takes_only_its_own_head():
     assert "head" in bad(backbone="basic_cnn", strategy="scratch", head="linear")
     scratch = dataclasses.replace(GOOD, backbone="basic_cnn", strategy="scratch").validate()
-    assert scratch.resolved_head == "own"
+    assert scratch.resolved_head == "output_only"
     assert GOOD.resolved_head == "keras_tutorial"
 
 

@@ -20,9 +20,10 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.training.backbones import BACKBONES, get_spec
+from lab.training.models import CHOOSABLE_HEADS, OUTPUT_ONLY
 
 STRATEGIES = ("scratch", "feature-extractor", "frozen", "fine-tune")
-HEADS = ("auto", "keras_tutorial", "five_model_tutorial", "linear")
+HEADS = ("auto", *CHOOSABLE_HEADS)
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 WEIGHT_KINDS = ("imagenet", "none")  # anything else names a local weights file
 
@@ -79,7 +80,7 @@ class TrainConfig:
         """The head actually built: "auto" resolved for this backbone."""
         if self.head != "auto":
             return self.head
-        return "own" if get_spec(self.backbone).from_scratch_only else "keras_tutorial"
+        return OUTPUT_ONLY if get_spec(self.backbone).from_scratch_only else "keras_tutorial"
 
     @property
     def resolved_fine_tune_at(self) -> str:

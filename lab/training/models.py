@@ -21,7 +21,12 @@ from typing import Any
 from lab.errors import LabError
 from lab.training.backbones import Backbone
 
-POOLING = {"keras_tutorial": "avg", "linear": "avg", "five_model_tutorial": "flatten", "own": "none"}
+# Head name -> how the backbone's feature map is pooled before it. A user chooses among the first three;
+# "output_only" is what head "auto" means for the tutorial's own CNNs, which end in their own dense
+# layers: only the output layer is added.
+POOLING = {"keras_tutorial": "avg", "five_model_tutorial": "flatten", "linear": "avg", "output_only": "none"}
+CHOOSABLE_HEADS = ("keras_tutorial", "five_model_tutorial", "linear")
+OUTPUT_ONLY = "output_only"
 
 
 def pooling_layer(head: str):
@@ -42,7 +47,7 @@ def build_head(head: str, feature_dim: int, num_classes: int):
     keras_tutorial: BatchNorm -> Dropout 0.2 -> Dense softmax (after GlobalAveragePooling).
     five_model_tutorial: Dense 512 -> Dropout 0.3 -> Dense 512 -> Dropout 0.3 -> sigmoid (after Flatten).
     linear: Dense softmax (after GlobalAveragePooling): logistic regression on the features.
-    own: the output layer only, for the tutorial's CNNs that end in their own dense layers (sigmoid).
+    output_only: the output layer only, for the tutorial's CNNs that end in their own dense layers (sigmoid).
     """
     import keras
     from keras import layers
