@@ -1,0 +1,44 @@
+"""`python -m lab evaluate RUN_DIR --data PATH`: a finished run on any folder, zip or manifest split.
+
+The result is stored inside the run (`evaluations/<name>/`), so the Compare page shows it without running
+the model again. With `--json` the last stdout line is one JSON object: accuracy, n, classes (the model's
+output order), per_class (precision, recall, f1, support), confusion_matrix (rows true, columns predicted),
+macro and weighted averages, ROC AUC and average precision for two classes, and the name it was stored under.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lab.cli.progress_line import progress_reporter
+from lab.evaluation.evaluate import evaluate_run
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("evaluate", help="evaluate a finished run on a folder, zip or manifest split",
+                                   description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run's folder")
+    parser.add_argument("--data", required=True, help="a folder, .zip or saved manifest name")
+    parser.add_argument("--split", help="which split to evaluate (default: test when there is one, else all images)")
+    parser.add_argument("--name", help="the name to store it under (default: <dataset>-<split>)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = evaluate_run(args.run_dir, args.data, split=args.split, name=args.name, batch_size=args.batch_size,
+                           on_progress=progress_reporter())
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{summary['name']}: accuracy {summary['accuracy']:.4f} on {summary['n']:,} images")
+    for label, row in summary["per_class"].items():
+        print(f"  {label}: precision {row['precision']:.3f} recall {row['recall']:.3f} f1 {row['f1']:.3f} "
+              f"({row['support']} images)")
+    print("  confusion (rows true, columns predicted): " + json.dumps(summary["confusion_matrix"]))
+    print(f"stored in {Path(args.run_dir) / 'evaluations' / summary['name']}", file=sys.stderr)
+    return 0

@@ -1,0 +1,119 @@
+"""Evaluate a finished run on any images, and keep the result inside the run.
+
+A run's own validation and test predictions are written by training (`<run>/predictions.csv`). Any
+other evaluation — the run on another folder, a zip, or a manifest split — is stored under
+`<run>/evaluations/<name>/` as `predictions.csv` and `summary.json`, so a run can hold several and the
+Compare page reads them without running the model again.
+
+The run's model is loaded with Keras's safe mode (no arbitrary code from a model file) and fed through
+the training pipeline, so images are decoded and resized exactly as in training. The evaluation set's
+classes are matched to the run's by name; a class the run does not know is an error, not a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from lab.data.records import ImageRecord
+from lab.errors import LabError
+from lab.evaluation.interpretation import Interpretation
+from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions, predict_records
+from lab.progress import Progress, no_progress
+from lab.settings import Settings, load_settings
+from lab.storage import read_json, write_json_atomic
+
+EVALUATIONS_DIR = "evaluations"
+SUMMARY_FILE = "summary.json"
+MODEL_FILE = "model.keras"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+
+
+def load_model(run_dir: Path):
+    """The run's final model, with Keras's safe mode on and without its (unneeded) optimizer."""
+    import keras
+
+    path = Path(run_dir) / MODEL_FILE
+    if not path.exists():
+        raise LabError(f"{run_dir} has no {MODEL_FILE}: only a finished (or stopped) run can be evaluated.")
+    return keras.saving.load_model(path, compile=False, safe_mode=True)
+
+
+def run_classes(run_dir: Path) -> list[str]:
+    """The run's classes in its model's output order (sorted names, as Keras's directory loaders use)."""
+    classes = (read_json(Path(run_dir) / "metrics.json", {}) or {}).get("classes")
+    if not classes:
+        raise LabError(f"{run_dir} has no metrics.json with its classes: it did not finish training.")
+    return list(classes)
+
+
+def evaluation_records(data: str | Path, split: str | None, classes: list[str],
+                       settings: Settings) -> tuple[list[ImageRecord], str]:
+    """The images `data` names (folder, zip, saved manifest) and a default evaluation name.
+
+    `split` picks one split (a manifest's `test`, a split folder's `validation`); by default a manifest's or
+    split folder's `test` split when it has one, else every valid image.
+    """
+    from lab.data import load_manifest, scan
+    from lab.data.training import resolve_data_path
+
+    folder = resolve_data_path(data, settings)
+    if folder is None:
+        manifest = load_manifest(data, settings)
+        splits, stem = manifest.splits, manifest.name
+    else:
+        report = scan(folder, settings=settings)
+        splits = {name: [r for r in report.records if r.split == name] for name in report.splits}
+        splits["all"] = list(report.records)
+        stem = Path(report.root).name
+    chosen = split or ("test" if splits.get("test") else "all" if "all" in splits else None)
+    if chosen not in splits or not splits[chosen]:
+        known = ", ".join(name for name, records in splits.items() if records)
+        raise LabError(f"{data} has no {chosen or 'default'} split with images; choose one of: {known}.")
+    records = splits[chosen]
+    _check_classes({r.label for r in records}, classes, data)
+    return records, f"{stem}-{chosen}"
+
+
+def _check_classes(found: set[str], classes: list[str], data: str | Path) -> None:
+    unknown = sorted(found - set(classes))
+    if unknown:
+        raise LabError(f"{data} holds class(es) {', '.join(unknown)} that this run never learned (it knows "
+                       f"{', '.join(classes)}); evaluate on images of those classes, with folders named the same.")
+
+
+def evaluate_run(run_dir: Path, data: str | Path, *, split: str | None = None, name: str | None = None,
+                 batch_size: int = 32, settings: Settings | None = None,
+                 on_progress: Progress = no_progress) -> dict[str, Any]:
+    """Evaluate `run_dir`'s model on `data`, store the predictions and summary under a name, return the summary."""
+    settings = settings or load_settings()
+    run_dir = Path(run_dir)
+    classes = run_classes(run_dir)
+    records, default_name = evaluation_records(data, split, classes, settings)
+    name = name or default_name
+    if not _NAME.match(name):
+        raise LabError(f"Evaluation name {name!r} may use letters, digits, '_', '-' and '.' (at most 80).")
+    model = load_model(run_dir)
+    image_size = int(model.input_shape[1])
+    predictions = predict_records(model, records, classes, split=name, image_size=image_size,
+                                  batch_size=batch_size, on_progress=on_progress)
+    summary = {"name": name, "data": str(data), **Interpretation(predictions).summary()}
+    folder = run_dir / EVALUATIONS_DIR / name
+    predictions.save(folder / PREDICTIONS_FILE)
+    write_json_atomic(folder / SUMMARY_FILE, summary)
+    return summary
+
+
+def evaluations(run_dir: Path) -> dict[str, Predictions]:
+    """Every stored evaluation of a run by name: its own splits ("validation", "test") and named ones."""
+    run_dir = Path(run_dir)
+    found: dict[str, Predictions] = {}
+    own = run_dir / PREDICTIONS_FILE
+    if own.exists():
+        table = Predictions.load(own)
+        found.update({split: table.split(split) for split in table.split_names()})
+    for folder in sorted((run_dir / EVALUATIONS_DIR).glob("*/")):
+        if (folder / PREDICTIONS_FILE).exists():
+            found[folder.name] = Predictions.load(folder / PREDICTIONS_FILE)
+    return found

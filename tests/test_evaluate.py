@@ -1,0 +1,91 @@
+"""`lab evaluate`: a real run, trained here on real photos, evaluated on folders the test makes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lab.evaluation.evaluate import evaluations
+from lab.evaluation.interpretation import Interpretation
+from lab.evaluation.predictions import Predictions
+from tests.conftest import FILTERED, TINY_MOBILENET, WEIGHTS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """One finished feature-extractor run (tiny MobileNet, 40 training images) and the environment it used."""
+    root = tmp_path_factory.mktemp("evaluate")
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root / "workspace"),
+           "TRANSFER_LAB_DATA_DIRS": os.pathsep.join([str(FILTERED.parent), str(root / "data")]),
+           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+    done = lab(env, "train", "--data", str(FILTERED), "--backbone", "mobilenet", "--weights", str(TINY_MOBILENET),
+               "--strategy", "feature-extractor", "--epochs", "3", "--train-size", "40", "--validation-size", "20",
+               "--image-size", "128", "--batch-size", "8", "--seed", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"]), env
+
+
+def photos_folder(root: Path, classes: dict[str, str], per_class: int) -> Path:
+    """Class folders of real validation photos (linked, not copied): folder name -> source class folder."""
+    for name, source in classes.items():
+        (root / name).mkdir(parents=True)
+        for photo in sorted((FILTERED / "validation" / source).iterdir())[:per_class]:
+            (root / name / photo.name).symlink_to(photo)
+    return root
+
+
+def test_evaluate_prints_the_contract_and_stores_the_predictions(trained, tmp_path: Path) -> None:
+    run_dir, env = trained
+    folder = photos_folder(Path(env["TRANSFER_LAB_DATA_DIRS"].split(os.pathsep)[1]) / "held-out",
+                           {"cats": "cats", "dogs": "dogs"}, 15)
+    done = lab(env, "evaluate", str(run_dir), "--data", str(folder), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["classes"] == ["cats", "dogs"] and result["n"] == 30
+    assert set(result["per_class"]) == {"cats", "dogs"}
+    assert {"precision", "recall", "f1", "support"} <= set(result["per_class"]["cats"])
+    matrix = np.array(result["confusion_matrix"])
+    assert matrix.sum() == 30 and matrix.sum(axis=1).tolist() == [15, 15]
+    assert result["accuracy"] == pytest.approx(np.trace(matrix) / 30)
+
+    stored = evaluations(run_dir)[result["name"]]
+    assert Interpretation(stored).summary()["accuracy"] == pytest.approx(result["accuracy"])
+    assert json.loads((run_dir / "evaluations" / result["name"] / "summary.json").read_text())["n"] == 30
+
+
+def test_evaluation_probabilities_match_the_saved_model_on_the_same_images(trained, tmp_path: Path) -> None:
+    import keras
+
+    from lab.data.pipeline import load_image
+
+    run_dir, env = trained
+    folder = photos_folder(Path(env["TRANSFER_LAB_DATA_DIRS"].split(os.pathsep)[1]) / "parity",
+                           {"cats": "cats", "dogs": "dogs"}, 4)
+    assert lab(env, "evaluate", str(run_dir), "--data", str(folder), "--name", "parity").returncode == 0
+    stored: Predictions = evaluations(run_dir)["parity"]
+    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    images = np.stack([load_image(path, 128) for path in stored.paths])
+    assert np.allclose(stored.probabilities, model.predict(images, verbose=0), atol=1e-5)
+
+
+def test_a_class_the_run_never_learned_is_one_clear_line(trained, tmp_path: Path) -> None:
+    run_dir, env = trained
+    folder = photos_folder(Path(env["TRANSFER_LAB_DATA_DIRS"].split(os.pathsep)[1]) / "birds",
+                           {"cats": "cats", "birds": "dogs"}, 3)
+    done = lab(env, "evaluate", str(run_dir), "--data", str(folder), "--json")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "birds" in done.stderr and "never learned" in done.stderr
+    assert not (run_dir / "evaluations" / "birds-all").exists()
