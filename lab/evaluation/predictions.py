@@ -128,15 +128,25 @@ def predict_records(model, records: Sequence[ImageRecord], classes: Sequence[str
     """Run `model` (raw 0..255 images in, one probability per class out) over `records`.
 
     Images go through the training pipeline (`image_dataset`): decoded and resized exactly as the model
-    saw its training images, in parallel with the model's own work.
+    saw its training images, in parallel with `model.predict`'s own work.
     """
     from lab.data.pipeline import image_dataset
 
-    outputs, labels = [], []
-    for images, batch_labels in image_dataset(records, classes, image_size, batch_size):
-        outputs.append(np.asarray(model.predict_on_batch(images), dtype=np.float64))
-        labels.append(batch_labels.numpy())
-        on_progress(sum(map(len, labels)), len(records), f"predicting {split}")
-    probabilities = np.concatenate(outputs) if outputs else np.zeros((0, len(classes)))
+    images = image_dataset(records, classes, image_size, batch_size).map(lambda batch, _: batch)
+    callbacks = [] if on_progress is no_progress else [_batch_progress(on_progress, len(records), batch_size, split)]
+    probabilities = np.asarray(model.predict(images, verbose=0, callbacks=callbacks), dtype=np.float64)
+    index = {label: i for i, label in enumerate(classes)}
     return Predictions(tuple(classes), (split,) * len(records), tuple(r.path for r in records),
-                       tuple(r.digest for r in records), np.concatenate(labels).astype(int), probabilities)
+                       tuple(r.digest for r in records), np.array([index[r.label] for r in records], dtype=int),
+                       probabilities)
+
+
+def _batch_progress(on_progress: Progress, total: int, batch_size: int, split: str):
+    """A Keras callback reporting `on_progress` after each predicted batch (made here: Keras loads lazily)."""
+    import keras
+
+    class BatchProgress(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            on_progress(min((batch + 1) * batch_size, total), total, f"predicting {split}")
+
+    return BatchProgress()
