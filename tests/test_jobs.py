@@ -22,7 +22,7 @@ from lab.errors import LabError
 from lab.runs import jobs
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status
 from lab.runs.store import Run, RunStore
-from lab.runs.worker import Stopper
+from lab.runs.worker import Reporter, Stopper
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, TINY_MOBILENET
@@ -136,6 +136,19 @@ def test_worker_environment_spells_out_the_settings(workspace: Path) -> None:
     env = jobs.worker_environment(settings)
     assert env["TRANSFER_LAB_WORKSPACE"] == str(settings.workspace)
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(jobs.__file__).parent.parent)
+
+
+def test_the_reporter_throttles_batches_but_writes_every_epoch(runs_dir: Path) -> None:
+    run = RunStore(runs_dir).create(TINY)
+    reporter = Reporter(run)
+    for number in range(1, 101):  # far faster than one status write per interval
+        reporter({"type": "batch", "epoch": 1, "epochs": 1, "batch": number, "batches": 100})
+    assert run.status().progress["batch"] == 1  # the first batch, not every one
+
+    reporter({"type": "epoch", "epoch": 1, "epochs": 1, "logs": {"loss": 0.5}})
+    status = run.status()
+    assert status.epoch["epoch"] == 1 and status.progress["batch"] == 100  # the epoch brings the last batch along
+    assert "epoch 1/1: loss 0.5" in run.log_tail()
 
 
 # ---- real workers ------------------------------------------------------------------------------
