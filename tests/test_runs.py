@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from lab.cli import main
 from lab.errors import LabError
 from lab.runs.describe import event_text, status_fraction, status_text
+from lab.runs.jobs import process_identity
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, UNKNOWN, Status
 from lab.runs.store import RunStore
 from lab.training.config import TrainConfig
@@ -218,3 +220,16 @@ def test_events_in_words() -> None:
     assert event_text(epoch) == "epoch 1/3: loss 0.4123 · val_accuracy 0.9"
     assert event_text({"type": "phase", "phase": "fine-tune", "message": "unfreezing"}) == "fine-tune: unfreezing"
     assert event_text({"type": "batch", "batch": 1, "batches": 2}) == "training · batch 1/2"
+
+
+def test_lab_runs_says_where_an_active_run_is(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(workspace / "runs")
+    ended = store.create(tiny_config())
+    ended.update(state=STOPPED, error="stopped before it started")
+    active = store.create(tiny_config(), running_in=process_identity())  # this live process is its worker
+    active.update(progress={"type": "batch", "phase": "train", "epoch": 1, "epochs": 2, "batch": 3, "batches": 4})
+
+    assert main(["runs", "--runs-dir", str(store.runs_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{active.id}  running") and lines[1] == "    train · epoch 1/2 · batch 3/4"
+    assert lines[2].startswith(f"{ended.id}  stopped") and len(lines) == 3
