@@ -202,8 +202,8 @@ def test_a_status_in_words() -> None:
     batch = {"type": "batch", "phase": "train", "epoch": 2, "epochs": 4, "batch": 5, "batches": 10, "loss": 0.5}
     running = queued.running_in(1, 1.0)
 
-    assert (status_fraction(queued), status_text(queued)) == (0.0, "queued: waiting for a worker; starts when "
-                                                                    "the running training ends")
+    assert status_fraction(queued) == 0.0
+    assert status_text(queued) == "queued: waiting for a worker; starts when the running training ends"
     assert (status_fraction(running), status_text(running)) == (0.0, "starting the worker...")
     phase = {"type": "phase", "phase": "features", "message": "computing features"}
     assert status_text(Status(**{**running.to_dict(), "phase": phase})) == "computing features"
