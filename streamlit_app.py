@@ -13,8 +13,10 @@ from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from lab.runs.jobs import reconcile
+from lab.runs.status import ACTIVE_STATES, QUEUED, RUNNING, runs_in
+from lab.runs.store import RunStore
 from lab.settings import load_settings
-from lab.workspace import ACTIVE_STATES, describe_device, run_states, runs_in, summarize_workspace
+from lab.workspace import describe_device, summarize_workspace
 
 st.set_page_config(page_title="Transfer Lab", layout="wide")
 
@@ -119,7 +121,7 @@ def sidebar() -> DeltaGenerator:
         st.caption("Workspace")
         st.code(str(settings.workspace), language=None, wrap_lines=True)
         device_slot = st.empty()
-        busy = any(state in ACTIVE_STATES for state in run_states(settings).values())
+        busy = bool(runs_in(RunStore(settings.runs_dir).states(), *ACTIVE_STATES))
         st.fragment(job_status, run_every=5 if busy else None)()
     return device_slot
 
@@ -136,8 +138,8 @@ def job_status() -> None:
     """
     settings = load_settings()
     reconcile(settings=settings)
-    states = run_states(settings)
-    running, queued = runs_in(states, "running"), runs_in(states, "queued")
+    states = RunStore(settings.runs_dir).states()
+    running, queued = runs_in(states, RUNNING), runs_in(states, QUEUED)
     st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
     if queued:
         st.caption(f"{len(queued)} waiting: {', '.join(queued)}")

@@ -20,7 +20,9 @@ from lab.augment import PRESETS as AUGMENT_PRESETS
 from lab.augment import parse_assignments
 from lab.errors import LabError
 from lab.runs import jobs
-from lab.runs.store import Run, RunStore, Status, progress_fraction, progress_text
+from lab.runs.describe import status_fraction, status_text
+from lab.runs.status import ACTIVE_STATES, FAILED, MEANINGS, runs_in
+from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
 from lab.training.backbones import BACKBONES, get_spec, weights_available
 from lab.training.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
@@ -242,18 +244,6 @@ def _duration(seconds: float) -> str:
 # ---- runs --------------------------------------------------------------------------------------
 
 
-def progress_of(status: Status) -> tuple[float, str]:
-    """The progress bar's fraction and text for a run."""
-    if not status.active:
-        return 1.0, status.state + (f": {status.error}" if status.error else "")
-    if status.state == "queued":
-        return 0.0, "queued: starts when the running training ends"
-    if status.progress:
-        return progress_fraction(status.progress), progress_text(status.progress)
-    phase = status.phase or {}
-    return 0.0, phase.get("message") or "starting the worker..."
-
-
 def curves(history: list[dict[str, float]], metric: str) -> go.Figure:
     figure = go.Figure()
     epochs = list(range(1, len(history) + 1))
@@ -270,15 +260,16 @@ def curves(history: list[dict[str, float]], metric: str) -> go.Figure:
 def runs_table(runs: list[Run]) -> None:
     rows = [{k: s[k] for k in ("id", "status", "best_val_accuracy", "epochs_completed", "config", "created")}
             for s in (run.summary() for run in runs)]
+    meanings = "; ".join(f"{state}: {meaning}" for state, meaning in MEANINGS.items())
     st.dataframe(rows, hide_index=True, column_config={
+        "status": st.column_config.TextColumn("status", help=meanings),
         "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="%.4f")})
 
 
 def show_run(run: Run, runs_dir: Path) -> None:
     status = run.status()
-    fraction, text = progress_of(status)
-    st.progress(fraction, text=text)
-    if status.state == "failed" and status.error:
+    st.progress(status_fraction(status), text=status_text(status))
+    if status.state == FAILED and status.error:
         st.error(status.error)
     metrics = run.metrics()
     if metrics.get("best_val_accuracy") is not None:
@@ -314,7 +305,7 @@ def watch(settings: Settings, was_active: bool) -> None:
     jobs.reconcile(settings.runs_dir, settings)
     runs = {run.id: run for run in RunStore(settings.runs_dir).list()}
     states = {run_id: run.status().state for run_id, run in runs.items()}
-    active = [run_id for run_id, state in states.items() if state in ("queued", "running")]
+    active = runs_in(states, *ACTIVE_STATES)
     if bool(active) != was_active:
         st.rerun()  # poll faster (or slower) from now on
     if not runs:
@@ -357,5 +348,5 @@ if st.button("Launch", type="primary", disabled=config is None, icon=":material/
         st.error(str(error))
 
 st.header("Runs")
-busy = any(run.status().active for run in RunStore(settings.runs_dir).list())
+busy = bool(runs_in(RunStore(settings.runs_dir).states(), *ACTIVE_STATES))
 st.fragment(watch, run_every=ACTIVE_POLL if busy else IDLE_POLL)(settings, busy)

@@ -1,14 +1,13 @@
 """A read-only summary of the workspace: what datasets, manifests and runs exist, and what is running.
 
-The home page and the sidebar show it on every rerun, so it only lists folders and reads small JSON
+The home page shows it on every rerun, so it only lists folders and reads small JSON
 files; it never decodes an image, loads a manifest or imports TensorFlow. It also decides which
-folders a user may pick as a dataset: those under the configured data folders. Runs are written by the
-job workers (`<runs_dir>/<id>/status.json` with a `state` field); this module only reads them.
+folders a user may pick as a dataset: those under the configured data folders. The runs' states come
+from the run store (`lab.runs.store.RunStore.states`), which reads one small file per run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,29 +16,30 @@ from typing import Any
 from lab.data import list_manifests
 from lab.data.records import IMAGE_SUFFIXES
 from lab.errors import LabError
+from lab.runs.status import QUEUED, RUNNING, runs_in
+from lab.runs.store import RunStore
 from lab.settings import Settings
 
-ACTIVE_STATES = ("running", "queued")
 _SEARCH_DEPTH = 3  # root/split/class/image.jpg is the deepest layout the lab recognises
 _JUNK = {"__MACOSX"}
 
 
 @dataclass(frozen=True)
 class WorkspaceSummary:
-    """What the home page and sidebar show: counts, names and the jobs under way."""
+    """What the home page shows: counts, names and the jobs under way."""
 
     workspace: Path
     datasets: tuple[Path, ...]
     manifests: tuple[str, ...]
-    runs: dict[str, str]  # run id -> state ("queued", "running", "finished", "stopped", "failed", "unknown")
+    runs: dict[str, str]  # run id -> state (`lab.runs.status`), newest first
 
     @property
     def running(self) -> list[str]:
-        return runs_in(self.runs, "running")
+        return runs_in(self.runs, RUNNING)
 
     @property
     def queued(self) -> list[str]:
-        return runs_in(self.runs, "queued")
+        return runs_in(self.runs, QUEUED)
 
 
 def summarize_workspace(settings: Settings) -> WorkspaceSummary:
@@ -48,7 +48,7 @@ def summarize_workspace(settings: Settings) -> WorkspaceSummary:
         workspace=settings.workspace,
         datasets=tuple(dataset_folders(settings)),
         manifests=tuple(list_manifests(settings)),
-        runs=run_states(settings),
+        runs=RunStore(settings.runs_dir).states(),
     )
 
 
@@ -87,24 +87,6 @@ def allowed_data_path(settings: Settings, raw: str | Path) -> Path:
                    "full path of a folder or .zip inside one of them.")
 
 
-def run_states(settings: Settings) -> dict[str, str]:
-    """Each run's id and its state from `status.json`, newest run first.
-
-    A run folder without a readable status (a worker just starting, or a damaged folder) is
-    `unknown` rather than an error: the summary must never stop the home page from loading.
-    """
-    folder = settings.runs_dir
-    if not folder.is_dir():
-        return {}
-    runs = sorted(_subfolders(folder), key=_mtime, reverse=True)
-    return {run.name: _state(run / "status.json") for run in runs}
-
-
-def runs_in(states: dict[str, str], state: str) -> list[str]:
-    """The ids of the runs in one state, in the order of `states`."""
-    return [run for run, run_state in states.items() if run_state == state]
-
-
 def describe_device(device: dict[str, Any]) -> str:
     """One line for a `lab.training.devices.list_devices()` entry: "CPU: 2 logical cores, 23.4 GB RAM"."""
     details = [device.get("description", "")]
@@ -139,17 +121,3 @@ def _holds_images(folder: Path, depth: int) -> bool:
         for entry in entries
         if entry.is_dir() and not entry.name.startswith(".") and entry.name not in _JUNK
     )
-
-
-def _state(status_file: Path) -> str:
-    try:
-        return str(json.loads(status_file.read_text()).get("state", "unknown"))
-    except (OSError, ValueError, AttributeError):
-        return "unknown"
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0

@@ -1,12 +1,15 @@
-"""The home page and sidebar (streamlit_app.py), run by AppTest against a workspace with real files in it."""
+"""The home page and sidebar (streamlit_app.py), run by AppTest against a workspace the tests make: its
+own data folder with known datasets, and the runs each test creates."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.runs.jobs import process_identity
+from lab.runs.status import FAILED, QUEUED, RUNNING
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.storage import write_json_atomic
@@ -15,14 +18,28 @@ from lab.workspace import summarize_workspace
 from tests.conftest import FILTERED
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+DATASETS = ("kittens", "puppies-by-split")  # the image folders the test data folder holds
+
+
+@pytest.fixture
+def data_dir(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder with two datasets (flat, and split/class/image) and a folder without images."""
+    data = tmp_path / "data"
+    for image in ("kittens/cat.1.jpg", "puppies-by-split/train/dogs/dog.1.png", "notes/readme.txt"):
+        (data / image).parent.mkdir(parents=True, exist_ok=True)
+        (data / image).write_bytes(b"not decoded: the summary only lists folders")
+    monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", str(data))
+    return data
 
 
 def add_run(state: str) -> str:
     """A real run folder in `state`; a running one is owned by this live test process, so the page's
     reconciliation (which marks runs with dead workers failed) sees a live worker."""
     run = RunStore(load_settings().runs_dir).create(TrainConfig(data=str(FILTERED)))
-    pid, created = process_identity() if state == "running" else (None, None)
-    run.update(state=state, pid=pid, pid_created=created)
+    if state == RUNNING:
+        run.mark_running(*process_identity())
+    else:
+        run.update(state=state)
     return run.id
 
 
@@ -37,11 +54,12 @@ def metrics(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
 
-def test_home_explains_the_lab_and_shows_an_empty_workspace(workspace: Path) -> None:
+def test_home_explains_the_lab_and_shows_an_empty_workspace(workspace: Path, data_dir: Path) -> None:
     app = open_home()
     assert app.title[0].value == "Transfer Lab"
     assert "Transfer learning" in app.markdown[0].value
     assert metrics(app) == {"Datasets": "2", "Saved splits": "0", "Training runs": "0", "Running now": "0"}
+    assert "Datasets: `kittens`, `puppies-by-split`" in [caption.value for caption in app.caption]
     steps = [block.value for block in app.markdown if block.value.startswith("**")][:5]
     assert steps == ["**1. Dataset**", "**2. Augment**", "**3. Train**", "**4. Compare**", "**5. Predict**"]
     assert any("No training runs yet" in caption.value for caption in app.caption)
@@ -51,24 +69,28 @@ def test_home_explains_the_lab_and_shows_an_empty_workspace(workspace: Path) -> 
     assert str(workspace) in app.sidebar.code[0].value
 
 
-def test_home_counts_manifests_and_runs_and_names_the_running_job(workspace: Path) -> None:
+def test_home_counts_manifests_and_runs_and_names_the_running_job(workspace: Path, data_dir: Path) -> None:
     settings = load_settings()
     write_json_atomic(settings.manifests_dir / "pets.json", {"name": "pets"})
+    (data_dir / "more-kittens").mkdir()
+    (data_dir / "more-kittens" / "cat.2.JPEG").write_bytes(b"")
     add_run("finished")
-    running = add_run("running")
-    add_run("queued")
+    running = add_run(RUNNING)
+    queued = add_run(QUEUED)
     app = open_home()
-    assert metrics(app) == {"Datasets": "2", "Saved splits": "1", "Training runs": "3", "Running now": "1"}
+    assert metrics(app) == {"Datasets": "3", "Saved splits": "1", "Training runs": "3", "Running now": "1"}
     assert app.info[0].value == f"Training now: {running} · 1 waiting"
-    assert f"**Training:** {running}" in [b.value for b in app.sidebar.markdown]
+    sidebar = [block.value for block in app.sidebar.markdown]
+    assert f"**Training:** {running}" in sidebar
+    assert f"1 waiting: {queued}" in [caption.value for caption in app.sidebar.caption]
 
 
-def test_a_run_whose_worker_died_is_shown_failed(workspace: Path) -> None:
+def test_a_run_whose_worker_died_is_shown_failed(workspace: Path, data_dir: Path) -> None:
     run = RunStore(load_settings().runs_dir).create(TrainConfig(data=str(FILTERED)))
-    run.update(state="running", pid=2**22 + 12345, pid_created=1.0)  # no such process
+    run.mark_running(2**22 + 12345, 1.0)  # no such process
     app = open_home()
     assert metrics(app)["Running now"] == "0"
-    assert run.status().state == "failed" and "worker process exited" in run.status().error
+    assert run.status().state == FAILED and "worker process exited" in run.status().error
 
 
 def test_compute_device_lists_the_cpu(workspace: Path) -> None:
@@ -77,11 +99,21 @@ def test_compute_device_lists_the_cpu(workspace: Path) -> None:
     assert any(device.startswith("- CPU:") and "logical cores" in device for device in devices), devices
 
 
-def test_summary_reads_unreadable_runs_as_unknown_and_skips_folders_without_images(workspace: Path) -> None:
+def test_summary_reads_unreadable_runs_as_unknown_and_skips_folders_without_images(
+    workspace: Path, data_dir: Path
+) -> None:
     settings = load_settings()
     (settings.runs_dir / "half-made").mkdir(parents=True)
-    (settings.datasets_dir / "notes").mkdir()
-    (settings.datasets_dir / "notes" / "readme.txt").write_text("no images here")
+    damaged = add_run(QUEUED)
+    (settings.runs_dir / damaged / "status.json").write_text("{")
     summary = summarize_workspace(settings)
-    assert summary.runs == {"half-made": "unknown"}
-    assert [folder.name for folder in summary.datasets] == ["cats_and_dogs_filtered", "dogs-vs-cats-20k-160px"]
+    assert summary.runs == {"half-made": "unknown", damaged: "unknown"}
+    assert [folder.name for folder in summary.datasets] == list(DATASETS)
+
+
+def test_a_damaged_run_does_not_stop_the_home_page(workspace: Path, data_dir: Path) -> None:
+    running = add_run(RUNNING)
+    (load_settings().runs_dir / add_run(QUEUED) / "status.json").write_text('{"state": ')
+    app = open_home()
+    assert metrics(app)["Training runs"] == "2" and metrics(app)["Running now"] == "1"
+    assert f"**Training:** {running}" in [block.value for block in app.sidebar.markdown]

@@ -20,8 +20,9 @@ import pytest
 
 from lab.errors import LabError
 from lab.runs import jobs
-from lab.runs.store import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status
-from lab.runs.worker import Stopper
+from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status
+from lab.runs.store import Run, RunStore
+from lab.runs.worker import Reporter, Stopper
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, TINY_MOBILENET
@@ -71,7 +72,7 @@ def sleeper():
 
 
 def running_as(run: Run, pid: int, created: float) -> None:
-    run.update(state=RUNNING, pid=pid, pid_created=created)
+    run.mark_running(pid, created)
 
 
 def test_a_dead_worker_is_reported_failed(runs_dir: Path) -> None:
@@ -120,7 +121,8 @@ def test_stopping_a_queued_run_means_it_never_starts(runs_dir: Path, sleeper: su
     assert waiting.status().state == STOPPED and waiting.status().pid is None
 
 
-def test_max_running_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_max_running_comes_from_the_environment(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRANSFER_LAB_MAX_RUNNING", raising=False)
     assert load_settings().max_running == 1
     monkeypatch.setenv("TRANSFER_LAB_MAX_RUNNING", "3")
     assert load_settings().max_running == 3
@@ -136,10 +138,17 @@ def test_worker_environment_spells_out_the_settings(workspace: Path) -> None:
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(jobs.__file__).parent.parent)
 
 
-def test_launch_rejects_an_invalid_config_without_creating_a_run(runs_dir: Path) -> None:
-    with pytest.raises(LabError, match="epochs"):
-        jobs.launch(replace(TINY, epochs=0))
-    assert RunStore(runs_dir).list() == []
+def test_the_reporter_throttles_batches_but_writes_every_epoch(runs_dir: Path) -> None:
+    run = RunStore(runs_dir).create(TINY)
+    reporter = Reporter(run)
+    for number in range(1, 101):  # far faster than one status write per interval
+        reporter({"type": "batch", "epoch": 1, "epochs": 1, "batch": number, "batches": 100})
+    assert run.status().progress["batch"] == 1  # the first batch, not every one
+
+    reporter({"type": "epoch", "epoch": 1, "epochs": 1, "logs": {"loss": 0.5}})
+    status = run.status()
+    assert status.epoch["epoch"] == 1 and status.progress["batch"] == 100  # the epoch brings the last batch along
+    assert "epoch 1/1: loss 0.5" in run.log_tail()
 
 
 # ---- real workers ------------------------------------------------------------------------------

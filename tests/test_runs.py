@@ -1,16 +1,23 @@
-"""The run store: folders, status round-trip, listing order, deletion rules, atomic status writes."""
+"""The run store: folders, status round-trip, listing order, deletion rules, atomic status writes; and
+what a status says in words."""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 
+from lab.cli import main
 from lab.errors import LabError
-from lab.runs.store import FINISHED, QUEUED, RUNNING, Run, RunStore, Status, now_iso
+from lab.runs.describe import event_text, status_fraction, status_text
+from lab.runs.jobs import process_identity
+from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, UNKNOWN, Status
+from lab.runs.store import RunStore
 from lab.training.config import TrainConfig
 
 
@@ -137,8 +144,92 @@ def test_queue_lock_is_exclusive(tmp_path: Path) -> None:
     assert order == ["first", "second"]
 
 
-def test_create_accepts_an_initial_status(tmp_path: Path) -> None:
+def test_a_status_with_every_field_set_round_trips(tmp_path: Path) -> None:
+    run = RunStore(tmp_path).create(tiny_config())
+    written = Status(
+        state=FAILED, created="2025-01-02T03:04:05.006+01:00", updated="2025-01-02T03:04:06.007+01:00",
+        started="2025-01-02T03:04:07.008+01:00", ended="2025-01-02T03:05:00.009+01:00", pid=4321,
+        pid_created=1735783445.25, phase={"type": "phase", "phase": "fine-tune", "message": "unfreezing"},
+        progress={"type": "batch", "batch": 3, "batches": 7, "loss": 0.25},
+        epoch={"type": "epoch", "epoch": 2, "epochs": 5, "logs": {"val_accuracy": 0.875}}, error="out of memory",
+    )
+    for field in fields(Status):  # a field added later must be set here too
+        assert getattr(written, field.name) not in (None, field.default, MISSING), field.name
+
+    run.write_status(written)
+    read = run.status()
+    for field in fields(Status):
+        if field.name == "updated":  # every write stamps its own time
+            assert read.updated != written.updated
+        else:
+            assert getattr(read, field.name) == getattr(written, field.name), field.name
+
+
+def test_a_foreground_run_is_created_running_in_its_process(tmp_path: Path) -> None:
+    run = RunStore(tmp_path).create(tiny_config(), running_in=(os.getpid(), 12.5))
+    status = run.status()
+    assert (status.state, status.pid, status.pid_created) == (RUNNING, os.getpid(), 12.5)
+    assert status.started and status.started >= status.created
+
+
+def test_mark_running_keeps_the_first_start_time(tmp_path: Path) -> None:
+    run = RunStore(tmp_path).create(tiny_config())
+    launched = run.mark_running(111, 1.0)  # what the launcher records
+    claimed = run.mark_running(222, 2.0)  # what the worker's claim records
+    assert launched.started and claimed.started == launched.started
+    assert (claimed.state, claimed.pid, claimed.pid_created) == (RUNNING, 222, 2.0)
+
+
+def test_states_are_newest_first_and_tolerate_damaged_folders(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
-    created = now_iso()
-    run = store.create(tiny_config(), status=Status(state=QUEUED, created=created, updated=created))
-    assert isinstance(run, Run) and run.status().created == created
+    first = store.create(tiny_config())
+    time.sleep(0.01)
+    second = store.create(tiny_config())
+    second.update(state=FINISHED)
+    damaged = store.create(tiny_config())
+    (damaged.path / "status.json").write_text('{"state": "runn')  # e.g. a hand edit gone wrong
+    (tmp_path / "half-made").mkdir()  # a run being created: no status.json yet
+
+    assert store.states() == {"half-made": UNKNOWN, second.id: FINISHED, first.id: QUEUED, damaged.id: UNKNOWN}
+    assert store.list() == [second, first]  # only runs whose status reads
+    with pytest.raises(LabError, match="damaged"):
+        damaged.status()
+
+
+def test_a_status_in_words() -> None:
+    created = "2025-01-02T03:04:05.006+01:00"
+    queued = Status(state=QUEUED, created=created, updated=created)
+    batch = {"type": "batch", "phase": "train", "epoch": 2, "epochs": 4, "batch": 5, "batches": 10, "loss": 0.5}
+    running = queued.running_in(1, 1.0)
+
+    assert status_fraction(queued) == 0.0
+    assert status_text(queued) == "queued: waiting for a worker; starts when the running training ends"
+    assert (status_fraction(running), status_text(running)) == (0.0, "starting the worker...")
+    phase = {"type": "phase", "phase": "features", "message": "computing features"}
+    assert status_text(Status(**{**running.to_dict(), "phase": phase})) == "computing features"
+    with_batch = Status(**{**running.to_dict(), "progress": batch})
+    assert status_fraction(with_batch) == pytest.approx(1.5 / 4)
+    assert status_text(with_batch) == "train · epoch 2/4 · batch 5/10 · loss 0.5000"
+    stopped = Status(state=STOPPED, created=created, updated=created, error="stopped before it started")
+    assert (status_fraction(stopped), status_text(stopped)) == (1.0, "stopped: stopped before it started")
+    assert status_text(Status(state=FINISHED, created=created, updated=created)) == "finished"
+
+
+def test_events_in_words() -> None:
+    epoch = {"type": "epoch", "epoch": 1, "epochs": 3, "logs": {"loss": 0.41234, "val_accuracy": 0.9}}
+    assert event_text(epoch) == "epoch 1/3: loss 0.4123 · val_accuracy 0.9"
+    assert event_text({"type": "phase", "phase": "fine-tune", "message": "unfreezing"}) == "fine-tune: unfreezing"
+    assert event_text({"type": "batch", "batch": 1, "batches": 2}) == "training · batch 1/2"
+
+
+def test_lab_runs_says_where_an_active_run_is(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(workspace / "runs")
+    ended = store.create(tiny_config())
+    ended.update(state=STOPPED, error="stopped before it started")
+    active = store.create(tiny_config(), running_in=process_identity())  # this live process is its worker
+    active.update(progress={"type": "batch", "phase": "train", "epoch": 1, "epochs": 2, "batch": 3, "batches": 4})
+
+    assert main(["runs", "--runs-dir", str(store.runs_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{active.id}  running") and lines[1] == "    train · epoch 1/2 · batch 3/4"
+    assert lines[2].startswith(f"{ended.id}  stopped") and len(lines) == 3

@@ -12,13 +12,17 @@ from pathlib import Path
 
 from lab.errors import LabError
 from lab.runs import jobs
-from lab.runs.store import RunStore
+from lab.runs.describe import status_text
+from lab.runs.status import MEANINGS
+from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    states = "\n".join(f"  {state:<9} {meaning}" for state, meaning in MEANINGS.items())
     parser = subparsers.add_parser(
-        "runs", help="list, stop or delete training runs", description=__doc__.split("\n\n")[0]
+        "runs", help="list, stop or delete training runs", description=__doc__.split("\n\n")[0],
+        epilog=f"states:\n{states}", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("action", nargs="?", choices=("list", "stop", "delete"), default="list")
     parser.add_argument("run_id", nargs="?", metavar="ID", help="the run to stop or delete")
@@ -42,12 +46,19 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"id": args.run_id, "deleted": True}) if args.json else f"deleted {args.run_id}")
         return 0
     jobs.reconcile(runs_dir, settings)
-    summaries = [run.summary() for run in RunStore(runs_dir).list()]
+    runs = RunStore(runs_dir).list()
     if args.json:
-        print(json.dumps(summaries, default=str))
+        print(json.dumps([run.summary() for run in runs], default=str))
     else:
-        for summary in summaries:
-            accuracy = summary["best_val_accuracy"]
-            shown = f"{accuracy:.4f}" if isinstance(accuracy, (int, float)) else "-"
-            print(f"{summary['id']}  {summary['status']:<8}  {shown:>6}  {summary['config']}")
+        for listed in runs:
+            print(_line(listed))
     return 0
+
+
+def _line(listed: Run) -> str:
+    """A run as one line (and, while it is queued or training, a second one saying where it is)."""
+    summary, status = listed.summary(), listed.status()
+    accuracy = summary["best_val_accuracy"]
+    shown = f"{accuracy:.4f}" if isinstance(accuracy, (int, float)) else "-"
+    line = f"{summary['id']}  {summary['status']:<8}  {shown:>6}  {summary['config']}"
+    return f"{line}\n    {status_text(status)}" if status.active else line

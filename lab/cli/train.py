@@ -21,7 +21,9 @@ from typing import Any
 from lab.augment import parse_assignments
 from lab.errors import LabError
 from lab.runs import jobs, worker
-from lab.runs.store import FAILED, FINISHED, RUNNING, Run, RunStore, Status, logs_text, now_iso, progress_text
+from lab.runs.describe import logs_text, progress_text
+from lab.runs.status import FAILED, FINISHED
+from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
 from lab.training.config import PRESETS, TrainConfig
 
@@ -84,10 +86,7 @@ def run(args: argparse.Namespace) -> int:
         launched = jobs.launch(config, settings, runs_dir)
         _print_result(launched.summary(), args.json)
         return 0
-    pid, created = jobs.process_identity()
-    started = now_iso()
-    status = Status(state=RUNNING, created=started, updated=started, started=started, pid=pid, pid_created=created)
-    foreground = RunStore(runs_dir).create(config, status=status)
+    foreground = RunStore(runs_dir).create(config, running_in=jobs.process_identity())
     print(f"run {foreground.id} in {foreground.path}", file=sys.stderr)
     final = worker.execute(foreground, settings, on_event=ProgressLines())
     _print_result(result(foreground), args.json)

@@ -10,7 +10,8 @@ import argparse
 from pathlib import Path
 
 from lab.runs import worker
-from lab.runs.store import FAILED, Run
+from lab.runs.status import FAILED
+from lab.runs.store import Run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import psutil
 
-from lab.runs.store import FAILED, LOG_FILE, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, now_iso
+from lab.runs.status import FAILED, QUEUED, RUNNING, STOPPED, Status, now_iso
+from lab.runs.store import LOG_FILE, Run, RunStore
 from lab.settings import Settings, load_settings
 from lab.training.config import TrainConfig
 
@@ -54,9 +55,9 @@ def worker_alive(status: Status) -> bool:
 
 
 def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path | None = None) -> Run:
-    """Validate `config`, queue it as a new run, and start it if nothing else is training."""
+    """Queue `config` as a new run, and start it if nothing else is training. A `TrainConfig` is valid
+    by construction, so nothing here checks it again."""
     settings = settings or load_settings()
-    config.validate()
     store = RunStore(runs_dir or settings.runs_dir)
     run = store.create(config)
     run.log(f"queued: {config.summary()}")
@@ -119,7 +120,7 @@ def _start_worker(run: Run, settings: Settings) -> None:
         pid, created = process_identity(process.pid)
     except psutil.Error:
         pid, created = process.pid, 0.0
-    run.update(state=RUNNING, pid=pid, pid_created=created, started=now_iso())
+    run.mark_running(pid, created)
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:

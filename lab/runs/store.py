@@ -13,67 +13,26 @@ Run ids sort by creation time and say what ran (`20261123-161502-mobilenet_v2-fi
 from __future__ import annotations
 
 import csv
+import json
+import os
 import secrets
 import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.runs.status import RUNNING, UNKNOWN, Status, now_iso
 from lab.storage import file_lock, read_json, write_json_atomic
 from lab.training.config import TrainConfig
-
-QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
-STATES = (QUEUED, RUNNING, FINISHED, STOPPED, FAILED)
-ACTIVE_STATES = (QUEUED, RUNNING)
 
 CONFIG_FILE, STATUS_FILE, LOG_FILE, STOP_FILE = "config.json", "status.json", "log.txt", "stop"
 HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
 LOCK_FILE = ".queue.lock"
-
-
-def now_iso() -> str:
-    """Local time with milliseconds: readable in the JSON, and fine-grained enough to order a queue."""
-    return datetime.now().astimezone().isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class Status:
-    """What `status.json` says about a run.
-
-    `pid` and `pid_created` (the process's creation time) name the worker together, so a dead worker
-    whose pid the system has handed to another process is still recognised as dead.
-    `progress` is the last batch event, `epoch` the last epoch event and `phase` the last phase event
-    of `lab.training.train.train`; the epochs themselves are in `history.csv`, which training rewrites each epoch.
-    """
-
-    state: str
-    created: str
-    updated: str
-    started: str | None = None
-    ended: str | None = None
-    pid: int | None = None
-    pid_created: float | None = None
-    phase: dict[str, Any] | None = None
-    progress: dict[str, Any] | None = None
-    epoch: dict[str, Any] | None = None
-    error: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE_STATES
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, value: dict[str, Any]) -> Status:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in value.items() if k in known})
 
 
 class Run:
@@ -99,7 +58,10 @@ class Run:
         return TrainConfig.from_dict(self.config_dict())
 
     def status(self) -> Status:
-        value = read_json(self.path / STATUS_FILE)
+        try:
+            value = read_json(self.path / STATUS_FILE)
+        except ValueError as error:
+            raise LabError(f"{self.path / STATUS_FILE} is damaged ({error}); delete the run folder.") from None
         if value is None:
             raise LabError(f"{self.path} is not a run folder (it has no {STATUS_FILE}).")
         return Status.from_dict(value)
@@ -112,6 +74,10 @@ class Run:
     def update(self, **changes: Any) -> Status:
         """Read, change and write `status.json`; the worker is its only writer while it lives."""
         return self.write_status(replace(self.status(), **changes))
+
+    def mark_running(self, pid: int, pid_created: float) -> Status:
+        """Record that the process `pid` (created at `pid_created`) now trains this run."""
+        return self.write_status(self.status().running_in(pid, pid_created))
 
     def history(self) -> list[dict[str, Any]]:
         """One row per completed epoch, from `history.csv` (empty before the first epoch ends)."""
@@ -182,50 +148,21 @@ def _number(value: str) -> float | str | None:
         return value
 
 
-def progress_fraction(event: dict[str, Any]) -> float:
-    """How far a batch event is through its phase, 0..1 (feature extraction has no epochs)."""
-    batches = max(1, event.get("batches") or 1)
-    within = (event.get("batch") or 0) / batches
-    if not event.get("epochs"):
-        return min(1.0, within)
-    return min(1.0, max(0.0, ((event.get("epoch") or 1) - 1 + within) / event["epochs"]))
-
-
-def logs_text(logs: dict[str, Any]) -> str:
-    """An epoch's logs on one line: `loss 0.4123 · val_accuracy 0.9100`."""
-    return " · ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in logs.items())
-
-
-def progress_text(event: dict[str, Any]) -> str:
-    """One line describing a batch event, for the page's progress bar and the CLI's progress lines."""
-    parts = [str(event.get("phase") or "training")]
-    if event.get("epochs"):
-        parts.append(f"epoch {event.get('epoch')}/{event['epochs']}")
-    parts.append(f"batch {event.get('batch')}/{event.get('batches')}")
-    for name in ("loss", "accuracy"):
-        if isinstance(event.get(name), (int, float)):
-            parts.append(f"{name} {event[name]:.4f}")
-    if event.get("images_per_second"):
-        parts.append(f"{event['images_per_second']:.0f} images/s")
-    if event.get("eta_seconds") is not None:
-        parts.append(f"ETA {event['eta_seconds']:.0f} s")
-    return " · ".join(parts)
-
-
 class RunStore:
     """The runs under one folder: create, find, list, delete, and the lock around queue decisions."""
 
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = Path(runs_dir).expanduser().resolve()
 
-    def create(self, config: TrainConfig, *, status: Status | None = None) -> Run:
-        """A new run folder holding `config`, queued unless `status` says otherwise."""
+    def create(self, config: TrainConfig, *, running_in: tuple[int, float] | None = None) -> Run:
+        """A new run folder holding `config`, queued; or, given `running_in=(pid, pid_created)`, already
+        running in that process (a foreground run), so no queue decision can start a worker for it."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         path = self._new_folder(config)
         write_json_atomic(path / CONFIG_FILE, config.to_dict())
         run = Run(path)
-        created = now_iso()
-        run.write_status(status or Status(state=QUEUED, created=created, updated=created))
+        status = Status.queued()
+        run.write_status(status.running_in(*running_in) if running_in else status)
         return run
 
     def _new_folder(self, config: TrainConfig) -> Path:
@@ -246,11 +183,19 @@ class RunStore:
         return Run(path)
 
     def list(self) -> list[Run]:
-        """Every run, newest first."""
-        if not self.runs_dir.exists():
-            return []
-        runs = [Run(p) for p in self.runs_dir.iterdir() if (p / STATUS_FILE).exists()]
-        return sorted(runs, key=_created_key, reverse=True)
+        """Every run whose status is readable, newest first."""
+        return [Run(path) for path, status in self._statuses() if status is not None]
+
+    def states(self) -> dict[str, str]:
+        """Each run's id and state, newest first, from one small read per run: what the home page and
+        the sidebar show on every rerun. A folder without a readable status (being created, or damaged)
+        is `unknown` rather than an error, so a summary never stops a page from loading."""
+        return {path.name: status.state if status else UNKNOWN for path, status in self._statuses()}
+
+    def _statuses(self) -> list[tuple[Path, Status | None]]:
+        """Every run folder with its status (None where unreadable), newest first."""
+        found = [(path, _read_status(path)) for path in _subfolders(self.runs_dir)]
+        return sorted(found, key=lambda item: (_created(*item), item[0].name), reverse=True)
 
     def delete(self, run_id: str) -> None:
         run = self.get(run_id)
@@ -268,8 +213,24 @@ class RunStore:
             yield
 
 
-def _created_key(run: Run) -> tuple[datetime, str]:
+def _subfolders(folder: Path) -> list[Path]:
     try:
-        return (datetime.fromisoformat(run.status().created), run.id)
-    except (LabError, ValueError, TypeError):
-        return (datetime.fromtimestamp(0).astimezone(), run.id)
+        return [Path(entry.path) for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith(".")]
+    except OSError:
+        return []
+
+
+def _read_status(path: Path) -> Status | None:
+    """The status in a run folder, or None when it is missing, half-made or damaged."""
+    try:
+        return Status.from_dict(json.loads((path / STATUS_FILE).read_text()))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _created(path: Path, status: Status | None) -> float:
+    """When a run was created, as a timestamp: from its status, else its folder's modification time."""
+    try:
+        return datetime.fromisoformat(status.created).timestamp() if status else path.stat().st_mtime
+    except (OSError, ValueError, TypeError):
+        return 0.0

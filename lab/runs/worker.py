@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from lab.errors import LabError
+from lab.progress import Throttle
 from lab.runs import jobs
-from lab.runs.store import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Run, RunStore, Status, logs_text, now_iso
+from lab.runs.describe import Event, event_text
+from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status, now_iso
+from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
 
-Event = dict[str, Any]
 STATUS_INTERVAL = 0.5  # seconds between status.json writes for batch events
 
 
@@ -68,7 +69,7 @@ def claim(run: Run, store: RunStore) -> Status:
             owner = f" by process {status.pid}" if status.state == RUNNING else ""
             raise LabError(f"Run {run.id} is already {status.state}{owner}; only a queued run can start.")
         run.log(f"running in process {pid}")
-        return run.update(state=RUNNING, pid=pid, pid_created=created, started=status.started or now_iso())
+        return run.mark_running(pid, created)
 
 
 class Stopper:
@@ -106,28 +107,24 @@ class Reporter:
     """`on_event` for `lab.training.train.train`: keeps `status.json` current, and logs phases and epochs.
 
     Batch events are written at most every `STATUS_INTERVAL` seconds (a fast CPU run reports
-    hundreds per second); phase and epoch events always are.
+    hundreds per second); phase and epoch events always are, and go to `log.txt` as well.
     """
 
     def __init__(self, run: Run, listener: Callable[[Event], None] | None = None) -> None:
         self.run = run
         self.listener = listener
         self.last_batch: Event | None = None
-        self.written = 0.0
+        self.throttle = Throttle(STATUS_INTERVAL)
 
     def __call__(self, event: Event) -> None:
         event = plain(event)
         kind = event.get("type")
         if kind == "batch":
             self.last_batch = event
-            if time.monotonic() - self.written >= STATUS_INTERVAL:
-                self._write()
-        elif kind == "epoch":
-            self.run.log(f"epoch {event.get('epoch')}/{event.get('epochs')}: {logs_text(event.get('logs', {}))}")
-            self._write(epoch=event)
-        elif kind == "phase":
-            self.run.log(f"{event.get('phase')}: {event.get('message')}")
-            self._write(phase=event)
+            self._write()
+        elif kind in ("epoch", "phase"):
+            self.run.log(event_text(event))
+            self._write(force=True, **{kind: event})
         if self.listener:
             self.listener(event)
 
@@ -135,9 +132,9 @@ class Reporter:
         """The status fields not yet written, for the final status write."""
         return {"progress": self.last_batch}
 
-    def _write(self, **changes: Any) -> None:
-        self.run.update(**self.pending(), **changes)
-        self.written = time.monotonic()
+    def _write(self, *, force: bool = False, **changes: Any) -> None:
+        if self.throttle.due(force=force):
+            self.run.update(**self.pending(), **changes)
 
 
 def plain(value: Any) -> Any:

@@ -1,0 +1,72 @@
+"""A run's status and training events in words: one line each, and how far a run has come.
+
+The Train page's progress bar, `lab runs`, `lab train`'s progress lines and the run's `log.txt` say
+the same things in the same words because they all call these functions. Events are the dicts
+`lab.training.train.train` passes to `on_event` (`phase`, `batch` and `epoch`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.runs.status import MEANINGS, QUEUED, Status
+
+Event = dict[str, Any]
+
+
+def status_text(status: Status) -> str:
+    """One line for where a run is: its last batch while it trains, its state and error once it ended."""
+    if not status.active:
+        return status.state + (f": {status.error}" if status.error else "")
+    if status.state == QUEUED:
+        return f"{QUEUED}: {MEANINGS[QUEUED]}"
+    if status.progress:
+        return progress_text(status.progress)
+    return (status.phase or {}).get("message") or "starting the worker..."
+
+
+def status_fraction(status: Status) -> float:
+    """How far a run is, 0..1: a run that ended is complete, whether it finished or not."""
+    if not status.active:
+        return 1.0
+    return progress_fraction(status.progress) if status.progress else 0.0
+
+
+def event_text(event: Event) -> str:
+    """One line for any training event."""
+    kind = event.get("type")
+    if kind == "batch":
+        return progress_text(event)
+    if kind == "epoch":
+        return f"epoch {event.get('epoch')}/{event.get('epochs')}: {logs_text(event.get('logs') or {})}"
+    return f"{event.get('phase')}: {event.get('message')}"
+
+
+def progress_fraction(event: Event) -> float:
+    """How far a batch event is through its phase, 0..1 (feature extraction has no epochs)."""
+    batches = max(1, event.get("batches") or 1)
+    within = (event.get("batch") or 0) / batches
+    if not event.get("epochs"):
+        return min(1.0, within)
+    return min(1.0, max(0.0, ((event.get("epoch") or 1) - 1 + within) / event["epochs"]))
+
+
+def progress_text(event: Event) -> str:
+    """One line describing a batch event: `fine-tune · epoch 2/5 · batch 3/63 · loss 0.4123 · ...`."""
+    parts = [str(event.get("phase") or "training")]
+    if event.get("epochs"):
+        parts.append(f"epoch {event.get('epoch')}/{event['epochs']}")
+    parts.append(f"batch {event.get('batch')}/{event.get('batches')}")
+    for name in ("loss", "accuracy"):
+        if isinstance(event.get(name), (int, float)):
+            parts.append(f"{name} {event[name]:.4f}")
+    if event.get("images_per_second"):
+        parts.append(f"{event['images_per_second']:.0f} images/s")
+    if event.get("eta_seconds") is not None:
+        parts.append(f"ETA {event['eta_seconds']:.0f} s")
+    return " · ".join(parts)
+
+
+def logs_text(logs: dict[str, Any]) -> str:
+    """An epoch's logs on one line: `loss 0.4123 · val_accuracy 0.9100`."""
+    return " · ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in logs.items())
