@@ -56,7 +56,6 @@ def worker_alive(status: Status) -> bool:
 def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path | None = None) -> Run:
     """Validate `config`, queue it as a new run, and start it if nothing else is training."""
     settings = settings or load_settings()
-    config.validate()
     store = RunStore(runs_dir or settings.runs_dir)
     run = store.create(config)
     run.log(f"queued: {config.summary()}")
