@@ -13,13 +13,15 @@ from typing import Any
 
 from lab.training.config import TrainConfig
 
+# Both tutorials start from ImageNet VGG16 on the same 20K images, seed 42, so their subsets nest.
+_VGG16_ON_20K: dict[str, Any] = {"data": "dogs-vs-cats-20k-160px", "backbone": "vgg16", "weights": "imagenet",
+                                 "seed": 42}
+
 
 def _five_model(**changes: Any) -> TrainConfig:
     """The five-model tutorial's common setup: 150px images, batch 30, RMSprop, 30 epochs, 3,000 + 1,000 images."""
     base = TrainConfig(
-        data="dogs-vs-cats-20k-160px",
-        backbone="vgg16",
-        weights="imagenet",
+        **_VGG16_ON_20K,
         image_size=150,
         epochs=30,
         batch_size=30,
@@ -27,7 +29,6 @@ def _five_model(**changes: Any) -> TrainConfig:
         learning_rate=1e-4,
         train_size=3000,
         validation_size=1000,
-        seed=42,
     )
     return dataclasses.replace(base, **changes)
 
@@ -37,9 +38,7 @@ def _keras_tutorial(**changes: Any) -> TrainConfig:
     its ImageDataGenerator augmentation; 10 epochs on the 20K images. Its 1K run (500 + 500 training,
     100 + 100 validation images, 20 epochs) draws from the same set, so the subset nests inside."""
     base = TrainConfig(
-        data="dogs-vs-cats-20k-160px",
-        backbone="vgg16",
-        weights="imagenet",
+        **_VGG16_ON_20K,
         strategy="frozen",
         head="keras_tutorial",
         image_size=224,
@@ -48,7 +47,6 @@ def _keras_tutorial(**changes: Any) -> TrainConfig:
         optimizer="adam",
         learning_rate=1e-3,
         augment="keras-tutorial",
-        seed=42,
     )
     return dataclasses.replace(base, **changes)
 
