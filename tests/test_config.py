@@ -31,8 +31,8 @@ def test_a_config_is_checked_when_it_is_made_so_every_config_is_valid():
 
 def test_the_table_describes_every_field_in_order():
     assert list(FIELDS) == [f.name for f in dataclasses.fields(TrainConfig)]
-    for constraint in FIELDS.values():
-        assert constraint.label and constraint.help and constraint.cli_flag.startswith("--"), constraint.name
+    for spec in FIELDS.values():
+        assert spec.label and spec.help and spec.cli_flag.startswith("--"), spec.name
     assert FIELDS["strategy"].choices == STRATEGIES and FIELDS["head"].choices == HEADS
 
 

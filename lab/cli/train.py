@@ -25,7 +25,7 @@ from lab.errors import LabError
 from lab.runs import jobs, worker
 from lab.runs.store import FAILED, FINISHED, RUNNING, Run, RunStore, Status, logs_text, now_iso, progress_text
 from lab.settings import load_settings
-from lab.training.config import FIELDS, Field, TrainConfig
+from lab.training.config import FIELDS, FieldSpec, TrainConfig
 from lab.training.preflight import preflight
 from lab.training.presets import PRESETS
 
@@ -55,7 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _help(field: Field) -> str:
+def _help(field: FieldSpec) -> str:
     choices = f" ({' | '.join(field.choices)})" if field.choices else ""
     return (field.help + choices).replace("%", "%%")
 

@@ -35,7 +35,7 @@ WEIGHT_KINDS = ("imagenet", "none")  # anything else names a local weights file
 
 
 @dataclass(frozen=True)
-class Field:
+class FieldSpec:
     """One `TrainConfig` field: what it accepts, and how the page and the CLI present it.
 
     kind: "text", "choice" (one of `choices`), "integer" or "number" (within `low` and `high`; no `high` =
@@ -96,45 +96,51 @@ def _is_number(value: Any, kind: str) -> bool:
     return isinstance(value, int) if kind == "integer" else isinstance(value, (int, float)) and math.isfinite(value)
 
 
-FIELDS: dict[str, Field] = {f.name: f for f in (
-    Field("data", "text", "Data", "a data folder, a .zip, a saved manifest name, or the name of a folder inside "
-          "one of the data folders"),
-    Field("backbone", "choice", "Backbone", "the network under the head: a pretrained one, or the tutorial's "
-          "own CNN (basic_cnn*)", choices=tuple(BACKBONES)),
-    Field("weights", "text", "Weights", "imagenet (Keras's download or cache), none (random initialisation), "
-          "or a local weights file: a path, or a file name in one of the weights folders"),
-    Field("strategy", "choice", "Strategy", "what trains: everything from random weights, only the head on "
-          "cached features, the head over a frozen backbone, or the head then the backbone's top layers",
-          choices=STRATEGIES),
-    Field("head", "choice", "Head", "auto: the Keras tutorial's head (GAP, BatchNorm, Dropout 0.2, softmax) or "
-          "the CNN's own layers", choices=HEADS),
-    Field("image_size", "integer", "Image size (px)", "square input size in pixels",
-          low=min(spec.min_size for spec in BACKBONES.values()), high=1024),
-    Field("epochs", "integer", "Epochs", "passes over the training images (before unfreezing, when fine-tuning)",
-          low=1, high=10_000),
-    Field("batch_size", "integer", "Batch size", "images per training step", low=1, high=4096),
-    Field("optimizer", "choice", "Optimizer", "sgd uses momentum 0.9", choices=OPTIMIZERS),
-    Field("learning_rate", "number", "Learning rate", "the optimizer's step size, e.g. 1e-4",
-          low=1e-8, high=1.0, flag="--lr"),
-    Field("fine_tune_at", "text", "Fine-tune from", "a named boundary of the backbone to unfreeze from "
-          "(fine-tune); empty = the backbone's default", optional=True),
-    Field("fine_tune_learning_rate", "number", "Fine-tune learning rate", "learning rate after unfreezing "
-          "(fine-tune), usually 10-100x lower, e.g. 1e-5", low=1e-8, high=1.0, flag="--fine-tune-lr"),
-    Field("fine_tune_epochs", "integer", "Fine-tune epochs", "epochs after unfreezing (fine-tune)",
-          low=1, high=10_000),
-    Field("train_size", "integer", "Training images", "training images in total, stratified; empty = all",
-          low=2, optional=True),
-    Field("validation_size", "integer", "Validation images", "validation images in total, stratified; "
-          "empty = all", low=2, optional=True),
-    Field("augment", "choice", "Augmentation preset", "a preset of the Augment page, or none",
-          choices=tuple(AUGMENT_PRESETS)),
-    Field("augment_overrides", "overrides", "Augmentation changes", "key=value pairs changing the preset, "
-          "e.g. rotation_range=30 (the Augment page previews them)", flag="--augment-set"),
-    Field("early_stopping_patience", "integer", "Early stopping patience", "epochs without a better "
-          "val_accuracy before stopping; 0 = off", low=0, flag="--early-stopping"),
-    Field("class_weights", "flag", "Balance class weights", "weight classes inversely to their frequency"),
-    Field("seed", "integer", "Seed", "seeds the subsets, the split, the weights and augmentation", low=0),
-    Field("mixed_precision", "flag", "Mixed precision (GPU)", "float16 compute where a GPU supports it"),
+FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
+    FieldSpec("data", "text", "Data",
+              "a data folder, a .zip, a saved manifest name, or the name of a folder inside one of the data folders"),
+    FieldSpec("backbone", "choice", "Backbone",
+              "the network under the head: a pretrained one, or the tutorial's own CNN (basic_cnn*)",
+              choices=tuple(BACKBONES)),
+    FieldSpec("weights", "text", "Weights",
+              "imagenet (Keras's download or cache), none (random initialisation), or a local weights file: "
+              "a path, or a file name in one of the weights folders"),
+    FieldSpec("strategy", "choice", "Strategy",
+              "what trains: everything from random weights, only the head on cached features, the head over a "
+              "frozen backbone, or the head then the backbone's top layers", choices=STRATEGIES),
+    FieldSpec("head", "choice", "Head",
+              "auto: the Keras tutorial's head (GAP, BatchNorm, Dropout 0.2, softmax) or the CNN's own layers",
+              choices=HEADS),
+    FieldSpec("image_size", "integer", "Image size (px)", "square input size in pixels",
+              low=min(spec.min_size for spec in BACKBONES.values()), high=1024),
+    FieldSpec("epochs", "integer", "Epochs", "passes over the training images (before unfreezing, when fine-tuning)",
+              low=1, high=10_000),
+    FieldSpec("batch_size", "integer", "Batch size", "images per training step", low=1, high=4096),
+    FieldSpec("optimizer", "choice", "Optimizer", "sgd uses momentum 0.9", choices=OPTIMIZERS),
+    FieldSpec("learning_rate", "number", "Learning rate", "the optimizer's step size, e.g. 1e-4",
+              low=1e-8, high=1.0, flag="--lr"),
+    FieldSpec("fine_tune_at", "text", "Fine-tune from",
+              "a named boundary of the backbone to unfreeze from (fine-tune); empty = the backbone's default",
+              optional=True),
+    FieldSpec("fine_tune_learning_rate", "number", "Fine-tune learning rate",
+              "learning rate after unfreezing (fine-tune), usually 10-100x lower, e.g. 1e-5",
+              low=1e-8, high=1.0, flag="--fine-tune-lr"),
+    FieldSpec("fine_tune_epochs", "integer", "Fine-tune epochs", "epochs after unfreezing (fine-tune)",
+              low=1, high=10_000),
+    FieldSpec("train_size", "integer", "Training images", "training images in total, stratified; empty = all",
+              low=2, optional=True),
+    FieldSpec("validation_size", "integer", "Validation images", "validation images in total, stratified; empty = all",
+              low=2, optional=True),
+    FieldSpec("augment", "choice", "Augmentation preset", "a preset of the Augment page, or none",
+              choices=tuple(AUGMENT_PRESETS)),
+    FieldSpec("augment_overrides", "overrides", "Augmentation changes",
+              "key=value pairs changing the preset, e.g. rotation_range=30 (the Augment page previews them)",
+              flag="--augment-set"),
+    FieldSpec("early_stopping_patience", "integer", "Early stopping patience",
+              "epochs without a better val_accuracy before stopping; 0 = off", low=0, flag="--early-stopping"),
+    FieldSpec("class_weights", "flag", "Balance class weights", "weight classes inversely to their frequency"),
+    FieldSpec("seed", "integer", "Seed", "seeds the subsets, the split, the weights and augmentation", low=0),
+    FieldSpec("mixed_precision", "flag", "Mixed precision (GPU)", "float16 compute where a GPU supports it"),
 )}  # fmt: skip
 
 
@@ -181,8 +187,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         """Refuse the first bad value or impossible combination (`LabError`): a config is always valid."""
-        for constraint in FIELDS.values():
-            constraint.check(getattr(self, constraint.name))
+        for spec in FIELDS.values():
+            spec.check(getattr(self, spec.name))
         object.__setattr__(self, "augment_overrides", _parsed_overrides(self.augment, self.augment_overrides))
         _check_combinations(self)
 
