@@ -1,8 +1,10 @@
 """Train: start from a tutorial experiment or from scratch, see what a run costs, launch it, watch it, stop it.
 
-A thin view over `lab.training.config` (the form is a `TrainConfig`), `lab.training.train.estimate_cost` and `lab.runs.jobs`
-(launch, stop, reconcile). Runs train in worker processes, never in this server, and the live view
-polls the run folder, so a reload, a second browser or an app restart re-attaches to what is running.
+A thin view over `lab.training.config` (the form is a `TrainConfig`; its widgets' labels, help and
+bounds come from the config's table `FIELDS`), `lab.training.form` (what a backbone or strategy change
+rules out), `lab.training.train.estimate_cost`, `lab.training.preflight` and `lab.runs.jobs` (launch,
+stop, reconcile). Runs train in worker processes, never in this server, and the live view polls the
+run folder, so a reload, a second browser or an app restart re-attaches to what is running.
 Session state holds the form's values, the chosen preset and one run id.
 """
 
@@ -16,16 +18,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_pages.session_keys import DATASET_PATH
-from lab.augment import PRESETS as AUGMENT_PRESETS
-from lab.augment import parse_assignments
 from lab.errors import LabError
 from lab.runs import jobs
 from lab.runs.describe import status_fraction, status_text
 from lab.runs.status import ACTIVE_STATES, FAILED, MEANINGS, runs_in
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
-from lab.training.backbones import BACKBONES, get_spec, weights_available
-from lab.training.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
+from lab.training.backbones import BackboneSpec, get_spec, weights_available
+from lab.training.config import FIELDS, TrainConfig
+from lab.training.form import overrides_text, parse_overrides_text, repair
+from lab.training.preflight import preflight
+from lab.training.presets import PRESETS
 from lab.workspace import dataset_folders
 
 RUN_KEY = "train_run_id"
@@ -33,6 +36,7 @@ PRESET_KEY = "train_preset"
 SEEN_DATASET_KEY = "train_seen_dataset_path"
 STARTING_PRESET = "mobilenet-v2-quick"
 ACTIVE_POLL, IDLE_POLL = 1.0, 5.0  # seconds between refreshes of the live view
+PERSIST = {"persist_state": "session"}
 STRATEGY_HELP = {
     "scratch": "random weights, every layer trains (the tutorial's own CNNs)",
     "feature-extractor": "backbone features computed once and cached; only the head trains (fast, no augmentation)",
@@ -52,7 +56,7 @@ def fill_form(config: TrainConfig) -> None:
     """Put `config` into the form's widgets (before they are drawn on this rerun)."""
     for field, value in config.to_dict().items():
         st.session_state[key(field)] = value
-    st.session_state[key("augment_overrides")] = ", ".join(f"{k}={v}" for k, v in config.augment_overrides.items())
+    st.session_state[key("augment_overrides")] = overrides_text(config.augment_overrides)
 
 
 def apply_preset() -> None:
@@ -81,26 +85,11 @@ def available_weights(weights_dirs: tuple[str, ...], _settings: Settings) -> dic
     return weights_available(_settings)
 
 
-def suggested_weights(backbone: str, strategy: str, available: dict[str, list[str]]) -> str:
-    """What a new backbone or strategy should start with: a local file if this machine has one."""
-    files = [w for w in available.get(backbone, []) if w not in ("none", "imagenet")]
-    if strategy == "scratch" or get_spec(backbone).from_scratch_only:
-        return "none"
-    return files[-1] if files else "imagenet"
-
-
 def backbone_or_strategy_changed(available: dict[str, list[str]]) -> None:
-    """Keep the form launchable when the backbone or strategy changes: weights this machine has, the
-    tutorial CNNs only from scratch, a boundary and an image size the backbone knows."""
-    state = st.session_state
-    spec = get_spec(state[key("backbone")])
-    if spec.from_scratch_only:
-        state[key("strategy")], state[key("head")] = "scratch", "auto"
-    state[key("weights")] = suggested_weights(spec.name, state[key("strategy")], available)
-    if state[key("fine_tune_at")] not in spec.boundaries:
-        state[key("fine_tune_at")] = ""
-    if (state[key("image_size")] or 0) < spec.min_size:
-        state[key("image_size")] = spec.native_size
+    """Show what the new backbone or strategy rules out as replaced (`lab.training.form.repair`)."""
+    names = ("backbone", "strategy", "head", "weights", "fine_tune_at", "image_size")
+    repaired = repair({name: st.session_state[key(name)] for name in names}, available)
+    st.session_state.update({key(name): value for name, value in repaired.items()})
 
 
 def options_with(options: list[Any], current: Any) -> list[Any]:
@@ -119,90 +108,86 @@ def backbone_label(name: str, available: dict[str, list[str]]) -> str:
     return f"{name} — weights here: {', '.join(usable) or 'none (random only)'}"
 
 
+def choice(container: Any, name: str, options: Any = None, **extra: Any) -> Any:
+    """A selectbox for a config field: label, help and (unless given) options from `FIELDS`."""
+    field = FIELDS[name]
+    options = field.choices if options is None else options
+    return container.selectbox(field.label, options, key=key(name), **{"help": field.help, **extra}, **PERSIST)
+
+
+def number(container: Any, name: str, **extra: Any) -> Any:
+    """A number input for a config field: label, help and bounds from `FIELDS` (unless given)."""
+    field = FIELDS[name]
+    bounds = {"min_value": field.low, "max_value": field.high, "help": field.help}
+    return container.number_input(field.label, key=key(name), **{**bounds, **extra}, **PERSIST)
+
+
 def config_form(settings: Settings) -> dict[str, Any]:
     """Every `TrainConfig` field as a labelled widget; returns the raw values."""
     available = available_weights(tuple(map(str, settings.weights_dirs)), settings)
-    persist = {"persist_state": "session"}
     values: dict[str, Any] = {}
     model, data = st.columns(2)
     with data:
         folders = [str(folder) for folder in dataset_folders(settings)]
-        values["data"] = st.selectbox(
-            "Data", options_with(folders, st.session_state.get(key("data"))), key=key("data"),
-            accept_new_options=True, help="A data folder, a .zip, a saved manifest name, or a folder name in "
-            "the data folders (" + ", ".join(map(str, settings.data_dirs)) + ").", **persist)
+        values["data"] = choice(
+            st, "data", options_with(folders, st.session_state.get(key("data"))), accept_new_options=True,
+            help=f"{FIELDS['data'].help} ({', '.join(map(str, settings.data_dirs))}).")
         sizes = st.columns(2)
-        values["train_size"] = sizes[0].number_input(
-            "Training images", min_value=2, step=100, key=key("train_size"), placeholder="all",
-            help="Total training images, stratified; empty = all.", **persist)
-        values["validation_size"] = sizes[1].number_input(
-            "Validation images", min_value=2, step=100, key=key("validation_size"), placeholder="all",
-            help="Total validation images, stratified; empty = all.", **persist)
-        values["augment"] = st.selectbox("Augmentation preset", list(AUGMENT_PRESETS), key=key("augment"), **persist)
+        values["train_size"] = number(sizes[0], "train_size", step=100, placeholder="all")
+        values["validation_size"] = number(sizes[1], "validation_size", step=100, placeholder="all")
+        values["augment"] = choice(st, "augment")
+        overrides = FIELDS["augment_overrides"]
         values["augment_overrides"] = st.text_input(
-            "Augmentation changes", key=key("augment_overrides"), placeholder="rotation_range=30, zoom_range=0.1",
-            help="key=value pairs changing the preset (the Augment page previews them).", **persist)
+            overrides.label, key=key("augment_overrides"), placeholder="rotation_range=30, zoom_range=0.1",
+            help=overrides.help, **PERSIST)
     with model:
         changed = {"on_change": backbone_or_strategy_changed, "args": (available,)}
-        values["backbone"] = st.selectbox(
-            "Backbone", list(BACKBONES), key=key("backbone"),
-            format_func=lambda name: backbone_label(name, available), **changed, **persist)
-        choices = ["imagenet", *[w for w in available.get(values["backbone"], ["none"]) if w != "imagenet"]]
-        values["weights"] = st.selectbox(
-            "Weights", options_with(choices, st.session_state.get(key("weights"))), key=key("weights"),
-            format_func=weights_label, accept_new_options=True,
-            help="imagenet needs Keras's cached file or a network; a local file can also be typed as a path.",
-            **persist)
-        values["strategy"] = st.selectbox(
-            "Strategy", STRATEGIES, key=key("strategy"), format_func=lambda s: f"{s}: {STRATEGY_HELP[s]}",
-            **changed, **persist)
-        values["head"] = st.selectbox("Head", HEADS, key=key("head"), help="auto: the Keras tutorial's head "
-                                      "(GAP, BatchNorm, Dropout 0.2, softmax) or the CNN's own layers.", **persist)
-    values.update(training_fields(values["backbone"], values["strategy"], persist))
+        values["backbone"] = choice(st, "backbone", format_func=lambda name: backbone_label(name, available),
+                                    **changed)
+        weights = ["imagenet", *[w for w in available.get(values["backbone"], ["none"]) if w != "imagenet"]]
+        values["weights"] = choice(st, "weights", options_with(weights, st.session_state.get(key("weights"))),
+                                   format_func=weights_label, accept_new_options=True)
+        values["strategy"] = choice(st, "strategy", format_func=lambda s: f"{s}: {STRATEGY_HELP[s]}", **changed)
+        values["head"] = choice(st, "head")
+    values.update(training_fields(values["backbone"], values["strategy"]))
     return values
 
 
-def training_fields(backbone: str, strategy: str, persist: dict[str, Any]) -> dict[str, Any]:
+def training_fields(backbone: str, strategy: str) -> dict[str, Any]:
     spec = get_spec(backbone)
     values: dict[str, Any] = {}
     first, second, third, fourth = st.columns(4)
-    values["image_size"] = first.number_input(
-        "Image size (px)", min_value=spec.min_size, max_value=1024, step=8, key=key("image_size"),
-        help=f"{backbone}'s native size is {spec.native_size}px.", **persist)
-    values["epochs"] = second.number_input("Epochs", min_value=1, key=key("epochs"), **persist)
-    values["batch_size"] = third.number_input("Batch size", min_value=1, max_value=4096, key=key("batch_size"),
-                                              **persist)
-    values["seed"] = fourth.number_input("Seed", min_value=0, key=key("seed"), **persist)
-    values["optimizer"] = first.selectbox("Optimizer", OPTIMIZERS, key=key("optimizer"),
-                                          help="sgd uses momentum 0.9.", **persist)
-    values["learning_rate"] = second.number_input(
-        "Learning rate", min_value=1e-8, max_value=1.0, step=1e-4, format="%.1e", key=key("learning_rate"), **persist)
-    values["early_stopping_patience"] = third.number_input(
-        "Early stopping patience", min_value=0, key=key("early_stopping_patience"),
-        help="Epochs without a better val_accuracy before stopping; 0 = off.", **persist)
-    values["class_weights"] = fourth.checkbox("Balance class weights", key=key("class_weights"), **persist)
-    values["mixed_precision"] = fourth.checkbox("Mixed precision (GPU)", key=key("mixed_precision"), **persist)
-    fine_tuning = strategy != "fine-tune"
-    boundaries = ["", *spec.boundaries]
-    values["fine_tune_at"] = first.selectbox(
-        "Fine-tune from", options_with(boundaries, st.session_state.get(key("fine_tune_at"))),
-        key=key("fine_tune_at"), disabled=fine_tuning,
-        format_func=lambda b: b or f"default ({spec.default_boundary or 'none'})", **persist)
-    values["fine_tune_learning_rate"] = second.number_input(
-        "Fine-tune learning rate", min_value=1e-8, max_value=1.0, step=1e-6, format="%.1e", disabled=fine_tuning,
-        key=key("fine_tune_learning_rate"), **persist)
-    values["fine_tune_epochs"] = third.number_input(
-        "Fine-tune epochs", min_value=1, key=key("fine_tune_epochs"), disabled=fine_tuning, **persist)
+    values["image_size"] = number(first, "image_size", min_value=spec.min_size, step=8,
+                                  help=f"{FIELDS['image_size'].help}; {backbone}'s native size is {spec.native_size}px")
+    values["epochs"] = number(second, "epochs")
+    values["batch_size"] = number(third, "batch_size")
+    values["seed"] = number(fourth, "seed")
+    values["optimizer"] = choice(first, "optimizer")
+    values["learning_rate"] = number(second, "learning_rate", step=1e-4, format="%.1e")
+    values["early_stopping_patience"] = number(third, "early_stopping_patience")
+    for name in ("class_weights", "mixed_precision"):
+        values[name] = fourth.checkbox(FIELDS[name].label, key=key(name), help=FIELDS[name].help, **PERSIST)
+    values.update(fine_tune_fields(spec, strategy, [first, second, third]))
     return values
 
 
+def fine_tune_fields(spec: BackboneSpec, strategy: str, columns: list[Any]) -> dict[str, Any]:
+    """Active for fine-tuning; a boundary left over from elsewhere stays editable, so its error can be fixed."""
+    boundary = st.session_state.get(key("fine_tune_at"))
+    idle = strategy != "fine-tune"
+    return {
+        "fine_tune_at": choice(columns[0], "fine_tune_at", options_with(["", *spec.boundaries], boundary),
+                               disabled=idle and not boundary,
+                               format_func=lambda b: b or f"default ({spec.default_boundary or 'none'})"),
+        "fine_tune_learning_rate": number(columns[1], "fine_tune_learning_rate", step=1e-6, format="%.1e",
+                                          disabled=idle),
+        "fine_tune_epochs": number(columns[2], "fine_tune_epochs", disabled=idle),
+    }
+
+
 def config_from(values: dict[str, Any]) -> TrainConfig:
-    """The validated config the form describes; `LabError` names the first bad field."""
-    overrides = [part for part in (values["augment_overrides"] or "").split(",") if part.strip()]
-    values = {**values, "augment_overrides": parse_assignments(overrides)}
-    if values["strategy"] != "fine-tune":
-        values["fine_tune_at"] = ""
-    return TrainConfig.from_dict(values).validate()
+    """The config the form describes; `LabError` names the first bad field (a stale boundary included)."""
+    return TrainConfig.from_dict({**values, "augment_overrides": parse_overrides_text(values["augment_overrides"])})
 
 
 @st.cache_data(max_entries=64, ttl=30, show_spinner="Estimating the cost...")
@@ -341,6 +326,7 @@ if config is not None:
     show_cost(config, settings)
 if st.button("Launch", type="primary", disabled=config is None, icon=":material/play_arrow:"):
     try:
+        preflight(config, settings)
         launched = jobs.launch(config, settings)
         st.session_state[RUN_KEY] = launched.id
         st.toast(f"Launched {launched.id}")

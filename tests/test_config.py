@@ -9,19 +9,31 @@ import pytest
 
 from lab.errors import LabError
 from lab.training.backbones import BACKBONES
-from lab.training.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
+from lab.training.config import FIELDS, HEADS, OPTIMIZERS, STRATEGIES, TrainConfig
+from lab.training.presets import PRESETS
 
 GOOD = TrainConfig(data="cats_and_dogs_filtered", backbone="mobilenet", weights="none", image_size=128)
 
 
 def bad(**changes) -> str:
     with pytest.raises(LabError) as caught:
-        dataclasses.replace(GOOD, **changes).validate()
+        dataclasses.replace(GOOD, **changes)
     return str(caught.value)
 
 
-def test_a_good_config_validates_and_returns_itself():
-    assert GOOD.validate() is GOOD
+def test_a_config_is_checked_when_it_is_made_so_every_config_is_valid():
+    assert not hasattr(TrainConfig, "validate")  # nothing downstream re-validates
+    with pytest.raises(LabError, match="epochs=0"):
+        TrainConfig(data="cats_and_dogs_filtered", epochs=0)
+    with pytest.raises(LabError, match="epochs=0"):
+        TrainConfig.from_dict({**GOOD.to_dict(), "epochs": 0})
+
+
+def test_the_table_describes_every_field_in_order():
+    assert list(FIELDS) == [f.name for f in dataclasses.fields(TrainConfig)]
+    for spec in FIELDS.values():
+        assert spec.label and spec.help and spec.cli_flag.startswith("--"), spec.name
+    assert FIELDS["strategy"].choices == STRATEGIES and FIELDS["head"].choices == HEADS
 
 
 @pytest.mark.parametrize("field, value, allowed", [
@@ -75,21 +87,20 @@ def test_feature_extractor_with_augmentation_explains_why():
 
 def test_augment_overrides_are_checked_by_the_augmentation_module():
     with pytest.raises(LabError, match="rotation"):
-        config = dataclasses.replace(GOOD, strategy="frozen", augment="light", augment_overrides={"rotation_range": -5})
-        config.validate()
+        dataclasses.replace(GOOD, strategy="frozen", augment="light", augment_overrides={"rotation_range": -5})
 
 
 def test_fine_tune_boundary_must_be_one_of_the_backbones():
     message = bad(strategy="fine-tune", fine_tune_at="block4")
     assert "fine_tune_at" in message and "conv_12" in message
     assert "only applies" in bad(strategy="frozen", fine_tune_at="conv_12")
-    fine = dataclasses.replace(GOOD, strategy="fine-tune").validate()
+    fine = dataclasses.replace(GOOD, strategy="fine-tune")
     assert fine.resolved_fine_tune_at == "conv_12"
 
 
 def test_the_tutorial_cnn_takes_only_its_own_head():
     assert "head" in bad(backbone="basic_cnn", strategy="scratch", head="linear")
-    scratch = dataclasses.replace(GOOD, backbone="basic_cnn", strategy="scratch").validate()
+    scratch = dataclasses.replace(GOOD, backbone="basic_cnn", strategy="scratch")
     assert scratch.resolved_head == "output_only"
     assert GOOD.resolved_head == "keras_tutorial"
 
@@ -98,6 +109,16 @@ def test_json_round_trip_is_exact():
     config = dataclasses.replace(GOOD, strategy="frozen", augment="light", augment_overrides={"rotation_range": 10},
                                  train_size=100, class_weights=True)
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_augmentation_overrides_are_stored_parsed_so_a_saved_config_reads_back_equal():
+    typed = {"rotation_range": "10", "horizontal_flip": "false", "brightness_range": "0.8:1.2", "fill_mode": "Wrap"}
+    config = dataclasses.replace(GOOD, strategy="frozen", augment="light", augment_overrides=typed)
+    assert config.augment_overrides == {"rotation_range": 10.0, "horizontal_flip": False,
+                                        "brightness_range": [0.8, 1.2], "fill_mode": "wrap"}
+    saved = json.loads(json.dumps(config.to_dict()))
+    assert saved["augment_overrides"] == config.augment_overrides
+    assert TrainConfig.from_dict(saved) == config
 
 
 def test_unknown_keys_in_json_are_refused_with_the_known_ones_listed():
@@ -117,7 +138,7 @@ def test_summary_is_one_line_with_the_essentials():
 
 def test_every_preset_is_valid_and_the_tutorial_experiments_are_there():
     for name, preset in PRESETS.items():
-        assert preset.validate() is preset, name
+        assert TrainConfig.from_dict(preset.to_dict()) == preset, name
     assert {"keras-tutorial-vgg16-20k", "keras-tutorial-vgg16-1k", "basic-cnn", "basic-cnn-dropout",
             "basic-cnn-augmented", "vgg16-features", "vgg16-frozen-augmented", "vgg16-fine-tune",
             "mobilenet-v2-quick"} <= set(PRESETS)
@@ -144,9 +165,9 @@ def test_keras_tutorial_presets_match_the_tutorial():
 def test_choice_lists_match_what_validation_accepts():
     for strategy in STRATEGIES:
         weights = "none" if strategy == "scratch" else "imagenet"
-        dataclasses.replace(GOOD, strategy=strategy, weights=weights).validate()
+        dataclasses.replace(GOOD, strategy=strategy, weights=weights)
     for head in HEADS:
-        dataclasses.replace(GOOD, head=head).validate()
+        dataclasses.replace(GOOD, head=head)
     for optimizer in OPTIMIZERS:
-        dataclasses.replace(GOOD, optimizer=optimizer).validate()
+        dataclasses.replace(GOOD, optimizer=optimizer)
     assert set(BACKBONES) >= {"vgg16", "mobilenet_v2", "efficientnet_b0", "basic_cnn", "basic_cnn_dropout"}

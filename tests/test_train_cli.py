@@ -18,6 +18,9 @@ from lab.cli import build_parser, main
 from lab.cli.train import config_from_args
 from lab.errors import LabError
 from lab.runs.store import RunStore
+from lab.settings import load_settings
+from lab.training.config import FIELDS, TrainConfig
+from lab.training.preflight import check_data_source
 from tests.conftest import FILTERED, TINY_MOBILENET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,18 +99,58 @@ def test_flags_override_the_config_file_which_overrides_the_preset(tmp_path: Pat
     config = config_from_args(args)
     assert (config.backbone, config.strategy, config.fine_tune_at) == ("vgg16", "fine-tune", "block4")
     assert (config.epochs, config.batch_size, config.data) == (3, 4, "x")
-    assert config.augment_overrides == {"zoom_range": 0.1, "rotation_range": "10"}
+    assert config.augment_overrides == {"zoom_range": 0.1, "rotation_range": 10.0}  # parsed once, here
+
+
+def test_every_config_field_has_a_flag_and_the_old_names_still_work() -> None:
+    args = build_parser().parse_args([
+        "train", "--data", "x", "--backbone", "vgg16", "--weights", "imagenet", "--strategy", "fine-tune",
+        "--head", "linear", "--image-size", "150", "--epochs", "3", "--batch-size", "4", "--optimizer", "sgd",
+        "--lr", "0.01", "--fine-tune-at", "block5", "--fine-tune-lr", "1e-6", "--fine-tune-epochs", "2",
+        "--train-size", "100", "--validation-size", "50", "--augment", "light", "--augment-set", "contrast=0.1",
+        "--early-stopping", "3", "--class-weights", "--seed", "7", "--no-mixed-precision",
+    ])  # fmt: skip
+    config = config_from_args(args)
+    assert config == TrainConfig(
+        data="x", backbone="vgg16", weights="imagenet", strategy="fine-tune", head="linear", image_size=150,
+        epochs=3, batch_size=4, optimizer="sgd", learning_rate=0.01, fine_tune_at="block5",
+        fine_tune_learning_rate=1e-6, fine_tune_epochs=2, train_size=100, validation_size=50, augment="light",
+        augment_overrides={"contrast": 0.1}, early_stopping_patience=3, class_weights=True, seed=7,
+        mixed_precision=False)
+    assert set(FIELDS) <= set(vars(args))
 
 
 def test_a_run_that_fails_says_so_in_its_json_line(workspace: Path, tmp_path: Path) -> None:
-    done = lab("train", *TINY_FLAGS, "--weights", "no_such.weights.h5", "--runs-dir", str(tmp_path), "--json")
+    # The file exists, so the preflight passes; it holds MobileNet (v1) weights, which MobileNetV2 cannot load.
+    done = lab("train", *TINY_FLAGS, "--backbone", "mobilenet_v2", "--runs-dir", str(tmp_path), "--json")
 
     assert done.returncode == 1
     result = last_json(done.stdout)
-    assert result["status"] == "failed" and "no_such.weights.h5" in result["error"]
+    assert result["status"] == "failed" and TINY_MOBILENET.name in result["error"]
     assert result["best_val_accuracy"] is None and Path(result["run_dir"]).is_dir()
-    assert done.stderr.strip().splitlines()[-1].startswith("error: weights='no_such.weights.h5'")
+    assert any(line.startswith("error: Could not load weights file") for line in done.stderr.splitlines())
     assert "Traceback" not in done.stderr  # a user mistake, not a bug
+
+
+@pytest.mark.parametrize("mode", [[], ["--background"]], ids=["foreground", "background"])
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--data", "/no/such/folder"], "data='/no/such/folder' was not found"),
+        (["--data", "no_such_dataset"], "data='no_such_dataset' was not found"),
+        (["--weights", "no_such.weights.h5"], "weights='no_such.weights.h5'"),
+    ],
+)
+def test_missing_data_or_weights_are_one_line_before_any_run(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture, mode: list[str], flags: list[str], named: str
+) -> None:
+    runs_dir = tmp_path / "runs"
+    code = main(["train", *TINY_FLAGS, *flags, *mode, "--runs-dir", str(runs_dir), "--json"])
+
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and captured.err.startswith(f"error: {named}")
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
 def test_a_broken_config_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -168,3 +211,16 @@ def test_runs_stop_of_an_unknown_run_is_an_error(workspace: Path, tmp_path: Path
     done = lab("runs", "stop", "nope", "--runs-dir", str(tmp_path / "runs"))
     assert done.returncode == 2 and "No run 'nope'" in done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_preflight_finds_folders_zips_names_and_saved_manifests(workspace: Path, tmp_path: Path) -> None:
+    settings = load_settings()
+    (tmp_path / "photos.zip").write_bytes(b"PK")
+    settings.manifests_dir.mkdir(parents=True, exist_ok=True)
+    (settings.manifests_dir / "mine.json").write_text("{}")
+    for source in (str(FILTERED), str(tmp_path / "photos.zip"), FILTERED.name, "mine",
+                   str(settings.manifests_dir / "mine.json")):
+        check_data_source(source, settings)
+    for missing in ("theirs", str(tmp_path / "gone.zip"), str(tmp_path / "gone.json")):
+        with pytest.raises(LabError, match="was not found"):
+            check_data_source(missing, settings)

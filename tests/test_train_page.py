@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lab.runs.store import RunStore
 from lab.settings import load_settings
-from lab.training.config import TrainConfig
+from lab.training.config import FIELDS, TrainConfig
 from tests.conftest import FILTERED, MOBILENET_V2, TINY_MOBILENET
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
@@ -43,6 +43,16 @@ def test_every_config_field_has_a_labelled_widget(page: AppTest) -> None:
         assert widget(page, field.name).label, field.name
     assert any(m.value.startswith("**Cost:** 1,000 training + 1,000 validation images") for m in page.markdown)
     assert any(b.label == "Launch" and not b.disabled for b in page.button)
+
+
+def test_labels_help_and_bounds_come_from_the_config_table(page: AppTest) -> None:
+    for name in ("epochs", "batch_size", "train_size", "learning_rate", "early_stopping_patience"):
+        found = widget(page, name)
+        assert (found.label, found.help) == (FIELDS[name].label, FIELDS[name].help), name
+        assert (found.min, found.max) == (FIELDS[name].low, FIELDS[name].high), name
+    assert widget(page, "strategy").options[0].startswith(FIELDS["strategy"].choices[0])
+    widget(page, "backbone").set_value("inception_v3").run()
+    assert widget(page, "image_size").min == 75  # the backbone's own minimum
 
 
 def test_the_backbone_list_says_which_weights_this_machine_has(page: AppTest) -> None:
@@ -82,6 +92,37 @@ def test_a_new_backbone_or_strategy_gets_weights_this_machine_has(page: AppTest)
     widget(page, "strategy").set_value("fine-tune").run()
     assert widget(page, "weights").value == "imagenet"  # nothing local for VGG16: launching says what to do
     assert not page.error
+
+
+def test_leaving_fine_tuning_clears_the_boundary_in_the_form(page: AppTest) -> None:
+    page.selectbox(key="train_preset").set_value("vgg16-fine-tune").run()
+    widget(page, "strategy").set_value("frozen").run()
+
+    assert widget(page, "fine_tune_at").value == "" and widget(page, "fine_tune_at").disabled
+    assert not page.error
+
+
+def test_a_boundary_outside_fine_tuning_is_refused_not_silently_cleared(page: AppTest) -> None:
+    page.selectbox(key="train_preset").set_value("vgg16-frozen-augmented").run()
+    page.session_state[key("fine_tune_at")] = "block4"  # e.g. left by another page
+    page.run()
+
+    assert any("fine_tune_at='block4' only applies" in error.value for error in page.error)
+    assert not widget(page, "fine_tune_at").disabled  # so it can be cleared
+    assert [b.disabled for b in page.button if b.label == "Launch"] == [True]
+
+
+def test_launching_with_data_that_is_not_here_says_so_and_creates_no_run(page: AppTest) -> None:
+    widget(page, "backbone").set_value("mobilenet").run()
+    widget(page, "train_size").set_value(40)
+    widget(page, "validation_size").set_value(20).run()
+    page.session_state["dataset_path"] = "no_such_dataset"  # as if the Dataset page had chosen it
+    page.run()
+    assert not page.error  # a valid config: only launching looks for the data
+    next(b for b in page.button if b.label == "Launch").click().run()
+
+    assert any("data='no_such_dataset' was not found" in error.value for error in page.error)
+    assert RunStore(load_settings().runs_dir).list() == []
 
 
 def test_an_impossible_combination_is_explained_and_cannot_launch(page: AppTest) -> None:

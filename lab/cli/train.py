@@ -1,7 +1,9 @@
 """`python -m lab train`: train one run in the foreground (this process is its worker), or queue it.
 
 The config comes from `--preset`, then `--config FILE` (a run's `config.json`, or any subset of its
-fields), then the flags, each overriding the one before. Progress goes to stderr; the last stdout
+fields), then the flags, each overriding the one before; the flags are made from the config's table
+of fields (`lab.training.config.FIELDS`). A config that is invalid, or names data or weights this
+machine does not have, is one line on stderr and no run folder. Progress goes to stderr; the last stdout
 line with `--json` is one JSON object describing the run (run_dir, status, best_val_accuracy,
 epochs_completed, train_images, seconds, ...). Ctrl-C stops gracefully after the current batch and
 keeps the history and best checkpoint; a second Ctrl-C aborts.
@@ -25,20 +27,17 @@ from lab.runs.describe import logs_text, progress_text
 from lab.runs.status import FAILED, FINISHED
 from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
-from lab.training.config import PRESETS, TrainConfig
+from lab.training.config import FIELDS, FieldSpec, TrainConfig
+from lab.training.preflight import preflight
+from lab.training.presets import PRESETS
 
-# flag destination -> TrainConfig field, for the flags whose name differs from the field's
-_RENAMED = {
-    "lr": "learning_rate",
-    "fine_tune_lr": "fine_tune_learning_rate",
-    "early_stopping": "early_stopping_patience",
-}
-_FIELDS = (
-    "data", "backbone", "weights", "strategy", "head", "image_size", "epochs", "batch_size", "optimizer", "lr",
-    "fine_tune_at", "fine_tune_lr", "fine_tune_epochs", "train_size", "validation_size", "augment",
-    "early_stopping", "class_weights", "seed", "mixed_precision",
-)  # fmt: skip
 PROGRESS_INTERVAL = 2.0  # seconds between batch progress lines on stderr
+_ARGUMENT_KIND: dict[str, dict[str, Any]] = {  # how argparse reads each kind of config field
+    "integer": {"type": int},
+    "number": {"type": float},
+    "flag": {"action": argparse.BooleanOptionalAction},
+    "overrides": {"action": "append", "metavar": "KEY=VALUE"},
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,37 +49,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     presets = ", ".join(PRESETS)
     parser.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME", help=f"a tutorial experiment: {presets}")
     parser.add_argument("--config", type=Path, metavar="FILE", help="a JSON config (e.g. a run's config.json)")
-    parser.add_argument("--data", help="data folder, .zip, manifest name, or a folder name inside a data folder")
-    parser.add_argument("--backbone", help="backbone name, e.g. mobilenet_v2, vgg16, basic_cnn")
-    parser.add_argument("--weights", help="imagenet | none | a weights file path or name")
-    parser.add_argument("--strategy", help="scratch | feature-extractor | frozen | fine-tune")
-    parser.add_argument("--head", help="auto | keras_tutorial | five_model_tutorial | linear")
-    parser.add_argument("--image-size", type=int, help="square input size in pixels")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--optimizer", help="adam | rmsprop | sgd (with momentum)")
-    parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--fine-tune-at", help="named boundary to unfreeze from (fine-tune)")
-    parser.add_argument("--fine-tune-lr", type=float, help="learning rate after unfreezing (fine-tune)")
-    parser.add_argument("--fine-tune-epochs", type=int, help="epochs after unfreezing (fine-tune)")
-    parser.add_argument("--train-size", type=int, help="training images in total, stratified")
-    parser.add_argument("--validation-size", type=int, help="validation images in total, stratified")
-    parser.add_argument("--augment", help="augmentation preset, or none")
-    parser.add_argument("--augment-set", action="append", metavar="KEY=VALUE",
-                        help="change one augmentation parameter, e.g. rotation_range=30 (repeatable)")
-    parser.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="0 = off")
-    parser.add_argument("--class-weights", action=argparse.BooleanOptionalAction, default=None)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None)
+    for field in FIELDS.values():
+        parser.add_argument(field.cli_flag, dest=field.name, help=_help(field), **_ARGUMENT_KIND.get(field.kind, {}))
     parser.add_argument("--runs-dir", type=Path, help="where the run folder goes (default: the workspace's runs)")
     parser.add_argument("--background", action="store_true", help="queue it for a background worker and return")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     parser.set_defaults(func=run)
 
 
+def _help(field: FieldSpec) -> str:
+    choices = f" ({' | '.join(field.choices)})" if field.choices else ""
+    return (field.help + choices).replace("%", "%%")
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     config = config_from_args(args)
+    preflight(config, settings)  # missing data or weights: one line, exit 2, no run folder
     runs_dir = args.runs_dir or settings.runs_dir
     if args.background:
         launched = jobs.launch(config, settings, runs_dir)
@@ -100,15 +85,16 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values: dict[str, Any] = PRESETS[args.preset].to_dict() if args.preset else {}
     if args.config:
         values.update(_read_config_file(args.config))
-    for name in _FIELDS:
-        value = getattr(args, name)
-        if value is not None:
-            values[_RENAMED.get(name, name)] = value
-    if args.augment_set:
-        values["augment_overrides"] = {**values.get("augment_overrides", {}), **parse_assignments(args.augment_set)}
+    for field in FIELDS.values():
+        value = getattr(args, field.name)
+        if value is None:
+            continue
+        if field.kind == "overrides":  # --augment-set adds to the preset's and the file's changes
+            value = {**values.get(field.name, {}), **parse_assignments(value)}
+        values[field.name] = value
     if "data" not in values:
         raise LabError("No data: pass --data PATH (or a --preset or --config that names it).")
-    return TrainConfig.from_dict(values).validate()
+    return TrainConfig.from_dict(values)
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Training: what one run is and how it trains.
 
-Owns the validated training config and the tutorials' presets, the backbone registry and where each
+Owns the validated training config, the tutorials' presets, the rules for editing a config in a form
+and the preflight check of its data and weights, the backbone registry and where each
 backbone's weights come from, the heads and strategies, the on-disk feature cache, the training story
 itself, what a run writes while it trains, and the cost estimate. Devices (CPU, GPUs, mixed precision)
 are here because only training uses them.

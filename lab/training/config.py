@@ -1,23 +1,29 @@
-"""The training configuration: one frozen, validated dataclass that drives the UI, the CLI and the worker.
+"""The training configuration: one frozen dataclass that is valid from the moment it exists.
 
 Everything that decides a run lives here, so `config.json` in a run folder is enough to repeat it.
-`validate()` checks every value up front, scikit-learn style: the message names the field, the value
-and what is allowed, and impossible combinations (fine-tuning a CNN that has no pretrained weights,
-augmenting features that are computed once) are explained rather than silently ignored.
+`FIELDS` is the one table of what each field accepts (its kind, bounds or choices) and how it is
+presented (label, help, CLI flag), in the spirit of scikit-learn's `_parameter_constraints`:
+`TrainConfig` checks itself against it on construction, `lab train` builds its flags from it and the
+Train page its widgets' labels, help and bounds, so a new field is one row here. Checks that span
+fields follow as combination checks that explain the way out: the image size and fine-tune boundary
+a backbone knows, fine-tuning a CNN that has no pretrained weights, augmenting features that are
+computed once. Messages name the field, the value and what is allowed.
 
-`PRESETS` reproduces the experiments of the two tutorials the lab teaches from: the Keras tutorial
-(VGG16 on 20K and on 1K images) and the five models of the "hands-on transfer learning" tutorial
-(basic CNN, with dropout, with augmentation, VGG16 bottleneck features, frozen VGG16 with
-augmentation, fine-tuned VGG16). Edit one before launch with `dataclasses.replace(PRESETS[name], ...)`.
+Augmentation overrides are stored parsed, in their canonical types (`"10"` becomes `10.0`), so a saved
+config reads back equal. The tutorials' presets are in `lab.training.presets`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.augment import PRESETS as AUGMENT_PRESETS
+from lab.augment import spec_from
 from lab.errors import LabError
 from lab.training.backbones import BACKBONES, get_spec
 from lab.training.models import CHOOSABLE_HEADS, OUTPUT_ONLY
@@ -29,8 +35,118 @@ WEIGHT_KINDS = ("imagenet", "none")  # anything else names a local weights file
 
 
 @dataclass(frozen=True)
+class FieldSpec:
+    """One `TrainConfig` field: what it accepts, and how the page and the CLI present it.
+
+    kind: "text", "choice" (one of `choices`), "integer" or "number" (within `low` and `high`; no `high` =
+        unbounded), "flag" (true or false) or "overrides" (augmentation parameter -> value).
+    optional: an integer may be None ("all") and a text may be empty ("the default").
+    flag: the CLI flag, when it is not the field's name with dashes (`--lr` for learning_rate).
+    """
+
+    name: str
+    kind: str
+    label: str
+    help: str
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    optional: bool = False
+    flag: str = ""
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def check(self, value: Any) -> None:
+        """Raise `LabError` naming the field, the value and what is allowed, unless `value` fits."""
+        if not self._accepts(value):
+            raise LabError(f"{self.name}={value!r} is not allowed; {self.allowed()}.")
+
+    def allowed(self) -> str:
+        if self.kind == "choice":
+            return "choose one of: " + ", ".join(self.choices)
+        if self.kind == "flag":
+            return "it must be true or false"
+        if self.kind == "text":
+            return f"it must not be empty: {self.help}"
+        if self.kind == "overrides":
+            return "it must map augmentation parameter names to values"
+        what = "an integer" if self.kind == "integer" else "a number"
+        bounds = f"between {self.low:g} and {self.high:g}" if self.high is not None else f">= {self.low:g}"
+        return f"it must be {what} {bounds}"
+
+    def _accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.optional and self.kind == "integer"
+        if self.kind == "choice":
+            return value in self.choices
+        if self.kind == "flag":
+            return isinstance(value, bool)
+        if self.kind == "text":
+            return isinstance(value, str) and (self.optional or bool(value.strip()))
+        if self.kind == "overrides":
+            return isinstance(value, Mapping)
+        return _is_number(value, self.kind) and self.low <= value and (self.high is None or value <= self.high)
+
+
+def _is_number(value: Any, kind: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if kind == "integer" else isinstance(value, (int, float)) and math.isfinite(value)
+
+
+FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
+    FieldSpec("data", "text", "Data",
+              "a data folder, a .zip, a saved manifest name, or the name of a folder inside one of the data folders"),
+    FieldSpec("backbone", "choice", "Backbone",
+              "the network under the head: a pretrained one, or the tutorial's own CNN (basic_cnn*)",
+              choices=tuple(BACKBONES)),
+    FieldSpec("weights", "text", "Weights",
+              "imagenet (Keras's download or cache), none (random initialisation), or a local weights file: "
+              "a path, or a file name in one of the weights folders"),
+    FieldSpec("strategy", "choice", "Strategy",
+              "what trains: everything from random weights, only the head on cached features, the head over a "
+              "frozen backbone, or the head then the backbone's top layers", choices=STRATEGIES),
+    FieldSpec("head", "choice", "Head",
+              "auto: the Keras tutorial's head (GAP, BatchNorm, Dropout 0.2, softmax) or the CNN's own layers",
+              choices=HEADS),
+    FieldSpec("image_size", "integer", "Image size (px)", "square input size in pixels",
+              low=min(spec.min_size for spec in BACKBONES.values()), high=1024),
+    FieldSpec("epochs", "integer", "Epochs", "passes over the training images (before unfreezing, when fine-tuning)",
+              low=1, high=10_000),
+    FieldSpec("batch_size", "integer", "Batch size", "images per training step", low=1, high=4096),
+    FieldSpec("optimizer", "choice", "Optimizer", "sgd uses momentum 0.9", choices=OPTIMIZERS),
+    FieldSpec("learning_rate", "number", "Learning rate", "the optimizer's step size, e.g. 1e-4",
+              low=1e-8, high=1.0, flag="--lr"),
+    FieldSpec("fine_tune_at", "text", "Fine-tune from",
+              "a named boundary of the backbone to unfreeze from (fine-tune); empty = the backbone's default",
+              optional=True),
+    FieldSpec("fine_tune_learning_rate", "number", "Fine-tune learning rate",
+              "learning rate after unfreezing (fine-tune), usually 10-100x lower, e.g. 1e-5",
+              low=1e-8, high=1.0, flag="--fine-tune-lr"),
+    FieldSpec("fine_tune_epochs", "integer", "Fine-tune epochs", "epochs after unfreezing (fine-tune)",
+              low=1, high=10_000),
+    FieldSpec("train_size", "integer", "Training images", "training images in total, stratified; empty = all",
+              low=2, optional=True),
+    FieldSpec("validation_size", "integer", "Validation images", "validation images in total, stratified; empty = all",
+              low=2, optional=True),
+    FieldSpec("augment", "choice", "Augmentation preset", "a preset of the Augment page, or none",
+              choices=tuple(AUGMENT_PRESETS)),
+    FieldSpec("augment_overrides", "overrides", "Augmentation changes",
+              "key=value pairs changing the preset, e.g. rotation_range=30 (the Augment page previews them)",
+              flag="--augment-set"),
+    FieldSpec("early_stopping_patience", "integer", "Early stopping patience",
+              "epochs without a better val_accuracy before stopping; 0 = off", low=0, flag="--early-stopping"),
+    FieldSpec("class_weights", "flag", "Balance class weights", "weight classes inversely to their frequency"),
+    FieldSpec("seed", "integer", "Seed", "seeds the subsets, the split, the weights and augmentation", low=0),
+    FieldSpec("mixed_precision", "flag", "Mixed precision (GPU)", "float16 compute where a GPU supports it"),
+)}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    """One training run.
+    """One training run, checked against `FIELDS` and the combination rules when it is made.
 
     data: a data folder, a .zip, a saved manifest name, or the name of a folder inside a data folder.
     weights: "imagenet" (Keras's download and cache), "none" (random initialisation), or a local
@@ -42,7 +158,7 @@ class TrainConfig:
         layers on `basic_cnn*`.
     fine_tune_at: a named boundary of the backbone ("" = its default); layers from there on train.
     train_size / validation_size: stratified subsets (None = all available).
-    augment / augment_overrides: a preset of `lab.augment` and changes to it.
+    augment / augment_overrides: a preset of `lab.augment` and changes to it (stored parsed).
     early_stopping_patience: epochs without val_accuracy improvement before stopping (0 = off).
     class_weights: weight classes inversely to their frequency ("balanced").
     """
@@ -69,11 +185,12 @@ class TrainConfig:
     seed: int = 0
     mixed_precision: bool = False
 
-    def validate(self) -> TrainConfig:
-        """Raise `LabError` for the first bad value or impossible combination; return self."""
-        _check_values(self)
+    def __post_init__(self) -> None:
+        """Refuse the first bad value or impossible combination (`LabError`): a config is always valid."""
+        for spec in FIELDS.values():
+            spec.check(getattr(self, spec.name))
+        object.__setattr__(self, "augment_overrides", _parsed_overrides(self.augment, self.augment_overrides))
         _check_combinations(self)
-        return self
 
     @property
     def resolved_head(self) -> str:
@@ -95,10 +212,9 @@ class TrainConfig:
         """Build from JSON-like data; unknown or missing keys raise `LabError` (typos must not be ignored)."""
         if not isinstance(value, dict):
             raise LabError(f"A training config must be a JSON object, got {type(value).__name__}.")
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(value) - set(known))
+        unknown = sorted(set(value) - set(FIELDS))
         if unknown:
-            raise LabError(f"Unknown config field(s) {', '.join(unknown)}; allowed fields: {', '.join(known)}.")
+            raise LabError(f"Unknown config field(s) {', '.join(unknown)}; allowed fields: {', '.join(FIELDS)}.")
         if "data" not in value:
             raise LabError("The config has no 'data' field: name a data folder, zip or manifest.")
         return cls(**value)
@@ -123,167 +239,56 @@ class TrainConfig:
         return ", ".join(parts)
 
 
-def _choice(name: str, value: Any, allowed: tuple[str, ...] | list[str]) -> None:
-    if value not in allowed:
-        raise LabError(f"{name}={value!r} is not allowed; choose one of: {', '.join(allowed)}.")
-
-
-def _integer(name: str, value: Any, low: int, high: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise LabError(f"{name}={value!r} is not allowed; it must be an integer {bounds}.")
-
-
-def _optional_integer(name: str, value: Any, low: int) -> None:
-    if value is not None:
-        _integer(name, value, low)
-
-
-def _rate(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise LabError(f"{name}={value!r} is not allowed; it must be a number > 0 and <= 1 (e.g. 1e-4).")
-
-
-def _flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise LabError(f"{name}={value!r} is not allowed; it must be true or false.")
-
-
-def _check_values(config: TrainConfig) -> None:
-    if not isinstance(config.data, str) or not config.data.strip():
-        raise LabError("data is empty: name a data folder, a .zip or a saved manifest.")
-    _choice("backbone", config.backbone, list(BACKBONES))
-    if not isinstance(config.weights, str) or not config.weights.strip():
-        raise LabError("weights is empty: use 'imagenet', 'none', or a weights file path or name.")
-    _choice("strategy", config.strategy, STRATEGIES)
-    _choice("head", config.head, HEADS)
-    _choice("optimizer", config.optimizer, OPTIMIZERS)
-    spec = get_spec(config.backbone)
-    _integer("image_size", config.image_size, spec.min_size, 1024)
-    _integer("epochs", config.epochs, 1, 10_000)
-    _integer("batch_size", config.batch_size, 1, 4096)
-    _rate("learning_rate", config.learning_rate)
-    _rate("fine_tune_learning_rate", config.fine_tune_learning_rate)
-    _integer("fine_tune_epochs", config.fine_tune_epochs, 1, 10_000)
-    _optional_integer("train_size", config.train_size, 2)
-    _optional_integer("validation_size", config.validation_size, 2)
-    _integer("early_stopping_patience", config.early_stopping_patience, 0)
-    _integer("seed", config.seed, 0)
-    _flag("class_weights", config.class_weights)
-    _flag("mixed_precision", config.mixed_precision)
-    _check_augment(config)
-
-
-def _check_augment(config: TrainConfig) -> None:
-    from lab.augment import PRESETS as AUGMENT_PRESETS
-    from lab.augment import spec_from
-
-    _choice("augment", config.augment, list(AUGMENT_PRESETS))
-    if not isinstance(config.augment_overrides, dict):
-        raise LabError("augment_overrides must be a mapping of augmentation parameter names to values.")
-    spec_from(config.augment, config.augment_overrides)
+def _parsed_overrides(preset: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides in the types `lab.augment` gives them (JSON-ready), each checked against its parameter."""
+    parsed = spec_from(preset, overrides).to_dict()
+    return {name: parsed[name] for name in overrides}
 
 
 def _check_combinations(config: TrainConfig) -> None:
+    _check_backbone(config)
+    _check_strategy(config)
+
+
+def _check_backbone(config: TrainConfig) -> None:
+    """What the backbone rules out: images smaller than it takes; for the tutorial's CNNs, anything but scratch."""
     spec = get_spec(config.backbone)
-    if spec.from_scratch_only:
-        if config.strategy != "scratch":
-            raise LabError(
-                f"strategy={config.strategy!r} needs pretrained weights, but {config.backbone} is the tutorial's "
-                "own CNN with none; use strategy 'scratch', or pick a pretrained backbone such as vgg16."
-            )
-        if config.head != "auto":
-            raise LabError(
-                f"head={config.head!r} does not apply to {config.backbone}: it has the tutorial's own dense "
-                "layers; use head 'auto'."
-            )
+    if config.image_size < spec.min_size:
+        raise LabError(f"image_size={config.image_size!r} is too small for {config.backbone}; it must be an "
+                       f"integer between {spec.min_size} and {FIELDS['image_size'].high:g}.")
+    if not spec.from_scratch_only:
+        return
+    if config.strategy != "scratch":
+        raise LabError(
+            f"strategy={config.strategy!r} needs pretrained weights, but {config.backbone} is the tutorial's "
+            "own CNN with none; use strategy 'scratch', or pick a pretrained backbone such as vgg16."
+        )
+    if config.head != "auto":
+        raise LabError(
+            f"head={config.head!r} does not apply to {config.backbone}: it has the tutorial's own dense "
+            "layers; use head 'auto'."
+        )
+
+
+def _check_strategy(config: TrainConfig) -> None:
+    """What the strategy rules out: pretrained weights from scratch, augmenting cached features, and a
+    fine-tune boundary outside fine-tuning or unknown to the backbone (never silently cleared)."""
     if config.strategy == "scratch" and config.weights != "none":
         raise LabError(
             f"strategy 'scratch' trains from random initialisation, but weights={config.weights!r}; set weights "
             "to 'none', or use strategy 'frozen' or 'fine-tune' to start from pretrained weights."
         )
-    if config.strategy == "feature-extractor" and _augments(config):
+    if config.strategy == "feature-extractor" and (config.augment != "none" or config.augment_overrides):
         raise LabError(
             "strategy 'feature-extractor' computes each image's backbone features once and caches them, so "
             f"augmentation (augment={config.augment!r}) cannot apply; set augment to 'none', or use strategy "
             "'frozen', which runs the frozen backbone on every augmented batch."
         )
-    if config.fine_tune_at:
-        if config.strategy != "fine-tune":
-            raise LabError(f"fine_tune_at={config.fine_tune_at!r} only applies to strategy 'fine-tune'; clear it.")
-        _choice(f"fine_tune_at for {config.backbone}", config.fine_tune_at, list(spec.boundaries))
-
-
-def _augments(config: TrainConfig) -> bool:
-    return config.augment != "none" or bool(config.augment_overrides)
-
-
-def _five_model(**changes: Any) -> TrainConfig:
-    """The five-model tutorial's common setup: 150px images, batch 30, RMSprop, 30 epochs, 3,000 + 1,000 images."""
-    base = TrainConfig(
-        data="dogs-vs-cats-20k-160px",
-        backbone="vgg16",
-        weights="imagenet",
-        image_size=150,
-        epochs=30,
-        batch_size=30,
-        optimizer="rmsprop",
-        learning_rate=1e-4,
-        train_size=3000,
-        validation_size=1000,
-        seed=42,
-    )
-    return dataclasses.replace(base, **changes)
-
-
-def _keras_tutorial(**changes: Any) -> TrainConfig:
-    """The Keras tutorial: frozen VGG16, GAP -> BatchNorm -> Dropout 0.2 -> softmax, Adam, 224px, batch 64,
-    its ImageDataGenerator augmentation; 10 epochs on the 20K images. Its 1K run (500 + 500 training,
-    100 + 100 validation images, 20 epochs) draws from the same set, so the subset nests inside."""
-    base = TrainConfig(
-        data="dogs-vs-cats-20k-160px",
-        backbone="vgg16",
-        weights="imagenet",
-        strategy="frozen",
-        head="keras_tutorial",
-        image_size=224,
-        epochs=10,
-        batch_size=64,
-        optimizer="adam",
-        learning_rate=1e-3,
-        augment="keras-tutorial",
-        seed=42,
-    )
-    return dataclasses.replace(base, **changes)
-
-
-MOBILENET_V2_WEIGHTS = "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
-
-PRESETS: dict[str, TrainConfig] = {
-    "keras-tutorial-vgg16-20k": _keras_tutorial(),
-    "keras-tutorial-vgg16-1k": _keras_tutorial(train_size=1000, validation_size=200, epochs=20),
-    "basic-cnn": _five_model(backbone="basic_cnn", weights="none", strategy="scratch", learning_rate=1e-3),
-    "basic-cnn-dropout": _five_model(
-        backbone="basic_cnn_dropout", weights="none", strategy="scratch", learning_rate=1e-3
-    ),
-    "basic-cnn-augmented": _five_model(
-        backbone="basic_cnn_dropout", weights="none", strategy="scratch", augment="five-model-tutorial", epochs=100
-    ),
-    "vgg16-features": _five_model(strategy="feature-extractor", head="five_model_tutorial"),
-    "vgg16-frozen-augmented": _five_model(
-        strategy="frozen", head="five_model_tutorial", augment="five-model-tutorial", learning_rate=2e-5, epochs=100
-    ),
-    "vgg16-fine-tune": _five_model(
-        strategy="fine-tune",
-        head="five_model_tutorial",
-        augment="five-model-tutorial",
-        learning_rate=2e-5,
-        epochs=10,
-        fine_tune_at="block4",
-        fine_tune_learning_rate=1e-5,
-        fine_tune_epochs=90,
-    ),
-    # The lab's own quick start: the defaults (MobileNetV2 feature extractor) with the shared weights.
-    "mobilenet-v2-quick": TrainConfig(data="cats_and_dogs_filtered", weights=MOBILENET_V2_WEIGHTS,
-                                      head="keras_tutorial", epochs=5, train_size=1000),
-}
+    if not config.fine_tune_at:
+        return
+    if config.strategy != "fine-tune":
+        raise LabError(f"fine_tune_at={config.fine_tune_at!r} only applies to strategy 'fine-tune'; clear it.")
+    boundaries = get_spec(config.backbone).boundaries
+    if config.fine_tune_at not in boundaries:
+        raise LabError(f"fine_tune_at={config.fine_tune_at!r} is not a boundary of {config.backbone}; choose "
+                       f"one of: {', '.join(boundaries)}.")

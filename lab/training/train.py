@@ -70,7 +70,6 @@ def train(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Train one run into `run_dir` and return its metrics (see the module docstring)."""
-    config.validate()
     settings = settings or load_settings()
     recorder = Recorder(Path(run_dir), on_event, should_stop)
     recorder.phase("prepare", config.summary())
@@ -436,7 +435,6 @@ def estimate_cost(config: TrainConfig, settings: Settings | None = None, *, runs
     Work is counted in forward-pass equivalents: a frozen backbone costs one per image per epoch, a
     fine-tuned or scratch one about two or three (the backward pass), features only once.
     """
-    config.validate()
     settings = settings or load_settings()
     spec = get_spec(config.backbone)
     flops = spec.gflops * 1e9 * (config.image_size / spec.native_size) ** 2

@@ -1,0 +1,83 @@
+"""The experiments of the two tutorials the lab teaches from, as ready-made `TrainConfig`s.
+
+The Keras tutorial (VGG16 on 20K and on 1K images) and the five models of the "hands-on transfer
+learning" tutorial (basic CNN, with dropout, with augmentation, VGG16 bottleneck features, frozen
+VGG16 with augmentation, fine-tuned VGG16), plus the lab's own quick start. Edit one before launch
+with `dataclasses.replace(PRESETS[name], ...)`; the page and `lab train --preset` start from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from lab.training.config import TrainConfig
+
+# Both tutorials start from ImageNet VGG16 on the same 20K images, seed 42, so their subsets nest.
+_VGG16_ON_20K: dict[str, Any] = {"data": "dogs-vs-cats-20k-160px", "backbone": "vgg16", "weights": "imagenet",
+                                 "seed": 42}
+
+
+def _five_model(**changes: Any) -> TrainConfig:
+    """The five-model tutorial's common setup: 150px images, batch 30, RMSprop, 30 epochs, 3,000 + 1,000 images."""
+    base = TrainConfig(
+        **_VGG16_ON_20K,
+        image_size=150,
+        epochs=30,
+        batch_size=30,
+        optimizer="rmsprop",
+        learning_rate=1e-4,
+        train_size=3000,
+        validation_size=1000,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def _keras_tutorial(**changes: Any) -> TrainConfig:
+    """The Keras tutorial: frozen VGG16, GAP -> BatchNorm -> Dropout 0.2 -> softmax, Adam, 224px, batch 64,
+    its ImageDataGenerator augmentation; 10 epochs on the 20K images. Its 1K run (500 + 500 training,
+    100 + 100 validation images, 20 epochs) draws from the same set, so the subset nests inside."""
+    base = TrainConfig(
+        **_VGG16_ON_20K,
+        strategy="frozen",
+        head="keras_tutorial",
+        image_size=224,
+        epochs=10,
+        batch_size=64,
+        optimizer="adam",
+        learning_rate=1e-3,
+        augment="keras-tutorial",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+MOBILENET_V2_WEIGHTS = "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
+
+PRESETS: dict[str, TrainConfig] = {
+    "keras-tutorial-vgg16-20k": _keras_tutorial(),
+    "keras-tutorial-vgg16-1k": _keras_tutorial(train_size=1000, validation_size=200, epochs=20),
+    "basic-cnn": _five_model(backbone="basic_cnn", weights="none", strategy="scratch", learning_rate=1e-3),
+    "basic-cnn-dropout": _five_model(
+        backbone="basic_cnn_dropout", weights="none", strategy="scratch", learning_rate=1e-3
+    ),
+    "basic-cnn-augmented": _five_model(
+        backbone="basic_cnn_dropout", weights="none", strategy="scratch", augment="five-model-tutorial", epochs=100
+    ),
+    "vgg16-features": _five_model(strategy="feature-extractor", head="five_model_tutorial"),
+    "vgg16-frozen-augmented": _five_model(
+        strategy="frozen", head="five_model_tutorial", augment="five-model-tutorial", learning_rate=2e-5, epochs=100
+    ),
+    "vgg16-fine-tune": _five_model(
+        strategy="fine-tune",
+        head="five_model_tutorial",
+        augment="five-model-tutorial",
+        learning_rate=2e-5,
+        epochs=10,
+        fine_tune_at="block4",
+        fine_tune_learning_rate=1e-5,
+        fine_tune_epochs=90,
+    ),
+    # The lab's own quick start: the defaults (MobileNetV2 feature extractor) with the shared weights.
+    "mobilenet-v2-quick": TrainConfig(data="cats_and_dogs_filtered", weights=MOBILENET_V2_WEIGHTS,
+                                      head="keras_tutorial", epochs=5, train_size=1000),
+}
