@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lab.evaluation.references import REFERENCES, reference_for
-from lab.training.config import PRESETS
+from lab.training.presets import PRESETS
 
 
 def test_every_reference_names_a_preset_that_matches_it() -> None:

@@ -49,7 +49,7 @@ def signature(config: dict[str, Any]) -> tuple:
 
 def reference_for(config: dict[str, Any], resolved_head: str | None = None) -> Reference | None:
     """The published figure a run with this config reproduces, if any."""
-    from lab.training.config import PRESETS
+    from lab.training.presets import PRESETS
 
     own = signature({**config, "head": resolved_head or config.get("head")})
     for reference in REFERENCES:
