@@ -1,6 +1,6 @@
 """Train: start from a tutorial experiment or from scratch, see what a run costs, launch it, watch it, stop it.
 
-A thin view over `lab.training.config` (the form is a `TrainConfig`), `lab.training.train.estimate_cost` and `lab.runs.jobs`
+A thin view over `lab.training.config` (the form is a `TrainConfig`), `lab.training.cost.estimate_cost` and `lab.runs.jobs`
 (launch, stop, reconcile). Runs train in worker processes, never in this server, and the live view
 polls the run folder, so a reload, a second browser or an app restart re-attaches to what is running.
 Session state holds the form's values, the chosen preset and one run id.
@@ -22,8 +22,9 @@ from lab.errors import LabError
 from lab.runs import jobs
 from lab.runs.store import Run, RunStore, Status, progress_fraction, progress_text
 from lab.settings import Settings, load_settings
-from lab.training.backbones import BACKBONES, get_spec, weights_available
+from lab.training.backbones import BACKBONES, get_spec
 from lab.training.config import HEADS, OPTIMIZERS, PRESETS, STRATEGIES, TrainConfig
+from lab.training.weights import weights_available
 from lab.workspace import dataset_folders
 
 RUN_KEY = "train_run_id"
@@ -207,7 +208,7 @@ def config_from(values: dict[str, Any]) -> TrainConfig:
 def cost_of(config_json: str, measure: bool, _settings: Settings) -> dict[str, Any]:
     """`estimate_cost` for a config; `measure` times the backbone here (loads TensorFlow, a few seconds).
     Kept briefly, so a run that just finished lends its measured speed to the next estimate."""
-    from lab.training.train import estimate_cost
+    from lab.training.cost import estimate_cost
 
     return estimate_cost(TrainConfig.from_dict(json.loads(config_json)), _settings, measure=measure)
 
