@@ -2,7 +2,7 @@
 
 A thin view over `lab.training.config` (the form is a `TrainConfig`; its widgets' labels, help and
 bounds come from the config's table `FIELDS`), `lab.training.form` (what a backbone or strategy change
-rules out), `lab.training.train.estimate_cost`, `lab.training.preflight` and `lab.runs.jobs` (launch,
+rules out), `lab.training.cost.estimate_cost`, `lab.training.preflight` and `lab.runs.jobs` (launch,
 stop, reconcile). Runs train in worker processes, never in this server, and the live view polls the
 run folder, so a reload, a second browser or an app restart re-attaches to what is running.
 Session state holds the form's values, the chosen preset and one run id.
@@ -24,11 +24,12 @@ from lab.runs.describe import status_fraction, status_text
 from lab.runs.status import ACTIVE_STATES, FAILED, MEANINGS, runs_in
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
-from lab.training.backbones import BackboneSpec, get_spec, weights_available
+from lab.training.backbones import BackboneSpec, get_spec
 from lab.training.config import FIELDS, TrainConfig
 from lab.training.form import overrides_text, parse_overrides_text, repair
 from lab.training.preflight import preflight
 from lab.training.presets import PRESETS
+from lab.training.weights import weights_available
 from lab.workspace import dataset_folders
 
 RUN_KEY = "train_run_id"
@@ -194,7 +195,7 @@ def config_from(values: dict[str, Any]) -> TrainConfig:
 def cost_of(config_json: str, measure: bool, _settings: Settings) -> dict[str, Any]:
     """`estimate_cost` for a config; `measure` times the backbone here (loads TensorFlow, a few seconds).
     Kept briefly, so a run that just finished lends its measured speed to the next estimate."""
-    from lab.training.train import estimate_cost
+    from lab.training.cost import estimate_cost
 
     return estimate_cost(TrainConfig.from_dict(json.loads(config_json)), _settings, measure=measure)
 

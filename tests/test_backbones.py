@@ -9,16 +9,8 @@ import pytest
 
 from lab.errors import LabError
 from lab.settings import load_settings
-from lab.training.backbones import (
-    BACKBONES,
-    alpha_from_file_name,
-    count_flops,
-    create_backbone,
-    imagenet_file_name,
-    online,
-    preprocessing_layer,
-    weights_available,
-)
+from lab.training.backbones import BACKBONES, count_flops, create_backbone, preprocessing_layer
+from lab.training.weights import alpha_from_file_name, imagenet_file_name, online, weights_available
 from tests.conftest import MOBILENET_V2, TINY_MOBILENET
 
 
@@ -71,13 +63,15 @@ def test_imagenet_offline_fails_at_once_naming_the_file_and_the_folder(workspace
 
 
 def test_imagenet_file_names_follow_keras():
-    assert imagenet_file_name("mobilenet", 128, 0.25) == "mobilenet_2_5_128_tf_no_top.h5"
+    assert imagenet_file_name(BACKBONES["mobilenet"], 128, 0.25) == "mobilenet_2_5_128_tf_no_top.h5"
     keras_v2 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{}_no_top.h5"
-    assert imagenet_file_name("mobilenet_v2", 160) == keras_v2.format(160)
-    assert imagenet_file_name("mobilenet_v2", 150) == keras_v2.format(224)  # Keras falls back to 224
-    assert imagenet_file_name("efficientnet_b0") == "efficientnetb0_notop.h5"
+    assert imagenet_file_name(BACKBONES["mobilenet_v2"], 160) == keras_v2.format(160)
+    assert imagenet_file_name(BACKBONES["mobilenet_v2"], 150) == keras_v2.format(224)  # Keras falls back to 224
+    assert imagenet_file_name(BACKBONES["efficientnet_b0"]) == "efficientnetb0_notop.h5"
     with pytest.raises(LabError):
-        imagenet_file_name("basic_cnn")
+        imagenet_file_name(BACKBONES["basic_cnn"])
+    with pytest.raises(LabError, match="0.25, 0.5, 0.75"):  # Keras publishes MobileNet files for these only
+        imagenet_file_name(BACKBONES["mobilenet"], 224, 0.35)
 
 
 def test_alpha_is_read_from_file_names():

@@ -12,8 +12,10 @@ import pytest
 
 from lab.errors import LabError
 from lab.settings import load_settings
+from lab.training import weights
 from lab.training.config import TrainConfig
-from lab.training.train import estimate_cost, train
+from lab.training.cost import estimate_cost
+from lab.training.train import train
 from tests.conftest import FILTERED, TINY_MOBILENET
 
 TINY = TrainConfig(data=str(FILTERED), backbone="mobilenet", weights=TINY_MOBILENET.name, strategy="feature-extractor",
@@ -54,8 +56,17 @@ def check_run_folder(run_dir: Path, metrics: dict, epochs: int) -> None:
         assert probabilities.shape == (1, 2) and probabilities.sum() == pytest.approx(1.0, abs=1e-5)
 
 
-def test_feature_extractor_end_to_end_then_a_second_run_reads_the_feature_cache(workspace, tmp_path):
+def test_feature_extractor_end_to_end_then_a_second_run_reads_the_feature_cache(workspace, tmp_path, monkeypatch):
+    resolutions, resolve = [], weights.resolve_weights
+
+    def resolve_weights(*args, **kwargs):
+        resolutions.append(args)
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr("lab.training.weights.resolve_weights", resolve_weights)
+    monkeypatch.setattr("lab.training.train.resolve_weights", resolve_weights)
     metrics, events = run(TINY, tmp_path / "first")
+    assert len(resolutions) == 1, "a run resolves its weights once and builds the backbone with them"
     check_run_folder(tmp_path / "first", metrics, 2)
     assert metrics["features"]["computed"] == 60 and metrics["trainable_parameters"] < 10_000
     kinds = {event["type"] for event in events}
@@ -123,8 +134,8 @@ def test_bad_weights_fail_before_any_data_is_read(workspace, tmp_path):
     config = dataclasses.replace(TINY, weights="missing.weights.h5", data=str(tmp_path / "nowhere"))
     with pytest.raises(LabError, match="missing.weights.h5"):
         train(config, tmp_path / "run")
-    with pytest.raises(LabError, match="augment"):
-        train(dataclasses.replace(TINY, augment="light"), tmp_path / "run")
+    with pytest.raises(LabError, match="augment"):  # an invalid config never reaches training: it cannot be made
+        dataclasses.replace(TINY, augment="light")
 
 
 def test_estimate_cost_counts_flops_and_learns_speed_from_earlier_runs(workspace, tmp_path):

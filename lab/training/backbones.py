@@ -1,144 +1,169 @@
-"""The registry of backbones: one entry per network, one factory, timm-style.
+"""The registry of backbones: one row per network, one factory, timm-style.
 
-Adding a backbone is one `BackboneSpec` in `BACKBONES`; nothing else changes. Each entry knows its
-Keras constructor, native and minimum input size, its preprocessing (built from stock Keras layers so
-a saved model takes raw 0..255 images and loads without custom objects), its named fine-tune
-boundaries, the Keras file its ImageNet weights come in, and its size: parameters and FLOPs per image
-at the native size without the classifier top. FLOPs are 2 x the multiply-adds of the convolution and
-dense layers counted from the built model's layer shapes by `count_flops` (BatchNorm, activations and
-pooling are left out); the table was filled by running it, and a test re-counts a few entries.
+Adding a backbone is one `BackboneSpec` row in `BACKBONES`, written with keyword fields; nothing else
+changes. Each row knows its Keras constructor, native and minimum input size, its preprocessing
+(built from stock Keras layers so a saved model takes raw 0..255 images and loads without custom
+objects), its named fine-tune boundaries, the Keras file its ImageNet weights come in (and, for the
+MobileNets, the sizes and width multipliers those files exist for), and its size: parameters and
+FLOPs per image at the native size without the classifier top. FLOPs are 2 x the multiply-adds of the
+convolution and dense layers counted from the built model's layer shapes by `count_flops` (BatchNorm,
+activations and pooling are left out); the table was filled by running it, and a test re-counts a few
+entries. The tutorial's own CNNs carry their layer sizes in their row (`CnnLayers`).
 
-Where weights come from: "imagenet" (Keras's own download and cache; offline, fail at once naming
-the file and the folder to put it in), a local weights file (a path, or a file name found in
-`settings.weights_dirs`; the MobileNet width multiplier is read from names like
-`mobilenet_0.25_128...`), or "none" (random initialisation, marked so in the run).
+Where the weights come from is `lab.training.weights`: `build_backbone` takes an already-resolved
+`WeightsSource`, so a run resolves its weights once; `create_backbone(name, weights, ...)` does both
+for benches and tests.
 
 This module does not import TensorFlow at load time: pages list backbones without paying for it.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import re
-import socket
 import warnings
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from lab.errors import LabError
-from lab.settings import Settings, load_settings
-from lab.storage import file_digest
+from lab.settings import Settings
 
-WEIGHTS_HOST = ("storage.googleapis.com", 443)
-WEIGHT_SUFFIXES = (".h5", ".keras")
+if TYPE_CHECKING:
+    from lab.training.weights import WeightsSource
 
 
 @dataclass(frozen=True)
+class CnnLayers:
+    """One of the tutorial's own CNNs up to (not including) its output layer: a conv block (3x3 ReLU
+    convolution, 2x2 max pooling) per entry of `filters`, Flatten, then a ReLU Dense layer per entry of
+    `dense`, each followed by Dropout at `dropout` when it is above 0."""
+
+    filters: tuple[int, ...]
+    dense: tuple[int, ...]
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackboneSpec:
     """What the lab knows about one backbone without building it.
 
-    constructor: the `keras.applications` attribute, or "" for the tutorial's own CNNs.
+    constructor: the `keras.applications` attribute; "" for the tutorial's own CNNs, which have `cnn`.
     preprocessing: "caffe" (BGR, ImageNet means subtracted), "tf" (scaled to [-1, 1]), "torch"
         (scaled to [0, 1], ImageNet mean/std), "included" (the Keras model does it itself),
         "unit" (scaled to [0, 1], the tutorial's `rescale=1/255`).
     boundaries: fine-tune boundary name -> the layer after which every layer is unfrozen.
-    imagenet_file: Keras's cache file name for the no-top ImageNet weights ("{alpha}" / "{rows}"
-        filled in for the MobileNets).
+    imagenet_file: Keras's cache file name for the no-top ImageNet weights; "{rows}" and "{alpha}"
+        are filled in for the MobileNets, which publish one file per input size in `imagenet_sizes`
+        and per width multiplier in `alphas` (alpha -> how the file name spells it).
     file_pattern: regex matching local weight file names meant for this backbone.
     """
 
     name: str
-    constructor: str
     native_size: int
-    min_size: int
     preprocessing: str
     params: int
     gflops: float
+    constructor: str = ""
+    min_size: int = 32
     boundaries: dict[str, str] = field(default_factory=dict)
     imagenet_file: str = ""
+    imagenet_sizes: tuple[int, ...] = ()
+    alphas: dict[float, str] = field(default_factory=dict)
     file_pattern: str = ""
-    width_multiplier: bool = False
+    cnn: CnnLayers | None = None
 
     @property
     def from_scratch_only(self) -> bool:
         """The tutorial's own CNNs have no pretrained weights: they only train from scratch."""
-        return not self.constructor
+        return self.cnn is not None
+
+    @property
+    def width_multiplier(self) -> bool:
+        """Whether the constructor takes a width multiplier `alpha` (the MobileNets, which list theirs)."""
+        return bool(self.alphas)
 
     @property
     def default_boundary(self) -> str:
         return next(iter(self.boundaries), "")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
+def _keras_notop(name: str) -> str:
+    return f"{name}_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
-def _spec(name: str, constructor: str, native: int, preprocessing: str, params: int, gflops: float,
-          boundaries: dict[str, str], imagenet_file: str, file_pattern: str, *, min_size: int = 32,
-          width_multiplier: bool = False) -> BackboneSpec:
-    return BackboneSpec(name, constructor, native, min_size, preprocessing, params, gflops, boundaries,
-                        imagenet_file, file_pattern, width_multiplier)
-
-
-_KERAS_NOTOP = "{}_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        _spec("vgg16", "VGG16", 224, "caffe", 14_714_688, 30.69,
-              {"block4": "block3_pool", "block5": "block4_pool"}, _KERAS_NOTOP.format("vgg16"), r"^vgg16"),
-        _spec("vgg19", "VGG19", 224, "caffe", 20_024_384, 39.02,
-              {"block4": "block3_pool", "block5": "block4_pool"}, _KERAS_NOTOP.format("vgg19"), r"^vgg19"),
-        _spec("resnet50", "ResNet50", 224, "caffe", 23_587_712, 7.71,
-              {"conv4": "conv3_block4_out", "conv5": "conv4_block6_out"},
-              _KERAS_NOTOP.format("resnet50"), r"^resnet50(?!_?v2)"),
-        _spec("resnet50_v2", "ResNet50V2", 224, "tf", 23_564_800, 6.96,
-              {"conv4": "conv3_block4_out", "conv5": "conv4_block6_out"},
-              _KERAS_NOTOP.format("resnet50v2"), r"^resnet50_?v2"),
-        _spec("mobilenet", "MobileNet", 224, "tf", 3_228_864, 1.14,
-              {"conv_12": "conv_pw_11_relu", "conv_13": "conv_pw_12_relu"},
-              "mobilenet_{alpha_text}_{rows}_tf_no_top.h5", r"^mobilenet_(?!v[23])", width_multiplier=True),
-        _spec("mobilenet_v2", "MobileNetV2", 224, "tf", 2_257_984, 0.60,
-              {"block_13": "block_12_add", "block_16": "block_15_add"},
-              "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{rows}_no_top.h5", r"^mobilenet_?v2",
-              width_multiplier=True),
-        _spec("mobilenet_v3_small", "MobileNetV3Small", 224, "included", 939_120, 0.11,
-              {"block_9": "expanded_conv_8_project_bn", "block_10": "expanded_conv_9_add"},
-              "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5", r"mobilenet_?v3_?small"),
-        _spec("mobilenet_v3_large", "MobileNetV3Large", 224, "included", 2_996_352, 0.43,
-              {"block_12": "expanded_conv_11_add", "block_14": "expanded_conv_13_add"},
-              "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5", r"mobilenet_?v3_?large"),
-        _spec("efficientnet_b0", "EfficientNetB0", 224, "included", 4_049_571, 0.77,
-              {"block6": "block5c_add", "block7": "block6d_add"}, "efficientnetb0_notop.h5",
-              r"^efficientnet_?b0"),
-        _spec("efficientnet_b1", "EfficientNetB1", 240, "included", 6_575_239, 1.37,
-              {"block6": "block5d_add", "block7": "block6e_add"}, "efficientnetb1_notop.h5",
-              r"^efficientnet_?b1"),
-        _spec("efficientnet_b2", "EfficientNetB2", 260, "included", 7_768_569, 1.98,
-              {"block6": "block5d_add", "block7": "block6e_add"}, "efficientnetb2_notop.h5",
-              r"^efficientnet_?b2"),
-        _spec("efficientnet_b3", "EfficientNetB3", 300, "included", 10_783_535, 3.65,
-              {"block6": "block5e_add", "block7": "block6f_add"}, "efficientnetb3_notop.h5",
-              r"^efficientnet_?b3"),
-        _spec("efficientnet_v2_b0", "EfficientNetV2B0", 224, "included", 5_919_312, 1.43,
-              {"block5": "block4c_add", "block6": "block5e_add"}, "efficientnetv2-b0_notop.h5",
-              r"^efficientnet_?v2[-_]?b0"),
-        _spec("densenet121", "DenseNet121", 224, "torch", 7_037_504, 5.67,
-              {"conv4": "pool3_pool", "conv5": "pool4_pool"}, _KERAS_NOTOP.format("densenet121"),
-              r"^densenet_?121"),
-        _spec("inception_v3", "InceptionV3", 299, "tf", 21_802_784, 11.42,
-              {"mixed9": "mixed8", "mixed10": "mixed9"}, _KERAS_NOTOP.format("inception_v3"),
-              r"^inception_?v3", min_size=75),
-        _spec("xception", "Xception", 299, "tf", 20_861_480, 16.71,
-              {"block13": "block12_sepconv3_bn", "block14": "block13_pool"}, _KERAS_NOTOP.format("xception"),
-              r"^xception", min_size=71),
-        _spec("convnext_tiny", "ConvNeXtTiny", 224, "included", 27_820_128, 8.91,
-              {"stage_3": "convnext_tiny_stage_2_block_8_identity",
-               "stage_3_block_2": "convnext_tiny_stage_3_block_1_identity"},
-              "convnext_tiny_notop.h5", r"^convnext_?tiny"),
-        _spec("basic_cnn", "", 150, "unit", 19_024_000, 0.32, {}, "", ""),
-        _spec("basic_cnn_dropout", "", 150, "unit", 3_705_600, 0.36, {}, "", ""),
+        BackboneSpec(name="vgg16", constructor="VGG16", native_size=224, preprocessing="caffe", params=14_714_688,
+                     gflops=30.69, boundaries={"block4": "block3_pool", "block5": "block4_pool"},
+                     imagenet_file=_keras_notop("vgg16"), file_pattern=r"^vgg16"),
+        BackboneSpec(name="vgg19", constructor="VGG19", native_size=224, preprocessing="caffe", params=20_024_384,
+                     gflops=39.02, boundaries={"block4": "block3_pool", "block5": "block4_pool"},
+                     imagenet_file=_keras_notop("vgg19"), file_pattern=r"^vgg19"),
+        BackboneSpec(name="resnet50", constructor="ResNet50", native_size=224, preprocessing="caffe",
+                     params=23_587_712, gflops=7.71,
+                     boundaries={"conv4": "conv3_block4_out", "conv5": "conv4_block6_out"},
+                     imagenet_file=_keras_notop("resnet50"), file_pattern=r"^resnet50(?!_?v2)"),
+        BackboneSpec(name="resnet50_v2", constructor="ResNet50V2", native_size=224, preprocessing="tf",
+                     params=23_564_800, gflops=6.96,
+                     boundaries={"conv4": "conv3_block4_out", "conv5": "conv4_block6_out"},
+                     imagenet_file=_keras_notop("resnet50v2"), file_pattern=r"^resnet50_?v2"),
+        BackboneSpec(name="mobilenet", constructor="MobileNet", native_size=224, preprocessing="tf",
+                     params=3_228_864, gflops=1.14,
+                     boundaries={"conv_12": "conv_pw_11_relu", "conv_13": "conv_pw_12_relu"},
+                     imagenet_file="mobilenet_{alpha}_{rows}_tf_no_top.h5", imagenet_sizes=(128, 160, 192, 224),
+                     alphas={1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"},
+                     file_pattern=r"^mobilenet_(?!v[23])"),
+        BackboneSpec(name="mobilenet_v2", constructor="MobileNetV2", native_size=224, preprocessing="tf",
+                     params=2_257_984, gflops=0.60,
+                     boundaries={"block_13": "block_12_add", "block_16": "block_15_add"},
+                     imagenet_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{rows}_no_top.h5",
+                     imagenet_sizes=(96, 128, 160, 192, 224),
+                     alphas={alpha: str(alpha) for alpha in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)},
+                     file_pattern=r"^mobilenet_?v2"),
+        BackboneSpec(name="mobilenet_v3_small", constructor="MobileNetV3Small", native_size=224,
+                     preprocessing="included", params=939_120, gflops=0.11,
+                     boundaries={"block_9": "expanded_conv_8_project_bn", "block_10": "expanded_conv_9_add"},
+                     imagenet_file="weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5",
+                     file_pattern=r"mobilenet_?v3_?small"),
+        BackboneSpec(name="mobilenet_v3_large", constructor="MobileNetV3Large", native_size=224,
+                     preprocessing="included", params=2_996_352, gflops=0.43,
+                     boundaries={"block_12": "expanded_conv_11_add", "block_14": "expanded_conv_13_add"},
+                     imagenet_file="weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5",
+                     file_pattern=r"mobilenet_?v3_?large"),
+        BackboneSpec(name="efficientnet_b0", constructor="EfficientNetB0", native_size=224, preprocessing="included",
+                     params=4_049_571, gflops=0.77, boundaries={"block6": "block5c_add", "block7": "block6d_add"},
+                     imagenet_file="efficientnetb0_notop.h5", file_pattern=r"^efficientnet_?b0"),
+        BackboneSpec(name="efficientnet_b1", constructor="EfficientNetB1", native_size=240, preprocessing="included",
+                     params=6_575_239, gflops=1.37, boundaries={"block6": "block5d_add", "block7": "block6e_add"},
+                     imagenet_file="efficientnetb1_notop.h5", file_pattern=r"^efficientnet_?b1"),
+        BackboneSpec(name="efficientnet_b2", constructor="EfficientNetB2", native_size=260, preprocessing="included",
+                     params=7_768_569, gflops=1.98, boundaries={"block6": "block5d_add", "block7": "block6e_add"},
+                     imagenet_file="efficientnetb2_notop.h5", file_pattern=r"^efficientnet_?b2"),
+        BackboneSpec(name="efficientnet_b3", constructor="EfficientNetB3", native_size=300, preprocessing="included",
+                     params=10_783_535, gflops=3.65, boundaries={"block6": "block5e_add", "block7": "block6f_add"},
+                     imagenet_file="efficientnetb3_notop.h5", file_pattern=r"^efficientnet_?b3"),
+        BackboneSpec(name="efficientnet_v2_b0", constructor="EfficientNetV2B0", native_size=224,
+                     preprocessing="included", params=5_919_312, gflops=1.43,
+                     boundaries={"block5": "block4c_add", "block6": "block5e_add"},
+                     imagenet_file="efficientnetv2-b0_notop.h5", file_pattern=r"^efficientnet_?v2[-_]?b0"),
+        BackboneSpec(name="densenet121", constructor="DenseNet121", native_size=224, preprocessing="torch",
+                     params=7_037_504, gflops=5.67, boundaries={"conv4": "pool3_pool", "conv5": "pool4_pool"},
+                     imagenet_file=_keras_notop("densenet121"), file_pattern=r"^densenet_?121"),
+        BackboneSpec(name="inception_v3", constructor="InceptionV3", native_size=299, min_size=75, preprocessing="tf",
+                     params=21_802_784, gflops=11.42, boundaries={"mixed9": "mixed8", "mixed10": "mixed9"},
+                     imagenet_file=_keras_notop("inception_v3"), file_pattern=r"^inception_?v3"),
+        BackboneSpec(name="xception", constructor="Xception", native_size=299, min_size=71, preprocessing="tf",
+                     params=20_861_480, gflops=16.71,
+                     boundaries={"block13": "block12_sepconv3_bn", "block14": "block13_pool"},
+                     imagenet_file=_keras_notop("xception"), file_pattern=r"^xception"),
+        BackboneSpec(name="convnext_tiny", constructor="ConvNeXtTiny", native_size=224, preprocessing="included",
+                     params=27_820_128, gflops=8.91,
+                     boundaries={"stage_3": "convnext_tiny_stage_2_block_8_identity",
+                                 "stage_3_block_2": "convnext_tiny_stage_3_block_1_identity"},
+                     imagenet_file="convnext_tiny_notop.h5", file_pattern=r"^convnext_?tiny"),
+        BackboneSpec(name="basic_cnn", native_size=150, preprocessing="unit", params=19_024_000, gflops=0.32,
+                     cnn=CnnLayers(filters=(16, 64, 128), dense=(512,))),
+        BackboneSpec(name="basic_cnn_dropout", native_size=150, preprocessing="unit", params=3_705_600, gflops=0.36,
+                     cnn=CnnLayers(filters=(16, 64, 128, 128), dense=(512, 512), dropout=0.3)),
     )
 }
 
@@ -149,22 +174,6 @@ def get_spec(name: str) -> BackboneSpec:
         return BACKBONES[name]
     except KeyError:
         raise LabError(f"backbone={name!r} is unknown; choose one of: {', '.join(BACKBONES)}.") from None
-
-
-@dataclass(frozen=True)
-class WeightsSource:
-    """Which weights a backbone got: recorded in every run so a result can be traced to its weights.
-
-    kind: "imagenet" (Keras's download/cache), "file" (a local weights file) or "none" (random).
-    """
-
-    kind: str
-    path: str | None = None
-    sha256: str | None = None
-    alpha: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -184,163 +193,33 @@ class Backbone:
         return self.model(x, training=training)
 
 
-def keras_cache_dir() -> Path:
-    """Where Keras caches downloaded weights (`$KERAS_HOME/models`, default `~/.keras/models`)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "models"
-
-
-def imagenet_file_name(name: str, image_size: int | None = None, alpha: float = 1.0) -> str:
-    """The file Keras downloads for `name`'s no-top ImageNet weights (the MobileNets' depend on size and alpha)."""
-    spec = get_spec(name)
-    if not spec.imagenet_file:
-        raise LabError(f"{name} is the tutorial's own CNN: it has no ImageNet weights; use weights 'none'.")
-    rows = image_size or spec.native_size
-    if spec.name == "mobilenet":
-        rows = rows if rows in (128, 160, 192, 224) else 224
-        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0"}.get(alpha, "2_5")
-        return spec.imagenet_file.format(alpha_text=alpha_text, rows=rows)
-    if spec.name == "mobilenet_v2":
-        rows = rows if rows in (96, 128, 160, 192, 224) else 224
-        return spec.imagenet_file.format(alpha=float(alpha), rows=rows)
-    return spec.imagenet_file
-
-
-def alpha_from_file_name(file_name: str) -> float | None:
-    """The MobileNet width multiplier a weights file name states: `mobilenet_0.25_128...` -> 0.25,
-    Keras's `mobilenet_2_5_128_tf_no_top.h5` -> 0.25; None when the name states none."""
-    decimal = re.search(r"(?<![\d.])(\d\.\d+)_\d+", file_name)
-    if decimal:
-        return float(decimal.group(1))
-    keras_style = re.search(r"_(\d)_(\d)_\d+_tf", file_name)
-    if keras_style:
-        return {"1_0": 1.0}.get(f"{keras_style.group(1)}_{keras_style.group(2)}",
-                                float(f"0.{keras_style.group(1)}{keras_style.group(2)}"))
-    return None
-
-
-@functools.lru_cache(maxsize=64)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    return file_digest(path)
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, remembered per (path, size, mtime) so large weight files hash once per process."""
-    stat = os.stat(path)
-    return _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=1)
-def online() -> bool:
-    """Whether Keras's weights host answers (checked once per process, 3-second timeout)."""
-    try:
-        socket.create_connection(WEIGHTS_HOST, timeout=3).close()
-        return True
-    except OSError:
-        return False
-
-
-def resolve_weights(name: str, weights: str, *, image_size: int | None = None, alpha: float | None = None,
-                    settings: Settings | None = None) -> WeightsSource:
-    """Decide where `name`'s weights come from, before anything is built or loaded.
-
-    Fails at once, with what to do, when the weights cannot be had: ImageNet weights neither cached
-    nor downloadable, a file that does not exist in any weights folder, pretrained weights for the
-    tutorial's own CNNs.
-    """
-    spec = get_spec(name)
-    if weights == "none":
-        return WeightsSource("none", alpha=alpha if spec.width_multiplier else None)
-    if spec.from_scratch_only:
-        raise LabError(f"{name} is the tutorial's own CNN and has no pretrained weights; use weights 'none'.")
-    settings = settings or load_settings()
-    if weights == "imagenet":
-        return _imagenet(spec, image_size, alpha if alpha is not None else 1.0, settings)
-    path = find_weights_file(weights, settings)
-    if spec.width_multiplier and alpha is None:
-        alpha = alpha_from_file_name(path.name) or 1.0
-    return WeightsSource("file", str(path), file_sha256(path), alpha if spec.width_multiplier else None)
-
-
-def _imagenet(spec: BackboneSpec, image_size: int | None, alpha: float, settings: Settings) -> WeightsSource:
-    file_name = imagenet_file_name(spec.name, image_size, alpha)
-    cached = keras_cache_dir() / file_name
-    keep_alpha = alpha if spec.width_multiplier else None
-    if cached.exists():
-        return WeightsSource("imagenet", str(cached), file_sha256(cached), keep_alpha)
-    if online():
-        return WeightsSource("imagenet", str(cached), None, keep_alpha)  # Keras downloads it when built
-    local = weights_available(settings).get(spec.name, [])
-    hint = f" This machine has local weights for {spec.name}: use weights {Path(local[-1]).name!r}." if (
-        local and local[-1] not in ("none", "imagenet")) else ""
-    folders = ", ".join(map(str, settings.weights_dirs)) or "a weights folder"
-    raise LabError(
-        f"ImageNet weights for {spec.name} are not in Keras's cache and there is no network to download them: "
-        f"place the file {file_name!r} in {keras_cache_dir()} (or run once where there is internet), or use a "
-        f"local weights file (a path, or a file name in {folders}), or weights 'none'.{hint}"
-    )
-
-
-def find_weights_file(weights: str, settings: Settings) -> Path:
-    """A weights value that is a path to an existing file, or a file name inside one of the weights folders."""
-    candidate = Path(weights).expanduser()
-    if candidate.is_file():
-        return candidate.resolve()
-    for folder in settings.weights_dirs:
-        if (folder / weights).is_file():
-            return (folder / weights).resolve()
-    folders = ", ".join(map(str, settings.weights_dirs)) or "none configured (set TRANSFER_LAB_WEIGHTS_DIR)"
-    raise LabError(
-        f"weights={weights!r} is neither 'imagenet', 'none', an existing file, nor a file in the weights "
-        f"folders ({folders}); check the name or put the file in one of those folders."
-    )
-
-
-def weights_available(settings: Settings | None = None) -> dict[str, list[str]]:
-    """Per backbone, the `weights` values usable on this machine: "none", "imagenet" when Keras's file
-    is cached (or the network is up), and every matching local file (full paths)."""
-    settings = settings or load_settings()
-    files = sorted({p.resolve() for folder in settings.weights_dirs if folder.is_dir()
-                    for p in folder.iterdir() if p.is_file() and p.name.endswith(".h5")})
-    available: dict[str, list[str]] = {}
-    for spec in BACKBONES.values():
-        choices = ["none"]
-        if spec.imagenet_file and (online() or _any_imagenet_cached(spec)):
-            choices.append("imagenet")
-        if spec.file_pattern:
-            choices += [str(p) for p in files if re.search(spec.file_pattern, p.name)]
-        available[spec.name] = choices
-    return available
-
-
-def _any_imagenet_cached(spec: BackboneSpec) -> bool:
-    pattern = re.escape(spec.imagenet_file).replace(r"\{alpha_text\}", ".+").replace(r"\{alpha\}", ".+")
-    pattern = pattern.replace(r"\{rows\}", r"\d+")
-    folder = keras_cache_dir()
-    return folder.is_dir() and any(re.fullmatch(pattern, p.name) for p in folder.iterdir())
-
-
 def create_backbone(name: str, weights: str = "none", image_size: int | None = None, *,
                     alpha: float | None = None, settings: Settings | None = None) -> Backbone:
     """Build backbone `name` for square `image_size` images (default: its native size), without a top.
 
-    weights: "imagenet", "none", or a weights file path / name (see `resolve_weights`).
-    alpha: MobileNet width multiplier; by default read from the weights file name, else 1.0.
+    The factory for callers that start from a name (benches, tests): it checks the name and size,
+    resolves the weights, then builds. weights: "imagenet", "none", or a weights file path / name (see
+    `lab.training.weights.resolve_weights`). alpha: MobileNet width multiplier; by default read from
+    the weights file name, else 1.0.
     """
+    from lab.training.weights import resolve_weights
+
     spec = get_spec(name)
     size = image_size or spec.native_size
     if size < spec.min_size:
         raise LabError(f"image_size={size} is too small for {name}; it needs at least {spec.min_size} pixels.")
-    source = resolve_weights(name, weights, image_size=size, alpha=alpha, settings=settings)
-    model = _build(spec, size, source)
-    if source.kind == "imagenet" and source.sha256 is None:
-        source = WeightsSource("imagenet", source.path, file_sha256(source.path), source.alpha)
-    return Backbone(spec, model, preprocessing_layer(spec.preprocessing), size, source)
+    return build_backbone(spec, resolve_weights(spec, weights, image_size=size, alpha=alpha, settings=settings), size)
+
+
+def build_backbone(spec: BackboneSpec, weights: WeightsSource, image_size: int) -> Backbone:
+    """Build `spec` for square `image_size` images with weights already resolved (a valid size for it)."""
+    model = _build(spec, image_size, weights)
+    return Backbone(spec, model, preprocessing_layer(spec.preprocessing), image_size, weights.with_digest())
 
 
 def _build(spec: BackboneSpec, size: int, source: WeightsSource):
-    if spec.from_scratch_only:
-        return _basic_cnn(spec.name, size)
+    if spec.cnn is not None:
+        return _tutorial_cnn(spec.name, spec.cnn, size)
     import keras
 
     constructor = getattr(keras.applications, spec.constructor)
@@ -367,27 +246,21 @@ def _describe(options: dict[str, Any]) -> str:
     return f"{size}px" + (f", alpha {options['alpha']}" if "alpha" in options else "")
 
 
-def _basic_cnn(name: str, size: int):
-    """The five-model tutorial's own CNNs, up to (not including) the output layer.
-
-    basic_cnn: 3 conv blocks (16, 64, 128 filters), Flatten, Dense 512.
-    basic_cnn_dropout: 4 conv blocks (16, 64, 128, 128), Flatten, Dense 512, Dropout 0.3, Dense 512, Dropout 0.3.
-    """
+def _tutorial_cnn(name: str, cnn: CnnLayers, size: int):
+    """The five-model tutorial's own CNN as its row describes it, up to (not including) the output layer."""
     import keras
     from keras import layers
 
-    filters = (16, 64, 128) if name == "basic_cnn" else (16, 64, 128, 128)
     inputs = keras.Input((size, size, 3))
     x = inputs
-    for index, count in enumerate(filters, start=1):
+    for index, count in enumerate(cnn.filters, start=1):
         x = layers.Conv2D(count, 3, activation="relu", name=f"conv{index}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{index}")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(512, activation="relu", name="dense1")(x)
-    if name == "basic_cnn_dropout":
-        x = layers.Dropout(0.3, name="dropout1")(x)
-        x = layers.Dense(512, activation="relu", name="dense2")(x)
-        x = layers.Dropout(0.3, name="dropout2")(x)
+    for index, units in enumerate(cnn.dense, start=1):
+        x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
+        if cnn.dropout:
+            x = layers.Dropout(cnn.dropout, name=f"dropout{index}")(x)
     return keras.Model(inputs, x, name=name)
 
 

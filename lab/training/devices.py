@@ -42,8 +42,10 @@ def gpu_count() -> int:
     return len(tf.config.list_physical_devices("GPU"))
 
 
-def distribution_strategy():
-    """A `MirroredStrategy` over all GPUs when there are several, else TF's default strategy."""
+def distribution():
+    """The `tf.distribute` strategy models are built under: a `MirroredStrategy` over all GPUs when there
+    are several, else TF's default. Called a distribution in the lab, so it is never confused with a run's
+    training strategy (scratch, feature-extractor, frozen, fine-tune)."""
     import tensorflow as tf
 
     if gpu_count() > 1:

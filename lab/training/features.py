@@ -112,7 +112,6 @@ class FeatureCache:
         return out if out is not None else np.empty((0, 0), dtype=np.float32)
 
 
-
 def extract_features(
     records: Sequence[ImageRecord],
     backbone: Backbone,
@@ -149,13 +148,11 @@ def _compute(cache: FeatureCache, records: list[ImageRecord], backbone: Backbone
              on_progress: Progress, should_stop: Callable[[], bool]) -> bool:
     """Run the backbone over `records` shard by shard; False if stopped."""
     extractor = feature_extractor(backbone, pooling)
-    done = 0
     for start in range(0, len(records), SHARD_ROWS):
         chunk = records[start:start + SHARD_ROWS]
         if not _write_shard(cache, chunk, extractor, backbone.image_size, batch_size, should_stop,
-                            lambda n: on_progress(done + n, len(records), "computing backbone features")):
+                            lambda n, done=start: on_progress(done + n, len(records), "computing backbone features")):
             return False
-        done += len(chunk)
     on_progress(len(records), len(records), "backbone features ready")
     return True
 
@@ -188,18 +185,15 @@ def _write_shard(cache: FeatureCache, records: list[ImageRecord], extractor, ima
 
 
 def feature_extractor(backbone: Backbone, pooling: str):
-    """Raw images -> preprocessing -> backbone (inference mode) -> pooled ("avg") or flattened ("flatten")
-    features, or the backbone's output as it is ("none")."""
+    """Raw images -> preprocessing -> backbone (inference mode) -> `pooling_layer(pooling)`: pooled
+    ("avg") or flattened ("flatten") features, or the backbone's output as it is ("none")."""
     import keras
-    from keras import layers
+
+    from lab.training.models import pooling_layer
 
     size = backbone.image_size
     inputs = keras.Input((size, size, 3))
-    x = backbone(inputs, training=False)
-    if pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "flatten":
-        x = layers.Flatten()(x)
+    x = pooling_layer(pooling)(backbone(inputs, training=False))
     return keras.Model(inputs, x, name=f"{backbone.spec.name}_features")
 
 

@@ -29,14 +29,15 @@ CHOOSABLE_HEADS = ("keras_tutorial", "five_model_tutorial", "linear")
 OUTPUT_ONLY = "output_only"
 
 
-def pooling_layer(head: str):
-    """The head's first step, applied to the backbone's feature map; also what the feature cache stores."""
+def pooling_layer(pooling: str):
+    """The layer that turns the backbone's feature map into what a head sees: "avg" (global average),
+    "flatten", or "none" (the map as it is). Models and the feature cache both pool through it, so cached
+    features are exactly what the assembled model computes."""
     from keras import layers
 
-    kind = POOLING[head]
-    if kind == "avg":
+    if pooling == "avg":
         return layers.GlobalAveragePooling2D(name="pool")
-    if kind == "flatten":
+    if pooling == "flatten":
         return layers.Flatten(name="pool")
     return layers.Identity(name="pool")
 
@@ -113,7 +114,7 @@ def assemble(backbone: Backbone, head_model, head: str, *, training_backbone: bo
     inputs = keras.Input((size, size, 3), name="image")
     x = backbone.preprocess(inputs) if backbone.preprocess is not None else inputs
     x = backbone.model(x, training=None if training_backbone else False)
-    x = pooling_layer(head)(x)
+    x = pooling_layer(POOLING[head])(x)
     outputs = head_model(x)
     return keras.Model(inputs, outputs, name=f"{backbone.spec.name}_{head}")
 

@@ -14,14 +14,15 @@ from lab.data.manifest import list_manifests
 from lab.data.training import resolve_data_path
 from lab.errors import LabError
 from lab.settings import Settings
-from lab.training.backbones import resolve_weights
+from lab.training.backbones import BACKBONES
 from lab.training.config import TrainConfig
+from lab.training.weights import resolve_weights
 
 
 def preflight(config: TrainConfig, settings: Settings) -> None:
     """Raise `LabError` saying what is missing and what to do, unless the data and the weights are here."""
     check_data_source(config.data, settings)
-    resolve_weights(config.backbone, config.weights, image_size=config.image_size, settings=settings)
+    resolve_weights(BACKBONES[config.backbone], config.weights, image_size=config.image_size, settings=settings)
 
 
 def check_data_source(source: str, settings: Settings) -> None:

@@ -1,0 +1,250 @@
+"""What a run writes and reports while it trains: events, history.csv, layers.csv, checkpoints, metrics.json.
+
+The training story (`lab.training.train`) says what happens; the `Recorder` keeps the record of it, so
+a run folder is readable without the app and a page can follow a run through its events:
+
+    {"type": "phase", "phase": str, "message": str}
+    {"type": "batch", "phase", "epoch", "epochs", "batch", "batches", "loss", "accuracy",
+     "images_per_second", "eta_seconds"}      (about 2 per second; loss/accuracy None while extracting features)
+    {"type": "epoch", "phase", "epoch", "epochs", "logs": {...}}
+
+Every file is written atomically (history.csv is rewritten each epoch), so a crash or a reader never
+sees half of one. Keras is imported inside functions: the progress callback class is made on first use.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.util
+import io
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lab.progress import Throttle
+from lab.storage import write_bytes_atomic, write_json_atomic
+from lab.training.backbones import Backbone
+from lab.training.config import TrainConfig
+
+Event = dict[str, Any]
+BATCH_EVENT_INTERVAL = 0.5  # seconds: about two batch events per second
+HISTORY_FIELDS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds",
+                  "images_per_second")
+LAYER_FIELDS = ("phase", "layer", "type", "trainable", "parameters")
+
+
+class Recorder:
+    """Everything a run writes and reports: events, history.csv, layers.csv, checkpoints, metrics.json."""
+
+    def __init__(self, run_dir: Path, on_event: Callable[[Event], None], should_stop: Callable[[], bool]) -> None:
+        self.run_dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.emit = on_event
+        self.should_stop = should_stop
+        self.started = time.monotonic()
+        self.history: list[dict[str, Any]] = []
+        self.layer_rows: list[dict[str, Any]] = []
+        self.feature_stats: dict[str, Any] | None = None
+        self.best: tuple[float, int] | None = None
+        self.stopped = False
+        self.batch_throttle = Throttle(BATCH_EVENT_INTERVAL)
+
+    @property
+    def epochs_done(self) -> int:
+        """Whole epochs recorded so far, over every phase: the next `fit` numbers its epochs on from here."""
+        return len(self.history)
+
+    def phase(self, phase: str, message: str) -> None:
+        self.emit({"type": "phase", "phase": phase, "message": message})
+
+    def stop(self) -> bool:
+        """Poll the stop request; once true it stays true."""
+        self.stopped = self.stopped or bool(self.should_stop())
+        return self.stopped
+
+    def batch(self, event: Event, *, last: bool = False) -> None:
+        """Emit a batch event, at most about twice a second (always the last of an epoch)."""
+        if self.batch_throttle.due(force=last):
+            self.emit({"type": "batch", **event})
+
+    def feature_progress(self, batch_size: int) -> Callable[[int, int, str], None]:
+        """An `on_progress` for feature extraction that emits batch events with images/s and ETA."""
+        began = time.monotonic()
+
+        def report(done: int, total: int, message: str) -> None:
+            rate = done / max(time.monotonic() - began, 1e-9)
+            self.batch({"phase": "features", "epoch": 0, "epochs": 0, "batch": math.ceil(done / batch_size),
+                        "batches": math.ceil(total / batch_size), "loss": None, "accuracy": None,
+                        "images_per_second": rate, "eta_seconds": (total - done) / rate if rate else None},
+                       last=done == total)
+
+        return report
+
+    def layers(self, phase: str, model) -> None:
+        """Add `model`'s which-layers-train table for `phase` to layers.csv."""
+        from lab.training.models import trainable_layers_table
+
+        self.layer_rows += [{"phase": phase, **row} for row in trainable_layers_table(model)]
+        _write_csv(self.run_dir / "layers.csv", LAYER_FIELDS, self.layer_rows)
+
+    def callbacks(self, export, phase: str, *, total_epochs: int, batch_size: int) -> list:
+        """Keras callbacks that record one `fit` call: batch events, the stop poll, per-epoch history and
+        the best checkpoint of `export` (the model that is saved), and TensorBoard logs where installed."""
+        import keras
+
+        callbacks = [_progress_callback_class()(self, export, phase, total_epochs=total_epochs,
+                                                batch_size=batch_size)]
+        if tensorboard_available():
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard"), write_graph=False))
+        return callbacks
+
+    def epoch_done(self, export, phase: str, epochs: int, logs: dict[str, Any], seconds: float,
+                   images_per_second: float) -> None:
+        """Record a completed epoch: history row, epoch event, and the best checkpoint if it improved."""
+        epoch = self.epochs_done + 1
+        logs = {key: float(value) for key, value in logs.items() if np.isscalar(value)}
+        row = {"epoch": epoch, "phase": phase, **logs, "seconds": round(seconds, 3),
+               "images_per_second": round(images_per_second, 2)}
+        self.history.append(row)
+        _write_csv(self.run_dir / "history.csv", HISTORY_FIELDS, self.history)
+        accuracy = logs.get("val_accuracy")
+        if accuracy is not None and (self.best is None or accuracy > self.best[0]):
+            self.best = (accuracy, epoch)
+            save_model(export, self.run_dir / "best.keras")
+        self.emit({"type": "epoch", "phase": phase, "epoch": epoch, "epochs": epochs, "logs": logs})
+
+    def finish(self, config: TrainConfig, data, backbone: Backbone, export) -> dict[str, Any]:
+        """Save the final model and write metrics.json; return the metrics."""
+        if not tensorboard_available():
+            self.phase("save", "No TensorBoard logs: the tensorboard package is not installed")
+        if export is not None:
+            self.phase("save", "Saving the final model")
+            save_model(export, self.run_dir / "model.keras")
+        metrics = self._metrics(config, data, backbone, export)
+        write_json_atomic(self.run_dir / "metrics.json", metrics)
+        self.phase("done", "Stopped on request" if self.stopped else "Finished")
+        return metrics
+
+    def _metrics(self, config: TrainConfig, data, backbone: Backbone, export) -> dict[str, Any]:
+        import keras
+
+        rates = [row["images_per_second"] for row in self.history if row.get("images_per_second")]
+        final = self.history[-1] if self.history else {}
+        return {
+            "best_val_accuracy": self.best[0] if self.best else None,
+            "best_epoch": self.best[1] if self.best else None,
+            "epochs_completed": self.epochs_done,
+            "train_images": len(data.train),
+            "validation_images": len(data.validation),
+            "seconds": round(time.monotonic() - self.started, 3),
+            "images_per_second": round(statistics.median(rates), 2) if rates else None,
+            "weights": backbone.weights.to_dict(),
+            "stopped": self.stopped,
+            "classes": list(data.classes),
+            "final": {key: final.get(key) for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
+            "features": self.feature_stats,
+            "backbone": config.backbone,
+            "strategy": config.strategy,
+            "head": config.resolved_head,
+            "image_size": config.image_size,
+            "batch_size": config.batch_size,
+            "parameters": int(export.count_params()) if export is not None else None,
+            "trainable_parameters": _trainable_parameters(export),
+            "manifest_hash": data.manifest_hash,
+            "keras": keras.__version__,
+        }
+
+
+@functools.cache
+def tensorboard_available() -> bool:
+    """Keras's TensorBoard callback needs the `tensorboard` package; without it runs skip those logs."""
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def _trainable_parameters(model) -> int | None:
+    if model is None:
+        return None
+    return int(sum(math.prod(weight.shape) for weight in model.trainable_weights))
+
+
+@functools.cache
+def _progress_callback_class():
+    """Made on first use so that importing this module does not import Keras."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        """Batch events, the stop poll, per-epoch history and checkpoints for one `fit` call."""
+
+        def __init__(self, recorder: Recorder, export, phase: str, *, total_epochs: int, batch_size: int) -> None:
+            super().__init__()
+            self.recorder, self.export, self.phase = recorder, export, phase
+            self.epochs = total_epochs  # planned over all phases, so "epoch 6/8" reads right while fine-tuning
+            self.batch_size = batch_size
+            self.fit_started = time.monotonic()
+            self.batches_seen = 0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch_started = time.monotonic()
+            self.batches = 0
+            self.train_seconds = 0.0
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            self.batches = batch + 1
+            self.batches_seen += 1
+            self.train_seconds = time.monotonic() - self.epoch_started
+            steps = self.params.get("steps") or self.batches
+            per_batch = (time.monotonic() - self.fit_started) / self.batches_seen
+            remaining = (steps - self.batches) + steps * (self.epochs - self._epoch_number())
+            self.recorder.batch({
+                "phase": self.phase, "epoch": self._epoch_number(), "epochs": self.epochs, "batch": self.batches,
+                "batches": steps, "loss": _number(logs.get("loss")), "accuracy": _number(logs.get("accuracy")),
+                "images_per_second": self.batches * self.batch_size / max(self.train_seconds, 1e-9),
+                "eta_seconds": remaining * per_batch,
+            }, last=self.batches == steps)
+            if self.recorder.stop():
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            steps = self.params.get("steps") or self.batches
+            if self.recorder.stopped and self.batches < steps:
+                return  # an interrupted epoch is not an epoch: keep history and checkpoints to whole ones
+            images = min(self.batches * self.batch_size, steps * self.batch_size)
+            logs = {**(logs or {}), "learning_rate": float(self.model.optimizer.learning_rate)}
+            self.recorder.epoch_done(self.export, self.phase, self.epochs, logs,
+                                     time.monotonic() - self.epoch_started,
+                                     images / max(self.train_seconds, 1e-9))
+
+        def _epoch_number(self) -> int:
+            return self.recorder.epochs_done + 1
+
+    return Progress
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def save_model(model, path: Path) -> None:
+    """Save a .keras file atomically: write beside it, then rename over it."""
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _write_csv(path: Path, fields: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_bytes_atomic(path, buffer.getvalue().encode())
