@@ -197,12 +197,12 @@ class TrainConfig:
         """The head actually built: "auto" resolved for this backbone."""
         if self.head != "auto":
             return self.head
-        return OUTPUT_ONLY if get_spec(self.backbone).from_scratch_only else "keras_tutorial"
+        return OUTPUT_ONLY if BACKBONES[self.backbone].from_scratch_only else "keras_tutorial"
 
     @property
     def resolved_fine_tune_at(self) -> str:
         """The fine-tune boundary actually used: "" resolved to the backbone's default."""
-        return self.fine_tune_at or get_spec(self.backbone).default_boundary
+        return self.fine_tune_at or BACKBONES[self.backbone].default_boundary
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
