@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from lab.augment import PRESETS, AugmentSpec, cli_command
+from lab.cli import build_parser
+from lab.cli.augment import requested_spec
 from tests.conftest import FILTERED
 
 CAT = FILTERED / "train" / "cats" / "cat.2.jpg"
@@ -75,3 +80,21 @@ def test_unreadable_images_give_one_line(tmp_path: Path, workspace: Path) -> Non
         assert result.returncode != 0 and image.name in result.stderr
         assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("preset, spec", [
+    ("keras-tutorial", PRESETS["keras-tutorial"]),
+    ("none", AugmentSpec(rotation_range=90)),
+    ("light", replace(PRESETS["light"], fill_mode="constant", cval=128, brightness_range=(0.8, 1.2),
+                      horizontal_flip=False, vertical_flip=True, random_erasing=0.25)),
+    ("keras-tutorial", replace(PRESETS["keras-tutorial"], zoom_range=0.1 + 0.2, shear_range=1 / 3,
+                               brightness_range=(0.1 + 0.7, 1.0000001))),
+    ("five-model-tutorial", AugmentSpec()),
+])
+def test_the_pages_command_line_gives_the_cli_the_same_spec(preset: str, spec: AugmentSpec) -> None:
+    """What the Augment page prints, parsed by the real CLI parser, asks for exactly what the page shows."""
+    command = cli_command(preset, spec, image_size=160, seed=7, n=5, photo="my cat.jpg")
+    program, args = shlex.split(command)[:3], build_parser().parse_args(shlex.split(command)[3:])
+    assert program == ["python", "-m", "lab"] and args.command == "augment"
+    assert requested_spec(args) == spec
+    assert (args.image, args.preset, args.image_size, args.seed, args.n) == ("my cat.jpg", preset, 160, 7, 5)
