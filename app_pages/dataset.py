@@ -211,18 +211,8 @@ def image_sizes(report: ScanReport) -> None:
                         title=f"Image sizes (pixels): one dot per {SIZE_CELL} x {SIZE_CELL} cell, sized by images")
     figure.update_layout(height=360, margin={"t": 50, "b": 10}, legend_title_text="class")
     st.plotly_chart(figure)
-    st.caption(size_summary(report) + " Training squashes every image to the model's input size.")
-
-
-def size_summary(report: ScanReport) -> str:
-    sizes = report.sizes
-    if sizes is None:
-        return "No valid images."
-    if sizes.distinct == 1:
-        width, height, _ = sizes.most_common
-        return f"All images are {width} x {height}."
-    return (f"Median {sizes.width.median:.0f} x {sizes.height.median:.0f}; "
-            f"widths {sizes.width.min}-{sizes.width.max}, heights {sizes.height.min}-{sizes.height.max}.")
+    sizes = report.sizes.sentence() if report.sizes else "No valid images."
+    st.caption(f"{sizes} Training squashes every image to the model's input size.")
 
 
 def details(report: ScanReport) -> None:

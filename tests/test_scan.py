@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from lab.data import scan
+from lab.data.records import ImageRecord
+from lab.data.summary import SizeSummary
 from tests import corpus
 from tests.conftest import FILTERED, FLAT_20K
 
@@ -110,6 +112,16 @@ def test_cli_scan_json_summarises_sizes_classes_and_folders(tmp_path: Path, lab_
     assert report["folders"] == {".": {"images": 8, "bad": 1}, "cats": {"images": 4, "bad": 1},
                                  "dogs": {"images": 4, "bad": 0}}
     assert report["classes"] == {"cats": 3, "dogs": 4} and report["valid"] == 7  # the keys before them stay
+
+
+def test_size_sentences_say_one_size_or_the_spread() -> None:
+    def records(*sizes: tuple[int, int]) -> list[ImageRecord]:
+        return [ImageRecord(path=f"/d/{i}.jpg", label="cats", split=None, digest=str(i), width=w, height=h)
+                for i, (w, h) in enumerate(sizes)]
+
+    assert SizeSummary.of(records((160, 160), (160, 160))).sentence() == "All images are 160 x 160."
+    assert SizeSummary.of(records((100, 60), (300, 41), (500, 375))).sentence() == \
+        "Median 300 x 60; widths 100-500, heights 41-375."
 
 
 @pytest.mark.parametrize("make, message", [

@@ -51,6 +51,14 @@ class SizeSummary:
         return cls(images=len(records), distinct=len(sizes), width=Spread.of([r.width for r in records]),
                    height=Spread.of([r.height for r in records]), most_common=(width, height, count))
 
+    def sentence(self) -> str:
+        """One line for people: the page's caption under the size chart, the CLI's summary."""
+        if self.distinct == 1:
+            width, height, _ = self.most_common
+            return f"All images are {width} x {height}."
+        return (f"Median {self.width.median:.0f} x {self.height.median:.0f}; "
+                f"widths {self.width.min}-{self.width.max}, heights {self.height.min}-{self.height.max}.")
+
     def to_json(self) -> dict[str, Any]:
         width, height, images = self.most_common
         return {**asdict(self), "most_common": {"width": width, "height": height, "images": images}}
