@@ -20,7 +20,7 @@ from lab.augment import (
     PARAMETERS,
     PRESETS,
     AugmentSpec,
-    overrides_from,
+    cli_command,
     preview,
     single_operations,
     training_batch,
@@ -70,8 +70,7 @@ def each_alone(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> di
 @st.cache_data(max_entries=16, show_spinner="Running the training pipeline...", hash_funcs=HASH_SPEC)
 def batch_as_trained(dataset: str, size: int, spec: AugmentSpec, n: int, seed: int) -> tuple[np.ndarray, list[str]]:
     report = scanned(dataset)
-    records = [r for r in report.records if r.split in (None, "train")] or report.records
-    images, labels = training_batch(records, list(report.classes), spec, image_size=size, n=n, seed=seed)
+    images, labels = training_batch(report.records, list(report.classes), spec, image_size=size, n=n, seed=seed)
     return to_uint8(images), labels
 
 
@@ -184,22 +183,6 @@ def _slider(name: str, step: float, disabled: bool = False) -> None:
               help=parameter.help, disabled=disabled)
 
 
-def cli_command(spec: AugmentSpec, size: int, seed: int, n: int) -> str:
-    preset = st.session_state["augment_preset"]
-    sets = "".join(f" --set {name}={_cli_value(value)}" for name, value in overrides_from(preset, spec).items())
-    return f"python -m lab augment PHOTO --preset {preset}{sets} --n {n} --seed {seed} --image-size {size} --out DIR"
-
-
-def _cli_value(value: object) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list):
-        return ",".join(f"{v:g}" for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 # ---- what the model will see --------------------------------------------------------------------
 
 
@@ -295,7 +278,8 @@ def main() -> None:
             spec = controls()
         with results:
             n, seed = variants_view(path, size, spec)
-            st.code(cli_command(spec, size, seed, n), language="bash")
+            st.code(cli_command(st.session_state["augment_preset"], spec, image_size=size, seed=seed, n=n),
+                    language="bash")
             alone_view(path, size, spec, seed)
             batch_view(dataset, size, spec, n, seed)
             legacy_view(path, size, spec, n, seed)

@@ -6,10 +6,8 @@ this page only chooses what to scan and draws what came back.
 
 from __future__ import annotations
 
-import os
 import random
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ from PIL import Image, ImageOps
 from app_pages.session_keys import DATASET_PATH
 from lab.data import Manifest, ScanReport, build_manifest, download_sample, list_manifests, load_manifest, scan
 from lab.data.records import SPLITS
+from lab.data.summary import SIZE_CELL
 from lab.errors import LabError
 from lab.progress import Progress
 from lab.settings import Settings, load_settings
@@ -36,7 +35,6 @@ LAYOUTS = {
 }
 SAMPLES_PER_CLASS = 8
 MAX_SAMPLE_CLASSES = 12
-MAX_SIZE_POINTS = 4000
 MAX_SUBSETS = 4
 
 
@@ -199,32 +197,22 @@ def class_balance(report: ScanReport) -> None:
     else:
         frame = pd.DataFrame({"class": list(report.classes), "images": list(report.classes.values())})
         figure = px.bar(frame, x="class", y="images", color="class", text_auto=",", title="Images per class")
-    figure.update_layout(height=360, margin=dict(t=50, b=10), legend_title_text="class")
+    figure.update_layout(height=360, margin={"t": 50, "b": 10}, legend_title_text="class")
     st.plotly_chart(figure)
 
 
 def image_sizes(report: ScanReport) -> None:
-    records = report.records
-    if len(records) > MAX_SIZE_POINTS:
-        records = random.Random(0).sample(records, MAX_SIZE_POINTS)
-    frame = pd.DataFrame({"width": [r.width for r in records], "height": [r.height for r in records],
-                          "class": [r.label for r in records]})
-    figure = px.scatter(frame, x="width", y="height", color="class", opacity=0.35,
-                        title="Image sizes: one dot per image (pixels)")
-    figure.update_layout(height=360, margin=dict(t=50, b=10), legend_title_text="class")
+    half = SIZE_CELL / 2
+    frame = pd.DataFrame({"width": [cell.width + half for cell in report.size_distribution],
+                          "height": [cell.height + half for cell in report.size_distribution],
+                          "images": [cell.images for cell in report.size_distribution],
+                          "class": [cell.label for cell in report.size_distribution]})
+    figure = px.scatter(frame, x="width", y="height", size="images", color="class", opacity=0.5,
+                        title=f"Image sizes (pixels): one dot per {SIZE_CELL} x {SIZE_CELL} cell, sized by images")
+    figure.update_layout(height=360, margin={"t": 50, "b": 10}, legend_title_text="class")
     st.plotly_chart(figure)
-    st.caption(size_summary(report) + " Training squashes every image to the model's input size.")
-
-
-def size_summary(report: ScanReport) -> str:
-    sizes = Counter((r.width, r.height) for r in report.records)
-    if len(sizes) == 1:
-        (width, height), = sizes
-        return f"All images are {width} x {height}."
-    widths = pd.Series([r.width for r in report.records])
-    heights = pd.Series([r.height for r in report.records])
-    return (f"Median {widths.median():.0f} x {heights.median():.0f}; widths {widths.min()}-{widths.max()}, "
-            f"heights {heights.min()}-{heights.max()}.")
+    sizes = report.sizes.sentence() if report.sizes else "No valid images."
+    st.caption(f"{sizes} Training squashes every image to the model's input size.")
 
 
 def details(report: ScanReport) -> None:
@@ -246,7 +234,9 @@ def sample_grid(report: ScanReport) -> None:
     for record in report.records:
         by_class.setdefault(record.label, []).append(record.path)
     for label, paths in list(by_class.items())[:MAX_SAMPLE_CLASSES]:
-        st.markdown(f"**{label}** · {len(paths):,} images")
+        sizes = report.per_class[label]
+        st.markdown(f"**{label}** · {sizes.images:,} images, median {sizes.width.median:.0f} x "
+                    f"{sizes.height.median:.0f} pixels")
         picked = random.Random(0).sample(paths, min(SAMPLES_PER_CLASS, len(paths)))
         for column, path in zip(st.columns(SAMPLES_PER_CLASS), picked):
             column.image(thumbnail(path), caption=Path(path).name, width="stretch")
@@ -263,25 +253,13 @@ def thumbnail(path: str, size: int = 192) -> Image.Image:
 
 def folder_tree(report: ScanReport) -> str:
     """`ls -R`, summarised: each folder with the number of image files under it (and how many are bad)."""
-    bad_paths = [item["path"] for item in report.invalid]
-    images = _per_folder([record.path for record in report.records] + bad_paths, report.root)
-    bad = _per_folder(bad_paths, report.root)
     lines = []
-    for folder in sorted(images, key=lambda f: f.parts):
-        name = report.root.name if folder == Path(".") else folder.name
-        broken = f"  ({bad[folder]:,} bad)" if bad[folder] else ""
-        lines.append(f"{'    ' * len(folder.parts)}{name}/  {images[folder]:,} images{broken}")
+    for folder, count in report.folders.items():
+        parts = Path(folder).parts
+        name = parts[-1] if parts else report.root.name
+        broken = f"  ({count.bad:,} bad)" if count.bad else ""
+        lines.append(f"{'    ' * len(parts)}{name}/  {count.images:,} images{broken}")
     return "\n".join(lines)
-
-
-def _per_folder(paths: list[str], root: Path) -> Counter:
-    """Folder (relative to root) -> files under it, counted per parent folder first since there are few."""
-    counts: Counter = Counter()
-    for folder, files in Counter(os.path.dirname(path) for path in paths).items():
-        relative = _relative(Path(folder), root)
-        for level in (relative, *relative.parents):
-            counts[level] += files
-    return counts
 
 
 def bad_files(report: ScanReport) -> None:

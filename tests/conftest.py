@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import lab  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before any test imports TensorFlow)
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
 FILTERED = SHARED / "data" / "cats_and_dogs_filtered"
 FLAT_20K = SHARED / "data" / "dogs-vs-cats-20k-160px"
 WEIGHTS = SHARED / "weights"
@@ -35,3 +40,15 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_scan_cache
     monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", str(SHARED / "data"))
     monkeypatch.setenv("TRANSFER_LAB_WEIGHTS_DIR", str(WEIGHTS))
     return root
+
+
+@pytest.fixture
+def lab_cli(workspace: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """`python -m lab ARGS...` in a subprocess, run in the test's workspace, its output captured as text."""
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(workspace)}
+        return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, env=env,
+                              cwd=REPO, timeout=300, check=False)
+
+    return run

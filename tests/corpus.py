@@ -1,5 +1,6 @@
-"""Awkward image files the data tests make themselves: bad ones that must be caught, odd good ones
-that must be read correctly. Every image is a real encoded file written with Pillow."""
+"""Image files and small datasets the tests make themselves: bad files that must be caught, odd good ones
+that must be read correctly, and class folders of cats and dogs. Every image is a real encoded file written
+with Pillow. Plain functions, imported by any test module (tests never import from one another)."""
 
 from __future__ import annotations
 
@@ -100,3 +101,15 @@ def class_folders(root: Path, per_class: int = 6, classes: tuple[str, ...] = ("c
     for c, label in enumerate(classes):
         write(root / label, {f"{label}.{i}.jpg": jpeg_bytes(photo(seed + 100 * c + i)) for i in range(per_class)})
     return root
+
+
+def make_pets(folder: Path, per_class: int = 6, *, truncated: bool = False) -> Path:
+    """A class-folders dataset of small real JPEGs; optionally one cat cut in half, as a failed copy leaves it."""
+    for index, label in enumerate(("cats", "dogs")):
+        (folder / label).mkdir(parents=True)
+        for n in range(per_class):
+            (folder / label / f"{label[:-1]}.{n}.jpg").write_bytes(jpeg_bytes(photo(100 * index + n)))
+    if truncated:
+        whole = jpeg_bytes(photo(999))
+        (folder / "cats" / "cat.broken.jpg").write_bytes(whole[: len(whole) // 2])
+    return folder

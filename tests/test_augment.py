@@ -22,7 +22,9 @@ from lab.augment import (
     preview,
     single_operations,
     spec_from,
+    training_records,
 )
+from lab.data.records import ImageRecord
 from lab.errors import LabError
 from tests.conftest import FILTERED
 
@@ -81,6 +83,21 @@ def test_overrides_from_gives_what_spec_from_needs():
     overrides = overrides_from("five-model-tutorial", spec)
     assert overrides == {"shear_range": 15.0, "contrast": 0.2}
     assert spec_from("five-model-tutorial", overrides) == spec
+
+
+def _records(*splits: str | None) -> list[ImageRecord]:
+    return [ImageRecord(path=f"/data/{i}.jpg", label="cats", split=split, digest=str(i), width=8, height=8)
+            for i, split in enumerate(splits)]
+
+
+def test_a_training_batch_is_drawn_from_the_training_split_else_from_everything():
+    split = _records("train", "validation", "train", "test")
+    assert [r.path for r in training_records(split)] == ["/data/0.jpg", "/data/2.jpg"]
+    unsplit = _records(None, None)
+    assert training_records(unsplit) == unsplit
+    held_out_only = _records("validation", "test")
+    assert training_records(held_out_only) == held_out_only
+    assert training_records([]) == []
 
 
 @pytest.mark.parametrize("name, value, allowed", [
@@ -230,7 +247,7 @@ def test_conversions_match_image_data_generator_pixel_for_pixel(photo, spec, ran
 
     (layer,) = build_augmenter(replace(spec, fill_mode="nearest"), seed=0).layers
     config = layer.get_config()
-    assert {name: config[name] for name in ranges} == pytest.approx(ranges)
+    assert {name: config[name] for name in ranges} == {name: pytest.approx(value) for name, value in ranges.items()}
     fixed = type(layer).from_config({**config, **pinned})
     ours = np.asarray(fixed(photo[None], training=True))[0]
     theirs = legacy_generator_class()(fill_mode="nearest").apply_transform(photo.copy(), legacy)

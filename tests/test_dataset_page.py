@@ -11,21 +11,9 @@ from streamlit.testing.v1 import AppTest
 from lab.data import load_manifest
 from lab.settings import load_settings
 from tests.conftest import FILTERED
-from tests.corpus import jpeg_bytes, photo
+from tests.corpus import make_pets
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "dataset.py")
-
-
-def make_pets(folder: Path, per_class: int = 6, *, truncated: bool = False) -> Path:
-    """A class-folders dataset of small real JPEGs; optionally one cat cut in half, as a failed copy leaves it."""
-    for index, label in enumerate(("cats", "dogs")):
-        (folder / label).mkdir(parents=True)
-        for n in range(per_class):
-            (folder / label / f"{label[:-1]}.{n}.jpg").write_bytes(jpeg_bytes(photo(100 * index + n)))
-    if truncated:
-        whole = jpeg_bytes(photo(999))
-        (folder / "cats" / "cat.broken.jpg").write_bytes(whole[: len(whole) // 2])
-    return folder
 
 
 @pytest.fixture

@@ -95,18 +95,15 @@ def test_training_splits_from_a_saved_manifest(workspace: Path) -> None:
         training_splits("saved", train_size=3000)
 
 
-def test_cli_manifest_saves_subsets_and_exports_folders(tmp_path: Path, workspace: Path) -> None:
-    from tests.test_scan import _cli
-
-    result = _cli("manifest", str(FILTERED), "--name", "tut", "--subset", "train_1k=train:1000",
-                  "--subset", "validation_200=validation:200", "--export", str(tmp_path / "out"), "--json",
-                  workspace=workspace)
+def test_cli_manifest_saves_subsets_and_exports_folders(tmp_path: Path, workspace: Path, lab_cli) -> None:
+    result = lab_cli("manifest", str(FILTERED), "--name", "tut", "--subset", "train_1k=train:1000",
+                  "--subset", "validation_200=validation:200", "--export", str(tmp_path / "out"), "--json")
     assert result.returncode == 0, result.stderr
     splits = json.loads(result.stdout)["splits"]
     assert splits["train_1k"] == {"cats": 500, "dogs": 500} and splits["validation_200"] == {"cats": 100, "dogs": 100}
     assert len(list((tmp_path / "out" / "train_1k" / "cats").iterdir())) == 500
     assert (workspace / "manifests" / "tut.json").exists()
-    bad = _cli("manifest", str(FILTERED), "--name", "x", "--subset", "oops", workspace=workspace)
+    bad = lab_cli("manifest", str(FILTERED), "--name", "x", "--subset", "oops")
     assert bad.returncode == 2 and "NAME=SPLIT:COUNT" in bad.stderr
 
 

@@ -25,11 +25,19 @@ def test_batches_have_the_training_shape_dtype_and_range(workspace: Path) -> Non
     assert sorted(int(y) for _, ys in batches for y in ys) == [0] * 20 + [1] * 20
 
 
-def test_labels_follow_the_class_order(workspace: Path) -> None:
-    data = training_splits(FILTERED, train_size=20, seed=0)
-    for images, labels in image_dataset(data.train, data.classes, 32, 64):
-        expected = [data.classes.index(r.label) for r in data.train]
-        assert labels.numpy().tolist() == expected
+def test_labels_follow_the_class_order_and_stay_with_their_images(workspace: Path) -> None:
+    """Unshuffled, every image and its label arrive in record order, the label being the class's position in
+    `classes`. Classes interleaved and listed out of alphabetical order, so sorting the records, sorting the
+    classes or pairing an image with a neighbour's label would all show."""
+    train = training_splits(FILTERED, train_size=20, seed=0).train
+    cats, dogs = ([r for r in train if r.label == label][:4] for label in ("cats", "dogs"))
+    records = [dogs[0], cats[0], cats[1], dogs[1], cats[2], dogs[2], dogs[3], cats[3]]
+    batches = list(image_dataset(records, ["dogs", "cats"], 32, 3))
+    assert [len(labels) for _, labels in batches] == [3, 3, 2]
+    labels = np.concatenate([labels.numpy() for _, labels in batches])
+    assert labels.tolist() == [0, 1, 1, 0, 1, 0, 0, 1]
+    images = np.concatenate([images.numpy() for images, _ in batches])
+    np.testing.assert_array_equal(images, np.stack([load_image(record.path, 32) for record in records]))
 
 
 def test_awkward_files_decode_like_pillow_reads_them(tmp_path: Path, workspace: Path) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lab.data import scan
+from lab.data.records import ImageRecord
+from lab.data.summary import SizeSummary
 from tests import corpus
 from tests.conftest import FILTERED, FLAT_20K
 
@@ -57,14 +57,8 @@ def test_progress_is_reported_up_to_the_total(tmp_path: Path, workspace: Path) -
     assert seen[-1] == (12, 12) and all(done <= total for done, total in seen)
 
 
-def _cli(*args: str, workspace: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(workspace)}
-    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).parent.parent, timeout=300)
-
-
-def test_cli_scan_json_on_split_folders(workspace: Path) -> None:
-    result = _cli("scan", str(FILTERED), "--json", workspace=workspace)
+def test_cli_scan_json_on_split_folders(lab_cli) -> None:
+    result = lab_cli("scan", str(FILTERED), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["layout"] == "split_folders"
@@ -74,18 +68,60 @@ def test_cli_scan_json_on_split_folders(workspace: Path) -> None:
     assert isinstance(report["duplicates"], list)
 
 
-def test_cli_scan_json_on_kaggle_flat_names(workspace: Path) -> None:
-    result = _cli("scan", str(FLAT_20K), "--json", workspace=workspace)
+def test_cli_scan_json_on_kaggle_flat_names(lab_cli) -> None:
+    result = lab_cli("scan", str(FLAT_20K), "--json")
     report = json.loads(result.stdout)
     assert report["layout"] == "flat_names" and report["classes"] == {"cat": 10_000, "dog": 10_000}
     assert report["splits"] == {} and report["valid"] == 20_000
 
 
-def test_cli_scan_reports_bad_files(tmp_path: Path, workspace: Path) -> None:
-    result = _cli("scan", str(_messy_dataset(tmp_path / "data")), "--json", workspace=workspace)
+def test_cli_scan_reports_bad_files(tmp_path: Path, lab_cli) -> None:
+    result = lab_cli("scan", str(_messy_dataset(tmp_path / "data")), "--json")
     invalid = json.loads(result.stdout)["invalid"]
     assert {Path(i["path"]).name for i in invalid} == set(corpus.bad_files())
     assert all(i["reason"] for i in invalid)
+
+
+def test_cli_scan_json_summarises_sizes_classes_and_folders(tmp_path: Path, lab_cli) -> None:
+    sizes = {"cats": [(120, 80), (120, 80), (40, 90)], "dogs": [(64, 64), (64, 64), (260, 140), (300, 150)]}
+    for label, shapes in sizes.items():
+        corpus.write(tmp_path / "pets" / label, {f"{label}.{i}.jpg": corpus.jpeg_bytes(corpus.photo(i, size))
+                                                 for i, size in enumerate(shapes)})
+    corpus.write(tmp_path / "pets" / "cats", {"broken.jpg": corpus.bad_files()["truncated.jpg"]})
+    result = lab_cli("scan", str(tmp_path / "pets"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["per_class"] == {
+        "cats": {"images": 3, "distinct": 2, "width": {"min": 40, "median": 120.0, "max": 120},
+                 "height": {"min": 80, "median": 80.0, "max": 90},
+                 "most_common": {"width": 120, "height": 80, "images": 2}},
+        "dogs": {"images": 4, "distinct": 3, "width": {"min": 64, "median": 162.0, "max": 300},
+                 "height": {"min": 64, "median": 102.0, "max": 150},
+                 "most_common": {"width": 64, "height": 64, "images": 2}},
+    }
+    assert report["sizes"] == {"images": 7, "distinct": 5, "width": {"min": 40, "median": 120.0, "max": 300},
+                               "height": {"min": 64, "median": 80.0, "max": 150},
+                               "most_common": {"width": 120, "height": 80, "images": 2}}
+    assert report["size_distribution"] == {"cell_pixels": 50, "cells": [
+        {"class": "cats", "width": 0, "height": 50, "images": 1},
+        {"class": "cats", "width": 100, "height": 50, "images": 2},
+        {"class": "dogs", "width": 50, "height": 50, "images": 2},
+        {"class": "dogs", "width": 250, "height": 100, "images": 1},
+        {"class": "dogs", "width": 300, "height": 150, "images": 1},
+    ]}
+    assert report["folders"] == {".": {"images": 8, "bad": 1}, "cats": {"images": 4, "bad": 1},
+                                 "dogs": {"images": 4, "bad": 0}}
+    assert report["classes"] == {"cats": 3, "dogs": 4} and report["valid"] == 7  # the keys before them stay
+
+
+def test_size_sentences_say_one_size_or_the_spread() -> None:
+    def records(*sizes: tuple[int, int]) -> list[ImageRecord]:
+        return [ImageRecord(path=f"/d/{i}.jpg", label="cats", split=None, digest=str(i), width=w, height=h)
+                for i, (w, h) in enumerate(sizes)]
+
+    assert SizeSummary.of(records((160, 160), (160, 160))).sentence() == "All images are 160 x 160."
+    assert SizeSummary.of(records((100, 60), (300, 41), (500, 375))).sentence() == \
+        "Median 300 x 60; widths 100-500, heights 41-375."
 
 
 @pytest.mark.parametrize("make, message", [
@@ -93,8 +129,8 @@ def test_cli_scan_reports_bad_files(tmp_path: Path, workspace: Path) -> None:
     (lambda root: corpus.write(root / "none", {"a.txt": b"x"})[0].parent, "No images found"),
     (lambda root: corpus.class_folders(root / "one", classes=("cats",)), "Only one class"),
 ])
-def test_cli_scan_errors_are_one_line_without_traceback(tmp_path: Path, workspace: Path, make, message) -> None:
-    result = _cli("scan", str(make(tmp_path)), "--json", workspace=workspace)
+def test_cli_scan_errors_are_one_line_without_traceback(tmp_path: Path, lab_cli, make, message) -> None:
+    result = lab_cli("scan", str(make(tmp_path)), "--json")
     assert result.returncode != 0 and result.stdout == ""
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr

@@ -1,373 +1,54 @@
 """Augmentation in `ImageDataGenerator`'s vocabulary, run by Keras 3 preprocessing layers.
 
-Both tutorials augment with Keras 2's `ImageDataGenerator`, which Keras 3 no longer exports. People arrive with
-its parameter names in their heads (`rotation_range=20`, `shear_range=0.2`, `fill_mode="nearest"`), so an
-`AugmentSpec` speaks exactly that vocabulary, with the same meaning, and `build_augmenter` turns it into a
-`keras.Sequential` of batched preprocessing layers that runs inside `tf.data` (or a model), never per image.
+Owns the augmentation spec and its presets (`spec`), the layers it becomes and how a preview or a training
+batch is augmented (`augmenter`, with the custom layers in `layers`), the equivalent `python -m lab augment`
+command line (`command`), and the legacy `ImageDataGenerator` kept for comparison (`legacy`).
 
-One code path: training passes `build_augmenter(spec, seed)` as `augment=` to `lab.data.pipeline.image_dataset`;
-the page and the CLI call `augment_batch` / `preview` / `training_batch`, which call the very same
-`build_augmenter`. Every operation draws from its own seed derived from `(seed, operation)`, so a seed
-reproduces a grid exactly, and an operation shown alone with the same seed receives the same random draws it
-receives inside the full spec.
-
-This module does not import TensorFlow at load time (pages import it); `build_augmenter` does.
+Must not import Streamlit, nor TensorFlow or Keras at load time: pages import this package, and only
+`build_augmenter` and the functions that call it load Keras. It may use `lab.data` (records, the pipeline).
 """
 
-from __future__ import annotations
+from lab.augment.augmenter import (
+    augment_batch,
+    build_augmenter,
+    operation_seeds,
+    preview,
+    training_batch,
+    training_records,
+)
+from lab.augment.command import cli_command, cli_value
+from lab.augment.spec import (
+    FILL_MODES,
+    OPERATIONS,
+    PARAMETERS,
+    PRESETS,
+    AugmentSpec,
+    Parameter,
+    only,
+    overrides_from,
+    parse_assignments,
+    single_operations,
+    spec_from,
+)
 
-import math
-import random
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
-
-from lab.errors import LabError
-
-if TYPE_CHECKING:
-    import keras
-
-    from lab.data.records import ImageRecord
-
-FILL_MODES = ("nearest", "reflect", "wrap", "constant")
-_TRUE = ("true", "yes", "on", "1")
-_FALSE = ("false", "no", "off", "0")
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One spec field: its type, the values it accepts, and what it means (shown by the page and the CLI)."""
-
-    name: str
-    kind: str  # "number", "flag", "choice", "pair"
-    label: str
-    help: str
-    low: float = 0.0
-    high: float = math.inf
-    high_open: bool = False
-
-    def allowed(self) -> str:
-        if self.kind == "flag":
-            return "true or false"
-        if self.kind == "choice":
-            return "one of " + ", ".join(FILL_MODES)
-        if self.kind == "pair":
-            return "none or two factors 'low,high' (or 'low:high') with 0 <= low <= high (1.0 = unchanged)"
-        closing = ")" if self.high_open else "]"
-        return f"a number in [{self.low:g}, {self.high:g}{closing}"
-
-
-PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
-    Parameter("rotation_range", "number", "Rotation (degrees)",
-              "Rotate by a random angle in [-r, r] degrees, as ImageDataGenerator's rotation_range.", high=180),
-    Parameter("width_shift_range", "number", "Width shift (fraction of width)",
-              "Shift left or right by up to this fraction of the width (0.2 = 20%). "
-              "ImageDataGenerator's pixel counts (values >= 1) are not supported.", high=1, high_open=True),
-    Parameter("height_shift_range", "number", "Height shift (fraction of height)",
-              "Shift up or down by up to this fraction of the height (0.2 = 20%).", high=1, high_open=True),
-    Parameter("shear_range", "number", "Shear (degrees)",
-              "Shear by a random angle in [-s, s] DEGREES, as ImageDataGenerator reads it: the tutorials' "
-              "shear_range=0.2 is 0.2 degrees, almost nothing (under a pixel at 224x224). "
-              "Try 10-20 degrees to see a visible shear.", high=90, high_open=True),
-    Parameter("zoom_range", "number", "Zoom range",
-              "Zoom each axis independently by a factor in [1 - z, 1 + z]: above 1 zooms out, below 1 zooms in, "
-              "as ImageDataGenerator's zoom_range.", high=1, high_open=True),
-    Parameter("horizontal_flip", "flag", "Horizontal flip", "Mirror left-right with probability 0.5."),
-    Parameter("vertical_flip", "flag", "Vertical flip", "Mirror top-bottom with probability 0.5 (rarely "
-              "sensible for photos of pets)."),
-    Parameter("fill_mode", "choice", "Fill mode",
-              "How pixels moved in from outside the image are filled by rotation, shifts, shear and zoom: "
-              "nearest repeats the edge (ImageDataGenerator's default), reflect mirrors (Keras layers' "
-              "default), wrap tiles, constant uses cval."),
-    Parameter("cval", "number", "Constant fill value (cval)", "Grey level used when fill_mode is constant.",
-              high=255),
-    Parameter("brightness_range", "pair", "Brightness range (factors)",
-              "Multiply brightness by a random factor in [low, high], as ImageDataGenerator's brightness_range "
-              "(0.8,1.2 = up to 20% darker or brighter); none switches it off."),
-    Parameter("contrast", "number", "Contrast",
-              "Scale each image's contrast by a random factor in [1 - c, 1 + c] (Keras RandomContrast; "
-              "not in ImageDataGenerator).", high=1),
-    Parameter("random_erasing", "number", "Random erasing (probability)",
-              "Probability of replacing a random rectangle of the image with noise (Keras RandomErasing; "
-              "not in ImageDataGenerator).", high=1),
-)}
-
-
-def _invalid(parameter: Parameter, value: Any) -> LabError:
-    return LabError(f"{parameter.name} must be {parameter.allowed()}; got {value!r}.")
-
-
-def _parse(parameter: Parameter, value: Any) -> Any:
-    """Turn a `--set` string into the field's type; non-strings (JSON values) pass through to validation."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip().lower()
-    if parameter.kind == "flag":
-        if text in _TRUE + _FALSE:
-            return text in _TRUE
-        raise _invalid(parameter, value)
-    if parameter.kind == "choice":
-        return text
-    if parameter.kind == "pair":
-        if text in ("none", "null", ""):
-            return None
-        text = text.strip("()[]")
-    try:
-        return [float(part) for part in re.split(r"[,:]", text)] if parameter.kind == "pair" else float(text)
-    except ValueError:
-        raise _invalid(parameter, value) from None
-
-
-def _checked(parameter: Parameter, value: Any) -> Any:
-    """The value in its canonical type, or a LabError naming the parameter and what it accepts."""
-    if parameter.kind == "flag":
-        if not isinstance(value, (bool, np.bool_)):
-            raise _invalid(parameter, value)
-        return bool(value)
-    if parameter.kind == "choice":
-        if value not in FILL_MODES:
-            raise _invalid(parameter, value)
-        return value
-    if parameter.kind == "pair":
-        if value is None:
-            return None
-        if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_number(v) for v in value):
-            raise _invalid(parameter, value)
-        low, high = float(value[0]), float(value[1])
-        if not 0 <= low <= high or not math.isfinite(high):
-            raise _invalid(parameter, value)
-        return (low, high)
-    if not _is_number(value):
-        raise _invalid(parameter, value)
-    number = float(value)
-    too_high = number >= parameter.high if parameter.high_open else number > parameter.high
-    if not parameter.low <= number or too_high or math.isnan(number):
-        raise _invalid(parameter, value)
-    return number
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-@dataclass(frozen=True)
-class AugmentSpec:
-    """Random augmentation in `ImageDataGenerator` terms; all-default means no augmentation at all."""
-
-    rotation_range: float = 0.0
-    width_shift_range: float = 0.0
-    height_shift_range: float = 0.0
-    shear_range: float = 0.0
-    zoom_range: float = 0.0
-    horizontal_flip: bool = False
-    vertical_flip: bool = False
-    fill_mode: str = "nearest"
-    cval: float = 0.0
-    brightness_range: tuple[float, float] | None = None
-    contrast: float = 0.0
-    random_erasing: float = 0.0
-
-    def __post_init__(self) -> None:
-        for parameter in PARAMETERS.values():
-            object.__setattr__(self, parameter.name, _checked(parameter, getattr(self, parameter.name)))
-
-    @property
-    def operations(self) -> tuple[str, ...]:
-        """The operations this spec switches on, in the order they are applied."""
-        return tuple(op for op, names in OPERATIONS.items() if any(_enabled(self, n) for n in names))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (the brightness pair as a list)."""
-        values = asdict(self)
-        if self.brightness_range is not None:
-            values["brightness_range"] = list(self.brightness_range)
-        return values
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> AugmentSpec:
-        _check_names(values)
-        return cls(**values)
-
-
-# Operation name -> the spec fields it reads, in the order the layers apply them: ImageDataGenerator's own
-# order (rotate, shift, shear, zoom, flips, brightness), then the two operations it does not have.
-OPERATIONS: dict[str, tuple[str, ...]] = {
-    "rotation": ("rotation_range",),
-    "shift": ("width_shift_range", "height_shift_range"),
-    "shear": ("shear_range",),
-    "zoom": ("zoom_range",),
-    "horizontal_flip": ("horizontal_flip",),
-    "vertical_flip": ("vertical_flip",),
-    "brightness": ("brightness_range",),
-    "contrast": ("contrast",),
-    "random_erasing": ("random_erasing",),
-}
-
-PRESETS: dict[str, AugmentSpec] = {
-    "none": AugmentSpec(),
-    # The Keras tutorial's ImageDataGenerator: rotation 20, shifts 0.2, shear 0.2 (degrees!), zoom 0.2,
-    # horizontal flip, nearest fill.
-    "keras-tutorial": AugmentSpec(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2,
-                                  shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest"),
-    # The five-model tutorial's generator: rotation 50, shifts 0.2, shear 0.2, zoom 0.3, horizontal flip.
-    "five-model-tutorial": AugmentSpec(rotation_range=50, width_shift_range=0.2, height_shift_range=0.2,
-                                       shear_range=0.2, zoom_range=0.3, horizontal_flip=True, fill_mode="nearest"),
-    # keras.io "Transfer learning & fine-tuning": RandomFlip("horizontal"), RandomRotation(0.1) = 0.1 turn = 36
-    # degrees, with the Keras layers' default fill ("reflect").
-    "light": AugmentSpec(rotation_range=36, horizontal_flip=True, fill_mode="reflect"),
-}
-
-
-def spec_from(preset: str, overrides: Mapping[str, Any] | None = None) -> AugmentSpec:
-    """A preset with some parameters changed: `--set key=value` strings from the CLI or JSON values from a config."""
-    if preset not in PRESETS:
-        raise LabError(f"Unknown augmentation preset {preset!r}; choose one of: {', '.join(PRESETS)}.")
-    overrides = dict(overrides or {})
-    _check_names(overrides)
-    parsed = {name: _parse(PARAMETERS[name], value) for name, value in overrides.items()}
-    return replace(PRESETS[preset], **parsed)
-
-
-def parse_assignments(assignments: list[str]) -> dict[str, str]:
-    """`["rotation_range=30", "horizontal_flip=false"]` -> a dict for `spec_from`."""
-    pairs = {}
-    for assignment in assignments:
-        name, sep, value = assignment.partition("=")
-        if not sep:
-            raise LabError(f"--set {assignment!r} must look like key=value, e.g. rotation_range=30.")
-        pairs[name.strip()] = value.strip()
-    return pairs
-
-
-def overrides_from(preset: str, spec: AugmentSpec) -> dict[str, Any]:
-    """The parameters where `spec` differs from a preset: what a config or `--set` needs to say."""
-    base = spec_from(preset).to_dict()
-    return {name: value for name, value in spec.to_dict().items() if base[name] != value}
-
-
-def only(spec: AugmentSpec, operation: str) -> AugmentSpec:
-    """`spec` with every operation but one switched off (the fill settings kept): to see an operation alone."""
-    if operation not in OPERATIONS:
-        raise LabError(f"Unknown augmentation operation {operation!r}; choose one of: {', '.join(OPERATIONS)}.")
-    kept = {name: getattr(spec, name) for name in OPERATIONS[operation]}
-    return AugmentSpec(fill_mode=spec.fill_mode, cval=spec.cval, **kept)
-
-
-def single_operations(spec: AugmentSpec) -> dict[str, AugmentSpec]:
-    """One spec per operation `spec` switches on, each with only that operation."""
-    return {operation: only(spec, operation) for operation in spec.operations}
-
-
-def operation_seeds(seed: int) -> dict[str, int]:
-    """An independent seed per operation, derived from one seed.
-
-    Keyed by operation rather than by layer position, so switching another operation on or off does not
-    change the draws of this one: "each operation alone" shows what that operation did inside the full grid.
-    """
-    states = np.random.SeedSequence(seed % 2**32).generate_state(len(OPERATIONS))
-    return {op: int(state % 2**31) for op, state in zip(OPERATIONS, states)}
-
-
-def build_augmenter(spec: AugmentSpec, seed: int = 0) -> keras.Sequential:
-    """The Keras layers for `spec`: float32 batches (N, H, W, 3) in [0, 255] in, same shape, dtype, range out.
-
-    Conversions from ImageDataGenerator (checked pixel for pixel against it in tests/test_augment.py):
-
-    - rotation_range, width/height_shift_range, shear_range, zoom_range -> one `RandomAffine` layer that
-      composes them into ImageDataGenerator's own matrix and resamples once, with the spec's fill_mode and
-      cval (Keras layers default to "reflect", ImageDataGenerator to "nearest"). Angles stay in degrees
-      (`RandomRotation` would want r / 360 of a turn); shear is an ANGLE about the centre, as
-      ImageDataGenerator reads it (`RandomShear` takes a displacement fraction about the top-left corner);
-      zoom_range z draws a sampling scale in [1 - z, 1 + z] for each axis independently, above 1 zooming
-      out (`RandomZoom(height_factor=(-z, z), width_factor=(-z, z))` would be the same draw). One fused
-      layer instead of four stock ones: each stock layer resamples the batch, which made augmentation 2.6x
-      slower than ImageDataGenerator on these CPUs and blurred the image four times.
-    - horizontal_flip / vertical_flip -> one `RandomFlip` each: `RandomFlip("horizontal_and_vertical")`
-      tosses a single coin for both axes (flips both or neither), ImageDataGenerator one per axis.
-    - brightness_range (lo, hi) -> `RandomBrightnessFactor`: ImageDataGenerator multiplies by a factor in
-      [lo, hi] (PIL's ImageEnhance.Brightness), while `keras.layers.RandomBrightness` ADDS a delta.
-    - contrast c -> `RandomContrast(c, value_range=(0, 255))`; random_erasing p -> `RandomErasing(factor=(p, p))`
-      (a single float would draw the probability itself from [0, p]). Neither exists in ImageDataGenerator.
-
-    Pinned to the same parameters, the result equals ImageDataGenerator's pixel for pixel with fill_mode
-    nearest or reflect; with constant they differ along the fill boundary (SciPy does not blend cval into the
-    edge pixels) and with wrap SciPy repeats the image with a period one pixel short.
-    """
-    import keras
-
-    from lab.augment.layers import RandomAffine, RandomBrightnessFactor
-
-    seeds = operation_seeds(seed)
-    on = set(spec.operations)
-    layers: list[keras.layers.Layer] = []
-    if on & {"rotation", "shift", "shear", "zoom"}:
-        layers.append(RandomAffine(
-            rotation=(-spec.rotation_range, spec.rotation_range),
-            width_shift=(-spec.width_shift_range, spec.width_shift_range),
-            height_shift=(-spec.height_shift_range, spec.height_shift_range),
-            shear=(-spec.shear_range, spec.shear_range),
-            zoom=(1 - spec.zoom_range, 1 + spec.zoom_range),
-            fill_mode=spec.fill_mode, fill_value=spec.cval,
-            seeds={op: seeds[op] for op in ("rotation", "shift", "shear", "zoom")}))
-    if "horizontal_flip" in on:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"]))
-    if "vertical_flip" in on:
-        layers.append(keras.layers.RandomFlip("vertical", seed=seeds["vertical_flip"]))
-    if "brightness" in on:
-        layers.append(RandomBrightnessFactor(spec.brightness_range, seed=seeds["brightness"]))
-    if "contrast" in on:
-        layers.append(keras.layers.RandomContrast(spec.contrast, value_range=(0, 255), seed=seeds["contrast"]))
-    if "random_erasing" in on:
-        layers.append(keras.layers.RandomErasing(factor=(spec.random_erasing, spec.random_erasing),
-                                                 value_range=(0, 255), seed=seeds["random_erasing"]))
-    return keras.Sequential(layers or [keras.layers.Identity()], name="augment")
-
-
-def augment_batch(images: np.ndarray, spec: AugmentSpec, seed: int) -> np.ndarray:
-    """Augment a batch (N, H, W, 3) in [0, 255] exactly as training would with this spec and seed."""
-    batch = np.asarray(images, dtype=np.float32)
-    if batch.ndim != 4 or batch.shape[-1] != 3:
-        raise LabError(f"Expected a batch of RGB images shaped (N, H, W, 3); got shape {batch.shape}.")
-    return np.asarray(build_augmenter(spec, seed)(batch, training=True), dtype=np.float32)
-
-
-def preview(image: np.ndarray, spec: AugmentSpec, n: int, seed: int) -> np.ndarray:
-    """`n` augmented variants of one image (H, W, 3) in [0, 255], as a batch (n, H, W, 3)."""
-    if n < 1:
-        raise LabError(f"The number of variants must be at least 1; got {n}.")
-    return augment_batch(np.repeat(np.asarray(image, dtype=np.float32)[None], n, axis=0), spec, seed)
-
-
-def training_batch(records: Sequence[ImageRecord], classes: Sequence[str], spec: AugmentSpec, *,
-                   image_size: int = 224, n: int = 9, seed: int = 0) -> tuple[np.ndarray, list[str]]:
-    """`n` of `records` as a model receives them in training, with their labels.
-
-    They go through `image_dataset` with `augment=build_augmenter(spec, seed)`, the very pipeline training
-    uses: decoded, squashed to `image_size`, batched, augmented. Images stay float32 in [0, 255]; each
-    backbone scales them itself inside the model.
-    """
-    from lab.data.pipeline import image_dataset
-
-    if not records:
-        raise LabError("This dataset has no images to show: scan a folder that holds some.")
-    chosen = random.Random(seed).sample(list(records), min(n, len(records)))
-    dataset = image_dataset(chosen, classes, image_size, batch_size=len(chosen), augment=build_augmenter(spec, seed))
-    images, labels = next(iter(dataset))
-    return images.numpy(), [classes[label] for label in labels.numpy()]
-
-
-def _enabled(spec: AugmentSpec, name: str) -> bool:
-    value = getattr(spec, name)
-    if name == "brightness_range":
-        return value is not None and value != (1.0, 1.0)
-    return bool(value)
-
-
-def _check_names(values: Mapping[str, Any]) -> None:
-    unknown = sorted(set(values) - set(PARAMETERS))
-    if unknown:
-        raise LabError(f"Unknown augmentation parameter(s) {', '.join(unknown)}; valid parameters: "
-                       f"{', '.join(PARAMETERS)}.")
+__all__ = [
+    "FILL_MODES",
+    "OPERATIONS",
+    "PARAMETERS",
+    "PRESETS",
+    "AugmentSpec",
+    "Parameter",
+    "augment_batch",
+    "build_augmenter",
+    "cli_command",
+    "cli_value",
+    "only",
+    "operation_seeds",
+    "overrides_from",
+    "parse_assignments",
+    "preview",
+    "single_operations",
+    "spec_from",
+    "training_batch",
+    "training_records",
+]

@@ -2,7 +2,7 @@
 transform (rotation, shifts, angle shear, zoom) and its multiplicative brightness.
 
 Both are batched, seeded Keras layers like the built-in preprocessing layers, usable in `tf.data` and in a
-model, and serialisable. Imported lazily by `lab.augment.build_augmenter` (this module imports Keras).
+model, and serialisable. Imported lazily by `lab.augment.augmenter.build_augmenter` (this module imports Keras).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lab.augment import AugmentSpec
+from lab.augment.spec import AugmentSpec
 from lab.errors import LabError
 
 # Operations of an AugmentSpec that ImageDataGenerator has no parameter for.

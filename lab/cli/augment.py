@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lab.augment import PARAMETERS, PRESETS, parse_assignments, preview, spec_from
+from lab.augment import PARAMETERS, PRESETS, AugmentSpec, parse_assignments, preview, spec_from
 from lab.errors import LabError
 from lab.storage import write_bytes_atomic
 
@@ -31,8 +31,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def requested_spec(args: argparse.Namespace) -> AugmentSpec:
+    """The spec the arguments ask for: the preset, changed by each `--set`."""
+    return spec_from(args.preset, parse_assignments(args.assignments))
+
+
 def run(args: argparse.Namespace) -> int:
-    spec = spec_from(args.preset, parse_assignments(args.assignments))
+    spec = requested_spec(args)
     if args.image_size < 1:
         raise LabError(f"--image-size must be a positive number of pixels; got {args.image_size}.")
     if not Path(args.image).is_file():

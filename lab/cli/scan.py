@@ -36,6 +36,8 @@ def _summary(report: ScanReport) -> str:
     lines += [f"  {name}: {count}" for name, count in report.classes.items()]
     for split, classes in report.splits.items():
         lines.append(f"  {split}: " + ", ".join(f"{label} {count}" for label, count in classes.items()))
+    if report.sizes:
+        lines.append(f"  sizes: {report.sizes.sentence()}")
     lines += [f"  bad: {item['path']}: {item['reason']}" for item in report.invalid]
     if report.duplicates:
         lines.append(f"  {len(report.duplicates)} groups of identical files, {len(report.leakage)} across splits")

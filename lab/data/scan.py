@@ -10,7 +10,7 @@ import os
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,26 @@ from lab.data.check import check_file
 from lab.data.layout import Discovery, discover
 from lab.data.records import FileCheck, FoundImage, ImageRecord
 from lab.data.scan_cache import ScanCache
+from lab.data.summary import (
+    SIZE_CELL,
+    FolderCount,
+    SizeCell,
+    SizeSummary,
+    class_sizes,
+    folder_counts,
+    size_distribution,
+)
 from lab.progress import Progress, no_progress
 from lab.settings import Settings, load_settings
 
 
 @dataclass
 class ScanReport:
-    """What a scan found. `records` holds the valid images only; bad files are in `invalid`."""
+    """What a scan found. `records` holds the valid images only; bad files are in `invalid`.
+
+    The summaries (counts per class and split, sizes, folders) are computed once here, so every reader
+    (the Dataset page, `python -m lab scan --json`) gets the same figures without walking the records.
+    """
 
     root: Path
     layout: str
@@ -39,6 +52,10 @@ class ScanReport:
     source: str = "folder"
     classes: dict[str, int] = field(init=False)
     splits: dict[str, dict[str, int]] = field(init=False)
+    sizes: SizeSummary | None = field(init=False)
+    per_class: dict[str, SizeSummary] = field(init=False)
+    size_distribution: list[SizeCell] = field(init=False)
+    folders: dict[str, FolderCount] = field(init=False)
 
     def __post_init__(self) -> None:
         self.classes = _count(self.records, lambda r: r.label)
@@ -47,6 +64,10 @@ class ScanReport:
             if record.split:
                 splits[record.split].append(record)
         self.splits = {name: _count(items, lambda r: r.label) for name, items in sorted(splits.items())}
+        self.sizes = SizeSummary.of(self.records) if self.records else None
+        self.per_class = class_sizes(self.records)
+        self.size_distribution = size_distribution(self.records)
+        self.folders = folder_counts(self.root, [r.path for r in self.records], [i["path"] for i in self.invalid])
 
     @property
     def total(self) -> int:
@@ -72,6 +93,10 @@ class ScanReport:
             "ignored_files": self.ignored,
             "from_cache": self.from_cache,
             "seconds": round(self.seconds, 3),
+            "sizes": self.sizes.to_json() if self.sizes else None,
+            "per_class": {label: summary.to_json() for label, summary in self.per_class.items()},
+            "size_distribution": {"cell_pixels": SIZE_CELL, "cells": [cell.to_json() for cell in self.size_distribution]},
+            "folders": {folder: asdict(count) for folder, count in self.folders.items()},
         }
 
 

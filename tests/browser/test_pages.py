@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import FILTERED
-from tests.test_dataset_page import make_pets
+from tests.corpus import make_pets
 
 
 def test_every_page_in_the_navigation_renders(app) -> None:
