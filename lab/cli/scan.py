@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from lab.cli.progress_line import progress_reporter
 from lab.data.scan import ScanReport, scan
 
 
@@ -17,18 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = scan(args.path, on_progress=_progress_line if sys.stderr.isatty() else _quiet)
+    report = scan(args.path, on_progress=progress_reporter())
     print(json.dumps(report.to_json(), indent=2) if args.json else _summary(report))
     return 0
-
-
-def _progress_line(done: int, total: int, message: str) -> None:
-    end = "\n" if done == total else ""
-    print(f"\r{message}: {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-
-def _quiet(done: int, total: int, message: str) -> None:
-    """Non-interactive runs (CI, pipes) keep stderr for errors."""
 
 
 def _summary(report: ScanReport) -> str:

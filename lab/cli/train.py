@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from lab.augment import parse_assignments
 from lab.errors import LabError
+from lab.progress import Throttle
 from lab.runs import jobs, worker
-from lab.runs.describe import logs_text, progress_text
+from lab.runs.describe import event_text
 from lab.runs.status import FAILED, FINISHED
 from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
@@ -124,17 +124,11 @@ def _print_result(value: dict[str, Any], as_json: bool) -> None:
 
 
 class ProgressLines:
-    """Progress on stderr: every phase and epoch, and a batch line every `PROGRESS_INTERVAL` seconds."""
+    """Progress on stderr, in the page's words: every phase and epoch, a batch line every `PROGRESS_INTERVAL` s."""
 
     def __init__(self) -> None:
-        self.printed = 0.0
+        self.throttle = Throttle(PROGRESS_INTERVAL)
 
     def __call__(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind == "batch" and time.monotonic() - self.printed >= PROGRESS_INTERVAL:
-            print(progress_text(event), file=sys.stderr)
-            self.printed = time.monotonic()
-        elif kind == "epoch":
-            print(f"epoch {event.get('epoch')}/{event.get('epochs')}: {logs_text(event['logs'])}", file=sys.stderr)
-        elif kind == "phase":
-            print(f"{event.get('phase')}: {event.get('message')}", file=sys.stderr)
+        if event.get("type") != "batch" or self.throttle.due():
+            print(event_text(event), file=sys.stderr)

@@ -97,12 +97,15 @@ def build_manifest(
                     seed=seed, splits=splits)
 
 
+def manifest_path(name_or_path: str | Path, settings: Settings) -> Path:
+    """Where a manifest named by its name in the workspace, or by the path of its JSON file, is stored."""
+    path = Path(name_or_path)
+    return path if path.suffix == ".json" else settings.manifests_dir / f"{name_or_path}.json"
+
+
 def load_manifest(name_or_path: str | Path, settings: Settings) -> Manifest:
     """A saved manifest, by its name in the workspace or by the path of its JSON file."""
-    path = Path(name_or_path)
-    if path.suffix != ".json":
-        path = settings.manifests_dir / f"{name_or_path}.json"
-    value = read_json(path)
+    value = read_json(manifest_path(name_or_path, settings))
     if value is None:
         known = ", ".join(sorted(p.stem for p in settings.manifests_dir.glob("*.json"))) or "none yet"
         raise LabError(f"No manifest {name_or_path!r} (saved manifests: {known}). Build one on the Dataset page.")

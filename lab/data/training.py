@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.data.manifest import Manifest, build_manifest, load_manifest, records_hash
+from lab.data.manifest import Manifest, build_manifest, load_manifest, manifest_path, records_hash
 from lab.data.records import ImageRecord
 from lab.data.scan import scan
 from lab.data.splits import stratified_subset
@@ -70,6 +70,6 @@ def resolve_data_path(source: str | Path, settings: Settings) -> Path | None:
         return None
     if path.exists() or path.is_absolute() or len(path.parts) > 1:
         return path
-    if (settings.manifests_dir / f"{source}.json").exists():
+    if manifest_path(source, settings).exists():
         return None
     return next((folder / path for folder in settings.data_dirs if (folder / path).exists()), None)

@@ -8,9 +8,7 @@ training records its digest anyway). The CLI and the Train page call it before t
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from lab.data.manifest import list_manifests
+from lab.data.manifest import list_manifests, manifest_path
 from lab.data.training import resolve_data_path
 from lab.errors import LabError
 from lab.settings import Settings
@@ -28,8 +26,8 @@ def preflight(config: TrainConfig, settings: Settings) -> None:
 def check_data_source(source: str, settings: Settings) -> None:
     """`source` must be a folder or zip that exists, a saved manifest, or a folder inside a data folder."""
     folder = resolve_data_path(source, settings)
-    manifest = Path(source) if Path(source).suffix == ".json" else settings.manifests_dir / f"{source}.json"
-    if (folder.exists() if folder is not None else manifest.is_file()):
+    found = folder.exists() if folder is not None else manifest_path(source, settings).is_file()
+    if found:
         return
     folders = ", ".join(map(str, settings.data_dirs)) or "none configured (set TRANSFER_LAB_DATA_DIRS)"
     manifests = ", ".join(list_manifests(settings)) or "none yet"
