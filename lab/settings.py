@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.paths import absolute, same_path
 
 _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
@@ -25,7 +26,7 @@ _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 def _paths(variable: str, defaults: list[Path]) -> tuple[Path, ...]:
     raw = os.environ.get(variable, "")
     chosen = [Path(p) for p in raw.split(os.pathsep) if p] or [p for p in defaults if p.exists()]
-    return tuple(p.expanduser().resolve() for p in chosen)
+    return tuple(absolute(p) for p in chosen)
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ class Settings:
 
 def load_settings() -> Settings:
     """Read the settings from the environment; creates the workspace folders it names."""
-    workspace = Path(os.environ.get("TRANSFER_LAB_WORKSPACE", "workspace")).expanduser().resolve()
+    workspace = absolute(os.environ.get("TRANSFER_LAB_WORKSPACE", "workspace"))
     datasets = workspace / "datasets"
     datasets.mkdir(parents=True, exist_ok=True)
     data_dirs = _paths("TRANSFER_LAB_DATA_DIRS", [datasets, _SHARED / "data"])
-    if datasets not in data_dirs:
+    if not any(same_path(datasets, folder) for folder in data_dirs):
         data_dirs = (datasets, *data_dirs)
     weights = _paths("TRANSFER_LAB_WEIGHTS_DIR", [workspace / "weights", _SHARED / "weights"])
     return Settings(workspace=workspace, data_dirs=data_dirs, weights_dirs=weights, max_running=_max_running())

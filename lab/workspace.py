@@ -16,6 +16,7 @@ from typing import Any
 from lab.data import list_manifests
 from lab.data.records import IMAGE_SUFFIXES
 from lab.errors import LabError
+from lab.paths import absolute, within
 from lab.runs.status import QUEUED, RUNNING, runs_in
 from lab.runs.store import RunStore
 from lab.settings import Settings
@@ -76,9 +77,8 @@ def allowed_data_path(settings: Settings, raw: str | Path) -> Path:
     typed = Path(raw).expanduser()
     candidates = [typed] if typed.is_absolute() else [folder / typed for folder in settings.data_dirs]
     for candidate in candidates:
-        resolved = candidate.resolve()
-        if any(resolved.is_relative_to(folder) for folder in settings.data_dirs) and resolved.exists():
-            return resolved
+        if candidate.exists() and within(candidate, settings.data_dirs):
+            return absolute(candidate)
     allowed = ", ".join(str(folder) for folder in settings.data_dirs)
     if typed.is_absolute() and typed.exists():
         raise LabError(f"{typed} is outside the data folders this lab may read ({allowed}). Move or link the "

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lab.data.records import IMAGE_SUFFIXES, SPLIT_ALIASES, FoundImage
 from lab.errors import LabError
+from lab.paths import absolute
 
 CLASS_FOLDERS = "class_folders"
 SPLIT_FOLDERS = "split_folders"
@@ -59,7 +60,7 @@ def _existing_folder(path: Path) -> Path:
         raise LabError(f"{path} does not exist: give a folder of images (or a .zip of one).")
     if not path.is_dir():
         raise LabError(f"{path} is not a folder: give a folder of images, or a .zip file to extract.")
-    return path.resolve()
+    return absolute(path)
 
 
 def _is_junk(name: str) -> bool:

@@ -30,7 +30,7 @@ from lab.training.config import TrainConfig
 DEAD_WORKER = (
     "worker process exited without finishing (killed or out of memory?) — its partial history is kept"
 )
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def process_identity(pid: int | None = None) -> tuple[int, float]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.paths import absolute, same_path
 from lab.runs.status import RUNNING, UNKNOWN, Status, now_iso
 from lab.storage import file_lock, read_json, write_json_atomic
 from lab.training.config import TrainConfig
@@ -39,17 +40,17 @@ class Run:
     """One run folder. Cheap to create: every accessor reads the files again, so it is never stale."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path).resolve()
+        self.path = absolute(path)
         self.id = self.path.name
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Run) and other.path == self.path
+        return isinstance(other, Run) and same_path(other.path, self.path)
 
     def __hash__(self) -> int:
-        return hash(self.path)
+        return hash(self.path.resolve())
 
     def config_dict(self) -> dict[str, Any]:
         return read_json(self.path / CONFIG_FILE, default={})
@@ -152,7 +153,7 @@ class RunStore:
     """The runs under one folder: create, find, list, delete, and the lock around queue decisions."""
 
     def __init__(self, runs_dir: Path) -> None:
-        self.runs_dir = Path(runs_dir).expanduser().resolve()
+        self.runs_dir = absolute(runs_dir)
 
     def create(self, config: TrainConfig, *, running_in: tuple[int, float] | None = None) -> Run:
         """A new run folder holding `config`, queued; or, given `running_in=(pid, pid_created)`, already

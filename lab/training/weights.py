@@ -18,11 +18,13 @@ import functools
 import os
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.paths import absolute
 from lab.settings import Settings, load_settings
 from lab.storage import file_digest
 from lab.training.backbones import BACKBONES, BackboneSpec
@@ -126,10 +128,10 @@ def find_weights_file(weights: str, settings: Settings) -> Path:
     """A weights value that is a path to an existing file, or a file name inside one of the weights folders."""
     candidate = Path(weights).expanduser()
     if candidate.is_file():
-        return candidate.resolve()
+        return absolute(candidate)
     for folder in settings.weights_dirs:
         if (folder / weights).is_file():
-            return (folder / weights).resolve()
+            return absolute(folder / weights)
     folders = ", ".join(map(str, settings.weights_dirs)) or "none configured (set TRANSFER_LAB_WEIGHTS_DIR)"
     raise LabError(
         f"weights={weights!r} is neither 'imagenet', 'none', an existing file, nor a file in the weights "
@@ -141,8 +143,7 @@ def weights_available(settings: Settings | None = None) -> dict[str, list[str]]:
     """Per backbone, the `weights` values usable on this machine: "none", "imagenet" when Keras's file
     is cached (or the network is up), and every matching local file (full paths)."""
     settings = settings or load_settings()
-    files = sorted({p.resolve() for folder in settings.weights_dirs if folder.is_dir()
-                    for p in folder.iterdir() if p.is_file() and p.name.endswith(".h5")})
+    files = sorted(_weight_files(settings.weights_dirs))
     available: dict[str, list[str]] = {}
     for spec in BACKBONES.values():
         choices = ["none"]
@@ -152,6 +153,16 @@ def weights_available(settings: Settings | None = None) -> dict[str, list[str]]:
             choices += [str(p) for p in files if re.search(spec.file_pattern, p.name)]
         available[spec.name] = choices
     return available
+
+
+def _weight_files(folders: Sequence[Path]) -> list[Path]:
+    """The .h5 files in the weights folders as the folders name them, each real file once (links folded)."""
+    found: dict[Path, Path] = {}
+    for folder in (f for f in folders if f.is_dir()):
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.name.endswith(".h5"):
+                found.setdefault(path.resolve(), absolute(path))
+    return list(found.values())
 
 
 def _any_imagenet_cached(spec: BackboneSpec) -> bool:
