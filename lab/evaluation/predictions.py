@@ -62,6 +62,15 @@ class Predictions:
         given = self.probabilities[np.arange(len(self)), self.true]
         return -np.log(np.clip(given, EPSILON, 1.0))
 
+    @classmethod
+    def of(cls, records: Sequence[ImageRecord], classes: Sequence[str], split: str,
+           probabilities: np.ndarray) -> Predictions:
+        """The table for `records` (labelled with names in `classes`) and a model's probabilities for them."""
+        index = {label: i for i, label in enumerate(classes)}
+        return cls(tuple(classes), (split,) * len(records), tuple(r.path for r in records),
+                   tuple(r.digest for r in records), np.array([index[r.label] for r in records], dtype=int),
+                   np.asarray(probabilities, dtype=np.float64).reshape(len(records), len(classes)))
+
     def split(self, name: str) -> Predictions:
         """The rows of one split ("validation", "test", or an evaluation's name)."""
         keep = [i for i, split in enumerate(self.splits) if split == name]
@@ -134,11 +143,7 @@ def predict_records(model, records: Sequence[ImageRecord], classes: Sequence[str
 
     images = image_dataset(records, classes, image_size, batch_size).map(lambda batch, _: batch)
     callbacks = [] if on_progress is no_progress else [_batch_progress(on_progress, len(records), batch_size, split)]
-    probabilities = np.asarray(model.predict(images, verbose=0, callbacks=callbacks), dtype=np.float64)
-    index = {label: i for i, label in enumerate(classes)}
-    return Predictions(tuple(classes), (split,) * len(records), tuple(r.path for r in records),
-                       tuple(r.digest for r in records), np.array([index[r.label] for r in records], dtype=int),
-                       probabilities)
+    return Predictions.of(records, classes, split, model.predict(images, verbose=0, callbacks=callbacks))
 
 
 def _batch_progress(on_progress: Progress, total: int, batch_size: int, split: str):

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
 from lab.progress import Throttle
 from lab.storage import write_bytes_atomic, write_json_atomic
 from lab.training.backbones import Backbone
@@ -120,14 +121,17 @@ class Recorder:
             save_model(export, self.run_dir / "best.keras")
         self.emit({"type": "epoch", "phase": phase, "epoch": epoch, "epochs": epochs, "logs": logs})
 
-    def finish(self, config: TrainConfig, data, backbone: Backbone, export) -> dict[str, Any]:
-        """Save the final model and write metrics.json; return the metrics."""
+    def finish(self, config: TrainConfig, data, backbone: Backbone, export,
+               predictions: Predictions | None = None) -> dict[str, Any]:
+        """Save the final model, its held-out predictions and metrics.json; return the metrics."""
         if not tensorboard_available():
             self.phase("save", "No TensorBoard logs: the tensorboard package is not installed")
         if export is not None:
             self.phase("save", "Saving the final model")
             save_model(export, self.run_dir / "model.keras")
-        metrics = self._metrics(config, data, backbone, export)
+        if predictions is not None:
+            predictions.save(self.run_dir / PREDICTIONS_FILE)
+        metrics = {**self._metrics(config, data, backbone, export), **_test_metrics(predictions)}
         write_json_atomic(self.run_dir / "metrics.json", metrics)
         self.phase("done", "Stopped on request" if self.stopped else "Finished")
         return metrics
@@ -160,6 +164,17 @@ class Recorder:
             "manifest_hash": data.manifest_hash,
             "keras": keras.__version__,
         }
+
+
+def _test_metrics(predictions: Predictions | None) -> dict[str, Any]:
+    """Test accuracy and the test set's interpretation, when the run has test predictions."""
+    from lab.evaluation.interpretation import Interpretation
+
+    test = predictions.split("test") if predictions is not None else None
+    if test is None or not len(test):
+        return {"test_accuracy": None, "test_images": 0, "test": None}
+    summary = Interpretation(test).summary()
+    return {"test_accuracy": summary["accuracy"], "test_images": len(test), "test": summary}
 
 
 @functools.cache

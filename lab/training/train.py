@@ -3,18 +3,20 @@
 `train(config, run_dir, on_event=..., should_stop=..., settings=None) -> metrics` writes into
 `run_dir`: `history.csv` (one row per epoch, rewritten atomically every epoch), `metrics.json`,
 `model.keras` (final; raw 0..255 images in, class probabilities out), `best.keras` (best
-val_accuracy so far, same interface), `tensorboard/`, and `layers.csv` (the trainable-layers table
-for each phase: before training and again after unfreezing). Writing them, and the events passed to
+val_accuracy so far, same interface), `tensorboard/`, `layers.csv` (the trainable-layers table
+for each phase: before training and again after unfreezing), and `predictions.csv` (the final model's
+per-image predictions on the validation and test images, `lab.evaluation.predictions`). Writing them, and the events passed to
 `on_event`, is the `Recorder`'s job (`lab.training.recorder`, which lists the events).
 
-Phases: "prepare", "data", "build", "features", "train", "fine-tune", "save", "done".
+Phases: "prepare", "data", "build", "features", "train", "fine-tune", "evaluate", "save", "done".
 `should_stop()` is polled between batches (and between feature-extraction batches); when it returns
 True the run stops gracefully: the interrupted epoch is dropped, history and the best checkpoint are
 kept, the final model is saved, and metrics["stopped"] is True.
 
 metrics.json / the returned dict: best_val_accuracy, best_epoch, epochs_completed, train_images,
 validation_images, seconds, images_per_second (training images per second of training loop),
-weights {kind, path, sha256, alpha}, stopped, classes, plus final logs, the feature-cache statistics
+weights {kind, path, sha256, alpha}, stopped, classes, test_accuracy, test_images and the test set's
+interpretation (`test`: per class, confusion matrix, ...) when the data has a test split, plus final logs, the feature-cache statistics
 and enough about the config (backbone, strategy, image_size) for `lab.training.cost` to learn speeds.
 
 Two things are called a strategy in TensorFlow code; here the *strategy* is always the run's training
@@ -30,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from lab.data.records import ImageRecord
+from lab.evaluation.predictions import Predictions, concatenate
 from lab.settings import Settings, load_settings
 from lab.training.backbones import BACKBONES, Backbone, BackboneSpec, build_backbone
 from lab.training.config import TrainConfig
@@ -37,6 +41,7 @@ from lab.training.recorder import Event, Recorder
 from lab.training.weights import WeightsSource, resolve_weights
 
 MEMORY_CACHE_LIMIT = 1_500_000_000  # bytes of decoded uint8 images kept in RAM between epochs
+Predictor = Callable[[str, Sequence[ImageRecord]], Predictions]  # (split name, its records) -> predictions
 
 
 def _ignore(event: Event) -> None:
@@ -70,10 +75,12 @@ def train(
     distribution = _prepare_devices(config, recorder)
     backbone = _build_backbone(config, spec, weights, distribution, recorder)
     if config.strategy == "feature-extractor":
-        export = _train_on_features(config, data, backbone, distribution, recorder, settings)
+        export, predict = _train_on_features(config, data, backbone, distribution, recorder, settings)
     else:
         export = _train_on_images(config, data, backbone, distribution, recorder)
-    return recorder.finish(config, data, backbone, export)
+        predict = _image_predictor(export, data.classes, config)
+    predictions = _held_out_predictions(data, predict if export is not None else None, recorder)
+    return recorder.finish(config, data, backbone, export, predictions)
 
 
 def _load_data(config: TrainConfig, settings: Settings, recorder: Recorder):
@@ -118,9 +125,10 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, distributi
     from lab.training.models import POOLING, assemble, build_head, compile_model
 
     head = config.resolved_head
-    records = [*data.train, *data.validation]  # one pass: one progress bar, one traced forward function
-    recorder.phase("features", f"Backbone features for {len(data.train)} training and {len(data.validation)} "
-                               "validation images")
+    splits = {"train": data.train, "validation": data.validation, "test": data.test}
+    records = [record for split in splits.values() for record in split]  # one pass, one traced forward function
+    recorder.phase("features", f"Backbone features for {len(data.train)} training, {len(data.validation)} "
+                               f"validation and {len(data.test)} test images")
     matrix, stats = extract_features(
         records, backbone, pooling=POOLING[head], batch_size=config.batch_size, settings=settings, seed=config.seed,
         on_progress=recorder.feature_progress(config.batch_size), should_stop=recorder.stop)
@@ -128,8 +136,9 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, distributi
     recorder.phase("features", f"{stats.hits} from the cache, {stats.computed} computed"
                    + (f" at {stats.images_per_second:.1f} images/s" if stats.images_per_second else ""))
     if matrix is None:
-        return None
-    train_features, validation_features = matrix[:len(data.train)], matrix[len(data.train):]
+        return None, None
+    bounds = np.cumsum([0, *map(len, splits.values())])
+    features = {split: matrix[start:end] for split, start, end in zip(splits, bounds, bounds[1:])}
     backbone.model.trainable = False
     with distribution.scope():
         head_model = build_head(head, matrix.shape[1], len(data.classes))
@@ -138,11 +147,11 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, distributi
         export = assemble(backbone, head_model, head)
     recorder.layers("train", export)
     recorder.phase("train", f"Training the {head} head on cached features")
-    fit = {"x": train_features, "y": _labels(data.train, data.classes), "batch_size": config.batch_size,
-           "shuffle": True, "validation_data": (validation_features, _labels(data.validation, data.classes)),
+    fit = {"x": features["train"], "y": _labels(data.train, data.classes), "batch_size": config.batch_size,
+           "shuffle": True, "validation_data": (features["validation"], _labels(data.validation, data.classes)),
            "class_weight": _class_weights(config, data)}
     _fit(trainer, export, fit, config, recorder, phase="train", epochs=config.epochs)
-    return export
+    return export, _feature_predictor(head_model, features, data.classes, config.batch_size)
 
 
 def _train_on_images(config: TrainConfig, data, backbone: Backbone, distribution, recorder: Recorder):
@@ -187,6 +196,39 @@ def _fit(model, export, fit: dict[str, Any], config: TrainConfig, recorder: Reco
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                        patience=config.early_stopping_patience))
     model.fit(**fit, epochs=done + epochs, initial_epoch=done, callbacks=callbacks, verbose=0)
+
+
+def _held_out_predictions(data, predict: Predictor | None, recorder: Recorder) -> Predictions | None:
+    """The final model's predictions on the validation and test images, kept in the run so that every view
+    of it (and the comparison with other runs) reads them instead of running the model again."""
+    if predict is None or recorder.stop():
+        return None
+    held_out = {"validation": data.validation, "test": data.test}
+    recorder.phase("evaluate", f"Predicting {len(data.validation)} validation and {len(data.test)} test images "
+                               "with the final model")
+    return concatenate([predict(split, records) for split, records in held_out.items() if records])
+
+
+def _image_predictor(model, classes: Sequence[str], config: TrainConfig) -> Predictor:
+    """Predictions of the whole model, images read through the training pipeline."""
+    from lab.evaluation.predictions import predict_records
+
+    def predict(split: str, records: Sequence[ImageRecord]) -> Predictions:
+        return predict_records(model, records, classes, split=split, image_size=config.image_size,
+                               batch_size=config.batch_size)
+
+    return predict
+
+
+def _feature_predictor(head_model, features: dict[str, np.ndarray], classes: Sequence[str],
+                       batch_size: int) -> Predictor:
+    """Predictions of the head on the cached backbone features: the saved model's answers, no backbone pass."""
+
+    def predict(split: str, records: Sequence[ImageRecord]) -> Predictions:
+        return Predictions.of(records, classes, split, head_model.predict(features[split], batch_size=batch_size,
+                                                                           verbose=0))
+
+    return predict
 
 
 def _datasets(config: TrainConfig, data):
