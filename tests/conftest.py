@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data and weights in ../shared, and a private workspace per test."""
+"""Shared fixtures: the real data and weights in ../shared, a private workspace per test, the CLI, and the
+tiny training run every training test starts from."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 import lab  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before any test imports TensorFlow)
+from lab.cli.train import flags_from_config
+from lab.training.config import TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -19,6 +22,7 @@ FLAT_20K = SHARED / "data" / "dogs-vs-cats-20k-160px"
 WEIGHTS = SHARED / "weights"
 TINY_MOBILENET = WEIGHTS / "mobilenet_0.25_128_imagenet_no_top.weights.h5"
 MOBILENET_V2 = WEIGHTS / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
+LabCli = Callable[..., subprocess.CompletedProcess]  # `lab_cli`'s run(*args), `lab_cli_env`'s run(env, *args)
 
 
 @pytest.fixture(scope="session")
@@ -42,13 +46,43 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_scan_cache
     return root
 
 
-@pytest.fixture
-def lab_cli(workspace: Path) -> Callable[..., subprocess.CompletedProcess]:
-    """`python -m lab ARGS...` in a subprocess, run in the test's workspace, its output captured as text."""
+@pytest.fixture(scope="session")
+def lab_cli_env() -> LabCli:
+    """`python -m lab ARGS...` in a subprocess with the environment given, its output captured as text.
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(workspace)}
+    For module-scoped fixtures, which outlive a test's `workspace` and bring their own environment.
+    """
+
+    def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, env=env,
                               cwd=REPO, timeout=300, check=False)
 
     return run
+
+
+@pytest.fixture
+def lab_cli(workspace: Path, lab_cli_env: LabCli) -> LabCli:
+    """`python -m lab ARGS...` in a subprocess, run in the test's workspace, its output captured as text."""
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return lab_cli_env({**os.environ, "TRANSFER_LAB_WORKSPACE": str(workspace)}, *args)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_config() -> TrainConfig:
+    """The tiny real training run: the head of the tiny MobileNet 0.25/128 on the features of 40 training
+    and 20 validation photos, one epoch of 4 batches. A process running it spends most of its few seconds
+    importing TensorFlow; an epoch of the head takes ~50 ms. Other values: `dataclasses.replace(tiny_config, ...)`.
+    Session-wide (it is frozen), so module-scoped fixtures can train it too.
+    """
+    return TrainConfig(data=str(FILTERED), backbone="mobilenet", weights=str(TINY_MOBILENET),
+                       strategy="feature-extractor", image_size=128, epochs=1, batch_size=10, train_size=40,
+                       validation_size=20, seed=1)
+
+
+@pytest.fixture
+def tiny_flags(tiny_config: TrainConfig) -> list[str]:
+    """The `lab train` flags of `tiny_config`; flags after them override them (`*tiny_flags, "--epochs", "5"`)."""
+    return flags_from_config(tiny_config)

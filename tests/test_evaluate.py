@@ -2,40 +2,40 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from lab.cli.train import flags_from_config
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predictions import Predictions
-from tests.conftest import FILTERED, TINY_MOBILENET, WEIGHTS
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def lab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=env)
+from lab.training.config import TrainConfig
+from tests.conftest import FILTERED, WEIGHTS, LabCli
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """One finished feature-extractor run (tiny MobileNet, 40 training images) and the environment it used."""
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli
+) -> tuple[Path, LabCli, Path]:
+    """One finished run of the tiny config over three epochs, kept for the module; a `lab` that runs in its
+    workspace; and a folder in its data folders for the photos a test evaluates on."""
     root = tmp_path_factory.mktemp("evaluate")
     env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root / "workspace"),
            "TRANSFER_LAB_DATA_DIRS": os.pathsep.join([str(FILTERED.parent), str(root / "data")]),
            "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-    done = lab(env, "train", "--data", str(FILTERED), "--backbone", "mobilenet", "--weights", str(TINY_MOBILENET),
-               "--strategy", "feature-extractor", "--epochs", "3", "--train-size", "40", "--validation-size", "20",
-               "--image-size", "128", "--batch-size", "8", "--seed", "1", "--json")
+
+    def lab(*args: str) -> subprocess.CompletedProcess:
+        return lab_cli_env(env, *args)
+
+    done = lab("train", *flags_from_config(dataclasses.replace(tiny_config, epochs=3)), "--json")
     assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"]), env
+    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"]), lab, root / "data"
 
 
 def photos_folder(root: Path, classes: dict[str, str], per_class: int) -> Path:
@@ -48,10 +48,9 @@ def photos_folder(root: Path, classes: dict[str, str], per_class: int) -> Path:
 
 
 def test_evaluate_prints_the_contract_and_stores_the_predictions(trained, tmp_path: Path) -> None:
-    run_dir, env = trained
-    folder = photos_folder(Path(env["TRANSFER_LAB_DATA_DIRS"].split(os.pathsep)[1]) / "held-out",
-                           {"cats": "cats", "dogs": "dogs"}, 15)
-    done = lab(env, "evaluate", str(run_dir), "--data", str(folder), "--json")
+    run_dir, lab, data = trained
+    folder = photos_folder(data / "held-out", {"cats": "cats", "dogs": "dogs"}, 15)
+    done = lab("evaluate", str(run_dir), "--data", str(folder), "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["classes"] == ["cats", "dogs"] and result["n"] == 30
@@ -71,10 +70,9 @@ def test_evaluation_probabilities_match_the_saved_model_on_the_same_images(train
 
     from lab.data.pipeline import load_image
 
-    run_dir, env = trained
-    folder = photos_folder(Path(env["TRANSFER_LAB_DATA_DIRS"].split(os.pathsep)[1]) / "parity",
-                           {"cats": "cats", "dogs": "dogs"}, 4)
-    assert lab(env, "evaluate", str(run_dir), "--data", str(folder), "--name", "parity").returncode == 0
+    run_dir, lab, data = trained
+    folder = photos_folder(data / "parity", {"cats": "cats", "dogs": "dogs"}, 4)
+    assert lab("evaluate", str(run_dir), "--data", str(folder), "--name", "parity").returncode == 0
     stored: Predictions = evaluations(run_dir)["parity"]
     model = keras.saving.load_model(run_dir / "model.keras", compile=False)
     images = np.stack([load_image(path, 128) for path in stored.paths])
@@ -82,10 +80,9 @@ def test_evaluation_probabilities_match_the_saved_model_on_the_same_images(train
 
 
 def test_a_class_the_run_never_learned_is_one_clear_line(trained, tmp_path: Path) -> None:
-    run_dir, env = trained
-    folder = photos_folder(Path(env["TRANSFER_LAB_DATA_DIRS"].split(os.pathsep)[1]) / "birds",
-                           {"cats": "cats", "birds": "dogs"}, 3)
-    done = lab(env, "evaluate", str(run_dir), "--data", str(folder), "--json")
+    run_dir, lab, data = trained
+    folder = photos_folder(data / "birds", {"cats": "cats", "birds": "dogs"}, 3)
+    done = lab("evaluate", str(run_dir), "--data", str(folder), "--json")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "birds" in done.stderr and "never learned" in done.stderr
     assert not (run_dir / "evaluations" / "birds-all").exists()

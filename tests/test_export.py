@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +12,7 @@ from lab.data import build_manifest, scan
 from lab.data.export import export_folders
 from lab.errors import LabError
 from tests import corpus
-
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.conftest import LabCli
 
 
 def _fingerprints(root: Path) -> dict[str, tuple[str, int]]:
@@ -40,13 +37,12 @@ def colliding(tmp_path: Path) -> Path:
 
 
 def test_cli_export_with_colliding_names_keeps_every_photo_and_every_source_byte(
-        colliding: Path, tmp_path: Path, workspace: Path) -> None:
+        colliding: Path, tmp_path: Path, lab_cli: LabCli) -> None:
     before = _fingerprints(colliding)
     out = tmp_path / "exported"
-    result = subprocess.run(
-        [sys.executable, "-m", "lab", "manifest", str(colliding), "--name", "pets", "--validation", "0.25",
-         "--keep-duplicates", "--export", str(out), "--json"],
-        cwd=PROJECT, capture_output=True, text=True, check=True)
+    result = lab_cli("manifest", str(colliding), "--name", "pets", "--validation", "0.25", "--keep-duplicates",
+                     "--export", str(out), "--json")
+    assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert _fingerprints(colliding) == before, "an export must never write to a source photo"
     exported = [p for p in out.rglob("*") if p.is_file()]

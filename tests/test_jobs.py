@@ -1,8 +1,4 @@
-"""Background jobs: real worker processes train tiny runs, stop, die, and queue.
-
-The training runs use the tiny MobileNet 0.25/128 weights on 40 real images, so a worker spends most of
-its few seconds importing TensorFlow.
-"""
+"""Background jobs: real worker processes train tiny runs (`tiny_config`), stop, die, and queue."""
 
 from __future__ import annotations
 
@@ -25,21 +21,12 @@ from lab.runs.store import Run, RunStore
 from lab.runs.worker import Reporter, Stopper
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
-from tests.conftest import FILTERED, TINY_MOBILENET
 
-TINY = TrainConfig(
-    data=str(FILTERED),
-    backbone="mobilenet",
-    weights=str(TINY_MOBILENET),
-    strategy="feature-extractor",
-    image_size=128,
-    epochs=1,
-    batch_size=8,
-    train_size=40,
-    validation_size=20,
-    seed=1,
-)
-LONG = replace(TINY, epochs=5000)  # still running when a test interrupts it (an epoch of the head takes ~50 ms)
+
+@pytest.fixture
+def endless(tiny_config: TrainConfig) -> TrainConfig:
+    """Still running when a test interrupts it (an epoch of the head takes ~50 ms)."""
+    return replace(tiny_config, epochs=5000)
 
 
 def wait_for(run: Run, done: Callable[[Status], bool], timeout: float = 120) -> Status:
@@ -75,8 +62,8 @@ def running_as(run: Run, pid: int, created: float) -> None:
     run.mark_running(pid, created)
 
 
-def test_a_dead_worker_is_reported_failed(runs_dir: Path) -> None:
-    run = RunStore(runs_dir).create(TINY)
+def test_a_dead_worker_is_reported_failed(runs_dir: Path, tiny_config: TrainConfig) -> None:
+    run = RunStore(runs_dir).create(tiny_config)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     created = psutil.Process(gone.pid).create_time()
     gone.wait()
@@ -89,8 +76,10 @@ def test_a_dead_worker_is_reported_failed(runs_dir: Path) -> None:
     assert jobs.DEAD_WORKER in run.log_tail()
 
 
-def test_a_reused_pid_is_not_taken_for_the_worker(runs_dir: Path, sleeper: subprocess.Popen) -> None:
-    run = RunStore(runs_dir).create(TINY)
+def test_a_reused_pid_is_not_taken_for_the_worker(
+    runs_dir: Path, sleeper: subprocess.Popen, tiny_config: TrainConfig
+) -> None:
+    run = RunStore(runs_dir).create(tiny_config)
     pid, created = jobs.process_identity(sleeper.pid)
     running_as(run, pid, created - 100)  # the worker was a process of that pid created earlier
 
@@ -99,20 +88,24 @@ def test_a_reused_pid_is_not_taken_for_the_worker(runs_dir: Path, sleeper: subpr
     assert run.status().state == FAILED
 
 
-def test_a_live_worker_keeps_its_run_and_holds_the_queue(runs_dir: Path, sleeper: subprocess.Popen) -> None:
+def test_a_live_worker_keeps_its_run_and_holds_the_queue(
+    runs_dir: Path, sleeper: subprocess.Popen, tiny_config: TrainConfig
+) -> None:
     store = RunStore(runs_dir)
-    busy = store.create(TINY)
+    busy = store.create(tiny_config)
     running_as(busy, *jobs.process_identity(sleeper.pid))
-    waiting = store.create(TINY)
+    waiting = store.create(tiny_config)
 
     assert jobs.reconcile(runs_dir) == []
     assert busy.status().state == RUNNING and waiting.status().state == QUEUED
 
 
-def test_stopping_a_queued_run_means_it_never_starts(runs_dir: Path, sleeper: subprocess.Popen) -> None:
+def test_stopping_a_queued_run_means_it_never_starts(
+    runs_dir: Path, sleeper: subprocess.Popen, tiny_config: TrainConfig
+) -> None:
     store = RunStore(runs_dir)
-    running_as(store.create(TINY), *jobs.process_identity(sleeper.pid))
-    waiting = store.create(TINY)
+    running_as(store.create(tiny_config), *jobs.process_identity(sleeper.pid))
+    waiting = store.create(tiny_config)
 
     jobs.stop(waiting.id, runs_dir)
     sleeper.kill()
@@ -138,8 +131,8 @@ def test_worker_environment_spells_out_the_settings(workspace: Path) -> None:
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(jobs.__file__).parent.parent)
 
 
-def test_the_reporter_throttles_batches_but_writes_every_epoch(runs_dir: Path) -> None:
-    run = RunStore(runs_dir).create(TINY)
+def test_the_reporter_throttles_batches_but_writes_every_epoch(runs_dir: Path, tiny_config: TrainConfig) -> None:
+    run = RunStore(runs_dir).create(tiny_config)
     reporter = Reporter(run)
     for number in range(1, 101):  # far faster than one status write per interval
         reporter({"type": "batch", "epoch": 1, "epochs": 1, "batch": number, "batches": 100})
@@ -154,8 +147,10 @@ def test_the_reporter_throttles_batches_but_writes_every_epoch(runs_dir: Path) -
 # ---- real workers ------------------------------------------------------------------------------
 
 
-def test_stop_keeps_the_history_and_the_queue_moves_on(runs_dir: Path) -> None:
-    first, second = jobs.launch(LONG), jobs.launch(TINY)
+def test_stop_keeps_the_history_and_the_queue_moves_on(
+    runs_dir: Path, tiny_config: TrainConfig, endless: TrainConfig
+) -> None:
+    first, second = jobs.launch(endless), jobs.launch(tiny_config)
     assert second.status().state == QUEUED  # one training at a time
 
     wait_for(first, lambda status: status.epoch is not None)
@@ -163,7 +158,7 @@ def test_stop_keeps_the_history_and_the_queue_moves_on(runs_dir: Path) -> None:
 
     stopped = wait_for(first, ended)
     assert stopped.state == STOPPED, first.log_tail()
-    assert 1 <= len(first.history()) < LONG.epochs and first.metrics()["stopped"]
+    assert 1 <= len(first.history()) < endless.epochs and first.metrics()["stopped"]
     assert (first.path / "best.keras").exists()
     # nobody calls reconcile(): the first worker starts the second as it ends
     assert_finished(second)
@@ -184,8 +179,8 @@ def assert_finished(run: Run) -> None:
     assert "running in process" in log and "epoch 1/1" in log and "finished" in log
 
 
-def test_a_killed_worker_is_reported_failed_within_seconds(runs_dir: Path) -> None:
-    run = jobs.launch(LONG)
+def test_a_killed_worker_is_reported_failed_within_seconds(runs_dir: Path, endless: TrainConfig) -> None:
+    run = jobs.launch(endless)
     status = wait_for(run, lambda status: status.epoch is not None)
 
     os.kill(status.pid, signal.SIGKILL)
@@ -199,14 +194,14 @@ def test_a_killed_worker_is_reported_failed_within_seconds(runs_dir: Path) -> No
     assert len(run.history()) >= 1  # the partial history is kept
 
 
-def test_sigterm_and_the_stop_file_ask_for_a_graceful_stop(runs_dir: Path) -> None:
-    run = RunStore(runs_dir).create(TINY)
+def test_sigterm_and_the_stop_file_ask_for_a_graceful_stop(runs_dir: Path, tiny_config: TrainConfig) -> None:
+    run = RunStore(runs_dir).create(tiny_config)
     stopper = Stopper(run)
     assert not stopper()
     run.request_stop()
     assert stopper()
 
-    other = Stopper(RunStore(runs_dir).create(TINY))
+    other = Stopper(RunStore(runs_dir).create(tiny_config))
     before = signal.getsignal(signal.SIGTERM)
     with other.handling_signals():
         os.kill(os.getpid(), signal.SIGTERM)  # delivered to this (main) thread before kill returns

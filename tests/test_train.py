@@ -18,8 +18,12 @@ from lab.training.cost import estimate_cost
 from lab.training.train import train
 from tests.conftest import FILTERED, TINY_MOBILENET
 
-TINY = TrainConfig(data=str(FILTERED), backbone="mobilenet", weights=TINY_MOBILENET.name, strategy="feature-extractor",
-                   image_size=128, epochs=2, batch_size=10, train_size=40, validation_size=20, seed=1)
+
+@pytest.fixture
+def tiny(tiny_config: TrainConfig) -> TrainConfig:
+    """The tiny run over two epochs, so there is a best epoch to pick; its weights named by file name only,
+    found in the weights folder."""
+    return dataclasses.replace(tiny_config, epochs=2, weights=TINY_MOBILENET.name)
 
 
 def run(config: TrainConfig, run_dir: Path, **kwargs):
@@ -56,7 +60,7 @@ def check_run_folder(run_dir: Path, metrics: dict, epochs: int) -> None:
         assert probabilities.shape == (1, 2) and probabilities.sum() == pytest.approx(1.0, abs=1e-5)
 
 
-def test_feature_extractor_end_to_end_then_a_second_run_reads_the_feature_cache(workspace, tmp_path, monkeypatch):
+def test_feature_extractor_end_to_end_then_a_second_run_reads_the_feature_cache(workspace, tmp_path, monkeypatch, tiny):
     resolutions, resolve = [], weights.resolve_weights
 
     def resolve_weights(*args, **kwargs):
@@ -65,7 +69,7 @@ def test_feature_extractor_end_to_end_then_a_second_run_reads_the_feature_cache(
 
     monkeypatch.setattr("lab.training.weights.resolve_weights", resolve_weights)
     monkeypatch.setattr("lab.training.train.resolve_weights", resolve_weights)
-    metrics, events = run(TINY, tmp_path / "first")
+    metrics, events = run(tiny, tmp_path / "first")
     assert len(resolutions) == 1, "a run resolves its weights once and builds the backbone with them"
     check_run_folder(tmp_path / "first", metrics, 2)
     assert metrics["features"]["computed"] == 60 and metrics["trainable_parameters"] < 10_000
@@ -77,21 +81,21 @@ def test_feature_extractor_end_to_end_then_a_second_run_reads_the_feature_cache(
     assert {"epoch", "epochs", "batch", "batches", "loss", "accuracy", "images_per_second",
             "eta_seconds"} <= set(batch)
 
-    other = dataclasses.replace(TINY, learning_rate=1e-2, head="linear", epochs=1)
+    other = dataclasses.replace(tiny, learning_rate=1e-2, head="linear", epochs=1)
     metrics, _ = run(other, tmp_path / "second")
     assert (metrics["features"]["hits"], metrics["features"]["computed"]) == (60, 0)
 
 
-def test_frozen_with_augmentation_end_to_end(workspace, tmp_path):
-    config = dataclasses.replace(TINY, strategy="frozen", augment="light", head="five_model_tutorial",
+def test_frozen_with_augmentation_end_to_end(workspace, tmp_path, tiny):
+    config = dataclasses.replace(tiny, strategy="frozen", augment="light", head="five_model_tutorial",
                                  optimizer="rmsprop", learning_rate=1e-4, class_weights=True)
     metrics, _ = run(config, tmp_path / "run")
     check_run_folder(tmp_path / "run", metrics, 2)
     assert metrics["features"] is None
 
 
-def test_fine_tune_trains_the_head_then_unfreezes_at_a_lower_rate(workspace, tmp_path):
-    config = dataclasses.replace(TINY, strategy="fine-tune", epochs=1, fine_tune_epochs=1, fine_tune_at="conv_13")
+def test_fine_tune_trains_the_head_then_unfreezes_at_a_lower_rate(workspace, tmp_path, tiny):
+    config = dataclasses.replace(tiny, strategy="fine-tune", epochs=1, fine_tune_epochs=1, fine_tune_at="conv_13")
     metrics, events = run(config, tmp_path / "run")
     check_run_folder(tmp_path / "run", metrics, 2)
     rows = history(tmp_path / "run")
@@ -106,22 +110,22 @@ def test_fine_tune_trains_the_head_then_unfreezes_at_a_lower_rate(workspace, tmp
     assert any("Unfroze 2 layers from conv_13" in event.get("message", "") for event in events)
 
 
-def test_scratch_basic_cnn_end_to_end(workspace, tmp_path):
-    config = dataclasses.replace(TINY, backbone="basic_cnn", weights="none", strategy="scratch", optimizer="sgd")
+def test_scratch_basic_cnn_end_to_end(workspace, tmp_path, tiny):
+    config = dataclasses.replace(tiny, backbone="basic_cnn", weights="none", strategy="scratch", optimizer="sgd")
     metrics, _ = run(config, tmp_path / "run")
     assert metrics["weights"] == {"kind": "none", "path": None, "sha256": None, "alpha": None}
     assert metrics["epochs_completed"] == 2
     assert metrics["trainable_parameters"] == metrics["parameters"] - 4  # all but the fixed [1 - p, p] layer
 
 
-def test_a_stop_request_ends_the_run_gracefully_keeping_whole_epochs(workspace, tmp_path):
+def test_a_stop_request_ends_the_run_gracefully_keeping_whole_epochs(workspace, tmp_path, tiny):
     polls = {"count": 0}
 
     def stop_in_the_second_epoch() -> bool:
         polls["count"] += 1
         return polls["count"] > 5  # 4 batches per epoch: stops after batch 2 of epoch 2
 
-    config = dataclasses.replace(TINY, strategy="frozen", epochs=5)
+    config = dataclasses.replace(tiny, strategy="frozen", epochs=5, batch_size=10)
     metrics, events = run(config, tmp_path / "run", should_stop=stop_in_the_second_epoch)
     assert metrics["stopped"] and metrics["epochs_completed"] == 1
     assert len(history(tmp_path / "run")) == 1 and (tmp_path / "run" / "best.keras").exists()
@@ -130,26 +134,26 @@ def test_a_stop_request_ends_the_run_gracefully_keeping_whole_epochs(workspace, 
     assert events[-1] == {"type": "phase", "phase": "done", "message": "Stopped on request"}
 
 
-def test_bad_weights_fail_before_any_data_is_read(workspace, tmp_path):
-    config = dataclasses.replace(TINY, weights="missing.weights.h5", data=str(tmp_path / "nowhere"))
+def test_bad_weights_fail_before_any_data_is_read(workspace, tmp_path, tiny):
+    config = dataclasses.replace(tiny, weights="missing.weights.h5", data=str(tmp_path / "nowhere"))
     with pytest.raises(LabError, match="missing.weights.h5"):
         train(config, tmp_path / "run")
     with pytest.raises(LabError, match="augment"):  # an invalid config never reaches training: it cannot be made
-        dataclasses.replace(TINY, augment="light")
+        dataclasses.replace(tiny, augment="light")
 
 
-def test_estimate_cost_counts_flops_and_learns_speed_from_earlier_runs(workspace, tmp_path):
+def test_estimate_cost_counts_flops_and_learns_speed_from_earlier_runs(workspace, tmp_path, tiny):
     settings = load_settings()
-    measured = estimate_cost(TINY, settings, runs_dir=tmp_path)
+    measured = estimate_cost(tiny, settings, runs_dir=tmp_path)
     assert measured["rate_source"] == "measured forward pass" and measured["images_per_second"] > 0
     assert measured["forward_passes"] == 60
     assert measured["total_flops"] == pytest.approx(60 * measured["flops_per_image"])
-    frozen = estimate_cost(dataclasses.replace(TINY, strategy="frozen"), settings, runs_dir=tmp_path, measure=False)
+    frozen = estimate_cost(dataclasses.replace(tiny, strategy="frozen"), settings, runs_dir=tmp_path, measure=False)
     assert frozen["forward_passes"] == 2 * 60 and frozen["seconds"] is None
     run_dir = tmp_path / "earlier"
     run_dir.mkdir()
     (run_dir / "metrics.json").write_text(json.dumps({"backbone": "mobilenet", "image_size": 128, "strategy": "frozen",
                                                       "images_per_second": 50.0}))
-    learned = estimate_cost(dataclasses.replace(TINY, strategy="frozen"), settings, runs_dir=tmp_path)
+    learned = estimate_cost(dataclasses.replace(tiny, strategy="frozen"), settings, runs_dir=tmp_path)
     assert learned["rate_source"] == "1 earlier run(s)" and learned["seconds"] == pytest.approx(120 / 50.0)
     assert np.isfinite(learned["total_flops"])

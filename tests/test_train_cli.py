@@ -15,34 +15,25 @@ from pathlib import Path
 import pytest
 
 from lab.cli import build_parser, main
-from lab.cli.train import config_from_args
+from lab.cli.train import config_from_args, flags_from_config
 from lab.errors import LabError
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.training.config import FIELDS, TrainConfig
 from lab.training.preflight import check_data_source
-from tests.conftest import FILTERED, TINY_MOBILENET
-
-ROOT = Path(__file__).resolve().parent.parent
-TINY_FLAGS = [
-    "--data", str(FILTERED), "--backbone", "mobilenet", "--weights", str(TINY_MOBILENET),
-    "--strategy", "feature-extractor", "--augment", "none", "--epochs", "1", "--train-size", "40",
-    "--validation-size", "20", "--image-size", "128", "--batch-size", "8", "--lr", "0.001", "--seed", "1",
-]  # fmt: skip
-
-
-def lab(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, **kwargs)
+from lab.training.presets import PRESETS
+from tests.conftest import FILTERED, REPO, TINY_MOBILENET, LabCli
 
 
 def last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def test_train_in_the_foreground_ends_with_one_json_line(workspace: Path, tmp_path: Path) -> None:
+def test_train_in_the_foreground_ends_with_one_json_line(
+    lab_cli: LabCli, tmp_path: Path, tiny_flags: list[str]
+) -> None:
     runs_dir = tmp_path / "runs"
-    done = lab("train", *TINY_FLAGS, "--runs-dir", str(runs_dir), "--json")
+    done = lab_cli("train", *tiny_flags, "--runs-dir", str(runs_dir), "--json")
 
     assert done.returncode == 0, done.stderr
     result = last_json(done.stdout)
@@ -55,7 +46,7 @@ def test_train_in_the_foreground_ends_with_one_json_line(workspace: Path, tmp_pa
     status = json.loads((Path(result["run_dir"]) / "status.json").read_text())
     assert status["state"] == "finished" and status["pid"] and status["ended"]
 
-    listed = lab("runs", "--runs-dir", str(runs_dir), "--json")
+    listed = lab_cli("runs", "--runs-dir", str(runs_dir), "--json")
     assert listed.returncode == 0, listed.stderr
     [summary] = json.loads(listed.stdout)
     assert summary["id"] == Path(result["run_dir"]).name and summary["status"] == "finished"
@@ -74,9 +65,9 @@ def test_train_in_the_foreground_ends_with_one_json_line(workspace: Path, tmp_pa
     ],
 )
 def test_an_invalid_config_is_one_line_and_creates_no_run(
-    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture, flags: list[str], named: str
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture, tiny_flags: list[str], flags: list[str], named: str
 ) -> None:
-    code = main(["train", *TINY_FLAGS, *flags, "--runs-dir", str(tmp_path / "runs"), "--json"])
+    code = main(["train", *tiny_flags, *flags, "--runs-dir", str(tmp_path / "runs"), "--json"])
 
     err = capsys.readouterr().err
     assert code == 2
@@ -120,9 +111,30 @@ def test_every_config_field_has_a_flag_and_the_old_names_still_work() -> None:
     assert set(FIELDS) <= set(vars(args))
 
 
-def test_a_run_that_fails_says_so_in_its_json_line(workspace: Path, tmp_path: Path) -> None:
+SPELLED_OUT = TrainConfig(  # every kind of field away from its default, every kind of augmentation override
+    data="x", backbone="vgg16", strategy="fine-tune", head="linear", image_size=150, epochs=3, batch_size=4,
+    optimizer="sgd", learning_rate=0.01, fine_tune_at="block5", fine_tune_learning_rate=1e-6, fine_tune_epochs=2,
+    train_size=100, augment="keras-tutorial", early_stopping_patience=3, class_weights=True, seed=7,
+    mixed_precision=True, augment_overrides={"rotation_range": 12.5, "horizontal_flip": False, "fill_mode": "wrap",
+                                             "brightness_range": [0.8, 1.2]})
+
+
+@pytest.mark.parametrize("config", [*PRESETS.values(), SPELLED_OUT,
+                                    TrainConfig(data="x", augment="light", strategy="frozen",
+                                                augment_overrides={"brightness_range": None})],
+                         ids=[*PRESETS, "spelled-out", "override-to-none"])
+def test_flags_from_a_config_make_the_same_config(config: TrainConfig) -> None:
+    flags = flags_from_config(config)
+    assert config_from_args(build_parser().parse_args(["train", *flags])) == config
+
+
+def test_the_tiny_flags_make_the_tiny_config(tiny_config: TrainConfig, tiny_flags: list[str]) -> None:
+    assert config_from_args(build_parser().parse_args(["train", *tiny_flags])) == tiny_config
+
+
+def test_a_run_that_fails_says_so_in_its_json_line(lab_cli: LabCli, tmp_path: Path, tiny_flags: list[str]) -> None:
     # The file exists, so the preflight passes; it holds MobileNet (v1) weights, which MobileNetV2 cannot load.
-    done = lab("train", *TINY_FLAGS, "--backbone", "mobilenet_v2", "--runs-dir", str(tmp_path), "--json")
+    done = lab_cli("train", *tiny_flags, "--backbone", "mobilenet_v2", "--runs-dir", str(tmp_path), "--json")
 
     assert done.returncode == 1
     result = last_json(done.stdout)
@@ -142,10 +154,16 @@ def test_a_run_that_fails_says_so_in_its_json_line(workspace: Path, tmp_path: Pa
     ],
 )
 def test_missing_data_or_weights_are_one_line_before_any_run(
-    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture, mode: list[str], flags: list[str], named: str
+    workspace: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    tiny_flags: list[str],
+    mode: list[str],
+    flags: list[str],
+    named: str,
 ) -> None:
     runs_dir = tmp_path / "runs"
-    code = main(["train", *TINY_FLAGS, *flags, *mode, "--runs-dir", str(runs_dir), "--json"])
+    code = main(["train", *tiny_flags, *flags, *mode, "--runs-dir", str(runs_dir), "--json"])
 
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
@@ -161,10 +179,10 @@ def test_a_broken_config_file_is_a_clear_error(tmp_path: Path) -> None:
         config_from_args(args)
 
 
-def test_ctrl_c_stops_gracefully_and_keeps_the_history(workspace: Path, tmp_path: Path) -> None:
+def test_ctrl_c_stops_gracefully_and_keeps_the_history(workspace: Path, tmp_path: Path, tiny_flags: list[str]) -> None:
     runs_dir = tmp_path / "runs"
-    flags = [*TINY_FLAGS, "--epochs", "500", "--runs-dir", str(runs_dir), "--json"]
-    process = subprocess.Popen([sys.executable, "-m", "lab", "train", *flags], cwd=ROOT, text=True,
+    flags = [*tiny_flags, "--epochs", "500", "--runs-dir", str(runs_dir), "--json"]
+    process = subprocess.Popen([sys.executable, "-m", "lab", "train", *flags], cwd=REPO, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         run = wait_for_an_epoch(runs_dir, process)
@@ -191,15 +209,15 @@ def wait_for_an_epoch(runs_dir: Path, process: subprocess.Popen, timeout: float 
     raise AssertionError("no epoch finished in time")
 
 
-def test_background_queues_and_runs_stop_stops(workspace: Path, tmp_path: Path) -> None:
+def test_background_queues_and_runs_stop_stops(lab_cli: LabCli, tmp_path: Path, tiny_flags: list[str]) -> None:
     runs_dir = tmp_path / "runs"
-    queued = lab("train", *TINY_FLAGS, "--epochs", "500", "--runs-dir", str(runs_dir), "--background", "--json")
+    queued = lab_cli("train", *tiny_flags, "--epochs", "500", "--runs-dir", str(runs_dir), "--background", "--json")
     assert queued.returncode == 0, queued.stderr
     result = last_json(queued.stdout)
     assert result["status"] in ("queued", "running")
     run = RunStore(runs_dir).get(result["id"])
 
-    stopped = lab("runs", "stop", run.id, "--runs-dir", str(runs_dir), "--json")
+    stopped = lab_cli("runs", "stop", run.id, "--runs-dir", str(runs_dir), "--json")
     assert stopped.returncode == 0, stopped.stderr
     deadline = time.monotonic() + 180
     while run.status().active and time.monotonic() < deadline:
@@ -207,8 +225,8 @@ def test_background_queues_and_runs_stop_stops(workspace: Path, tmp_path: Path) 
     assert run.status().state == "stopped", run.log_tail()
 
 
-def test_runs_stop_of_an_unknown_run_is_an_error(workspace: Path, tmp_path: Path) -> None:
-    done = lab("runs", "stop", "nope", "--runs-dir", str(tmp_path / "runs"))
+def test_runs_stop_of_an_unknown_run_is_an_error(lab_cli: LabCli, tmp_path: Path) -> None:
+    done = lab_cli("runs", "stop", "nope", "--runs-dir", str(tmp_path / "runs"))
     assert done.returncode == 2 and "No run 'nope'" in done.stderr
     assert not (tmp_path / "runs").exists()
 

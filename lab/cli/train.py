@@ -97,6 +97,27 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(values)
 
 
+def flags_from_config(config: TrainConfig) -> list[str]:
+    """The `lab train` flags that make `config` again: the reverse of `config_from_args`.
+
+    Every field is spelled out, so the command does not lean on today's defaults; only None ("all images")
+    has no flag, being the default.
+    """
+    flags: list[str] = []
+    for field in FIELDS.values():
+        value = getattr(config, field.name)
+        if value is None:
+            continue
+        if field.kind == "flag":
+            flags.append(field.cli_flag if value else field.cli_flag.replace("--", "--no-", 1))
+        elif field.kind == "overrides":
+            for name, override in value.items():  # `--augment-set` reads str()'s True, None, [0.8, 1.2] back
+                flags += [field.cli_flag, f"{name}={override}"]
+        else:
+            flags += [field.cli_flag, str(value)]
+    return flags
+
+
 def _read_config_file(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text())
