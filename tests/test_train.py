@@ -157,3 +157,27 @@ def test_estimate_cost_counts_flops_and_learns_speed_from_earlier_runs(workspace
     learned = estimate_cost(dataclasses.replace(tiny, strategy="frozen"), settings, runs_dir=tmp_path)
     assert learned["rate_source"] == "1 earlier run(s)" and learned["seconds"] == pytest.approx(120 / 50.0)
     assert np.isfinite(learned["total_flops"])
+
+
+@pytest.mark.parametrize("strategy", ["feature-extractor", "frozen"])
+def test_a_run_keeps_its_final_predictions_on_the_validation_and_test_images(strategy, tiny, workspace, tmp_path):
+    import keras
+
+    from lab.data import build_manifest, scan
+    from lab.data.pipeline import load_image
+    from lab.evaluation.predictions import Predictions
+
+    build_manifest(scan(FILTERED), name="filtered-with-test", test=30, seed=1).save(load_settings())
+    config = dataclasses.replace(tiny, data="filtered-with-test", strategy=strategy, epochs=1)
+    metrics, events = run(config, tmp_path / "run")
+
+    table = Predictions.load(tmp_path / "run" / "predictions.csv")
+    validation, test = table.split("validation"), table.split("test")
+    assert table.split_names() == ["validation", "test"] and (len(validation), len(test)) == (20, 30)
+    assert validation.accuracy == pytest.approx(float(history(tmp_path / "run")[-1]["val_accuracy"]))
+    assert metrics["test_images"] == 30 and metrics["test_accuracy"] == pytest.approx(test.accuracy)
+    assert np.array(metrics["test"]["confusion_matrix"]).sum() == 30
+    assert any(event.get("phase") == "evaluate" for event in events)
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")  # the stored answers are the model's own
+    images = np.stack([load_image(path, 128) for path in test.paths[:8]])
+    assert np.allclose(model.predict(images, verbose=0), test.probabilities[:8], atol=1e-4)
