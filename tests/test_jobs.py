@@ -21,6 +21,7 @@ from lab.runs.store import Run, RunStore
 from lab.runs.worker import Reporter, Stopper
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -128,7 +129,7 @@ def test_worker_environment_spells_out_the_settings(workspace: Path) -> None:
     settings = load_settings()
     env = jobs.worker_environment(settings)
     assert env["TRANSFER_LAB_WORKSPACE"] == str(settings.workspace)
-    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(jobs.__file__).parent.parent)
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(REPO)  # where `python -m lab` imports from
 
 
 def test_the_reporter_throttles_batches_but_writes_every_epoch(runs_dir: Path, tiny_config: TrainConfig) -> None:
