@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +47,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train one run (foreground; --background queues it)",
         description=__doc__.split("\n\n")[0],
     )
-    presets = ", ".join(PRESETS)
-    parser.add_argument("--preset", choices=sorted(PRESETS), metavar="NAME", help=f"a tutorial experiment: {presets}")
-    parser.add_argument("--config", type=Path, metavar="FILE", help="a JSON config (e.g. a run's config.json)")
-    for field in FIELDS.values():
-        parser.add_argument(field.cli_flag, dest=field.name, help=_help(field), **_ARGUMENT_KIND.get(field.kind, {}))
+    add_config_arguments(parser, PRESETS)
     parser.add_argument("--runs-dir", type=Path, help="where the run folder goes (default: the workspace's runs)")
     parser.add_argument("--background", action="store_true", help="queue it for a background worker and return")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     parser.set_defaults(func=run)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, presets: Mapping[str, object]) -> None:
+    """`--preset` (one of `presets`), `--config FILE` and one flag per config field: what `config_from_args` reads."""
+    names = ", ".join(presets)
+    parser.add_argument("--preset", choices=sorted(presets), metavar="NAME", help=f"a tutorial experiment: {names}")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="a JSON config (e.g. a run's config.json)")
+    for field in FIELDS.values():
+        parser.add_argument(field.cli_flag, dest=field.name, help=_help(field), **_ARGUMENT_KIND.get(field.kind, {}))
 
 
 def _help(field: FieldSpec) -> str:
@@ -80,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
     return {FINISHED: 0, FAILED: 1}.get(final.state, 130)
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The validated config: preset, then config file, then flags."""
-    values: dict[str, Any] = PRESETS[args.preset].to_dict() if args.preset else {}
+def config_from_args(args: argparse.Namespace, presets: Mapping[str, TrainConfig] = PRESETS) -> TrainConfig:
+    """The validated config: preset (from `presets`), then config file, then flags."""
+    values: dict[str, Any] = presets[args.preset].to_dict() if args.preset else {}
     if args.config:
         values.update(_read_config_file(args.config))
     for field in FIELDS.values():

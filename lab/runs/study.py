@@ -13,21 +13,28 @@ its runs are still queued.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab.data import build_manifest, load_manifest, scan
+from lab.data.manifest import Manifest, manifest_path
 from lab.data.training import resolve_data_path
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.paired import pair
-from lab.runs.status import UNKNOWN
+from lab.runs import jobs, worker
+from lab.runs.describe import Event
+from lab.runs.status import UNKNOWN, now_iso
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings
 from lab.storage import read_json, write_json_atomic
 from lab.training.config import TrainConfig
+from lab.training.preflight import preflight
 
 ALL = "all"
 STUDY_VALIDATION, STUDY_TEST = 0.1, 0.1  # shares held out when a study has to split a plain folder itself
@@ -84,29 +91,50 @@ def plan_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: int,
     plain folder), so every size and repeat is judged on the same validation and test images."""
     if repeats < 1:
         raise LabError(f"--repeats {repeats}: a study needs at least one run per size.")
-    name = time.strftime("study-%Y%m%d-%H%M%S")
-    manifest = _manifest_with_test(config, name, settings)
+    preflight(config, settings)
+    manifest = _manifest_with_test(config, settings)
     available = len(manifest.splits["train"])
     too_big = [size for size in sizes if size is not None and size > available]
     if too_big:
         raise LabError(f"--sizes asks for {too_big[0]:,} training images but {manifest.name} has {available:,} in "
                        "its training split: use smaller sizes, or 'all'.")
     study_config = dataclasses.replace(config, data=manifest.name)
-    return Study(name, study_config, sizes, repeats, created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    return Study(time.strftime("study-%Y%m%d-%H%M%S"), study_config, sizes, repeats,
+                 created=time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
-def _manifest_with_test(config: TrainConfig, name: str, settings: Settings):
+def _manifest_with_test(config: TrainConfig, settings: Settings) -> Manifest:
     folder = resolve_data_path(config.data, settings)
-    if folder is None:
-        manifest = load_manifest(config.data, settings)
-        if not manifest.splits.get("test"):
-            raise LabError(f"Manifest {manifest.name} has no test split: a study judges every size on one test set. "
-                           "Save a manifest with a test share on the Dataset page.")
-        return manifest
-    manifest = build_manifest(scan(folder, settings=settings), name=name, validation=STUDY_VALIDATION,
-                              test=STUDY_TEST, seed=config.seed)
-    manifest.save(settings)
+    if folder is not None:
+        return study_manifest(folder, config.seed, settings)
+    manifest = load_manifest(config.data, settings)
+    if not manifest.splits.get("test"):
+        raise LabError(f"Manifest {manifest.name} has no test split: a study judges every size on one test set. "
+                       "Save a manifest with a test share on the Dataset page.")
     return manifest
+
+
+def study_manifest(folder: Path, seed: int, settings: Settings) -> Manifest:
+    """`folder` split into train / validation / test once, saved under a name that the folder and seed decide,
+    so every study of it shares one test set. The saved split is reused while it still describes the folder
+    (same place, same images: the scan is cached, the split is cheap to redo and compare); a folder whose
+    images changed is split again."""
+    fresh = build_manifest(scan(folder, settings=settings), name=study_manifest_name(folder, seed),
+                           validation=STUDY_VALIDATION, test=STUDY_TEST, seed=seed)
+    if manifest_path(fresh.name, settings).exists():
+        saved = load_manifest(fresh.name, settings)
+        if saved.root == fresh.root and saved.content_hash == fresh.content_hash:
+            return saved
+    fresh.save(settings)
+    return fresh
+
+
+def study_manifest_name(folder: Path, seed: int) -> str:
+    """`study-<folder name>-seed<seed>-<4 hex of its full path>`: readable, and distinct for two folders that
+    share a name."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.name).strip("-.")[:40] or "data"
+    where = hashlib.blake2b(str(folder.resolve()).encode(), digest_size=2).hexdigest()
+    return f"study-{slug}-seed{seed}-{where}"
 
 
 def save_study(study: Study, settings: Settings) -> Path:
@@ -128,6 +156,50 @@ def list_studies(settings: Settings) -> list[str]:
     return sorted((p.stem for p in folder.glob("*.json")), reverse=True) if folder.is_dir() else []
 
 
+def launch_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: int, settings: Settings) -> Study:
+    """Plan a study and queue its runs for background workers, largest size first, then save its record.
+
+    The queue starts runs in the order they were created (to the millisecond), one at a time by default, so
+    the largest run extracts every image's features before a smaller one looks for them. With
+    `settings.max_running` above one, smaller runs may start alongside it and extract features of their own.
+    """
+    study = plan_study(config, sizes, repeats, settings)
+    queued = [(size, repeat, _queue(run_config, settings)) for size, repeat, run_config in study.configs()]
+    study = with_runs(study, queued)
+    save_study(study, settings)
+    return study
+
+
+def _queue(config: TrainConfig, settings: Settings) -> Run:
+    """`jobs.launch`, then wait out the millisecond of the run's creation time, so the next run is created
+    strictly later and the queue cannot take the two in the wrong order."""
+    run = jobs.launch(config, settings)
+    created = run.status().created
+    while now_iso() <= created:
+        time.sleep(0.001)
+    return run
+
+
+def run_study(study: Study, settings: Settings, *, on_event: Callable[[Event], None] | None = None) -> Study:
+    """Execute a planned study's runs one after another in this process (the CLI's foreground mode),
+    largest size first, recording each run in the study record as it is made. `on_event` sees a "study"
+    phase event before each run, then the run's own events."""
+    store = RunStore(settings.runs_dir)
+    made: list[tuple[int | None, int, Run]] = []
+    plan = study.configs()
+    for number, (size, repeat, config) in enumerate(plan, 1):
+        run = store.create(config, running_in=jobs.process_identity())  # not queued: no worker may take it
+        made.append((size, repeat, run))
+        study = with_runs(study, made)
+        save_study(study, settings)
+        if on_event:
+            images = "all" if size is None else f"{size:,}"
+            on_event({"type": "phase", "phase": "study", "message": f"run {number}/{len(plan)}: {images} training "
+                      f"images, seed {config.seed} ({run.id})"})
+        worker.execute(run, settings, on_event=on_event)
+    return study
+
+
 def with_runs(study: Study, runs: list[tuple[int | None, int, Run]]) -> Study:
     """The study with the runs made for it recorded."""
     rows = tuple({"size": size, "repeat": repeat, "seed": study.config.seed + repeat, "run_id": run.id}
@@ -141,7 +213,8 @@ def results(study: Study, runs_dir: Path) -> dict[str, Any]:
     store = RunStore(runs_dir)
     states = store.states()
     rows = [_result(row, store, states) for row in study.runs]
-    summary: dict[str, Any] = {"name": study.name, "runs": rows, "mcnemar_p": None, "sentence": None}
+    summary: dict[str, Any] = {"name": study.name, "manifest": study.config.data, "sizes": list(study.sizes),
+                               "runs": rows, "mcnemar_p": None, "sentence": None}
     largest, smallest = _first_repeat(rows, study.sizes[0]), _first_repeat(rows, study.sizes[-1])
     tests = [evaluations(Path(row["run_dir"])).get("test") if row else None for row in (smallest, largest)]
     if all(test is not None and len(test) for test in tests):
@@ -156,7 +229,9 @@ def _result(row: dict[str, Any], store: RunStore, states: dict[str, str]) -> dic
     metrics = run.metrics()
     return {"size": row["size"], "repeat": row["repeat"], "seed": row["seed"], "run_dir": str(run.path),
             "status": states.get(run.id, UNKNOWN), "train_images": metrics.get("train_images"),
-            "best_val_accuracy": metrics.get("best_val_accuracy"), "test_accuracy": metrics.get("test_accuracy")}
+            "best_val_accuracy": metrics.get("best_val_accuracy"), "test_accuracy": metrics.get("test_accuracy"),
+            "test_images": metrics.get("test_images"), "seconds": metrics.get("seconds"),
+            "features_computed": (metrics.get("features") or {}).get("computed")}
 
 
 def _first_repeat(rows: list[dict[str, Any]], size: int | None) -> dict[str, Any] | None:

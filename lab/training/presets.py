@@ -1,14 +1,16 @@
-"""The experiments of the two tutorials the lab teaches from, as ready-made `TrainConfig`s.
+"""The experiments of the two tutorials the lab teaches from, as ready-made `TrainConfig`s (and studies).
 
 The Keras tutorial (VGG16 on 20K and on 1K images) and the five models of the "hands-on transfer
 learning" tutorial (basic CNN, with dropout, with augmentation, VGG16 bottleneck features, frozen
 VGG16 with augmentation, fine-tuned VGG16), plus the lab's own quick start. Edit one before launch
 with `dataclasses.replace(PRESETS[name], ...)`; the page and `lab train --preset` start from them.
+`STUDY_PRESETS` are whole dataset-size studies (a config and its sizes), for `lab study --preset`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from lab.training.config import TrainConfig
@@ -80,4 +82,26 @@ PRESETS: dict[str, TrainConfig] = {
     # The lab's own quick start: the defaults (MobileNetV2 feature extractor) with the shared weights.
     "mobilenet-v2-quick": TrainConfig(data="cats_and_dogs_filtered", weights=MOBILENET_V2_WEIGHTS,
                                       head="keras_tutorial", epochs=5, train_size=1000),
+}
+
+
+@dataclass(frozen=True)
+class StudyPreset:
+    """A dataset-size study ready to launch: one config, the training-set sizes ("1000,all") and repeats."""
+
+    config: TrainConfig
+    sizes: str
+    repeats: int = 1
+
+
+# The Keras tutorial's question (does 20x more data help?) answered on a CPU: MobileNetV2 features stand in
+# for VGG16's, extracted once for the whole training split of the 20K set (~16,000 images once 10% validation
+# and 10% test are held out) and read from the cache by the 1,000-image run; 20 epochs, the tutorial's 1K count.
+STUDY_PRESETS: dict[str, StudyPreset] = {
+    "dataset-size-study": StudyPreset(
+        TrainConfig(data="dogs-vs-cats-20k-160px", backbone="mobilenet_v2", weights=MOBILENET_V2_WEIGHTS,
+                    strategy="feature-extractor", head="keras_tutorial", image_size=224, epochs=20, batch_size=64,
+                    optimizer="adam", learning_rate=1e-3, seed=42),
+        sizes="1000,all",
+    ),
 }
