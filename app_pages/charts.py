@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 COLOURS = qualitative.Plotly
-LAYOUT = dict(height=320, margin=dict(t=40, b=10, l=10, r=10))
+LAYOUT = dict(height=360, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", yanchor="top", y=-0.25))
 History = list[dict[str, Any]]
 
 

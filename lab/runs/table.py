@@ -25,6 +25,13 @@ def run_rows(runs_dir: Path) -> list[dict[str, Any]]:
     return [run_row(Run(Path(runs_dir) / run_id), state) for run_id, state in RunStore(runs_dir).states().items()]
 
 
+def short_name(run_id: str) -> str:
+    """An unnamed run's label: its id without the date (`124541-mobilenet-fine-tune-4d16`), short enough
+    for a chart's legend and still unique."""
+    parts = run_id.split("-", 1)
+    return parts[1] if len(parts) == 2 and parts[0].isdigit() else run_id
+
+
 def run_row(run: Run, state: str) -> dict[str, Any]:
     """One run's row; unreadable files leave their cells empty and the status `unknown`."""
     try:
@@ -33,12 +40,12 @@ def run_row(run: Run, state: str) -> dict[str, Any]:
         summary, config, metrics = run.summary(), run.config_dict(), run.metrics()
     except (LabError, ValueError, TypeError, AttributeError, OSError):
         labels = run.labels()
-        return {**dict.fromkeys(COLUMNS), "id": run.id, "name": labels.name or run.id, "status": UNKNOWN,
+        return {**dict.fromkeys(COLUMNS), "id": run.id, "name": labels.name or short_name(run.id), "status": UNKNOWN,
                 "tags": list(labels.tags)}
     reference = reference_for(config, metrics.get("head"))
     return {
         "id": run.id,
-        "name": summary["name"],
+        "name": summary["name"] if summary["name"] != run.id else short_name(run.id),
         "backbone": config.get("backbone"),
         "weights": Path(str(config.get("weights"))).name if config.get("weights") else None,
         "strategy": config.get("strategy"),
