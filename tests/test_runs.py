@@ -266,6 +266,7 @@ def test_bad_names_and_tags_are_clear_errors(tmp_path: Path) -> None:
 def test_lab_runs_rename_tag_and_untag(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = RunStore(workspace / "runs")
     run = store.create(tiny_config())
+    run.update(state=FINISHED)  # a queued one would be started by the listing below
     where = ["--runs-dir", str(store.runs_dir), "--json"]
     assert main(["runs", "rename", run.id, "frozen", "baseline", *where]) == 0
     assert main(["runs", "tag", run.id, "cpu", "quick", *where]) == 0
@@ -276,7 +277,7 @@ def test_lab_runs_rename_tag_and_untag(workspace: Path, capsys: pytest.CaptureFi
     assert "needs at least one tag" in capsys.readouterr().err
     assert main(["runs", "--runs-dir", str(store.runs_dir)]) == 0
     listed = capsys.readouterr().out
-    assert listed.startswith(f"{run.id}  queued") and listed.rstrip().endswith("'frozen baseline'  [quick]")
+    assert listed.startswith(f"{run.id}  finished") and listed.rstrip().endswith("'frozen baseline'  [quick]")
 
 
 def test_the_runs_table_has_a_row_per_run_and_marks_damaged_folders(tmp_path: Path) -> None:
