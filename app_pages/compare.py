@@ -135,9 +135,9 @@ def manage(rows: list[dict[str, Any]], store: RunStore) -> None:
                             help=f"Words separated by spaces or commas. This run has: {', '.join(current.tags) or 'none'}")
     words = typed.replace(",", " ").split()
     add, remove = tags.columns(2)
-    if add.button("Add tags", key="compare_tag", disabled=not words):
+    if add.button("Add tags", key="compare_tag"):
         act(labels.tag, run.path, words, f"Tagged {', '.join(words)}")
-    if remove.button("Remove tags", key="compare_untag", disabled=not words):
+    if remove.button("Remove tags", key="compare_untag"):
         act(labels.untag, run.path, words, f"Removed {', '.join(words)}")
     delete(run, store)
 
@@ -352,8 +352,7 @@ def page() -> None:
     st.title("Compare")
     rows = run_rows(settings.runs_dir)
     if not rows:
-        st.info("No runs yet: train one on the Train page, then come back to compare it with others.")
-        st.page_link("app_pages/train.py", label="Open Train", icon=":material/model_training:")
+        st.info("No runs yet: train one on the Train page (in the sidebar), then come back to compare it with others.")
     else:
         runs_section(rows, settings)
     study_section(settings)

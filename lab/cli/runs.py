@@ -65,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
 def _edit_labels(args: argparse.Namespace, runs_dir: Path) -> int:
     """rename / tag / untag: change `labels.json` and print the run's labels."""
     run = RunStore(runs_dir).get(args.run_id)
-    if args.action != "rename" and not args.words:
-        raise LabError(f"`runs {args.action} {args.run_id}` needs at least one tag, e.g. `baseline`.")
     value = " ".join(args.words) if args.action == "rename" else args.words
     changed = LABEL_EDITS[args.action](run.path, value)
     print(json.dumps({"id": run.id, **changed.to_dict()}) if args.json else

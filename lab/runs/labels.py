@@ -63,14 +63,20 @@ def rename(run_dir: Path, name: str) -> Labels:
 
 def tag(run_dir: Path, tags: list[str]) -> Labels:
     """Add `tags` to the run (a tag it has already is kept once)."""
-    added = {check_tag(t) for t in tags}
+    added = {check_tag(t) for t in _some(tags)}
     return _change(run_dir, lambda labels: Labels(labels.name, tuple(sorted(set(labels.tags) | added))))
 
 
 def untag(run_dir: Path, tags: list[str]) -> Labels:
     """Remove `tags` from the run (a tag it does not have is ignored)."""
-    removed = {t.strip() for t in tags}
+    removed = {t.strip() for t in _some(tags)}
     return _change(run_dir, lambda labels: Labels(labels.name, tuple(t for t in labels.tags if t not in removed)))
+
+
+def _some(tags: list[str]) -> list[str]:
+    if not tags:
+        raise LabError("No tags given: name at least one, e.g. baseline.")
+    return tags
 
 
 def _change(run_dir: Path, edit) -> Labels:
