@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 COLOURS = qualitative.Plotly
-LAYOUT = dict(height=360, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h", yanchor="top", y=-0.25))
+LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10},
+          "legend": {"orientation": "h", "yanchor": "top", "y": -0.25}}  # legends under the plot: names can be long
 History = list[dict[str, Any]]
 
 
@@ -35,7 +36,7 @@ def curves(histories: Mapping[str, History], metric: str, references: Mapping[st
             if any(row.get(name) is not None for row in history):
                 figure.add_scatter(x=epochs, y=[row.get(name) for row in history], mode="lines+markers",
                                    name=f"{label} · {part}" if label else name,
-                                   line=dict(color=colour(index), dash=dash) if label else None)
+                                   line={"color": colour(index), "dash": dash} if label else None)
     _mark_fine_tuning(figure, histories.values())
     for label, accuracy in (references or {}).items():
         figure.add_hline(y=accuracy, line_dash="dot", line_color="grey", annotation_text=f"published: {label}")
@@ -64,7 +65,7 @@ def confusion_heatmap(matrix: Sequence[Sequence[float]], classes: Sequence[str],
 
 def roc_figure(roc: Mapping[str, Any]) -> go.Figure:
     figure = go.Figure(go.Scatter(x=roc["fpr"], y=roc["tpr"], mode="lines", name=f"AUC {roc['auc']:.3f}"))
-    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="chance")
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="chance")
     figure.update_layout(title=f"ROC (AUC {roc['auc']:.3f})", xaxis_title="false positive rate",
                          yaxis_title="true positive rate", **LAYOUT)
     return figure
@@ -90,13 +91,14 @@ def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, flo
         by_size.setdefault(x, []).append(y)
     sizes = sorted(by_size)
     if any(len(values) > 1 for values in by_size.values()):
-        figure.add_scatter(x=sizes + sizes[::-1], y=[max(by_size[s]) for s in sizes] + [min(by_size[s]) for s in sizes[::-1]],
-                           fill="toself", fillcolor="rgba(99,110,250,0.15)", line=dict(width=0),
+        upper, lower = [max(by_size[s]) for s in sizes], [min(by_size[s]) for s in sizes]
+        figure.add_scatter(x=sizes + sizes[::-1], y=upper + lower[::-1],
+                           fill="toself", fillcolor="rgba(99,110,250,0.15)", line={"width": 0},
                            name="run-to-run spread", hoverinfo="skip")
     figure.add_scatter(x=[x for x, _ in points], y=[y for _, y in points], mode="markers", name="a run",
-                       marker=dict(size=10, color=colour(0)))
+                       marker={"size": 10, "color": colour(0)})
     figure.add_scatter(x=sizes, y=[sum(by_size[s]) / len(by_size[s]) for s in sizes], mode="lines",
-                       name="mean", line=dict(color=colour(0)))
+                       name="mean", line={"color": colour(0)})
     for label, accuracy in references.items():
         figure.add_hline(y=accuracy, line_dash="dot", line_color="grey", annotation_text=f"published: {label}")
     figure.update_layout(title="accuracy against training images", xaxis_type="log", xaxis_title="training images",

@@ -28,8 +28,8 @@ from lab.runs.store import Run, RunStore
 from lab.runs.table import run_rows
 from lab.settings import Settings, load_settings
 
-TABLE_KEY, SELECTED_KEY, MANAGED_KEY, CONFIRM_KEY = "compare_table", "compare_selected", "compare_run", "compare_confirm"
-EVALUATION_KEY = "compare_evaluation"
+TABLE_KEY, SELECTED_KEY, EVALUATION_KEY = "compare_table", "compare_selected", "compare_evaluation"
+MANAGED_KEY, CONFIRM_KEY = "compare_run", "compare_confirm"
 STUDY_PRESET, STUDY_SIZES = "dataset-size-study", "1000,all"  # the study engineer's preset and the tutorial's sizes
 GALLERY_COLUMNS, GALLERY_LIMIT = 6, 24
 CONFUSION_HELP = "Rows are the true class, columns the model's answer: the diagonal is what it got right."
@@ -132,7 +132,8 @@ def manage(rows: list[dict[str, Any]], store: RunStore) -> None:
     if name.button("Rename", key="compare_rename"):
         act(labels.rename, run.path, new_name, f"Renamed to {new_name or run_id}")
     typed = tags.text_input("Tags", key=f"compare_tags_{run_id}", placeholder="baseline 20k",
-                            help=f"Words separated by spaces or commas. This run has: {', '.join(current.tags) or 'none'}")
+                            help="Words separated by spaces or commas.")
+    tags.caption(f"This run's tags: {', '.join(current.tags) or 'none yet'}")
     words = typed.replace(",", " ").split()
     add, remove = tags.columns(2)
     if add.button("Add tags", key="compare_tag"):
@@ -227,8 +228,8 @@ def evaluation_section(runs: list[Run], names: dict[str, str]) -> None:
     sets = [name for name in ("test", "validation") if any(name in found for found in stored.values())]
     sets += sorted({name for found in stored.values() for name in found} - set(sets))
     if not sets:
-        st.info("These runs have no stored predictions yet: a run stores them when it finishes. Train one with a "
-                "saved split that has a test share (Dataset page), or run `python -m lab evaluate RUN_DIR --data PATH`.")
+        st.info("These runs have no stored predictions yet: a run stores them when it finishes. Train one with a saved "
+                "split that has a test share (Dataset page), or run `python -m lab evaluate RUN_DIR --data PATH`.")
         return
     chosen = st.selectbox("Evaluation set", sets, key=EVALUATION_KEY,
                           help="test and validation are each run's own; other names come from `lab evaluate`.")
@@ -293,8 +294,11 @@ def paired(first: Predictions, second: Predictions, first_name: str, second_name
     for winner, loser in ((first_name, second_name), (second_name, first_name)):
         won = [row for row in changed if row["right"] == winner]
         st.markdown(f"**{len(won)} photos only {winner} got right** ({loser} said otherwise)")
-        gallery([(row["path"], f"true {row['true']} · {first_name}: {row[first_name]} · {second_name}: "
-                  f"{row[second_name]}") for row in won])
+        gallery([(row["path"], changed_caption(row, first_name, second_name)) for row in won])
+
+
+def changed_caption(row: dict[str, Any], first_name: str, second_name: str) -> str:
+    return f"true {row['true']} · {first_name}: {row[first_name]} · {second_name}: {row[second_name]}"
 
 
 # ---- the dataset-size study --------------------------------------------------------------------------

@@ -114,7 +114,8 @@ def test_rename_and_tag_from_the_page(run_ids: list[str]) -> None:
     found = labels.read_labels(load_settings().runs_dir / run_ids[0])
     assert (found.name, found.tags) == ("small baseline", ("40", "baseline"))
     frame = app.dataframe(key="compare_table").value
-    assert frame.loc[run_ids[0], "name"] == "small baseline" and list(frame.loc[run_ids[0], "tags"]) == ["40", "baseline"]
+    assert frame.loc[run_ids[0], "name"] == "small baseline"
+    assert list(frame.loc[run_ids[0], "tags"]) == ["40", "baseline"]
     app.text_input(key=f"compare_tags_{run_ids[0]}").set_value("bad tag!")
     app.button(key="compare_tag").click().run()
     assert "a tag is one word" in app.error[0].value
