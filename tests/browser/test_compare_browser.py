@@ -10,15 +10,23 @@ import pytest
 from playwright.sync_api import expect
 
 from lab.cli.train import flags_from_config
+from tests.browser.conftest import App, running_app
 from tests.conftest import FILTERED, SHARED, WEIGHTS
 
 ROW_PX = 35  # the height of the table's header and of each row (Streamlit's default)
 
 
 @pytest.fixture(scope="module")
-def pair_of_runs(app_server, tiny_config, lab_cli_env) -> list[str]:
-    """Two finished tiny runs in the app's workspace, named so a search finds just them, with test predictions."""
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(app_server.workspace),
+def compare_server(tmp_path_factory):
+    """A server of its own: the runs made here would otherwise show up on other tests' Train page."""
+    with running_app(tmp_path_factory.mktemp("compare-browser")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def pair_of_runs(compare_server, tiny_config, lab_cli_env) -> list[str]:
+    """Two finished tiny runs in the app's workspace, named so a search finds them, with test predictions."""
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(compare_server.workspace),
            "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
     made = lab_cli_env(env, "manifest", str(FILTERED), "--name", "browser-pair", "--test", "30", "--seed", "1")
     assert made.returncode == 0, made.stderr
@@ -32,7 +40,10 @@ def pair_of_runs(app_server, tiny_config, lab_cli_env) -> list[str]:
     return ids
 
 
-def test_two_ticked_runs_show_overlaid_curves_the_confusion_matrix_and_the_changed_photos(app, pair_of_runs) -> None:
+def test_two_ticked_runs_show_overlaid_curves_the_confusion_matrix_and_the_changed_photos(
+    page, compare_server, pair_of_runs
+) -> None:
+    app = App(page=page, server=compare_server)
     app.open("compare")
     app.assert_ok()
     search = app.page.get_by_role("textbox", name="Search")
