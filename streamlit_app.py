@@ -37,7 +37,7 @@ WORKFLOW = (
     ("app_pages/predict.py", "Predict", ":material/image_search:",
      "Try a trained model on new photos, see what it looked at, and export it."),
 )
-PAGES_NOW = ("app_pages/dataset.py", "app_pages/augment.py", "app_pages/train.py")
+PAGES_NOW = ("app_pages/dataset.py", "app_pages/augment.py", "app_pages/train.py", "app_pages/compare.py")
 
 
 @st.cache_resource(show_spinner="Looking for GPUs (TensorFlow loads once, a few seconds)...")

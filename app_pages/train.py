@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
 import streamlit as st
 
+from app_pages.charts import curves
 from app_pages.session_keys import DATASET_PATH
 from lab.errors import LabError
 from lab.runs import jobs
@@ -230,19 +230,6 @@ def _duration(seconds: float) -> str:
 # ---- runs --------------------------------------------------------------------------------------
 
 
-def curves(history: list[dict[str, float]], metric: str) -> go.Figure:
-    figure = go.Figure()
-    epochs = list(range(1, len(history) + 1))
-    for name in (metric, f"val_{metric}"):
-        if any(name in row for row in history):
-            figure.add_scatter(x=epochs, y=[row.get(name) for row in history], mode="lines+markers", name=name)
-    phases = [row.get("phase") for row in history]
-    if "fine-tune" in phases:
-        figure.add_vline(x=phases.index("fine-tune") + 0.5, line_dash="dot", annotation_text="fine-tuning")
-    figure.update_layout(title=metric, xaxis_title="epoch", height=300, margin=dict(t=40, b=10, l=10, r=10))
-    return figure
-
-
 def runs_table(runs: list[Run]) -> None:
     rows = [{k: s[k] for k in ("id", "status", "best_val_accuracy", "epochs_completed", "config", "created")}
             for s in (run.summary() for run in runs)]
@@ -274,8 +261,8 @@ def show_run(run: Run, runs_dir: Path) -> None:
     history = run.history()
     if history:
         loss, accuracy = st.columns(2)
-        loss.plotly_chart(curves(history, "loss"), key=f"loss_{run.id}")
-        accuracy.plotly_chart(curves(history, "accuracy"), key=f"accuracy_{run.id}")
+        loss.plotly_chart(curves({"": history}, "loss"), key=f"loss_{run.id}")
+        accuracy.plotly_chart(curves({"": history}, "accuracy"), key=f"accuracy_{run.id}")
     st.caption(f"Run folder: {run.path} · {run.config_dict().get('backbone')} · log:")
     st.code(run.log_tail(30) or "(empty)", language=None, wrap_lines=True)
 

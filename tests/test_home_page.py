@@ -117,3 +117,10 @@ def test_a_damaged_run_does_not_stop_the_home_page(workspace: Path, data_dir: Pa
     app = open_home()
     assert metrics(app)["Training runs"] == "2" and metrics(app)["Running now"] == "1"
     assert f"**Training:** {running}" in [block.value for block in app.sidebar.markdown]
+
+
+def test_the_compare_card_links_to_the_compare_page(workspace: Path) -> None:
+    app = open_home()
+    links = {link.proto.label: link.proto.page for link in app.get("page_link")}
+    assert links["Open Compare"].endswith("compare.py") or links["Open Compare"] == "compare", links
+    assert "Open Predict" not in links

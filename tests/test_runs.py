@@ -14,11 +14,14 @@ import pytest
 
 from lab.cli import main
 from lab.errors import LabError
+from lab.runs import labels
 from lab.runs.describe import event_text, status_fraction, status_text
 from lab.runs.jobs import process_identity
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, UNKNOWN, Status
 from lab.runs.store import RunStore
+from lab.runs.table import COLUMNS, run_rows
 from lab.training.config import TrainConfig
+from lab.training.presets import PRESETS
 
 
 def tiny_config(**changes) -> TrainConfig:
@@ -233,3 +236,64 @@ def test_lab_runs_says_where_an_active_run_is(workspace: Path, capsys: pytest.Ca
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{active.id}  running") and lines[1] == "    train · epoch 1/2 · batch 3/4"
     assert lines[2].startswith(f"{ended.id}  stopped") and len(lines) == 3
+
+
+# ---- labels and the runs table -----------------------------------------------------------------
+
+
+def test_a_run_is_renamed_and_tagged_in_labels_json(tmp_path: Path) -> None:
+    run = RunStore(tmp_path).create(tiny_config())
+    assert run.summary()["name"] == run.id and run.summary()["tags"] == []
+    labels.rename(run.path, "  VGG16 on 1K ")
+    labels.tag(run.path, ["baseline", "1k", "baseline"])
+    labels.untag(run.path, ["1k", "never-there"])
+    assert json.loads((run.path / "labels.json").read_text()) == {"name": "VGG16 on 1K", "tags": ["baseline"]}
+    assert run.summary()["name"] == "VGG16 on 1K" and run.summary()["tags"] == ["baseline"]
+    labels.rename(run.path, "")
+    assert run.summary()["name"] == run.id
+
+
+def test_bad_names_and_tags_are_clear_errors(tmp_path: Path) -> None:
+    run = RunStore(tmp_path).create(tiny_config())
+    with pytest.raises(LabError, match="one line of at most 80 characters"):
+        labels.rename(run.path, "x" * 81)
+    with pytest.raises(LabError, match="a tag is one word"):
+        labels.tag(run.path, ["two words"])
+    (run.path / "labels.json").write_text("{")
+    assert run.labels() == labels.Labels()  # damaged labels read as none, never an error
+
+
+def test_lab_runs_rename_tag_and_untag(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(workspace / "runs")
+    run = store.create(tiny_config())
+    run.update(state=FINISHED)  # a queued one would be started by the listing below
+    where = ["--runs-dir", str(store.runs_dir), "--json"]
+    assert main(["runs", "rename", run.id, "frozen", "baseline", *where]) == 0
+    assert main(["runs", "tag", run.id, "cpu", "quick", *where]) == 0
+    assert main(["runs", "untag", run.id, "cpu", *where]) == 0
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert answers[-1] == {"id": run.id, "name": "frozen baseline", "tags": ["quick"]}
+    assert main(["runs", "tag", run.id, *where]) != 0
+    assert "No tags given" in capsys.readouterr().err
+    assert main(["runs", "--runs-dir", str(store.runs_dir)]) == 0
+    listed = capsys.readouterr().out
+    assert listed.startswith(f"{run.id}  finished") and listed.rstrip().endswith("'frozen baseline'  [quick]")
+
+
+def test_the_runs_table_has_a_row_per_run_and_marks_damaged_folders(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    reproduction = store.create(TrainConfig.from_dict({**PRESETS["keras-tutorial-vgg16-1k"].to_dict(), "epochs": 2}))
+    (reproduction.path / "metrics.json").write_text(json.dumps(
+        {"best_val_accuracy": 0.9, "test_accuracy": 0.88, "train_images": 1000, "seconds": 60.0,
+         "images_per_second": 50.0, "epochs_completed": 2, "head": "keras_tutorial"}))
+    labels.tag(reproduction.path, ["repro"])
+    damaged = store.create(tiny_config())
+    (damaged.path / "config.json").write_text("{")
+    rows = {row["id"]: row for row in run_rows(tmp_path)}
+    assert set(rows) == {reproduction.id, damaged.id}
+    row = rows[reproduction.id]
+    assert set(COLUMNS) <= set(row) and row["name"] == reproduction.id.split("-", 1)[1]
+    assert (row["backbone"], row["strategy"], row["weights"], row["image_size"]) == ("vgg16", "frozen", "imagenet", 224)
+    assert (row["train_images"], row["epochs"], row["best_val_accuracy"], row["test_accuracy"]) == (1000, 2, 0.9, 0.88)
+    assert (row["reference"], row["reference_accuracy"], row["tags"]) == ("VGG16 frozen, 1K images", 0.93, ["repro"])
+    assert rows[damaged.id]["status"] == UNKNOWN and rows[damaged.id]["backbone"] is None

@@ -1,4 +1,4 @@
-"""`python -m lab runs`: list the runs (newest first), stop one, or delete one.
+"""`python -m lab runs`: list the runs (newest first); stop, delete, rename, tag or untag one.
 
 Listing first reconciles the queue, so a run whose worker died shows as failed and waiting runs
 start even when no page is open.
@@ -11,21 +11,26 @@ import json
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.runs import jobs
+from lab.runs import jobs, labels
 from lab.runs.describe import status_text
 from lab.runs.status import MEANINGS
 from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
 
+LABEL_EDITS = {"rename": labels.rename, "tag": labels.tag, "untag": labels.untag}
+ACTIONS = ("stop", "delete", *LABEL_EDITS)
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     states = "\n".join(f"  {state:<9} {meaning}" for state, meaning in MEANINGS.items())
     parser = subparsers.add_parser(
-        "runs", help="list, stop or delete training runs", description=__doc__.split("\n\n")[0],
+        "runs", help="list, stop, delete, rename or tag training runs", description=__doc__.split("\n\n")[0],
         epilog=f"states:\n{states}", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("action", nargs="?", choices=("list", "stop", "delete"), default="list")
-    parser.add_argument("run_id", nargs="?", metavar="ID", help="the run to stop or delete")
+    parser.add_argument("action", nargs="?", choices=("list", *ACTIONS), default="list")
+    parser.add_argument("run_id", nargs="?", metavar="ID", help="the run to act on")
+    parser.add_argument("words", nargs="*", metavar="NAME|TAG",
+                        help="rename: the new name (several words are joined; '' removes it); tag/untag: the tags")
     parser.add_argument("--runs-dir", type=Path, help="the runs folder (default: the workspace's runs)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
@@ -36,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     runs_dir = args.runs_dir or settings.runs_dir
     if args.action != "list" and not args.run_id:
         raise LabError(f"`runs {args.action}` needs a run ID; `python -m lab runs` lists them.")
+    if args.action in LABEL_EDITS:
+        return _edit_labels(args, runs_dir)
     if args.action == "stop":
         status = jobs.stop(args.run_id, runs_dir)
         answer = {"id": args.run_id, "status": status.state}
@@ -55,10 +62,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edit_labels(args: argparse.Namespace, runs_dir: Path) -> int:
+    """rename / tag / untag: change `labels.json` and print the run's labels."""
+    run = RunStore(runs_dir).get(args.run_id)
+    value = " ".join(args.words) if args.action == "rename" else args.words
+    changed = LABEL_EDITS[args.action](run.path, value)
+    print(json.dumps({"id": run.id, **changed.to_dict()}) if args.json else
+          f"{run.id}: {changed.name or '(no name)'} [{', '.join(changed.tags)}]")
+    return 0
+
+
 def _line(listed: Run) -> str:
     """A run as one line (and, while it is queued or training, a second one saying where it is)."""
     summary, status = listed.summary(), listed.status()
     accuracy = summary["best_val_accuracy"]
     shown = f"{accuracy:.4f}" if isinstance(accuracy, (int, float)) else "-"
-    line = f"{summary['id']}  {summary['status']:<8}  {shown:>6}  {summary['config']}"
+    named = f"  {summary['name']!r}" if summary["name"] != summary["id"] else ""
+    tags = f"  [{', '.join(summary['tags'])}]" if summary["tags"] else ""
+    line = f"{summary['id']}  {summary['status']:<8}  {shown:>6}  {summary['config']}{named}{tags}"
     return f"{line}\n    {status_text(status)}" if status.active else line

@@ -2,7 +2,8 @@
 
 A run is `<runs_dir>/<run-id>/` holding `config.json` (what to train), `status.json` (where it is:
 state, worker pid, progress, error), `log.txt`, and what `lab.training.train.train` writes (`history.csv`,
-`metrics.json`, `model.keras`, `best.keras`, `tensorboard/`, `layers.csv`). The folder is the only
+`metrics.json`, `model.keras`, `best.keras`, `tensorboard/`, `layers.csv`), and `labels.json` (the name and
+tags a person gives it, `lab.runs.labels`). The folder is the only
 shared state between the page, the CLI and the worker process, so every JSON file is written
 atomically and a reader never sees half of one.
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.paths import absolute, same_path
+from lab.runs.labels import Labels, read_labels
 from lab.runs.status import RUNNING, UNKNOWN, Status, now_iso
 from lab.storage import file_lock, read_json, write_json_atomic
 from lab.training.config import TrainConfig
@@ -91,6 +93,10 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         return read_json(self.path / METRICS_FILE, default={})
 
+    def labels(self) -> Labels:
+        """The name and tags a person gave the run (`lab.runs.labels` changes them)."""
+        return read_labels(self.path)
+
     def log(self, message: str) -> None:
         """Append one timestamped line to `log.txt` (opened in append mode, so it interleaves safely
         with the worker's own stdout/stderr, which also go there)."""
@@ -112,9 +118,11 @@ class Run:
 
     def summary(self) -> dict[str, Any]:
         """What `lab runs --json` prints and the runs table shows for this run."""
-        status, metrics, config = self.status(), self.metrics(), self.config_dict()
+        status, metrics, config, labels = self.status(), self.metrics(), self.config_dict(), self.labels()
         return {
             "id": self.id,
+            "name": labels.name or self.id,
+            "tags": list(labels.tags),
             "run_dir": str(self.path),
             "status": status.state,
             "created": status.created,

@@ -1,0 +1,106 @@
+"""Plotly figures the pages share: learning curves (one run or several overlaid), the evaluation views
+(confusion matrix, ROC and precision-recall curves) and the dataset-size study's chart.
+
+Figures only: each function takes plain data (histories, matrices, result rows) and returns a figure,
+so the Train and Compare pages draw runs the same way. Not a page (no `st.` calls).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+COLOURS = qualitative.Plotly
+LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10},
+          "legend": {"orientation": "h", "yanchor": "top", "y": -0.25}}  # legends under the plot: names can be long
+History = list[dict[str, Any]]
+
+
+def colour(index: int) -> str:
+    return COLOURS[index % len(COLOURS)]
+
+
+def curves(histories: Mapping[str, History], metric: str, references: Mapping[str, float] | None = None) -> go.Figure:
+    """`metric` per epoch for each run (one colour per run; training dashed, validation solid).
+
+    A single run under the label "" keeps the plain trace names (`loss`, `val_loss`). `references` are
+    published accuracies drawn as dotted lines. The switch to fine-tuning is marked for the first run with one.
+    """
+    figure = go.Figure()
+    for index, (label, history) in enumerate(histories.items()):
+        epochs = list(range(1, len(history) + 1))
+        for name, dash, part in ((metric, "dash", "training"), (f"val_{metric}", "solid", "validation")):
+            if any(row.get(name) is not None for row in history):
+                figure.add_scatter(x=epochs, y=[row.get(name) for row in history], mode="lines+markers",
+                                   name=f"{label} · {part}" if label else name,
+                                   line={"color": colour(index), "dash": dash} if label else None)
+    _mark_fine_tuning(figure, histories.values())
+    for label, accuracy in (references or {}).items():
+        figure.add_hline(y=accuracy, line_dash="dot", line_color="grey", annotation_text=f"published: {label}")
+    figure.update_layout(title=metric, xaxis_title="epoch", **LAYOUT)
+    return figure
+
+
+def _mark_fine_tuning(figure: go.Figure, histories: Any) -> None:
+    for history in histories:
+        phases = [row.get("phase") for row in history]
+        if "fine-tune" in phases:
+            figure.add_vline(x=phases.index("fine-tune") + 0.5, line_dash="dot", annotation_text="fine-tuning")
+            return
+
+
+def confusion_heatmap(matrix: Sequence[Sequence[float]], classes: Sequence[str], *, normalized: bool) -> go.Figure:
+    """Rows are the true classes, columns what the model said; the diagonal is what it got right."""
+    text = [[f"{value:.0%}" if normalized else f"{value:,.0f}" for value in row] for row in matrix]
+    figure = go.Figure(go.Heatmap(z=matrix, x=list(classes), y=list(classes), text=text, texttemplate="%{text}",
+                                  colorscale="Blues", showscale=False, zmin=0, zmax=1 if normalized else None))
+    figure.update_layout(title="share of each true class" if normalized else "images",
+                         xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
+                         **{**LAYOUT, "height": 300})
+    return figure
+
+
+def roc_figure(roc: Mapping[str, Any]) -> go.Figure:
+    figure = go.Figure(go.Scatter(x=roc["fpr"], y=roc["tpr"], mode="lines", name=f"AUC {roc['auc']:.3f}"))
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "grey"}, name="chance")
+    figure.update_layout(title=f"ROC (AUC {roc['auc']:.3f})", xaxis_title="false positive rate",
+                         yaxis_title="true positive rate", **LAYOUT)
+    return figure
+
+
+def pr_figure(pr: Mapping[str, Any]) -> go.Figure:
+    figure = go.Figure(go.Scatter(x=pr["recall"], y=pr["precision"], mode="lines",
+                                  name=f"AP {pr['average_precision']:.3f}"))
+    figure.update_layout(title=f"Precision-recall (AP {pr['average_precision']:.3f})", xaxis_title="recall",
+                         yaxis_title="precision", **LAYOUT)
+    return figure
+
+
+def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, float]) -> go.Figure:
+    """Test (else validation) accuracy against training images on a log axis: one point per run, and a band
+    from the lowest to the highest repeat at each size when there are repeats."""
+    points = [(row["train_images"], row.get("test_accuracy") or row.get("best_val_accuracy"))
+              for row in rows if row.get("train_images")]
+    points = [(x, y) for x, y in points if y is not None]
+    figure = go.Figure()
+    by_size: dict[int, list[float]] = {}
+    for x, y in points:
+        by_size.setdefault(x, []).append(y)
+    sizes = sorted(by_size)
+    if any(len(values) > 1 for values in by_size.values()):
+        upper, lower = [max(by_size[s]) for s in sizes], [min(by_size[s]) for s in sizes]
+        figure.add_scatter(x=sizes + sizes[::-1], y=upper + lower[::-1],
+                           fill="toself", fillcolor="rgba(99,110,250,0.15)", line={"width": 0},
+                           name="run-to-run spread", hoverinfo="skip")
+    figure.add_scatter(x=[x for x, _ in points], y=[y for _, y in points], mode="markers", name="a run",
+                       marker={"size": 10, "color": colour(0)})
+    figure.add_scatter(x=sizes, y=[sum(by_size[s]) / len(by_size[s]) for s in sizes], mode="lines",
+                       name="mean", line={"color": colour(0)})
+    for label, accuracy in references.items():
+        figure.add_hline(y=accuracy, line_dash="dot", line_color="grey", annotation_text=f"published: {label}")
+    figure.update_layout(title="accuracy against training images", xaxis_type="log", xaxis_title="training images",
+                         yaxis_title="accuracy", **LAYOUT)
+    return figure

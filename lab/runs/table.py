@@ -1,0 +1,64 @@
+"""The runs table: one row per run, as the Compare page shows it and a CSV download or the CLI prints it.
+
+Each row is flat (numbers, text, a list of tags) so it goes straight into a dataframe. Rows are read from
+the run folders on every call; a folder whose files are damaged or half-written still gets a row, marked
+`unknown` with what is readable, so one broken folder never hides the others.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+from lab.evaluation.references import reference_for
+from lab.runs.status import UNKNOWN
+from lab.runs.store import Run, RunStore
+
+COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "image_size", "epochs",
+           "best_val_accuracy", "test_accuracy", "seconds", "images_per_second", "status", "created", "tags",
+           "reference", "reference_accuracy")
+
+
+def run_rows(runs_dir: Path) -> list[dict[str, Any]]:
+    """Every run under `runs_dir`, newest first, as one flat row (`COLUMNS`)."""
+    return [run_row(Run(Path(runs_dir) / run_id), state) for run_id, state in RunStore(runs_dir).states().items()]
+
+
+def short_name(run_id: str) -> str:
+    """An unnamed run's label: its id without the date (`124541-mobilenet-fine-tune-4d16`), short enough
+    for a chart's legend and still unique."""
+    parts = run_id.split("-", 1)
+    return parts[1] if len(parts) == 2 and parts[0].isdigit() else run_id
+
+
+def run_row(run: Run, state: str) -> dict[str, Any]:
+    """One run's row; unreadable files leave their cells empty and the status `unknown`."""
+    try:
+        if state == UNKNOWN:
+            raise LabError(f"{run.path} has no readable status")
+        summary, config, metrics = run.summary(), run.config_dict(), run.metrics()
+    except (LabError, ValueError, TypeError, AttributeError, OSError):
+        labels = run.labels()
+        return {**dict.fromkeys(COLUMNS), "id": run.id, "name": labels.name or short_name(run.id), "status": UNKNOWN,
+                "tags": list(labels.tags)}
+    reference = reference_for(config, metrics.get("head"))
+    return {
+        "id": run.id,
+        "name": summary["name"] if summary["name"] != run.id else short_name(run.id),
+        "backbone": config.get("backbone"),
+        "weights": Path(str(config.get("weights"))).name if config.get("weights") else None,
+        "strategy": config.get("strategy"),
+        "train_images": metrics.get("train_images") or config.get("train_size"),
+        "image_size": config.get("image_size"),
+        "epochs": summary["epochs_completed"] if metrics else config.get("epochs"),
+        "best_val_accuracy": metrics.get("best_val_accuracy"),
+        "test_accuracy": metrics.get("test_accuracy"),
+        "seconds": metrics.get("seconds"),
+        "images_per_second": metrics.get("images_per_second"),
+        "status": state,
+        "created": summary["created"],
+        "tags": summary["tags"],
+        "reference": reference.label if reference else None,
+        "reference_accuracy": reference.accuracy if reference else None,
+    }

@@ -1,0 +1,193 @@
+"""The Compare page in Streamlit's AppTest, over two real tiny runs trained on a split with a test share,
+so the table, the evaluation views and the paired comparison read real stored predictions."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab.cli.train import flags_from_config
+from lab.runs import labels
+from lab.runs.jobs import process_identity
+from lab.runs.store import RunStore
+from lab.settings import load_settings
+from lab.training.config import TrainConfig
+from tests.conftest import FILTERED, SHARED, WEIGHTS, LabCli
+
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "compare.py")
+
+
+@pytest.fixture(scope="module")
+def trained_runs(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
+    """Two finished tiny runs (40 and 80 training images) with validation and test predictions on the same
+    30 test photos, in a runs folder kept for the module."""
+    root = tmp_path_factory.mktemp("compare")
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
+           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+    made = lab_cli_env(env, "manifest", str(FILTERED), "--name", "filtered-with-test", "--test", "30", "--seed", "1")
+    assert made.returncode == 0, made.stderr
+    for train_size, epochs in ((40, 2), (80, 3)):
+        config = dataclasses.replace(tiny_config, data="filtered-with-test", train_size=train_size, epochs=epochs)
+        done = lab_cli_env(env, "train", *flags_from_config(config), "--json")
+        assert done.returncode == 0, done.stderr
+    return root / "runs"
+
+
+@pytest.fixture
+def run_ids(trained_runs: Path, workspace: Path) -> list[str]:
+    """The two runs copied into this test's workspace (tests rename and delete them), oldest first."""
+    shutil.copytree(trained_runs, load_settings().runs_dir)
+    return sorted(path.name for path in load_settings().runs_dir.iterdir() if not path.name.startswith("."))
+
+
+def open_page() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def table_ids(app: AppTest) -> list[str]:
+    return list(app.dataframe(key="compare_table").value.index)
+
+
+def texts(app: AppTest) -> str:
+    return "\n".join(e.value for kind in (app.markdown, app.caption, app.info, app.warning) for e in kind)
+
+
+def frame_indexed(app: AppTest, first: str):
+    """The table on the page whose first row is `first` (tables without selection have no key in AppTest)."""
+    return next(frame.value for frame in app.dataframe if len(frame.value) and frame.value.index[0] == first)
+
+
+def compare(app: AppTest, ids: list[str]) -> AppTest:
+    app.multiselect(key="compare_selected").set_value(ids).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_no_runs_says_where_to_start(workspace: Path) -> None:
+    app = open_page()
+    assert app.title[0].value == "Compare"
+    assert "No runs yet: train one on the Train page" in app.info[0].value
+    assert "No study yet" in texts(app)
+
+
+def test_the_table_has_a_row_per_run_with_the_issue_columns(run_ids: list[str]) -> None:
+    app = open_page()
+    frame = app.dataframe(key="compare_table").value
+    assert sorted(frame.index) == run_ids
+    wanted = {"name", "backbone", "weights", "strategy", "train_images", "image_size", "epochs", "best_val_accuracy",
+              "test_accuracy", "seconds", "images_per_second", "status", "created", "tags"}
+    assert wanted <= set(frame.columns)
+    assert sorted(frame["train_images"]) == [40, 80] and frame["test_accuracy"].notna().all()
+    assert set(frame["status"]) == {"finished"}
+
+
+def test_search_and_filters_narrow_the_table(run_ids: list[str]) -> None:
+    labels.tag(load_settings().runs_dir / run_ids[0], ["small"])
+    app = open_page()
+    app.multiselect(key="compare_filter_tag").set_value(["small"]).run()
+    assert table_ids(app) == [run_ids[0]]
+    app.multiselect(key="compare_filter_tag").set_value([]).run()
+    app.text_input(key="compare_search").set_value(run_ids[1][-4:]).run()
+    assert table_ids(app) == [run_ids[1]]
+    app.text_input(key="compare_search").set_value("").run()
+    app.multiselect(key="compare_filter_status").set_value(["finished"]).run()
+    assert sorted(table_ids(app)) == run_ids
+
+
+def test_rename_and_tag_from_the_page(run_ids: list[str]) -> None:
+    app = open_page()
+    app.selectbox(key="compare_run").set_value(run_ids[0]).run()
+    app.text_input(key=f"compare_name_{run_ids[0]}").set_value("small baseline")
+    app.button(key="compare_rename").click().run()
+    app.text_input(key=f"compare_tags_{run_ids[0]}").set_value("baseline, 40")
+    app.button(key="compare_tag").click().run()
+    assert not app.exception, app.exception
+    found = labels.read_labels(load_settings().runs_dir / run_ids[0])
+    assert (found.name, found.tags) == ("small baseline", ("40", "baseline"))
+    frame = app.dataframe(key="compare_table").value
+    assert frame.loc[run_ids[0], "name"] == "small baseline"
+    assert list(frame.loc[run_ids[0], "tags"]) == ["40", "baseline"]
+    app.text_input(key=f"compare_tags_{run_ids[0]}").set_value("bad tag!")
+    app.button(key="compare_tag").click().run()
+    assert "a tag is one word" in app.error[0].value
+
+
+def test_delete_asks_first(run_ids: list[str]) -> None:
+    app = open_page()
+    app.selectbox(key="compare_run").set_value(run_ids[0]).run()
+    app.button(key="compare_delete").click().run()
+    assert "go for good" in app.warning[0].value and (load_settings().runs_dir / run_ids[0]).exists()
+    app.button(key="compare_delete_no").click().run()
+    assert not app.warning and (load_settings().runs_dir / run_ids[0]).exists()
+    app.button(key="compare_delete").click().run()
+    app.button(key="compare_delete_yes").click().run()
+    assert not app.exception, app.exception
+    assert not (load_settings().runs_dir / run_ids[0]).exists() and table_ids(app) == [run_ids[1]]
+
+
+def test_a_running_run_cannot_be_deleted(workspace: Path) -> None:
+    running = RunStore(load_settings().runs_dir).create(TrainConfig(data=str(FILTERED)), running_in=process_identity())
+    app = open_page()
+    app.selectbox(key="compare_run").set_value(running.id).run()
+    assert app.button(key="compare_delete").disabled
+    assert f"{running.id} is training: stop it on the Train page before deleting it" in texts(app)
+
+
+def test_one_selected_run_shows_its_curves_and_evaluation_views(run_ids: list[str]) -> None:
+    app = compare(open_page(), [run_ids[1]])
+    assert [h.value for h in app.subheader] == ["Learning curves", "Evaluation"]
+    assert app.selectbox(key="compare_evaluation").value == "test"
+    report = frame_indexed(app, "cats")
+    assert list(report.index) == ["cats", "dogs", "macro average", "weighted average"]
+    assert report.loc["macro average", "support"] == 30
+    assert "Most confused:" in texts(app) and "Rows are the true class" in texts(app)
+    charts = [chart.proto.id for chart in app.get("plotly_chart")]
+    assert len(charts) == 6  # accuracy, loss; counts, normalised; ROC, precision-recall
+    gallery = app.get("image")
+    assert len(gallery) == 12 and all(caption.startswith("true ") for img in gallery for caption in img.captions)
+    assert "Accuracy" in [m.label for m in app.metric]
+    app.selectbox(key="compare_evaluation").set_value("validation").run()
+    assert frame_indexed(app, "cats").loc["macro average", "support"] == 20
+
+
+def test_two_selected_runs_get_the_config_diff_deltas_and_the_paired_comparison(run_ids: list[str]) -> None:
+    app = compare(open_page(), run_ids)
+    assert [h.value for h in app.subheader] == ["Learning curves", "What differs", "Evaluation", "Paired comparison"]
+    assert list(frame_indexed(app, "epochs").index) == ["epochs", "train_size"]
+    assert any(metric.delta and metric.delta.endswith("points") for metric in app.metric)
+    text = texts(app)
+    assert "Of 30 images," in text and "McNemar p =" in text and "McNemar's test looks only" in text
+    changed = [caption for img in app.get("image") for caption in img.captions if " · " in caption and ":" in caption]
+    assert "photos only" in text and changed, "no changed-prediction gallery"
+
+
+def test_a_run_without_test_predictions_says_so(run_ids: list[str]) -> None:
+    (load_settings().runs_dir / run_ids[0] / "predictions.csv").unlink()
+    app = compare(open_page(), run_ids)
+    assert "No test predictions for this run" in texts(app)
+    assert "Paired comparison" not in [h.value for h in app.subheader]
+
+
+def test_a_damaged_run_folder_does_not_break_the_page(run_ids: list[str]) -> None:
+    (load_settings().runs_dir / run_ids[0] / "status.json").write_text("{")
+    (load_settings().runs_dir / run_ids[1] / "metrics.json").write_text("{")
+    app = open_page()
+    frame = app.dataframe(key="compare_table").value
+    assert frame.loc[run_ids[0], "status"] == "unknown" and len(frame) == 2
+    compare(app, run_ids)
+
+
+def test_labels_json_is_what_the_page_wrote(run_ids: list[str]) -> None:
+    labels.rename(load_settings().runs_dir / run_ids[1], "from the CLI")
+    app = open_page()
+    assert app.dataframe(key="compare_table").value.loc[run_ids[1], "name"] == "from the CLI"
+    assert json.loads((load_settings().runs_dir / run_ids[1] / "labels.json").read_text())["name"] == "from the CLI"
