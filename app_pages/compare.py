@@ -27,10 +27,11 @@ from lab.runs.status import MEANINGS, RUNNING
 from lab.runs.store import Run, RunStore
 from lab.runs.table import run_rows
 from lab.settings import Settings, load_settings
+from lab.training.presets import STUDY_PRESETS
 
 TABLE_KEY, SELECTED_KEY, EVALUATION_KEY = "compare_table", "compare_selected", "compare_evaluation"
 MANAGED_KEY, CONFIRM_KEY = "compare_run", "compare_confirm"
-STUDY_PRESET, STUDY_SIZES = "dataset-size-study", "1000,all"  # the study engineer's preset and the tutorial's sizes
+STUDY_PRESET = "dataset-size-study"  # the Keras tutorial's question, answered on this machine
 GALLERY_COLUMNS, GALLERY_LIMIT = 6, 24
 CONFUSION_HELP = "Rows are the true class, columns the model's answer: the diagonal is what it got right."
 MCNEMAR_HELP = ("McNemar's test looks only at the images the two runs disagree on, and asks whether one run "
@@ -312,26 +313,18 @@ def study_section(settings: Settings) -> None:
     for name in names:
         with st.expander(name, expanded=name == names[0]):
             show_study(study.results(study.load_study(name, settings), settings.runs_dir))
-    launcher = getattr(study, "launch_study", None)
-    ready = launcher is not None and STUDY_PRESET in presets()
+    preset = STUDY_PRESETS[STUDY_PRESET]
     if not names:
         st.info("No study yet. Run the study preset below: it queues one run per size, and its chart fills in here "
                 "as they finish.")
-    if st.button("Run the study preset", key="compare_study", disabled=not ready, icon=":material/play_arrow:",
-                 help=f"{STUDY_PRESET}: sizes {STUDY_SIZES}, features computed once for the largest size."):
+    if st.button("Run the study preset", key="compare_study", icon=":material/play_arrow:",
+                 help=f"{STUDY_PRESET}: {preset.config.summary()}; sizes {preset.sizes}. The backbone's features "
+                      "are computed once, for the largest size, and the smaller sizes read them from the cache."):
         try:
-            launched = launcher(presets()[STUDY_PRESET], study.parse_sizes(STUDY_SIZES), 1, settings)
-            st.toast(f"Queued study {launched.name}")
+            launched = study.launch_study(preset.config, study.parse_sizes(preset.sizes), preset.repeats, settings)
+            st.toast(f"Queued study {launched.name}: {len(launched.runs)} runs, largest first")
         except LabError as error:
             st.error(str(error))
-    if not ready:
-        st.caption("The study preset is not in this version of the lab yet.")
-
-
-def presets() -> dict[str, Any]:
-    from lab.training.presets import PRESETS
-
-    return PRESETS
 
 
 def show_study(found: dict[str, Any]) -> None:
@@ -340,8 +333,9 @@ def show_study(found: dict[str, Any]) -> None:
         st.caption("Its runs have not finished yet: " + ", ".join(f"{row['size'] or 'all'}: {row['status']}"
                                                                    for row in rows))
         return
-    references = {r.label: r.accuracy for r in REFERENCES if r.preset.startswith("keras-tutorial")}
-    st.plotly_chart(study_figure(rows, {"VGG16, 1K and 20K": max(references.values())}), key=f"study_{found['name']}")
+    published = next(r for r in REFERENCES if r.preset == "keras-tutorial-vgg16-20k")
+    line = {f"Keras tutorial, VGG16 on 1K and on 20K: {published.accuracy:.0%}": published.accuracy}
+    st.plotly_chart(study_figure(rows, line), key=f"study_{found['name']}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"study_table_{found['name']}")
     if found["sentence"]:
         st.caption(MCNEMAR_HELP)

@@ -191,3 +191,21 @@ def test_labels_json_is_what_the_page_wrote(run_ids: list[str]) -> None:
     app = open_page()
     assert app.dataframe(key="compare_table").value.loc[run_ids[1], "name"] == "from the CLI"
     assert json.loads((load_settings().runs_dir / run_ids[1] / "labels.json").read_text())["name"] == "from the CLI"
+
+
+def test_a_finished_study_shows_its_chart_and_mcnemar_sentence(workspace: Path, tiny_config: TrainConfig,
+                                                               lab_cli, tmp_path: Path) -> None:
+    photos = tmp_path / "pets"
+    for label in ("cats", "dogs"):
+        (photos / label).mkdir(parents=True)
+        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:40]:
+            shutil.copy(source, photos / label / source.name)
+    config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
+    done = lab_cli("study", "--sizes", "20,all", *flags_from_config(config), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+
+    app = open_page()
+    assert app.get("plotly_chart"), "the study's accuracy-against-images chart"
+    assert summary["sentence"] in texts(app)
+    assert "No study yet" not in texts(app)
