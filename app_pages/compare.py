@@ -50,6 +50,10 @@ COLUMNS = {
     "reference": st.column_config.TextColumn("published experiment", help="The tutorial experiment this run repeats"),
     "reference_accuracy": st.column_config.NumberColumn("published acc", format="percent"),
 }
+# What a reader scans for first (which run, on how many photos, how good, against the tutorial), then how.
+COLUMN_ORDER = ("name", "train_images", "best_val_accuracy", "test_accuracy", "reference_accuracy", "reference",
+                "backbone", "strategy", "weights", "image_size", "epochs", "seconds", "images_per_second", "status",
+                "created", "tags")
 
 
 # ---- reading stored files, cached by their modification times ------------------------------------
@@ -111,9 +115,11 @@ def remember_selection(ids: list[str]) -> None:
 def runs_table(rows: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(rows).set_index("id")
     frame["created"] = pd.to_datetime(frame["created"], errors="coerce", utc=True).dt.tz_convert(None)
+    numbers = [name for name, column in COLUMNS.items() if column["type_config"]["type"] == "number"]
+    frame[numbers] = frame[numbers].apply(pd.to_numeric, errors="coerce")  # empty cells, not "None"
+    frame["reference"] = frame["reference"].fillna("")
     st.dataframe(frame, key=TABLE_KEY, on_select=functools.partial(remember_selection, list(frame.index)),
-                 selection_mode="multi-row", column_config={"id": st.column_config.TextColumn("run id"), **COLUMNS},
-                 column_order=[c for c in frame.columns if c != "reference_accuracy"] + ["reference_accuracy"])
+                 selection_mode="multi-row", hide_index=True, column_config=COLUMNS, column_order=COLUMN_ORDER)
     st.download_button("Download the table as CSV", frame.to_csv().encode(), "runs.csv", "text/csv",
                        icon=":material/download:")
 
