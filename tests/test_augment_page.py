@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page as open_app
 from tests.conftest import FILTERED
-
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "augment.py")
 
 
 @pytest.fixture
@@ -30,10 +29,7 @@ def pets(tmp_path: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("augment", timeout=180)
 
 
 def _images(at: AppTest) -> list[str]:

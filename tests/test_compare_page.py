@@ -18,9 +18,8 @@ from lab.runs.jobs import process_identity
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
+from tests.apptest import open_page as open_app
 from tests.conftest import FILTERED, SHARED, WEIGHTS, LabCli
-
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "compare.py")
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +46,7 @@ def run_ids(trained_runs: Path, workspace: Path) -> list[str]:
 
 
 def open_page() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=120)
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_app("compare")
 
 
 def table_ids(app: AppTest) -> list[str]:

@@ -10,10 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from lab.data import load_manifest
 from lab.settings import load_settings
+from tests.apptest import open_page as open_app
 from tests.conftest import FILTERED
 from tests.corpus import make_pets
-
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "dataset.py")
 
 
 @pytest.fixture
@@ -26,10 +25,7 @@ def data_dir(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def open_page() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=120)
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_app("dataset")
 
 
 def scan_typed(app: AppTest, path: str | Path) -> AppTest:
@@ -103,7 +99,7 @@ def test_a_failed_scan_says_why_and_keeps_the_dataset_scanned_before(data_dir: P
 
 def test_another_pages_dataset_is_scanned_on_arrival(data_dir: Path) -> None:
     pets = make_pets(data_dir / "pets")
-    app = AppTest.from_file(PAGE, default_timeout=120)
+    app = open_app("dataset", run=False)
     app.session_state["dataset_path"] = str(pets)
     app.run()
     assert metrics(app)["Valid"] == "12"

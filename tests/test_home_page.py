@@ -15,9 +15,9 @@ from lab.settings import load_settings
 from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
 from lab.workspace import summarize_workspace
+from tests.apptest import open_page as open_app
 from tests.conftest import FILTERED
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 DATASETS = ("kittens", "puppies-by-split")  # the image folders the test data folder holds
 
 
@@ -44,10 +44,7 @@ def add_run(state: str) -> str:
 
 
 def open_home() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_app("home")
 
 
 def metrics(app: AppTest) -> dict[str, str]:

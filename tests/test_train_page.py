@@ -12,9 +12,8 @@ from streamlit.testing.v1 import AppTest
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.training.config import FIELDS, TrainConfig
+from tests.apptest import open_page as open_app
 from tests.conftest import FILTERED, MOBILENET_V2, TINY_MOBILENET
-
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 
 
 def key(field: str) -> str:
@@ -23,10 +22,7 @@ def key(field: str) -> str:
 
 @pytest.fixture
 def page(workspace: Path) -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=60)
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return open_app("train", timeout=60)
 
 
 def widget(app: AppTest, field: str):
@@ -153,9 +149,7 @@ def test_launch_starts_a_run_that_a_second_browser_sees_finish(page: AppTest) ->
         time.sleep(0.5)
     assert run.status().state == "finished", run.log_tail()
 
-    second = AppTest.from_file(PAGE, default_timeout=60)
-    second.run()
-    assert not second.exception
+    second = open_app("train", timeout=60)
     assert second.selectbox(key="train_run_id").value == run.id  # re-attached without being told
     assert any(m.label == "Best validation accuracy" for m in second.metric)
     assert "finished" in second.get("progress")[0].proto.text
