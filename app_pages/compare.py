@@ -115,9 +115,7 @@ def remember_selection(ids: list[str]) -> None:
 def runs_table(rows: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(rows).set_index("id")
     frame["created"] = pd.to_datetime(frame["created"], errors="coerce", utc=True).dt.tz_convert(None)
-    numbers = [name for name, column in COLUMNS.items() if column["type_config"]["type"] == "number"]
-    frame[numbers] = frame[numbers].apply(pd.to_numeric, errors="coerce")  # empty cells, not "None"
-    frame["reference"] = frame["reference"].fillna("")
+    frame["reference"] = frame["reference"].fillna("")  # most runs repeat no tutorial experiment
     st.dataframe(frame, key=TABLE_KEY, on_select=functools.partial(remember_selection, list(frame.index)),
                  selection_mode="multi-row", hide_index=True, column_config=COLUMNS, column_order=COLUMN_ORDER)
     st.download_button("Download the table as CSV", frame.to_csv().encode(), "runs.csv", "text/csv",
