@@ -13,7 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from lab.runs.jobs import reconcile
-from lab.runs.status import ACTIVE_STATES, QUEUED, RUNNING, runs_in
+from lab.runs.status import QUEUED, RUNNING, runs_in
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.workspace import describe_device, summarize_workspace
@@ -38,6 +38,7 @@ WORKFLOW = (
      "Try a trained model on new photos, see what it looked at, and export it."),
 )
 PAGES_NOW = ("app_pages/dataset.py", "app_pages/augment.py", "app_pages/train.py", "app_pages/compare.py")
+JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few small files)
 
 
 @st.cache_resource(show_spinner="Looking for GPUs (TensorFlow loads once, a few seconds)...")
@@ -121,8 +122,7 @@ def sidebar() -> DeltaGenerator:
         st.caption("Workspace")
         st.code(str(settings.workspace), language=None, wrap_lines=True)
         device_slot = st.empty()
-        busy = bool(runs_in(RunStore(settings.runs_dir).states(), *ACTIVE_STATES))
-        st.fragment(job_status, run_every=5 if busy else None)()
+        st.fragment(job_status, run_every=JOB_POLL_SECONDS)()
     return device_slot
 
 
@@ -134,7 +134,9 @@ def compute_summary() -> str:
 def job_status() -> None:
     """Which training jobs are running or waiting; re-drawn every few seconds while one is under way.
 
-    Each poll also reconciles the queue, so a worker that died is reported failed on every page.
+    Every tab polls, whether or not a run was under way when it opened, so the tab that launches a run shows
+    it within one poll. Each poll also reconciles the queue, so a worker that died is reported failed on every
+    page.
     """
     settings = load_settings()
     reconcile(settings=settings)

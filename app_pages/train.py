@@ -10,6 +10,7 @@ Session state holds the form's values, the chosen preset and one run id.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ import streamlit as st
 from app_pages.charts import curves
 from app_pages.session_keys import DATASET_PATH
 from lab.errors import LabError
+from lab.evaluation.evaluate import MODEL_FILE
 from lab.runs import jobs
-from lab.runs.describe import status_fraction, status_text
-from lab.runs.status import ACTIVE_STATES, FAILED, MEANINGS, runs_in
+from lab.runs.describe import readable_log, status_fraction, status_text
+from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, MEANINGS, STOPPED, Status, runs_in
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
 from lab.training.backbones import BackboneSpec, get_spec
@@ -45,6 +47,9 @@ STRATEGY_HELP = {
     "fine-tune": "train the head, then unfreeze from a boundary at a lower learning rate",
 }
 
+# How an ended run's state is shown: finished in green, stopped in amber, failed in red.
+ENDED = {FINISHED: (st.success, ":material/check_circle:"), STOPPED: (st.warning, ":material/pause_circle:"),
+         FAILED: (st.error, ":material/error:")}
 
 def key(field: str) -> str:
     return f"train_form_{field}"
@@ -236,25 +241,25 @@ def runs_table(runs: list[Run]) -> None:
     meanings = "; ".join(f"{state}: {meaning}" for state, meaning in MEANINGS.items())
     st.dataframe(rows, hide_index=True, column_config={
         "status": st.column_config.TextColumn("status", help=meanings),
-        "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="%.4f")})
+        "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent")})
 
 
 def show_run(run: Run, runs_dir: Path) -> None:
     status = run.status()
-    st.progress(status_fraction(status), text=status_text(status))
-    if status.state == FAILED and status.error:
-        st.error(status.error)
+    show_state(run, status, runs_dir)
     metrics = run.metrics()
     if metrics.get("best_val_accuracy") is not None:
-        accuracy, epochs, images, seconds = st.columns(4)
-        accuracy.metric("Best validation accuracy", f"{metrics['best_val_accuracy']:.4f}",
+        accuracy, test, epochs, images, seconds = st.columns(5)
+        accuracy.metric("Best validation accuracy", f"{metrics['best_val_accuracy']:.1%}",
                         help=f"at epoch {metrics.get('best_epoch')}; best.keras holds that model")
+        if metrics.get("test_accuracy") is not None:
+            test.metric("Test accuracy", f"{metrics['test_accuracy']:.1%}",
+                        help=f"the final model on {metrics.get('test_images', 0):,} photos it never saw in training")
         epochs.metric("Epochs", metrics.get("epochs_completed"))
         images.metric("Training images", f"{metrics.get('train_images', 0):,}")
         seconds.metric("Time", _duration(metrics.get("seconds") or 0))
-    if status.active and st.button("Stop", key=f"stop_{run.id}", icon=":material/stop:"):
-        jobs.stop(run.id, runs_dir)
-        st.toast(f"Stopping {run.id} after its current batch")
+    if status.state in (FINISHED, STOPPED) and (run.path / MODEL_FILE).exists():
+        next_steps(run)
     if not status.active:
         st.button("Delete this run", key=f"delete_{run.id}", icon=":material/delete:", on_click=delete_run,
                   args=(run.id, runs_dir), help="Removes the run folder: model, checkpoints, history and log.")
@@ -263,8 +268,35 @@ def show_run(run: Run, runs_dir: Path) -> None:
         loss, accuracy = st.columns(2)
         loss.plotly_chart(curves({"": history}, "loss"), key=f"loss_{run.id}")
         accuracy.plotly_chart(curves({"": history}, "accuracy"), key=f"accuracy_{run.id}")
-    st.caption(f"Run folder: {run.path} · {run.config_dict().get('backbone')} · log:")
-    st.code(run.log_tail(30) or "(empty)", language=None, wrap_lines=True)
+    st.caption(f"Run folder: {run.path} · {run.config_dict().get('backbone')} · log (TensorFlow's start-up "
+               "messages left out; log.txt has everything):")
+    st.code(readable_log(run.log_tail(400)) or "(empty)", language=None, wrap_lines=True)
+
+
+def show_state(run: Run, status: Status, runs_dir: Path) -> None:
+    """A progress bar and a Stop button while the run is under way; once it ended, its state in its colour."""
+    if not status.active:
+        box, icon = ENDED.get(status.state, (st.info, ":material/help:"))
+        box(status_text(status), icon=icon)
+        return
+    stopping = run.stop_requested()
+    bar, button = st.columns([5, 1], vertical_alignment="bottom")
+    bar.progress(status_fraction(status), text=status_text(status, stopping=stopping))
+    button.button("Stop training", key=f"stop_{run.id}", icon=":material/stop_circle:", disabled=stopping,
+                  on_click=jobs.stop, args=(run.id, runs_dir), width="stretch",
+                  help="Stops after the current batch; the history and the best checkpoint are kept.")
+
+
+def next_steps(run: Run) -> None:
+    """What a person can do with a trained model: compare it, and take it away."""
+    compare, download = st.columns(2)
+    compare.markdown("**Next:** [compare it with your other runs](/compare), its test photos and its mistakes "
+                     "included.")
+    download.download_button("Download the model (.keras)", data=functools.partial((run.path / MODEL_FILE).read_bytes),
+                             file_name=f"{run.id}.keras", mime="application/octet-stream",
+                             icon=":material/download:", key=f"download_{run.id}",
+                             help="Raw RGB photos (0-255) in, one probability per class out; "
+                                  "keras.saving.load_model opens it.")
 
 
 def delete_run(run_id: str, runs_dir: Path) -> None:

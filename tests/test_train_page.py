@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.runs.store import RunStore
+from lab.runs.jobs import process_identity
+from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
+from lab.storage import write_json_atomic
 from lab.training.config import FIELDS, TrainConfig
 from tests.apptest import open_page as open_app
 from tests.conftest import FILTERED, MOBILENET_V2, TINY_MOBILENET
@@ -152,7 +157,7 @@ def test_launch_starts_a_run_that_a_second_browser_sees_finish(page: AppTest) ->
     second = open_app("train", timeout=60)
     assert second.selectbox(key="train_run_id").value == run.id  # re-attached without being told
     assert any(m.label == "Best validation accuracy" for m in second.metric)
-    assert "finished" in second.get("progress")[0].proto.text
+    assert any(box.value.startswith("finished") for box in second.success)
     assert "epoch 1/1" in second.code[0].value  # the log tail
 
 
@@ -167,3 +172,56 @@ def test_an_ended_run_can_be_deleted_from_the_page(page: AppTest) -> None:
 
     assert not page.exception and store.list() == []
     assert any("No runs yet" in info.value for info in page.info)
+
+
+@pytest.fixture
+def worker_stand_in() -> Iterator[subprocess.Popen]:
+    """A live process to stand in for a run's worker, so the run stays "running" while the page looks."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def a_run(tiny_config: TrainConfig) -> Run:
+    return RunStore(load_settings().runs_dir).create(tiny_config)
+
+
+def test_stop_says_stopping_at_once(page: AppTest, tiny_config: TrainConfig, worker_stand_in) -> None:
+    run = a_run(tiny_config)
+    run.mark_running(*process_identity(worker_stand_in.pid))
+    page.run()
+    stop = next(b for b in page.button if b.label == "Stop training")
+    stop.click().run()
+    assert run.stop_requested()
+    assert page.get("progress")[0].proto.text.startswith("stopping…")
+    assert next(b for b in page.button if b.label == "Stop training").disabled
+
+
+def test_an_ended_run_says_how_it_ended_in_its_colour(page: AppTest, tiny_config: TrainConfig) -> None:
+    run = a_run(tiny_config)
+    run.update(state="failed", error="no space left on device while saving best.keras")
+    page.run()
+    assert any("no space left on device" in box.value for box in page.error)
+    assert not page.get("progress"), "an ended run has no progress bar"
+
+
+def test_a_finished_run_says_what_next_in_percentages_with_a_readable_log(page: AppTest,
+                                                                          tiny_config: TrainConfig) -> None:
+    run = a_run(tiny_config)
+    (run.path / "model.keras").write_bytes(b"a model")
+    write_json_atomic(run.path / "metrics.json", {"best_val_accuracy": 0.875, "best_epoch": 1, "epochs_completed": 1,
+                                                  "train_images": 40, "test_accuracy": 0.9, "test_images": 30})
+    run.log("epoch 1/1: accuracy 0.8")
+    with (run.path / "log.txt").open("a") as log:
+        log.write("I0000 00:00:1796045358.079910    2929 cudart_stub.cc:31] Could not find cuda drivers\n"
+                  "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")
+    run.update(state="finished")
+    page.run()
+    shown = {metric.label: metric.value for metric in page.metric}
+    assert shown["Best validation accuracy"] == "87.5%" and shown["Test accuracy"] == "90.0%"
+    assert any(box.value.startswith("finished") for box in page.success)
+    assert any("(/compare)" in text.value for text in page.markdown)
+    assert [button.proto.label for button in page.get("download_button")] == ["Download the model (.keras)"]
+    log = page.code[-1].value
+    assert "epoch 1/1" in log and "cuda" not in log and "absl" not in log

@@ -2,7 +2,8 @@
 
 Reads top to bottom as the tutorials do: `scan` a folder (bad files found and excluded; the report also
 summarises sizes, classes and folders, `lab.data.summary`), `build_manifest` to cut splits and subsets,
-`training_splits` for what one run uses, and `lab.data.pipeline.image_dataset` to turn records into batches. The pipeline lives in its own module because it imports TensorFlow.
+`training_splits` for what one run uses, and `lab.data.pipeline.image_dataset` to turn records into
+batches. The pipeline lives in its own module because it imports TensorFlow.
 """
 
 from lab.data.download import SAMPLE_DATASET_URL, download_sample

@@ -95,7 +95,8 @@ class ScanReport:
             "seconds": round(self.seconds, 3),
             "sizes": self.sizes.to_json() if self.sizes else None,
             "per_class": {label: summary.to_json() for label, summary in self.per_class.items()},
-            "size_distribution": {"cell_pixels": SIZE_CELL, "cells": [cell.to_json() for cell in self.size_distribution]},
+            "size_distribution": {"cell_pixels": SIZE_CELL,
+                                  "cells": [cell.to_json() for cell in self.size_distribution]},
             "folders": {folder: asdict(count) for folder, count in self.folders.items()},
         }
 

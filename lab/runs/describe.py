@@ -7,15 +7,23 @@ the same things in the same words because they all call these functions. Events 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lab.runs.status import MEANINGS, QUEUED, Status
 
 Event = dict[str, Any]
+# TensorFlow's start-up chatter that every worker prints (absl-formatted lines: "I0000 00:00:...", the CUDA
+# probe on a CPU machine, oneDNN's notice): kept in log.txt, left out of what a person reads.
+_TENSORFLOW_NOISE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]|"
+                               r"WARNING: All log messages before absl::InitializeLog\(\) is called)")
 
 
-def status_text(status: Status) -> str:
-    """One line for where a run is: its last batch while it trains, its state and error once it ended."""
+def status_text(status: Status, *, stopping: bool = False) -> str:
+    """One line for where a run is: its last batch while it trains, its state and error once it ended.
+    `stopping`: a stop was asked for and the worker has not ended yet (it finishes the current batch)."""
+    if stopping and status.active:
+        return "stopping… (the current batch finishes first; history and best checkpoint are kept)"
     if not status.active:
         return status.state + (f": {status.error}" if status.error else "")
     if status.state == QUEUED:
@@ -70,3 +78,9 @@ def progress_text(event: Event) -> str:
 def logs_text(logs: dict[str, Any]) -> str:
     """An epoch's logs on one line: `loss 0.4123 · val_accuracy 0.9100`."""
     return " · ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in logs.items())
+
+
+def readable_log(text: str, lines: int = 30) -> str:
+    """The last `lines` lines of a run's log without TensorFlow's start-up chatter."""
+    kept = [line for line in text.splitlines() if not _TENSORFLOW_NOISE.match(line)]
+    return "\n".join(kept[-lines:])

@@ -5,8 +5,8 @@
 `model.keras` (final; raw 0..255 images in, class probabilities out), `best.keras` (best
 val_accuracy so far, same interface), `tensorboard/`, `layers.csv` (the trainable-layers table
 for each phase: before training and again after unfreezing), and `predictions.csv` (the final model's
-per-image predictions on the validation and test images, `lab.evaluation.predictions`). Writing them, and the events passed to
-`on_event`, is the `Recorder`'s job (`lab.training.recorder`, which lists the events).
+per-image predictions on the validation and test images, `lab.evaluation.predictions`). Writing them, and
+the events passed to `on_event`, is the `Recorder`'s job (`lab.training.recorder`, which lists the events).
 
 Phases: "prepare", "data", "build", "features", "train", "fine-tune", "evaluate", "save", "done".
 `should_stop()` is polled between batches (and between feature-extraction batches); when it returns
@@ -16,8 +16,9 @@ kept, the final model is saved, and metrics["stopped"] is True.
 metrics.json / the returned dict: best_val_accuracy, best_epoch, epochs_completed, train_images,
 validation_images, seconds, images_per_second (training images per second of training loop),
 weights {kind, path, sha256, alpha}, stopped, classes, test_accuracy, test_images and the test set's
-interpretation (`test`: per class, confusion matrix, ...) when the data has a test split, plus final logs, the feature-cache statistics
-and enough about the config (backbone, strategy, image_size) for `lab.training.cost` to learn speeds.
+interpretation (`test`: per class, confusion matrix, ...) when the data has a test split, plus final logs,
+the feature-cache statistics and enough about the config (backbone, strategy, image_size) for
+`lab.training.cost` to learn speeds.
 
 Two things are called a strategy in TensorFlow code; here the *strategy* is always the run's training
 strategy (`config.strategy`), and the `tf.distribute` strategy every model is built under is the
