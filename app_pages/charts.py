@@ -41,6 +41,8 @@ def curves(histories: Mapping[str, History], metric: str, references: Mapping[st
     for label, accuracy in (references or {}).items():
         figure.add_hline(y=accuracy, line_dash="dot", line_color="grey", annotation_text=f"published: {label}")
     figure.update_layout(title=metric, xaxis_title="epoch", **LAYOUT)
+    longest = max((len(history) for history in histories.values()), default=0)
+    figure.update_xaxes(dtick=1 if longest <= 20 else None)  # whole epochs, never "epoch 1.4"
     return figure
 
 
