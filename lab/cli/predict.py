@@ -1,0 +1,60 @@
+"""`python -m lab predict RUN_DIR IMAGE_OR_FOLDER... [--gradcam DIR] --json`: a finished run on photos.
+
+Images are files, folders or zips. With `--json` the last stdout line is a JSON list with one object per
+image: `path`, `label`, `probabilities` (class -> probability), or `path` and `error` for a file that is
+not a usable image (the others are still predicted). `--gradcam DIR` writes one Grad-CAM overlay PNG per
+predicted image into DIR, drawn over the photo at its own size for the predicted class (or `--class`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+from lab.cli.progress_line import progress_reporter
+from lab.evaluation.predict import FilePrediction, Predictor, load_photo
+from lab.storage import write_bytes_atomic
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("predict", help="predict photos with a finished run, optionally with Grad-CAM",
+                                   description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run's folder")
+    parser.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, folders or .zip files")
+    parser.add_argument("--gradcam", type=Path, metavar="DIR", help="write a Grad-CAM overlay PNG per image here")
+    parser.add_argument("--class", dest="class_name", help="the class Grad-CAM explains (default: the predicted one)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON line")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    predictor = Predictor(args.run_dir)
+    results = predictor.predict_files(args.images, batch_size=args.batch_size, on_progress=progress_reporter())
+    if args.gradcam:
+        write_overlays(predictor, results, args.gradcam, args.class_name)
+    if args.json:
+        print(json.dumps([result.to_dict() for result in results]))
+        return 0
+    for result in results:
+        answer = f"{result.label} ({result.confidence:.1%})" if result.error is None else f"error: {result.error}"
+        print(f"{result.path}: {answer}")
+    return 0
+
+
+def write_overlays(predictor: Predictor, results: list[FilePrediction], folder: Path, class_name: str | None) -> None:
+    """One `<index>-<name>.png` per predicted image: the heatmap over the photo as it was decoded."""
+    from PIL import Image
+
+    from lab.evaluation.gradcam import overlay
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, result in enumerate(results, start=1):
+        if result.error is not None:
+            continue
+        explanation = predictor.explain(result.path, class_name)
+        buffer = io.BytesIO()
+        Image.fromarray(overlay(load_photo(result.path), explanation.heatmap)).save(buffer, format="PNG")
+        write_bytes_atomic(folder / f"{index:04d}-{Path(result.path).stem}.png", buffer.getvalue())

@@ -1,0 +1,200 @@
+"""Predict with a finished run: one photo (with its Grad-CAM heatmap), or a batch of files.
+
+A `Predictor` loads a run's model once (Keras's safe mode on), so a page keeps one per run with
+`st.cache_resource` and calls it for every upload. Photos, uploaded bytes or files, are decoded by the
+training pipeline's own `load_image`, so the model sees a photo exactly as it saw its training images;
+a file that is not a usable image is a `LabError` with the reason from the lab's file checks.
+
+Batch prediction (a folder, a zip, a list of paths) checks every file first, in threads, and predicts the
+good ones through the training pipeline; an unreadable file gets its reason and never stops the others.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lab.data.archive import extract_zip, is_zip
+from lab.data.check import check_file
+from lab.data.records import IMAGE_SUFFIXES, ImageRecord
+from lab.errors import LabError
+from lab.evaluation.evaluate import MODEL_FILE, load_model, run_classes
+from lab.progress import Progress, no_progress
+from lab.settings import Settings, load_settings
+
+Source = str | Path | bytes
+
+
+def best_run(runs_dir: Path) -> Path | None:
+    """The best finished run with a model: highest test accuracy, then validation accuracy; None if none."""
+    from lab.runs.status import FINISHED
+    from lab.runs.table import run_rows
+
+    def rank(row: dict[str, Any]) -> tuple[float, float]:
+        return (_number(row.get("test_accuracy")), _number(row.get("best_val_accuracy")))
+
+    finished = [row for row in run_rows(runs_dir)
+                if row["status"] == FINISHED and (Path(runs_dir) / row["id"] / MODEL_FILE).exists()]
+    return Path(runs_dir) / max(finished, key=rank)["id"] if finished else None
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and value == value else -1.0
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One photo's answer: the image the model saw, a probability per class, and a Grad-CAM heatmap of the
+    image's size (values in [0, 1]) for `explained`, the predicted class unless another was asked for."""
+
+    image: np.ndarray
+    probabilities: dict[str, float]
+    heatmap: np.ndarray
+    explained: str
+
+    @property
+    def label(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.label]
+
+
+@dataclass(frozen=True)
+class FilePrediction:
+    """One file of a batch: its probabilities, or `error` saying why it could not be read."""
+
+    path: str
+    probabilities: dict[str, float] | None = None
+    error: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        return max(self.probabilities, key=self.probabilities.get) if self.probabilities else None
+
+    @property
+    def confidence(self) -> float | None:
+        return self.probabilities[self.label] if self.probabilities else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON object: path, label and probabilities, or path and error."""
+        if self.error is not None:
+            return {"path": self.path, "error": self.error}
+        return {"path": self.path, "label": self.label, "probabilities": self.probabilities}
+
+
+class Predictor:
+    """One run's model, loaded once: decode photos, predict, explain with Grad-CAM, show feature maps."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        if not self.run_dir.is_dir():
+            raise LabError(f"{run_dir} is not a run folder; `python -m lab runs` lists the runs.")
+        self.model = load_model(self.run_dir)
+        self.classes = run_classes(self.run_dir)
+        self.image_size = int(self.model.input_shape[1])
+
+    @cached_property
+    def gradcam(self):
+        from lab.evaluation.gradcam import GradCam
+
+        return GradCam(self.model)
+
+    def decode(self, source: Source, name: str = "upload") -> np.ndarray:
+        """A photo (a path, or an upload's bytes named `name`) as float32 (size, size, 3) in [0, 255], decoded
+        and resized exactly as in training; a `LabError` says why a file is not a usable image."""
+        return _load(source, name, self.image_size)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities per class for one decoded image (h, w, 3) -> (classes,), or a batch -> (n, classes)."""
+        batch = np.asarray(images, dtype=np.float32)
+        single = batch.ndim == 3
+        probabilities = np.asarray(self.model.predict_on_batch(batch[None] if single else batch))
+        return probabilities[0] if single else probabilities
+
+    def explain(self, source: Source | np.ndarray, class_name: str | None = None,
+                name: str = "upload") -> Explanation:
+        """Predict one photo and its Grad-CAM heatmap for `class_name` (default: the predicted class)."""
+        image = source if isinstance(source, np.ndarray) else self.decode(source, name)
+        index = -1 if class_name is None else self._class_index(class_name)
+        probabilities, heatmaps = self.gradcam(image[None], np.array([index]))
+        chosen = self.classes[int(np.argmax(probabilities[0]))] if class_name is None else class_name
+        return Explanation(image, self._named(probabilities[0]), heatmaps[0], chosen)
+
+    def predict_files(self, sources: Sequence[str | Path] | str | Path, *, batch_size: int = 32,
+                      settings: Settings | None = None, on_progress: Progress = no_progress) -> list[FilePrediction]:
+        """One result per file of `sources` (image files, folders, zips), in order; bad files carry `error`."""
+        from lab.evaluation.predictions import predict_records
+
+        paths = image_files([sources] if isinstance(sources, (str, Path)) else sources, settings)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            checks = list(pool.map(check_file, paths))
+        # The pipeline wants a label per record; these are unknown and unused, so every one gets the first class.
+        good = [ImageRecord(str(p), self.classes[0], None, c.digest, c.width, c.height, c.needs_pil)
+                for p, c in zip(paths, checks) if c.ok]
+        rows = iter(predict_records(self.model, good, self.classes, split="predict", image_size=self.image_size,
+                                    batch_size=batch_size, on_progress=on_progress).probabilities if good else [])
+        return [FilePrediction(str(p), self._named(next(rows))) if c.ok else FilePrediction(str(p), error=c.reason)
+                for p, c in zip(paths, checks)]
+
+    def feature_layers(self) -> list[str]:
+        """The backbone layers whose activation maps `feature_maps` can show, input to output."""
+        from lab.evaluation.gradcam import feature_layers, model_parts
+
+        return feature_layers(model_parts(self.model).backbone)
+
+    def feature_maps(self, image: np.ndarray, layer: str) -> np.ndarray:
+        """One layer's activation maps for a decoded image, as a uint8 RGB grid."""
+        from lab.evaluation.gradcam import feature_maps
+
+        return feature_maps(self.model, image, layer)
+
+    def _class_index(self, class_name: str) -> int:
+        if class_name not in self.classes:
+            raise LabError(f"class {class_name!r} is not one this run learned; choose one of: {', '.join(self.classes)}.")
+        return self.classes.index(class_name)
+
+    def _named(self, probabilities: np.ndarray) -> dict[str, float]:
+        return {label: float(p) for label, p in zip(self.classes, probabilities)}
+
+
+def _load(source: Source, name: str, image_size: int | None) -> np.ndarray:
+    """`load_image` for a path or for bytes; bytes go through a private file named like the upload, so the
+    decode (and the error message) is the pipeline's own."""
+    from lab.data.pipeline import load_image
+
+    if not isinstance(source, bytes):
+        return load_image(source, image_size)
+    with tempfile.TemporaryDirectory(prefix="lab-upload-") as folder:
+        path = Path(folder) / (Path(name).name or "upload")
+        path.write_bytes(source)
+        return load_image(path, image_size)
+
+
+def load_photo(source: Source, name: str = "upload") -> np.ndarray:
+    """A photo at its own size (float32, as training decodes it): what an overlay is drawn on."""
+    return _load(source, name, None)
+
+
+def image_files(sources: Sequence[str | Path], settings: Settings | None = None) -> list[Path]:
+    """The files `sources` name, in order: a file as given (so a bad one is reported, not skipped), a
+    folder's image files (by suffix, sorted), a zip's image files once unpacked into the workspace."""
+    found: list[Path] = []
+    for source in map(Path, sources):
+        if is_zip(source):
+            source = extract_zip(source, (settings or load_settings()).datasets_dir)
+        if source.is_dir():
+            found.extend(sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+                                and p.is_file() and not p.name.startswith(".")))
+        else:
+            found.append(source)
+    return found
