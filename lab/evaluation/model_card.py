@@ -1,0 +1,161 @@
+"""The model card shipped beside every export: what the model takes, what it says, how good it is, what for.
+
+One dictionary (`model_card`) is written twice: as JSON for tools and as Markdown for people
+(`card_markdown`). It records what someone receiving only the file needs: the class order (sorted names,
+as Keras's directory loaders use), the input (raw RGB 0..255 at the run's size, the backbone's
+preprocessing inside the model), the run's config and dataset manifest hash, its validation and test
+metrics, the library versions that wrote it, the parity check the export passed, and its intended use.
+"""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
+from lab.runs.store import Run
+from lab.storage import file_digest
+
+PREPROCESSING = {
+    "caffe": "RGB is flipped to BGR and the ImageNet channel means are subtracted (Keras's 'caffe' mode)",
+    "tf": "pixels are scaled from 0..255 to -1..1 (Keras's 'tf' mode)",
+    "torch": "pixels are scaled to 0..1 and normalised with the ImageNet mean and standard deviation",
+    "included": "the backbone's own first layers rescale and normalise the pixels",
+    "unit": "pixels are scaled from 0..255 to 0..1",
+}
+
+INTENDED_USE = (
+    "An educational image classifier trained in Transfer Lab to learn transfer learning, typically on "
+    "cats-vs-dogs-style photos. Use it to explore, demo and compare models, and to try shipping one."
+)
+NOT_FOR = (
+    "Decisions about people, animals' health or safety, or anything with consequences.",
+    "Images unlike its training photos: it always answers with one of its classes, even for an image "
+    "showing none of them.",
+    "Claims of accuracy beyond the validation and test figures below, which come from small datasets.",
+)
+
+CALLING = {
+    "keras": "keras.saving.load_model(path, safe_mode=True)(images)",
+    "savedmodel": "unzip, then tf.saved_model.load(folder).signatures['serving_default'](image=images)",
+    "tflite": "tf.lite.Interpreter or ai_edge_litert.interpreter.Interpreter: set the input tensor, invoke, "
+              "read the output",
+}
+
+
+def model_card(run_dir: Path, model, *, format: str, quantize: str | None, file: Path,
+               parity: dict[str, Any]) -> dict[str, Any]:
+    """The card of `file`, an export of `run_dir`'s `model`, which passed `parity`."""
+    run = Run(run_dir)
+    metrics, config = run.metrics(), run.config_dict()
+    size, classes = int(model.input_shape[1]), list(metrics["classes"])
+    return {
+        "model": {"file": file.name, "format": format, "quantize": quantize, "bytes": file.stat().st_size,
+                  "sha256": file_digest(file), "run": run.id,
+                  "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "how_to_call": CALLING[format]},
+        "classes": classes,
+        "class_order": "sorted class names, as Keras's directory loaders use; output i is classes[i]",
+        "input": {"shape": [None, size, size, 3], "dtype": "float32", "values": "raw RGB pixels, 0..255",
+                  "image_size": size, "preprocessing": _preprocessing(config.get("backbone", ""))},
+        "output": {"shape": [None, len(classes)], "values": "one probability per class, in the order of classes"},
+        "config": config,
+        "dataset_manifest_hash": metrics.get("manifest_hash"),
+        "metrics": _metrics(run, metrics),
+        "libraries": _versions(),
+        "parity": parity,
+        "intended_use": INTENDED_USE,
+        "not_for": list(NOT_FOR),
+    }
+
+
+def _preprocessing(backbone: str) -> str:
+    from lab.training.backbones import get_spec
+
+    mode = get_spec(backbone).preprocessing if backbone else "unit"
+    return f"inside the model: {PREPROCESSING.get(mode, mode)}; do not preprocess before calling it"
+
+
+def _metrics(run: Run, metrics: dict[str, Any]) -> dict[str, Any]:
+    """Validation and test accuracy, and per class where the run stored predictions for the split."""
+    test = metrics.get("test") or {}
+    return {"validation": {"accuracy": metrics.get("best_val_accuracy"), "images": metrics.get("validation_images"),
+                           "per_class": _validation_per_class(run.path)},
+            "test": {"accuracy": metrics.get("test_accuracy"), "images": metrics.get("test_images", 0),
+                     "per_class": test.get("per_class")}}
+
+
+def _validation_per_class(run_dir: Path) -> dict[str, Any] | None:
+    from lab.evaluation.interpretation import Interpretation
+
+    table = run_dir / PREDICTIONS_FILE
+    validation = Predictions.load(table).split("validation") if table.exists() else None
+    return Interpretation(validation).summary()["per_class"] if validation is not None and len(validation) else None
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()}
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    """The card for people: the same facts as the JSON, in plain words."""
+    model, source, parity = card["model"], card["input"], card["parity"]
+    lines = [
+        f"# Model card: {model['file']}",
+        "",
+        f"Exported from run `{model['run']}` as {model['format']}"
+        f"{' (dynamic-range quantised)' if model['quantize'] else ''}, {model['bytes']:,} bytes, "
+        f"sha256 `{model['sha256']}`, on {model['exported']}.",
+        "",
+        "## Intended use",
+        "",
+        card["intended_use"],
+        "",
+        "Not for:",
+        *[f"- {reason}" for reason in card["not_for"]],
+        "",
+        "## Input and output",
+        "",
+        f"- Input: {source['values']}, shape (batch, {source['image_size']}, {source['image_size']}, 3), float32.",
+        f"- Preprocessing: {source['preprocessing']}.",
+        f"- Output: {card['output']['values']}.",
+        f"- Classes, in output order ({card['class_order']}): {', '.join(card['classes'])}.",
+        f"- How to call it: `{model['how_to_call']}`.",
+        "",
+        "## Metrics",
+        "",
+        *_metric_lines(card["metrics"]),
+        "",
+        "## Parity check",
+        "",
+        f"Before it was offered, the export was run on {parity['images']} real photos beside the Keras model: "
+        f"largest probability difference {parity['max_abs_difference']:.2e}, same top class on "
+        f"{parity['top_class_agreement']:.1%}; criterion: {parity['criterion']} ("
+        f"{'passed' if parity['passed'] else 'failed'}).",
+        "",
+        "## Provenance",
+        "",
+        f"- Dataset manifest hash: `{card['dataset_manifest_hash']}`.",
+        "- Libraries: " + ", ".join(f"{name} {version}" for name, version in card["libraries"].items()) + ".",
+        "- Run config: " + ", ".join(f"{key}={value}" for key, value in sorted(card["config"].items())) + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _metric_lines(metrics: dict[str, Any]) -> list[str]:
+    lines = []
+    for split, figures in metrics.items():
+        if figures["accuracy"] is None:
+            lines.append(f"- {split}: not measured (the run had no {split} split).")
+            continue
+        lines.append(f"- {split}: accuracy {figures['accuracy']:.4f} on {figures['images']} images.")
+        for label, row in (figures["per_class"] or {}).items():
+            lines.append(f"  - {label}: precision {row['precision']:.3f}, recall {row['recall']:.3f}, "
+                         f"f1 {row['f1']:.3f} ({row['support']} images)")
+    return lines
