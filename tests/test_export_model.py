@@ -16,7 +16,7 @@ import pytest
 from lab.cli.train import flags_from_config
 from lab.errors import LabError
 from lab.evaluation import export
-from lab.evaluation.export import FORMATS, export_run, validation_samples
+from lab.evaluation.export import FORMATS, export_path, export_run, validation_samples
 from lab.evaluation.predictions import Predictions
 from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, WEIGHTS, LabCli
@@ -99,7 +99,6 @@ def test_every_format_loads_back_in_its_runtime_and_agrees_with_keras(
         trained, keras_reference, tmp_path: Path, format: str, quantize: str | None, runtime) -> None:
     run_dir, _ = trained
     images, reference = keras_reference
-    (tmp_path / "out").mkdir()
     result = export_run(run_dir, format, tmp_path / "out", quantize=quantize, samples=sure_photos(run_dir))
     assert result.path.parent == tmp_path / "out" and result.path.suffix == FORMATS[format].suffix
     assert result.size_bytes == result.path.stat().st_size > 0
@@ -171,3 +170,17 @@ def test_a_missing_run_or_model_is_one_line_and_exit_2(trained, tmp_path: Path) 
     (no_model / "metrics.json").write_text((run_dir / "metrics.json").read_text())
     done = lab("export", str(no_model), "--format", "keras", "--out", str(tmp_path / "m.keras"))
     assert done.returncode == 2 and "model.keras" in done.stderr.strip().splitlines()[-1]
+
+
+def test_options_and_names_are_checked_before_any_work(tmp_path: Path) -> None:
+    run_dir = tmp_path / "20261130-run"
+    assert export_path(run_dir, "tflite", "dynamic", tmp_path / "exports") == \
+        tmp_path / "exports" / "20261130-run-tflite-dynamic.tflite"
+    assert export_path(run_dir, "savedmodel", None, tmp_path / "m.zip") == tmp_path / "m.zip"
+    with pytest.raises(LabError, match="name it m.keras"):
+        export_path(run_dir, "keras", None, tmp_path / "m.h5")
+    for format, quantize, tolerance, message in [("onnx", None, 1e-4, "format must be one of keras"),
+                                                 ("keras", "dynamic", 1e-4, "only with format tflite"),
+                                                 ("tflite", None, 1e-3, "can only be tightened")]:
+        with pytest.raises(LabError, match=message):
+            export_run(run_dir, format, tmp_path, quantize=quantize, tolerance=tolerance)

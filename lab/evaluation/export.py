@@ -197,9 +197,9 @@ def _check_options(format: str, quantize: str | None, tolerance: float) -> _Form
 
 
 def export_path(run_dir: Path, format: str, quantize: str | None, out: Path) -> Path:
-    """`out` itself, or `<out>/<run-id>-<format>[-<quantize>]<suffix>` when `out` is a folder."""
+    """`out` itself, or `<out>/<run-id>-<format>[-<quantize>]<suffix>` when `out` is a folder (or has no suffix)."""
     suffix = FORMATS[format].suffix
-    if out.is_dir():
+    if out.is_dir() or not out.suffix:
         return out / f"{run_dir.name}-{format}{'-' + quantize if quantize else ''}{suffix}"
     if out.suffix != suffix:
         raise LabError(f"A {format} export is a {suffix} file; name it {out.with_suffix(suffix).name} "
