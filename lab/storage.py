@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 CHUNK = 1 << 20  # bytes read at a time when hashing, so a large file never sits in memory whole
+READABLE = 0o644  # what an ordinary file gets: its owner writes, everyone reads
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -26,6 +27,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, READABLE)  # mkstemp makes files private; the lab's files are meant to be read and shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

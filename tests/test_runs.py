@@ -297,3 +297,10 @@ def test_the_runs_table_has_a_row_per_run_and_marks_damaged_folders(tmp_path: Pa
     assert (row["train_images"], row["epochs"], row["best_val_accuracy"], row["test_accuracy"]) == (1000, 2, 0.9, 0.88)
     assert (row["reference"], row["reference_accuracy"], row["tags"]) == ("VGG16 frozen, 1K images", 0.93, ["repro"])
     assert rows[damaged.id]["status"] == UNKNOWN and rows[damaged.id]["backbone"] is None
+
+
+def test_files_the_lab_writes_are_readable_by_others(tmp_path: Path) -> None:
+    from lab.storage import write_json_atomic
+
+    write_json_atomic(tmp_path / "card.json", {"classes": ["cats", "dogs"]})
+    assert (tmp_path / "card.json").stat().st_mode & 0o777 == 0o644
