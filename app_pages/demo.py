@@ -49,11 +49,11 @@ def show_answer(found: Answer) -> None:
     if found.error:
         st.error(f"That photo cannot be used: {found.error}")
         return
-    words = sureness(found.confidence, DEMO_THRESHOLD)
-    answer = display_name(found.label) if words != "Not sure" else f"Maybe {display_name(found.label).lower()}?"
+    said, confidence = display_name(found.explanation.label), found.explanation.confidence
+    words = sureness(confidence, DEMO_THRESHOLD)
+    answer = said if words != "Not sure" else f"Maybe {said.lower()}?"
     st.markdown(f"<p style='text-align:center;{ANSWER_STYLE}'>{answer}</p>", unsafe_allow_html=True)
-    st.progress(found.confidence, text=f"**{words}**: {found.confidence:.0%} sure it is "
-                                       f"{display_name(found.label).lower()}")
+    st.progress(confidence, text=f"**{words}**: {confidence:.0%} sure it is {said.lower()}")
     photo, heatmap = st.columns(2)
     photo.image(found.photo, caption="The photo", width="stretch")
     heatmap.image(found.overlay, caption="Where it looked: red counted most for its answer", width="stretch")

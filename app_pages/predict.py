@@ -126,17 +126,20 @@ def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float) -> 
     if found.error:
         st.error(found.error)
         return
+    said = found.explanation
     other = st.session_state.get(f"predict_class_{photo.digest}")
-    shown = answer_for(run_dir, photo, other) if other and other != found.label else found
+    shown = answer_for(run_dir, photo, other) if other and other != said.label else found
     picture, heatmap, verdict = st.columns([2, 2, 3])
     picture.image(found.photo, caption=photo.name, width="stretch")
-    heatmap.image(shown.overlay, caption=f"Grad-CAM for {shown.explained}: red counted most", width="stretch")
-    words = sureness(found.confidence, threshold)
-    verdict.markdown(f"### {found.label}" + (" — not sure" if words == "Not sure" else ""))
-    verdict.caption(f"{words}: {found.confidence:.1%} (not sure below {threshold:.0%})")
-    verdict.plotly_chart(probability_bars(found.probabilities, threshold), key=f"bars_{photo.digest}")
-    verdict.selectbox("Heatmap for class", list(found.probabilities), index=list(found.probabilities).index(
-        found.label), key=f"predict_class_{photo.digest}")
+    heatmap.image(shown.overlay, caption=f"Grad-CAM for {shown.explanation.explained}: red counted most",
+                  width="stretch")
+    words = sureness(said.confidence, threshold)
+    verdict.markdown(f"### {said.label}" + (" — not sure" if words == "Not sure" else ""))
+    verdict.caption(f"{words}: {said.confidence:.1%} (not sure below {threshold:.0%})")
+    verdict.plotly_chart(probability_bars(said.probabilities, threshold), key=f"bars_{photo.digest}")
+    classes = list(said.probabilities)
+    verdict.selectbox("Heatmap for class", classes, index=classes.index(said.label),
+                      key=f"predict_class_{photo.digest}")
 
 
 def feature_maps(run_dir: Path, answers: list[Answer]) -> None:
@@ -148,7 +151,8 @@ def feature_maps(run_dir: Path, answers: list[Answer]) -> None:
         index = photo.selectbox("Photo", range(len(answers)), format_func=lambda i: answers[i].name,
                                 key="predict_maps_photo")
         chosen = layer.selectbox("Backbone layer", layers, index=len(layers) // 2, key="predict_maps_layer")
-        st.image(model.feature_maps(answers[index].image, chosen), caption=f"{chosen}: one square per filter")
+        maps = model.feature_maps(answers[index].explanation.image, chosen)
+        st.image(maps, caption=f"{chosen}: one square per filter")
 
 
 # ---- a folder or a zip ------------------------------------------------------------------------------

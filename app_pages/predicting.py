@@ -19,7 +19,7 @@ import streamlit as st
 
 from lab.errors import LabError
 from lab.evaluation.evaluate import MODEL_FILE
-from lab.evaluation.predict import Predictor, best_run
+from lab.evaluation.predict import Explanation, Predictor, best_run
 from lab.runs.status import FINISHED
 from lab.runs.table import run_rows
 
@@ -48,20 +48,10 @@ class Answer:
     """One photo's answer as the page shows it, or `error` saying why the photo could not be used."""
 
     name: str
-    probabilities: dict[str, float] | None = None
-    overlay: np.ndarray | None = None
-    photo: np.ndarray | None = None
-    image: np.ndarray | None = None  # what the model saw: the input of the feature maps
-    explained: str | None = None
+    explanation: Explanation | None = None  # probabilities, label, heatmap and the image the model saw
+    overlay: np.ndarray | None = None  # the heatmap over `photo`
+    photo: np.ndarray | None = None  # the photo at display size, uint8
     error: str | None = None
-
-    @property
-    def label(self) -> str:
-        return max(self.probabilities, key=self.probabilities.get)
-
-    @property
-    def confidence(self) -> float:
-        return self.probabilities[self.label]
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model (once per run)...")
@@ -83,8 +73,7 @@ def answer(run_dir: str, digest: str, name: str, class_name: str | None, _data: 
         photo = shrink(load_photo(_data, name))
     except LabError as error:
         return Answer(name, error=str(error))
-    return Answer(name, explained.probabilities, overlay(photo, explained.heatmap), photo.astype(np.uint8),
-                  explained.image, explained.explained)
+    return Answer(name, explained, overlay(photo, explained.heatmap), photo.astype(np.uint8))
 
 
 def answer_for(run_dir: Path, photo: Photo, class_name: str | None = None) -> Answer:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.predicting import Photo
 from lab.cli.train import flags_from_config
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
@@ -85,6 +86,16 @@ def test_the_threshold_marks_an_answer_not_sure(run_id: str) -> None:
     app.slider(key="predict_threshold").set_value(1.0).run()
     assert "not sure" in next(m.value for m in app.markdown if m.value.startswith("### "))
     assert any(c.value.startswith("Not sure:") for c in app.caption)
+
+
+def test_the_heatmap_can_show_the_other_class(run_id: str) -> None:
+    app = open_page("predict")
+    upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()))
+    said = next(m.value for m in app.markdown if m.value.startswith("### ")).split()[1]
+    other = next(c for c in ("cats", "dogs") if c != said)
+    assert f"Grad-CAM for {said}: red counted most" in image_captions(app)
+    app.selectbox(key=f"predict_class_{Photo.from_path(CAT).digest}").set_value(other).run()
+    assert f"Grad-CAM for {other}: red counted most" in image_captions(app)
 
 
 def test_the_demo_view_renders_a_big_answer_with_the_best_run(run_id: str) -> None:
