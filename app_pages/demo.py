@@ -20,7 +20,8 @@ ANSWER_STYLE = "font-size:5.5rem;font-weight:700;line-height:1.1;margin:0"
 
 
 def demo_view(run_dir: Path, run_name: str) -> None:
-    """The demo for `run_dir`: a photo in, the big answer and the heatmap out."""
+    """The demo for `run_dir`: a photo in, the big answer and the heatmap out. The sidebar starts closed."""
+    st.set_page_config(initial_sidebar_state="collapsed")
     st.markdown("<h1 style='text-align:center'>Cat or dog? Show the computer a photo.</h1>",
                 unsafe_allow_html=True)
     photo = demo_photo()
@@ -51,9 +52,9 @@ def show_answer(found: Answer) -> None:
         return
     said, confidence = display_name(found.explanation.label), found.explanation.confidence
     words = sureness(confidence, DEMO_THRESHOLD)
-    answer = said if words != "Not sure" else f"Maybe {said.lower()}?"
-    st.markdown(f"<p style='text-align:center;{ANSWER_STYLE}'>{answer}</p>", unsafe_allow_html=True)
-    st.progress(confidence, text=f"**{words}**: {confidence:.0%} sure it is {said.lower()}")
-    photo, heatmap = st.columns(2)
+    photo, heatmap, verdict = st.columns([2, 2, 3], gap="large", vertical_alignment="center")
     photo.image(found.photo, caption="The photo", width="stretch")
     heatmap.image(found.overlay, caption="Where it looked: red counted most for its answer", width="stretch")
+    answer = said if words != "Not sure" else f"Maybe {said.lower()}?"
+    verdict.markdown(f"<p style='text-align:center;{ANSWER_STYLE}'>{answer}</p>", unsafe_allow_html=True)
+    verdict.progress(confidence, text=f"**{words}**: {confidence:.0%} sure it is {said.lower()}")
