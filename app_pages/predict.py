@@ -208,9 +208,11 @@ def export_section(run_dir: Path) -> None:
         from lab.evaluation.export import export_run
 
         format, quantize = EXPORTS[choice]
+        exports = run_dir / "exports"
+        exports.mkdir(exist_ok=True)  # a folder, so the export is named after the run and the format
         try:
             with st.spinner(f"Exporting as {choice} and checking it..."):
-                made = export_run(run_dir, format, run_dir / "exports", quantize=quantize)
+                made = export_run(run_dir, format, exports, quantize=quantize)
         except LabError as error:
             st.error(str(error))
             return

@@ -119,3 +119,14 @@ def test_a_folder_is_predicted_as_a_table_with_thumbnails(run_id: str) -> None:
     assert len(frame) == 500 and frame["photo"].str.startswith("data:image/jpeg;base64,").all()
     assert set(frame["predicted"]) <= {"cats", "dogs"} and frame["confidence"].between(0, 1).all()
     assert "**500 photos predicted**" in texts(app)
+
+
+def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
+    app = open_page("predict")
+    app.selectbox(key="predict_export_format").set_value("Keras (.keras)").run()
+    app.button(key="predict_export").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.success[0].value.startswith("Checked on ") and "(max abs difference <= 0.0001)" in app.success[0].value
+    downloads = [button.proto.label for button in app.get("download_button")]
+    assert downloads == ["Download the model", "Model card (Markdown)", "Model card (JSON)"]
+    assert (load_settings().runs_dir / run_id / "exports" / f"{run_id}-keras.keras").exists()
