@@ -15,8 +15,16 @@ import streamlit as st
 
 from app_pages.charts import probability_bars
 from app_pages.demo import demo_view
-from app_pages.predicting import (UPLOAD_TYPES, Answer, Photo, answer_for, finished_runs, predictor, sureness,
-                                  thumbnail_url)
+from app_pages.predicting import (
+    UPLOAD_TYPES,
+    Answer,
+    Photo,
+    answer_for,
+    finished_runs,
+    predictor,
+    sureness,
+    thumbnail_url,
+)
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation

@@ -19,8 +19,8 @@ from tests import corpus
 from tests.apptest import open_page
 from tests.conftest import FILTERED, SHARED, WEIGHTS, LabCli
 
-CAT = sorted((FILTERED / "validation" / "cats").iterdir())[0]
-DOG = sorted((FILTERED / "validation" / "dogs").iterdir())[0]
+CAT = min((FILTERED / "validation" / "cats").iterdir())
+DOG = min((FILTERED / "validation" / "dogs").iterdir())
 
 
 @pytest.fixture(scope="module")

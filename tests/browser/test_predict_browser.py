@@ -14,8 +14,8 @@ from lab.cli.train import flags_from_config
 from tests.browser.conftest import App, running_app
 from tests.conftest import FILTERED, SHARED, WEIGHTS
 
-DOG = sorted((FILTERED / "validation" / "dogs").iterdir())[0]
-CAT = sorted((FILTERED / "validation" / "cats").iterdir())[0]
+DOG = min((FILTERED / "validation" / "dogs").iterdir())
+CAT = min((FILTERED / "validation" / "cats").iterdir())
 
 
 @pytest.fixture(scope="module")
