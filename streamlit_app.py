@@ -21,7 +21,7 @@ from lab.workspace import describe_device, summarize_workspace
 st.set_page_config(page_title="Transfer Lab", layout="wide")
 
 # The workflow, in order: (page file, title, icon, what the step is for, in words a newcomer knows).
-# The navigation lists the steps whose page exists; the home page says the others are coming.
+# The navigation and the home page's cards both follow it.
 WORKFLOW = (
     ("app_pages/dataset.py", "Dataset", ":material/photo_library:",
      "Point the lab at your photos. It counts them per class, finds broken and duplicate files, "
@@ -37,7 +37,6 @@ WORKFLOW = (
     ("app_pages/predict.py", "Predict", ":material/image_search:",
      "Try a trained model on new photos, see what it looked at, and export it."),
 )
-PAGES_NOW = ("app_pages/dataset.py", "app_pages/augment.py", "app_pages/train.py", "app_pages/compare.py")
 JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few small files)
 
 
@@ -75,10 +74,7 @@ def workflow() -> None:
         with column.container(border=True, height="stretch"):
             st.markdown(f"**{number}. {title}**")
             st.caption(purpose)
-            if page in PAGES_NOW:
-                st.page_link(page, label=f"Open {title}", icon=icon)
-            else:
-                st.caption("*Coming in a later version.*")
+            st.page_link(page, label=f"Open {title}", icon=icon)
 
 
 def workspace_state() -> None:
@@ -148,7 +144,7 @@ def job_status() -> None:
 
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
-pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW if page in PAGES_NOW]
+pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW]
 current = st.navigation(pages)
 device_slot = sidebar()
 current.run()

@@ -106,3 +106,16 @@ def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, flo
     figure.update_layout(title="accuracy against training images", xaxis_type="log", xaxis_title="training images",
                          yaxis_title="accuracy", **LAYOUT)
     return figure
+
+
+def probability_bars(probabilities: Mapping[str, float], threshold: float) -> go.Figure:
+    """One horizontal bar per class (the answer highlighted), with the "not sure" threshold as a dotted line."""
+    classes = list(probabilities)
+    best = max(classes, key=probabilities.get)
+    figure = go.Figure(go.Bar(x=[probabilities[c] for c in classes], y=classes, orientation="h",
+                              marker_color=[colour(0) if c == best else "lightgrey" for c in classes],
+                              text=[f"{probabilities[c]:.1%}" for c in classes], textposition="auto"))
+    figure.add_vline(x=threshold, line_dash="dot", line_color="grey")
+    figure.update_layout(xaxis={"range": [0, 1], "tickformat": ".0%"}, yaxis_autorange="reversed",
+                         height=60 + 36 * len(classes), margin={"t": 24, "b": 10, "l": 10, "r": 10})
+    return figure

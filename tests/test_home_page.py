@@ -116,8 +116,9 @@ def test_a_damaged_run_does_not_stop_the_home_page(workspace: Path, data_dir: Pa
     assert f"**Training:** {running}" in [block.value for block in app.sidebar.markdown]
 
 
-def test_the_compare_card_links_to_the_compare_page(workspace: Path) -> None:
+def test_the_compare_and_predict_cards_link_to_their_pages(workspace: Path) -> None:
     app = open_home()
     links = {link.proto.label: link.proto.page for link in app.get("page_link")}
     assert links["Open Compare"].endswith("compare.py") or links["Open Compare"] == "compare", links
-    assert "Open Predict" not in links
+    assert links["Open Predict"].endswith("predict.py") or links["Open Predict"] == "predict", links
+    assert not any("Coming in a later version" in caption.value for caption in app.caption)

@@ -1,0 +1,239 @@
+"""Predict: try a finished run on new photos, see why it decided (Grad-CAM, feature maps), predict a whole
+folder or zip, and export the model with its card. `?demo=1` shows the demo view (`app_pages.demo`).
+
+A thin view over `lab.evaluation` (predict, export, stored evaluations). The model is loaded once per run
+and each photo's answer cached by its content (`app_pages.predicting`); session state holds only ids.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.charts import probability_bars
+from app_pages.demo import demo_view
+from app_pages.predicting import (
+    UPLOAD_TYPES,
+    Answer,
+    Photo,
+    answer_for,
+    finished_runs,
+    predictor,
+    sureness,
+    thumbnail_url,
+)
+from lab.errors import LabError
+from lab.evaluation.evaluate import evaluations
+from lab.evaluation.interpretation import Interpretation
+from lab.evaluation.predict import image_files
+from lab.settings import Settings, load_settings
+from lab.workspace import dataset_folders
+
+RUN_KEY, THRESHOLD_KEY, SOURCE_KEY = "predict_run", "predict_threshold", "predict_source"
+SOURCES = ("Upload photos", "Photos from a dataset", "The run's top losses")
+EXPORTS = {"Keras (.keras)": ("keras", None), "SavedModel (zipped)": ("savedmodel", None),
+           "TFLite, float32": ("tflite", None), "TFLite, dynamic-range quantised": ("tflite", "dynamic")}
+FEATURE_MAPS_HELP = ("Each small square is one filter of the chosen layer: bright where that filter found its "
+                     "pattern (an edge, a texture, an eye) in the photo; early layers see edges, later ones parts.")
+
+
+def page() -> None:
+    settings = load_settings()
+    runs = finished_runs(settings.runs_dir)
+    if st.query_params.get("demo") == "1" and runs:
+        run_id = st.query_params.get("run") if st.query_params.get("run") in runs else next(iter(runs))
+        demo_view(settings.runs_dir / run_id, runs[run_id])
+        return
+    st.title("Predict")
+    if not runs:
+        st.info("No finished run yet: train one on the Train page, then come back to try it on new photos.")
+        return
+    run_dir = choose_run(runs, settings)
+    threshold = st.slider("Say \"not sure\" below this confidence", 0.5, 1.0, 0.7, 0.05, key=THRESHOLD_KEY,
+                          help="When the top probability is under this line, the answer is marked as a guess.")
+    photos, batch, export = st.tabs(["Photos", "A folder or zip", "Export"])
+    with photos:
+        photos_section(run_dir, settings, threshold)
+    with batch:
+        batch_section(run_dir, settings)
+    with export:
+        export_section(run_dir)
+
+
+def choose_run(runs: dict[str, str], settings: Settings) -> Path:
+    if st.session_state.get(RUN_KEY) not in runs:
+        st.session_state[RUN_KEY] = next(iter(runs))
+    pick, demo = st.columns([4, 1], vertical_alignment="bottom")
+    run_id = pick.selectbox("Run", list(runs), key=RUN_KEY, format_func=runs.get,
+                            help="Finished runs; the best by test accuracy, then validation accuracy, comes first.")
+    if demo.button("Open the demo view", icon=":material/slideshow:", key="predict_demo",
+                   help="A big, simple view for an audience. Its link (?demo=1) can be shared."):
+        st.query_params.update({"demo": "1", "run": run_id})
+        st.rerun()
+    return settings.runs_dir / run_id
+
+
+# ---- one photo at a time -------------------------------------------------------------------------
+
+
+def photos_section(run_dir: Path, settings: Settings, threshold: float) -> None:
+    source = st.radio("Photos from", SOURCES, key=SOURCE_KEY, horizontal=True)
+    photos = (uploaded_photos() if source == SOURCES[0] else
+              dataset_photos(settings) if source == SOURCES[1] else top_loss_photos(run_dir))
+    if not photos:
+        return
+    answers = [answer_for(run_dir, photo) for photo in photos]
+    for photo, found in zip(photos, answers):
+        with st.container(border=True):
+            show_photo(run_dir, photo, found, threshold)
+    usable = [found for found in answers if not found.error]
+    if usable:
+        feature_maps(run_dir, usable)
+
+
+def uploaded_photos() -> list[Photo]:
+    files = st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=UPLOAD_TYPES, accept_multiple_files=True,
+                             key="predict_upload")
+    shot = st.camera_input("Take a photo", key="predict_camera") if st.toggle(
+        "Use the camera", key="predict_camera_on", help="Off by default, so the browser asks for the camera only "
+                                                        "when you want it.") else None
+    return [Photo(f.name, f.getvalue()) for f in [*files, *([shot] if shot else [])]]
+
+
+def dataset_photos(settings: Settings) -> list[Photo]:
+    folders = dataset_folders(settings)
+    if not folders:
+        st.info("No datasets in the data folders: add one on the Dataset page.")
+        return []
+    folder = st.selectbox("Dataset", folders, key="predict_dataset", format_func=lambda p: p.name)
+    files = [str(p.relative_to(folder)) for p in image_files([folder])]
+    chosen = st.multiselect("Photos", files, default=files[:2], key=f"predict_files_{folder.name}",
+                            max_selections=12, placeholder="type part of a file name")
+    return [Photo.from_path(folder / name) for name in chosen]
+
+
+def top_loss_photos(run_dir: Path) -> list[Photo]:
+    try:
+        stored = evaluations(run_dir)
+    except LabError as error:
+        st.warning(str(error))
+        return []
+    if not stored:
+        st.info("This run has no stored evaluation, so no top losses: pick photos from a dataset instead.")
+        return []
+    name = st.selectbox("Evaluation set", list(stored), key="predict_evaluation")
+    rows = [row for row in Interpretation(stored[name]).top_losses(6) if Path(row["path"]).exists()]
+    st.caption("The photos this run was most confidently wrong about, worst first.")
+    return [Photo.from_path(row["path"]) for row in rows]
+
+
+def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float) -> None:
+    if found.error:
+        st.error(found.error)
+        return
+    said = found.explanation
+    other = st.session_state.get(f"predict_class_{photo.digest}")
+    shown = answer_for(run_dir, photo, other) if other and other != said.label else found
+    picture, heatmap, verdict = st.columns([2, 2, 3])
+    picture.image(found.photo, caption=photo.name, width="stretch")
+    heatmap.image(shown.overlay, caption=f"Grad-CAM for {shown.explanation.explained}: red counted most",
+                  width="stretch")
+    words = sureness(said.confidence, threshold)
+    verdict.markdown(f"### {said.label}" + (" — not sure" if words == "Not sure" else ""))
+    verdict.caption(f"{words}: {said.confidence:.1%} (not sure below {threshold:.0%})")
+    verdict.plotly_chart(probability_bars(said.probabilities, threshold), key=f"bars_{photo.digest}")
+    classes = list(said.probabilities)
+    verdict.selectbox("Heatmap for class", classes, index=classes.index(said.label),
+                      key=f"predict_class_{photo.digest}")
+
+
+def feature_maps(run_dir: Path, answers: list[Answer]) -> None:
+    with st.expander("Feature maps: what the network sees inside"):
+        st.caption(FEATURE_MAPS_HELP)
+        model = predictor(str(run_dir))
+        layers = model.feature_layers()
+        photo, layer = st.columns(2)
+        index = photo.selectbox("Photo", range(len(answers)), format_func=lambda i: answers[i].name,
+                                key="predict_maps_photo")
+        chosen = layer.selectbox("Backbone layer", layers, index=len(layers) // 2, key="predict_maps_layer")
+        maps = model.feature_maps(answers[index].explanation.image, chosen)
+        st.image(maps, caption=f"{chosen}: one square per filter")
+
+
+# ---- a folder or a zip ------------------------------------------------------------------------------
+
+
+def batch_section(run_dir: Path, settings: Settings) -> None:
+    folders = [sub for folder in dataset_folders(settings) for sub in [folder, *sorted(folder.glob("*/*/"))]]
+    source, upload = st.columns(2)
+    folder = source.selectbox("A folder from the data folders", folders, index=None, key="predict_batch_folder",
+                              format_func=lambda p: str(p.relative_to(p.parents[len(p.parents) - 1])))
+    archive = upload.file_uploader("or a zip of photos", type=["zip"], key="predict_batch_zip")
+    if not st.button("Predict them all", key="predict_batch", icon=":material/play_arrow:",
+                     disabled=folder is None and archive is None):
+        return
+    bar = st.progress(0.0, text="Predicting...")
+    try:
+        with tempfile.TemporaryDirectory(prefix="lab-batch-") as work:
+            target = folder if archive is None else Path(work) / archive.name
+            if archive is not None:
+                target.write_bytes(archive.getvalue())
+            results = predictor(str(run_dir)).predict_files(
+                target, settings=settings, on_progress=lambda done, total, _: bar.progress(done / max(total, 1)))
+    except LabError as error:
+        st.error(str(error))
+        return
+    bar.empty()
+    batch_table(results)
+
+
+def batch_table(results: list) -> None:
+    good = [r for r in results if r.error is None]
+    frame = pd.DataFrame({"photo": [thumbnail_url(r.path) for r in good], "file": [r.path for r in good],
+                          "predicted": [r.label for r in good], "confidence": [r.confidence for r in good]})
+    st.markdown(f"**{len(good):,} photos predicted**" + (f", {len(results) - len(good)} unreadable" if
+                                                          len(good) < len(results) else ""))
+    st.dataframe(frame, hide_index=True, key="predict_batch_table", column_config={
+        "photo": st.column_config.ImageColumn("photo", width="small"),
+        "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0, max_value=1)})
+    st.download_button("Download as CSV", frame.drop(columns="photo").to_csv(index=False).encode(),
+                       "predictions.csv", "text/csv", icon=":material/download:", on_click="ignore")
+    for bad in (r for r in results if r.error is not None):
+        st.warning(f"{Path(bad.path).name}: {bad.error}")
+
+
+# ---- export -------------------------------------------------------------------------------------------
+
+
+def export_section(run_dir: Path) -> None:
+    st.caption("Every export takes raw RGB pixels (0-255) at the run's input size, and is checked against the "
+               "run's own model on real photos before it is offered.")
+    choice = st.selectbox("Format", list(EXPORTS), key="predict_export_format")
+    if st.button("Make the export", key="predict_export", icon=":material/package_2:"):
+        from lab.evaluation.export import export_run
+
+        format, quantize = EXPORTS[choice]
+        exports = run_dir / "exports"
+        exports.mkdir(exist_ok=True)  # a folder, so the export is named after the run and the format
+        try:
+            with st.spinner(f"Exporting as {choice} and checking it..."):
+                made = export_run(run_dir, format, exports, quantize=quantize)
+        except LabError as error:
+            st.error(str(error))
+            return
+        parity = made.parity
+        st.success(f"Checked on {parity.images} photos: largest difference {parity.max_abs_difference:.1e}, same "
+                   f"answer on {parity.top_class_agreement:.0%} ({parity.criterion}). {made.size_bytes / 1e6:.1f} MB.")
+        model, card_md, card_json = st.columns(3)
+        model.download_button("Download the model", made.path.read_bytes(), made.path.name, icon=":material/download:",
+                                on_click="ignore")
+        card_md.download_button("Model card (Markdown)", made.card_markdown.read_bytes(), made.card_markdown.name,
+                               on_click="ignore")
+        card_json.download_button("Model card (JSON)", made.card_json.read_bytes(), made.card_json.name,
+                                 on_click="ignore")
+
+
+page()

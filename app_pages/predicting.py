@@ -1,0 +1,137 @@
+"""What the Predict page and its demo view share: the run's predictor, loaded once per run, and each photo's
+answer, cached by the photo's content and the run, so a rerun (a slider moved, a class picked) never
+predicts again.
+
+Not a page. TensorFlow is imported only when a predictor is first built (inside `lab.evaluation`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from lab.errors import LabError
+from lab.evaluation.evaluate import MODEL_FILE
+from lab.evaluation.predict import Explanation, Predictor, best_run
+from lab.runs.status import FINISHED
+from lab.runs.table import run_rows
+
+DISPLAY_SIDE = 640  # photos are shown (and overlaid) at most this many pixels a side
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo to predict: its name and its bytes (an upload, a camera shot, or a file read from disk)."""
+
+    name: str
+    data: bytes
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> Photo:
+        return cls(Path(path).name, Path(path).read_bytes())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One photo's answer as the page shows it, or `error` saying why the photo could not be used."""
+
+    name: str
+    explanation: Explanation | None = None  # probabilities, label, heatmap and the image the model saw
+    overlay: np.ndarray | None = None  # the heatmap over `photo`
+    photo: np.ndarray | None = None  # the photo at display size, uint8
+    error: str | None = None
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model (once per run)...")
+def predictor(run_dir: str) -> Predictor:
+    """One `Predictor` per run folder, kept for the server's life: loading a model takes seconds."""
+    return Predictor(run_dir)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def answer(run_dir: str, digest: str, name: str, class_name: str | None, _data: bytes) -> Answer:
+    """The prediction and Grad-CAM overlay of the photo whose bytes hash to `digest` (the bytes themselves
+    are not hashed again); an unusable photo is an `Answer` with the reason, cached like any other."""
+    model = predictor(run_dir)
+    try:
+        explained = model.explain(_data, class_name, name=name)
+        from lab.evaluation.gradcam import overlay
+        from lab.evaluation.predict import load_photo
+
+        photo = shrink(load_photo(_data, name))
+    except LabError as error:
+        return Answer(name, error=str(error))
+    return Answer(name, explained, overlay(photo, explained.heatmap), photo.astype(np.uint8))
+
+
+def answer_for(run_dir: Path, photo: Photo, class_name: str | None = None) -> Answer:
+    return answer(str(run_dir), photo.digest, photo.name, class_name, photo.data)
+
+
+def shrink(photo: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
+    """The photo at most `side` pixels a side (float32), so a camera's 12-megapixel shot stays light."""
+    from PIL import Image
+
+    if max(photo.shape[:2]) <= side:
+        return photo
+    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))
+    image.thumbnail((side, side))
+    return np.asarray(image, dtype=np.float32)
+
+
+def thumbnail_url(path: str | Path, side: int = 64) -> str | None:
+    """A small JPEG of the file as a data URL, for a table's image column; None if it cannot be read."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            image.thumbnail((side, side))
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", quality=70)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def finished_runs(runs_dir: Path) -> dict[str, str]:
+    """Run id -> a readable label with its accuracies, for every finished run, best (`best_run`) first."""
+    best = best_run(runs_dir)
+    labels = {row["id"]: run_label(row) for row in run_rows(runs_dir)
+              if row["status"] == FINISHED and (runs_dir / row["id"] / MODEL_FILE).exists()}
+    if best is not None and best.name in labels:
+        labels = {best.name: labels[best.name] + " · best", **labels}
+    return labels
+
+
+def run_label(row: dict[str, Any]) -> str:
+    scores = [f"{name} {row[key]:.0%}" for name, key in (("test", "test_accuracy"), ("val", "best_val_accuracy"))
+              if isinstance(row.get(key), (int, float))]
+    return f"{row['name']} ({', '.join(scores) or 'no accuracy yet'})"
+
+
+def display_name(class_name: str) -> str:
+    """A class folder's name as an answer: "dogs" -> "Dog", "tabby_cat" -> "Tabby cat"."""
+    words = class_name.replace("_", " ").replace("-", " ").strip()
+    if words.endswith("s") and not words.endswith("ss") and len(words) > 3:
+        words = words[:-1]
+    return words[:1].upper() + words[1:]
+
+
+def sureness(confidence: float, threshold: float) -> str:
+    """The confidence in words, for people who do not read probabilities."""
+    if confidence < threshold:
+        return "Not sure"
+    return "Very sure" if confidence >= 0.9 else "Fairly sure"

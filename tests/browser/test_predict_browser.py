@@ -1,0 +1,75 @@
+"""The Predict page in a real browser: upload a real photo and see the answer and its heatmap; open the demo
+view from the page and see the big answer."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from lab.cli.train import flags_from_config
+from tests.browser.conftest import App, running_app
+from tests.conftest import FILTERED, SHARED, WEIGHTS
+
+DOG = min((FILTERED / "validation" / "dogs").iterdir())
+CAT = min((FILTERED / "validation" / "cats").iterdir())
+
+
+@pytest.fixture(scope="module")
+def predict_server(tmp_path_factory, tiny_config, lab_cli_env):
+    """A server of its own with one finished tiny run (its run would otherwise show on other tests' pages)."""
+    with running_app(tmp_path_factory.mktemp("predict-browser")) as server:
+        env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(server.workspace),
+               "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+        done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
+        assert done.returncode == 0, done.stderr
+        yield server
+
+
+def upload(app: App, path, answer) -> float:
+    """Upload `path` to the first uploader and wait until `answer` (a locator) shows; returns the seconds."""
+    started = time.monotonic()
+    app.page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(path))
+    expect(answer).to_be_visible()
+    seconds = time.monotonic() - started
+    app.wait()
+    return seconds
+
+
+def wait_for_images(app: App) -> None:
+    """Every image on the page has arrived and decoded (an image element shows before its pixels do)."""
+    app.page.wait_for_function("[...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+                               ".every(image => image.complete && image.naturalWidth > 0)")
+
+
+def test_an_uploaded_photo_gets_an_answer_and_a_heatmap(page, predict_server) -> None:
+    app = App(page=page, server=predict_server)
+    app.open("predict")
+    app.assert_ok()
+    main = app.page.get_by_test_id("stMain")
+    seconds = upload(app, DOG, main.get_by_role("heading", name=re.compile(r"^(cats|dogs)")))
+    app.assert_ok()
+    expect(main.get_by_test_id("stImage").filter(has_text="Grad-CAM for")).to_be_visible()
+    expect(main.get_by_test_id("stImage").filter(has_text=DOG.name)).to_be_visible()
+    wait_for_images(app)
+    app.screenshot(predict_server.workspace.parent / "predict.png")
+    print(f"single-photo answer in the browser: {seconds:.2f} s (upload to answer shown, first photo, model loaded cold)")
+
+
+def test_the_demo_view_opens_from_the_page_and_gives_a_big_answer(page, predict_server) -> None:
+    app = App(page=page, server=predict_server)
+    app.open("predict")
+    app.page.get_by_role("button", name=re.compile("Open the demo view")).click()
+    app.wait()
+    assert "demo=1" in app.page.url
+    expect(app.page.get_by_text("Cat or dog? Show the computer a photo.")).to_be_visible()
+    main = app.page.get_by_test_id("stMain")
+    seconds = upload(app, CAT, main.get_by_text(re.compile(r"^(Dog|Cat|Maybe (dog|cat)\?)$")))
+    app.assert_ok()
+    expect(main.get_by_test_id("stImage").filter(has_text="Where it looked")).to_be_visible()
+    wait_for_images(app)
+    app.screenshot(predict_server.workspace.parent / "demo.png")
+    print(f"single-photo answer in the demo view: {seconds:.2f} s (upload to answer shown, model warm, a new photo)")

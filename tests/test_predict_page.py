@@ -1,0 +1,132 @@
+"""The Predict page and its demo view in Streamlit's AppTest, over a real tiny run: real photos uploaded,
+bad uploads explained one by one, the batch table and the demo's big answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_pages.predicting import Photo
+from lab.cli.train import flags_from_config
+from lab.settings import load_settings
+from lab.training.config import TrainConfig
+from tests import corpus
+from tests.apptest import open_page
+from tests.conftest import FILTERED, SHARED, WEIGHTS, LabCli
+
+CAT = min((FILTERED / "validation" / "cats").iterdir())
+DOG = min((FILTERED / "validation" / "dogs").iterdir())
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
+    root = tmp_path_factory.mktemp("predict-page")
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
+           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+    done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
+    assert done.returncode == 0, done.stderr
+    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
+
+
+@pytest.fixture
+def run_id(trained_run: Path, workspace: Path) -> str:
+    shutil.copytree(trained_run, load_settings().runs_dir / trained_run.name)
+    return trained_run.name
+
+
+def upload(app: AppTest, key: str, *files: tuple[str, bytes]) -> AppTest:
+    """Upload `files` to the uploader with `key` (the Predict page's takes many, the demo's one) and rerun."""
+    uploader = next(u for u in app.get("file_uploader") if key in u.proto.id)
+    typed = [(name, data, "image/jpeg") for name, data in files]
+    uploader.set_value(typed if uploader.accept_multiple_files else typed[0])
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def texts(app: AppTest) -> str:
+    return "\n".join(e.value for kind in (app.markdown, app.caption, app.error, app.info) for e in kind)
+
+
+def test_no_run_says_where_to_start(workspace: Path) -> None:
+    app = open_page("predict")
+    assert app.title[0].value == "Predict"
+    assert "No finished run yet" in app.info[0].value
+
+
+def test_real_photos_get_an_answer_a_heatmap_and_bad_uploads_a_reason_each(run_id: str) -> None:
+    app = open_page("predict")
+    assert run_id in app.selectbox(key="predict_run").value
+    upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()), ("corrupt.jpg", corpus.bad_files()["truncated.jpg"]),
+           ("notes.jpg", corpus.bad_files()["text.jpg"]), ("huge.png", corpus.huge_dimensions_png()),
+           ("dog.jpg", DOG.read_bytes()))
+    errors = [e.value for e in app.error]
+    assert len(errors) == 3, errors
+    assert "truncated" in errors[0] and "not an image" in errors[1] and "too many pixels" in errors[2]
+    answers = [m.value for m in app.markdown if m.value.startswith("### ")]
+    assert len(answers) == 2 and all(a.split()[1] in ("cats", "dogs") for a in answers), answers
+    assert len(app.get("plotly_chart")) == 2  # a probability bar chart per answer
+    captions = image_captions(app)
+    assert captions.count("cat.jpg") == 1 and captions.count("dog.jpg") == 1, captions
+    assert sum(c.startswith("Grad-CAM for") for c in captions) == 2, captions
+
+
+def image_captions(app: AppTest) -> list[str]:
+    return [caption for image in app.get("image") for caption in image.captions]
+
+
+def test_the_threshold_marks_an_answer_not_sure(run_id: str) -> None:
+    app = open_page("predict")
+    upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()))
+    app.slider(key="predict_threshold").set_value(1.0).run()
+    assert "not sure" in next(m.value for m in app.markdown if m.value.startswith("### "))
+    assert any(c.value.startswith("Not sure:") for c in app.caption)
+
+
+def test_the_heatmap_can_show_the_other_class(run_id: str) -> None:
+    app = open_page("predict")
+    upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()))
+    said = next(m.value for m in app.markdown if m.value.startswith("### ")).split()[1]
+    other = next(c for c in ("cats", "dogs") if c != said)
+    assert f"Grad-CAM for {said}: red counted most" in image_captions(app)
+    app.selectbox(key=f"predict_class_{Photo.from_path(CAT).digest}").set_value(other).run()
+    assert f"Grad-CAM for {other}: red counted most" in image_captions(app)
+
+
+def test_the_demo_view_renders_a_big_answer_with_the_best_run(run_id: str) -> None:
+    app = open_page("predict", run=False)
+    app.query_params["demo"] = "1"
+    app.run()
+    assert not app.exception and not app.title  # no page chrome
+    upload(app, "demo_upload", ("dog.jpg", DOG.read_bytes()))
+    big = [m.value for m in app.markdown if "font-size:5.5rem" in m.value]
+    assert len(big) == 1 and any(word in big[0] for word in ("Cat", "Dog", "Maybe")), big
+    assert "sure" in app.get("progress")[0].proto.text
+    assert image_captions(app) == ["The photo", "Where it looked: red counted most for its answer"]
+
+
+def test_a_folder_is_predicted_as_a_table_with_thumbnails(run_id: str) -> None:
+    app = open_page("predict")
+    app.selectbox(key="predict_batch_folder").set_value(FILTERED / "validation" / "cats").run()
+    app.button(key="predict_batch").click().run()
+    assert not app.exception, app.exception
+    frame = app.dataframe[0].value  # tables without selection have no key in AppTest
+    assert len(frame) == 500 and frame["photo"].str.startswith("data:image/jpeg;base64,").all()
+    assert set(frame["predicted"]) <= {"cats", "dogs"} and frame["confidence"].between(0, 1).all()
+    assert "**500 photos predicted**" in texts(app)
+
+
+def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
+    app = open_page("predict")
+    app.selectbox(key="predict_export_format").set_value("Keras (.keras)").run()
+    app.button(key="predict_export").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.success[0].value.startswith("Checked on ") and "(max abs difference <= 0.0001)" in app.success[0].value
+    downloads = [button.proto.label for button in app.get("download_button")]
+    assert downloads == ["Download the model", "Model card (Markdown)", "Model card (JSON)"]
+    assert (load_settings().runs_dir / run_id / "exports" / f"{run_id}-keras.keras").exists()
