@@ -130,3 +130,12 @@ def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
     downloads = [button.proto.label for button in app.get("download_button")]
     assert downloads == ["Download the model", "Model card (Markdown)", "Model card (JSON)"]
     assert (load_settings().runs_dir / run_id / "exports" / f"{run_id}-keras.keras").exists()
+
+
+@pytest.mark.parametrize(("source", "photos"), [("Photos from a dataset", 2), ("The run's top losses", 6)])
+def test_photos_can_come_from_a_dataset_or_the_runs_top_losses(run_id: str, source: str, photos: int) -> None:
+    app = open_page("predict")
+    app.radio(key="predict_source").set_value(source).run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert len([m for m in app.markdown if m.value.startswith("### ")]) == photos
+    assert sum(c.startswith("Grad-CAM for") for c in image_captions(app)) == photos

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lab.cli.train import flags_from_config
-from tests.browser.conftest import App, running_app
+from tests.browser.conftest import RUN_TIMEOUT_MS, App, running_app
 from tests.conftest import FILTERED, SHARED, WEIGHTS
 
 DOG = min((FILTERED / "validation" / "dogs").iterdir())
@@ -33,7 +33,7 @@ def upload(app: App, path, answer) -> float:
     """Upload `path` to the first uploader and wait until `answer` (a locator) shows; returns the seconds."""
     started = time.monotonic()
     app.page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(path))
-    expect(answer).to_be_visible()
+    expect(answer).to_be_visible(timeout=RUN_TIMEOUT_MS)  # expect's own default is 5 s: too short on a busy CPU
     seconds = time.monotonic() - started
     app.wait()
     return seconds
