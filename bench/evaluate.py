@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 from paths import FILTERED, MOBILENET_V2, ROOT
+from rates import print_against_predict
 
 
 def arguments() -> argparse.Namespace:
@@ -65,11 +65,7 @@ def main() -> None:
             began = time.perf_counter()
             model.predict(decoded, batch_size=args.batch_size, verbose=0)
             theirs.append(len(records) / (time.perf_counter() - began))
-    ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
-    print(f"evaluation from files:       {ours_median:7.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in ours)})")
-    print(f"model.predict, in memory:    {theirs_median:7.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in theirs)})")
-    print(f"ratio: {ours_median / theirs_median:.0%} of model.predict's rate (target >= 90%), "
-          f"{len(records)} images, MobileNetV2 224px, batch {args.batch_size}")
+    print_against_predict("evaluation from files", ours, theirs, images=len(records), batch_size=args.batch_size)
 
 
 if __name__ == "__main__":

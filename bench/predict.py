@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from evaluate import train_run
 from paths import FILTERED
+from rates import print_against_predict
 
 
 def arguments() -> argparse.Namespace:
@@ -73,11 +73,8 @@ def main() -> None:
     p50, p95 = np.percentile(latencies, [50, 95])
     print(f"one upload, predict + Grad-CAM: p50 {p50 * 1000:6.1f} ms, p95 {p95 * 1000:6.1f} ms "
           f"over {len(latencies)} photos (target p95 < 1000 ms)")
-    ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
-    print(f"batch from files:            {ours_median:7.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in ours)})")
-    print(f"model.predict, in memory:    {theirs_median:7.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in theirs)})")
-    print(f"ratio: {ours_median / theirs_median:.0%} of model.predict's rate (target >= 90%), "
-          f"{min(args.images, len(validation))} images, MobileNetV2 224px, batch {args.batch_size}")
+    print_against_predict("batch from files", ours, theirs, images=min(args.images, len(validation)),
+                          batch_size=args.batch_size)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ operating system's file cache, warmed by reading every image once):
    as `lab study` does: largest first, so the 1,000-image run reads its features from the cache.
 
 Both are timed from the first run's start to the last run's end; planning (the scan and the split, the same for
-both) and TensorFlow's import are not timed. Target (issue 12): the study <= 1.15x the largest run alone. Printed too: each size's best
-validation and test accuracy, the features each run computed, and McNemar's exact test between the sizes.
+both) and TensorFlow's import are not timed. Target (issue 12): the study <= 1.15x the largest run alone.
+Printed too: each size's best validation and test accuracy, the features each run computed, and McNemar's
+exact test between the sizes.
 
     python bench/study.py                 # the preset: ~20,000 images through MobileNetV2 at 224px, twice
     python bench/study.py --limit 2000    # a quick check on 2,000 of the images (sizes 200,all)

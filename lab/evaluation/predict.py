@@ -160,7 +160,8 @@ class Predictor:
 
     def _class_index(self, class_name: str) -> int:
         if class_name not in self.classes:
-            raise LabError(f"class {class_name!r} is not one this run learned; choose one of: {', '.join(self.classes)}.")
+            known = ", ".join(self.classes)
+            raise LabError(f"class {class_name!r} is not one this run learned; choose one of: {known}.")
         return self.classes.index(class_name)
 
     def _named(self, probabilities: np.ndarray) -> dict[str, float]:

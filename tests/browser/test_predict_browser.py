@@ -56,7 +56,8 @@ def test_an_uploaded_photo_gets_an_answer_and_a_heatmap(page, predict_server) ->
     expect(main.get_by_test_id("stImage").filter(has_text=DOG.name)).to_be_visible()
     wait_for_images(app)
     app.screenshot(predict_server.workspace.parent / "predict.png")
-    print(f"single-photo answer in the browser: {seconds:.2f} s (upload to answer shown, first photo, model loaded cold)")
+    print(f"single-photo answer in the browser: {seconds:.2f} s "
+          "(upload to answer shown, first photo, model loaded cold)")
 
 
 def test_the_demo_view_opens_from_the_page_and_gives_a_big_answer(page, predict_server) -> None:
