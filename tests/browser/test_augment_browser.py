@@ -22,6 +22,9 @@ def test_variants_rerolled_and_beside_image_data_generator(app) -> None:
     app.wait()
     app.assert_ok()
     expect(app.page.get_by_label("Seed", exact=True)).to_have_value("1")
+    # On a busy machine the rerun can still be drawing the grid: wait until its last image is a new one.
+    expect(app.page.locator("img[alt='augmented 9']").first).not_to_have_attribute("src", first[-1], timeout=60_000)
+    app.wait()
     rerolled = grid_sources(app)
     assert len(set(rerolled)) == 9 and not set(rerolled) & set(first)
 
