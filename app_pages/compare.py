@@ -82,7 +82,7 @@ def run_evaluations(run: Run) -> dict[str, Predictions]:
 @st.cache_data(max_entries=64, show_spinner=False)
 def views(run_dir: str, name: str, key: tuple[float, ...]) -> dict[str, Any]:
     """The interpretation of one stored evaluation, as plain data for the page."""
-    found = Interpretation(evaluations(Path(run_dir))[name])
+    found = Interpretation(stored_evaluations(run_dir, key)[name])  # the tables already read, not read again
     return {"accuracy": found.predictions.accuracy, "n": len(found.predictions), "classes": found.classes,
             "report": found.report(), "counts": found.confusion_matrix().tolist(),
             "normalized": found.confusion_matrix(normalize=True).tolist(), "curves": found.curves(),
