@@ -20,6 +20,7 @@ from app_pages.predicting import (
     Answer,
     Photo,
     answer_for,
+    display_name,
     finished_runs,
     predictor,
     sureness,
@@ -33,6 +34,7 @@ from lab.settings import Settings, load_settings
 from lab.workspace import dataset_folders
 
 RUN_KEY, THRESHOLD_KEY, SOURCE_KEY = "predict_run", "predict_threshold", "predict_source"
+BATCH_KEY = "predict_batch_results"  # (run id, what was predicted, results): kept until the next batch
 SOURCES = ("Upload photos", "Photos from a dataset", "The run's top losses")
 EXPORTS = {"Keras (.keras)": ("keras", None), "SavedModel (zipped)": ("savedmodel", None),
            "TFLite, float32": ("tflite", None), "TFLite, dynamic-range quantised": ("tflite", "dynamic")}
@@ -142,7 +144,8 @@ def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float) -> 
     heatmap.image(shown.overlay, caption=f"Grad-CAM for {shown.explanation.explained}: red counted most",
                   width="stretch")
     words = sureness(said.confidence, threshold)
-    verdict.markdown(f"### {said.label}" + (" — not sure" if words == "Not sure" else ""))
+    verdict.markdown(f"### {display_name(said.label)}" + (" — not sure" if words == "Not sure" else ""))
+    verdict.caption(f"class folder: {said.label}")
     verdict.caption(f"{words}: {said.confidence:.1%} (not sure below {threshold:.0%})")
     verdict.plotly_chart(probability_bars(said.probabilities, threshold), key=f"bars_{photo.digest}")
     classes = list(said.probabilities)
@@ -172,22 +175,31 @@ def batch_section(run_dir: Path, settings: Settings) -> None:
     folder = source.selectbox("A folder from the data folders", folders, index=None, key="predict_batch_folder",
                               format_func=lambda p: str(p.relative_to(p.parents[len(p.parents) - 1])))
     archive = upload.file_uploader("or a zip of photos", type=["zip"], key="predict_batch_zip")
-    if not st.button("Predict them all", key="predict_batch", icon=":material/play_arrow:",
-                     disabled=folder is None and archive is None):
-        return
+    if st.button("Predict them all", key="predict_batch", icon=":material/play_arrow:",
+                 disabled=folder is None and archive is None):
+        results = predict_batch(run_dir, settings, folder, archive)
+        st.session_state[BATCH_KEY] = (run_dir.name, archive.name if archive else str(folder), results)
+    kept = st.session_state.get(BATCH_KEY)
+    if kept and kept[0] == run_dir.name and kept[2] is not None:
+        st.caption(f"Results for {Path(kept[1]).name}")
+        batch_table(kept[2])
+
+
+def predict_batch(run_dir: Path, settings: Settings, folder: Path | None, archive) -> list | None:
+    """Every photo in the folder or the uploaded zip, predicted; None (with the reason shown) if it failed."""
     bar = st.progress(0.0, text="Predicting...")
     try:
         with tempfile.TemporaryDirectory(prefix="lab-batch-") as work:
             target = folder if archive is None else Path(work) / archive.name
             if archive is not None:
                 target.write_bytes(archive.getvalue())
-            results = predictor(str(run_dir)).predict_files(
+            return predictor(str(run_dir)).predict_files(
                 target, settings=settings, on_progress=lambda done, total, _: bar.progress(done / max(total, 1)))
     except LabError as error:
         st.error(str(error))
-        return
-    bar.empty()
-    batch_table(results)
+        return None
+    finally:
+        bar.empty()
 
 
 def batch_table(results: list) -> None:
@@ -209,31 +221,38 @@ def batch_table(results: list) -> None:
 
 
 def export_section(run_dir: Path) -> None:
+    from lab.evaluation.export import export_run, shipped_exports
+
     st.caption("Every export takes raw RGB pixels (0-255) at the run's input size, and is checked against the "
                "run's own model on real photos before it is offered.")
     choice = st.selectbox("Format", list(EXPORTS), key="predict_export_format")
+    exports = run_dir / "exports"
     if st.button("Make the export", key="predict_export", icon=":material/package_2:"):
-        from lab.evaluation.export import export_run
-
         format, quantize = EXPORTS[choice]
-        exports = run_dir / "exports"
         exports.mkdir(exist_ok=True)  # a folder, so the export is named after the run and the format
         try:
             with st.spinner(f"Exporting as {choice} and checking it..."):
                 made = export_run(run_dir, format, exports, quantize=quantize)
+            st.success(f"{made.path.name} is made and checked: download it below.")
         except LabError as error:
             st.error(str(error))
-            return
-        parity = made.parity
-        st.success(f"Checked on {parity.images} photos: largest difference {parity.max_abs_difference:.1e}, same "
-                   f"answer on {parity.top_class_agreement:.0%} ({parity.criterion}). {made.size_bytes / 1e6:.1f} MB.")
+    for made in shipped_exports(exports):
+        show_export(made)
+
+
+def show_export(made) -> None:
+    """One export already made: what it is, the check it passed, and its downloads."""
+    parity = made.parity
+    with st.container(border=True):
+        st.markdown(f"**{made.path.name}** · {made.size_bytes / 1e6:.1f} MB")
+        st.caption(f"Checked on {parity.images} photos: largest difference {parity.max_abs_difference:.1e}, same "
+                   f"answer on {parity.top_class_agreement:.0%} ({parity.criterion}).")
         model, card_md, card_json = st.columns(3)
         model.download_button("Download the model", made.path.read_bytes(), made.path.name, icon=":material/download:",
-                                on_click="ignore")
+                              on_click="ignore", key=f"export_model_{made.path.name}")
         card_md.download_button("Model card (Markdown)", made.card_markdown.read_bytes(), made.card_markdown.name,
-                               on_click="ignore")
+                                on_click="ignore", key=f"export_md_{made.path.name}")
         card_json.download_button("Model card (JSON)", made.card_json.read_bytes(), made.card_json.name,
-                                 on_click="ignore")
-
+                                  on_click="ignore", key=f"export_json_{made.path.name}")
 
 page()

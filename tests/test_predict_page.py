@@ -69,7 +69,7 @@ def test_real_photos_get_an_answer_a_heatmap_and_bad_uploads_a_reason_each(run_i
     assert len(errors) == 3, errors
     assert "truncated" in errors[0] and "not an image" in errors[1] and "too many pixels" in errors[2]
     answers = [m.value for m in app.markdown if m.value.startswith("### ")]
-    assert len(answers) == 2 and all(a.split()[1] in ("cats", "dogs") for a in answers), answers
+    assert len(answers) == 2 and all(a.split()[1] in ("Cat", "Dog") for a in answers), answers  # not "cats"
     assert len(app.get("plotly_chart")) == 2  # a probability bar chart per answer
     captions = image_captions(app)
     assert captions.count("cat.jpg") == 1 and captions.count("dog.jpg") == 1, captions
@@ -91,7 +91,7 @@ def test_the_threshold_marks_an_answer_not_sure(run_id: str) -> None:
 def test_the_heatmap_can_show_the_other_class(run_id: str) -> None:
     app = open_page("predict")
     upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()))
-    said = next(m.value for m in app.markdown if m.value.startswith("### ")).split()[1]
+    said = next(c.value for c in app.caption if c.value.startswith("class folder: ")).split()[-1]
     other = next(c for c in ("cats", "dogs") if c != said)
     assert f"Grad-CAM for {said}: red counted most" in image_captions(app)
     app.selectbox(key=f"predict_class_{Photo.from_path(CAT).digest}").set_value(other).run()
@@ -119,6 +119,8 @@ def test_a_folder_is_predicted_as_a_table_with_thumbnails(run_id: str) -> None:
     assert len(frame) == 500 and frame["photo"].str.startswith("data:image/jpeg;base64,").all()
     assert set(frame["predicted"]) <= {"cats", "dogs"} and frame["confidence"].between(0, 1).all()
     assert "**500 photos predicted**" in texts(app)
+    app.slider(key="predict_threshold").set_value(0.9).run()  # any other widget: the table stays
+    assert len(app.dataframe[0].value) == 500 and "Results for cats" in texts(app)
 
 
 def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
@@ -126,10 +128,13 @@ def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
     app.selectbox(key="predict_export_format").set_value("Keras (.keras)").run()
     app.button(key="predict_export").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    assert app.success[0].value.startswith("Checked on ") and "(max abs difference <= 0.0001)" in app.success[0].value
-    downloads = [button.proto.label for button in app.get("download_button")]
-    assert downloads == ["Download the model", "Model card (Markdown)", "Model card (JSON)"]
+    assert app.success[0].value == f"{run_id}-keras.keras is made and checked: download it below."
     assert (load_settings().runs_dir / run_id / "exports" / f"{run_id}-keras.keras").exists()
+    for visit in (app, open_page("predict")):  # listed at once, and again on a later visit
+        checked = [c.value for c in visit.caption if c.value.startswith("Checked on ")]
+        assert len(checked) == 1 and "(max abs difference <= 0.0001)" in checked[0], checked
+        downloads = [button.proto.label for button in visit.get("download_button")]
+        assert downloads == ["Download the model", "Model card (Markdown)", "Model card (JSON)"]
 
 
 @pytest.mark.parametrize(("source", "photos"), [("Photos from a dataset", 2), ("The run's top losses", 6)])

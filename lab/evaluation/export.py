@@ -15,6 +15,7 @@ in a hidden folder beside its destination and moved into place only when it pass
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -246,3 +247,24 @@ def _publish(staged: Path, path: Path, card: dict[str, Any], format: str, quanti
     write_json_atomic(json_card, card)
     os.replace(staged, path)
     return ExportResult(path, markdown, json_card, format, quantize, path.stat().st_size, parity, card)
+
+
+def shipped_exports(folder: str | Path) -> list[ExportResult]:
+    """The exports already made in `folder` (a run's `exports/`), newest first, read back from their cards.
+
+    A card whose model file is gone, or that cannot be read, is skipped: only what can still be downloaded
+    with its card is listed.
+    """
+    found = []
+    for card_json in Path(folder).glob("*.json"):
+        try:
+            card = json.loads(card_json.read_text())
+            model = card["model"]
+            path = card_json.with_name(model["file"])
+            parity = Parity(**card["parity"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if path.is_file() and card_json.with_suffix(".md").is_file():
+            found.append(ExportResult(path, card_json.with_suffix(".md"), card_json, model["format"],
+                                      model.get("quantize"), path.stat().st_size, parity, card))
+    return sorted(found, key=lambda made: made.path.stat().st_mtime, reverse=True)
