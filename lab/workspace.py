@@ -68,6 +68,26 @@ def dataset_folders(settings: Settings) -> list[Path]:
     return sorted(set(found))
 
 
+def dataset_names(settings: Settings) -> dict[Path, str]:
+    """Each dataset folder (`dataset_folders`) -> the name a person knows it by, for pickers on every page.
+
+    The folder's name, "(uploaded)" for one unpacked from an upload; where two data folders hold the
+    same name, the data folder's own name tells them apart. Never a full path: it is noise to a newcomer
+    and, on a shared server, a detail of the machine.
+    """
+    folders = dataset_folders(settings)
+    counts: dict[str, int] = {}
+    for folder in folders:
+        counts[folder.name] = counts.get(folder.name, 0) + 1
+    return {folder: _dataset_name(folder, settings, ambiguous=counts[folder.name] > 1) for folder in folders}
+
+
+def _dataset_name(folder: Path, settings: Settings, *, ambiguous: bool) -> str:
+    if within(folder, [settings.datasets_dir]):
+        return f"{folder.name} (uploaded)"
+    return f"{folder.name} (in {folder.parent.name})" if ambiguous else folder.name
+
+
 def allowed_data_path(settings: Settings, raw: str | Path) -> Path:
     """Resolve a path a user typed, and refuse anything outside the configured data folders.
 

@@ -14,7 +14,7 @@ from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
-from lab.workspace import summarize_workspace
+from lab.workspace import dataset_names, summarize_workspace
 from tests.apptest import open_page as open_app
 from tests.conftest import FILTERED
 
@@ -122,3 +122,16 @@ def test_the_compare_and_predict_cards_link_to_their_pages(workspace: Path) -> N
     assert links["Open Compare"].endswith("compare.py") or links["Open Compare"] == "compare", links
     assert links["Open Predict"].endswith("predict.py") or links["Open Predict"] == "predict", links
     assert not any("Coming in a later version" in caption.value for caption in app.caption)
+
+
+def test_datasets_are_named_as_people_know_them(workspace: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    for image in ("school/pets/cat.1.jpg", "home/pets/dog.1.jpg", "home/birds/owl.1.jpg"):
+        (tmp_path / image).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / image).write_bytes(b"not decoded")
+    monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", f"{tmp_path / 'school'}:{tmp_path / 'home'}")
+    settings = load_settings()
+    (settings.datasets_dir / "holiday" / "cats").mkdir(parents=True)
+    (settings.datasets_dir / "holiday" / "cats" / "cat.2.jpg").write_bytes(b"not decoded")
+    names = sorted(dataset_names(settings).values())
+    assert names == ["birds", "holiday (uploaded)", "pets (in home)", "pets (in school)"]
