@@ -282,8 +282,10 @@ def show_state(run: Run, status: Status, runs_dir: Path) -> None:
     stopping = run.stop_requested()
     bar, button = st.columns([5, 1], vertical_alignment="bottom")
     bar.progress(status_fraction(status), text=status_text(status, stopping=stopping))
+    # Primary and beside its progress bar: unmistakable next to Streamlit's own small "Stop" in the header,
+    # which only interrupts a page refresh.
     button.button("Stop training", key=f"stop_{run.id}", icon=":material/stop_circle:", disabled=stopping,
-                  on_click=jobs.stop, args=(run.id, runs_dir), width="stretch",
+                  type="primary", on_click=jobs.stop, args=(run.id, runs_dir), width="stretch",
                   help="Stops after the current batch; the history and the best checkpoint are kept.")
 
 
