@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -62,6 +63,17 @@ def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path
     run = store.create(config)
     run.log(f"queued: {config.summary()}")
     reconcile(store.runs_dir, settings)
+    return run
+
+
+def launch_in_order(config: TrainConfig, settings: Settings) -> Run:
+    """`launch`, then wait out the millisecond of the run's creation time, so a run launched next is created
+    strictly later and the queue (oldest first) cannot take the two in the wrong order: a group of runs
+    (a study, a replay) runs in the order it was planned."""
+    run = launch(config, settings)
+    created = run.status().created
+    while now_iso() <= created:
+        time.sleep(0.001)
     return run
 
 

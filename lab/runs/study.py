@@ -29,7 +29,7 @@ from lab.evaluation.evaluate import evaluations
 from lab.evaluation.paired import pair
 from lab.runs import jobs, worker
 from lab.runs.describe import Event
-from lab.runs.status import UNKNOWN, now_iso
+from lab.runs.status import UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings
 from lab.storage import read_json, write_json_atomic
@@ -114,13 +114,14 @@ def _manifest_with_test(config: TrainConfig, settings: Settings) -> Manifest:
     return manifest
 
 
-def study_manifest(folder: Path, seed: int, settings: Settings) -> Manifest:
-    """`folder` split into train / validation / test once, saved under a name that the folder and seed decide,
-    so every study of it shares one test set. The saved split is reused while it still describes the folder
-    (same place, same images: the scan is cached, the split is cheap to redo and compare); a folder whose
-    images changed is split again."""
-    fresh = build_manifest(scan(folder, settings=settings), name=study_manifest_name(folder, seed),
-                           validation=STUDY_VALIDATION, test=STUDY_TEST, seed=seed)
+def study_manifest(folder: Path, seed: int, settings: Settings, *, validation: int | float = STUDY_VALIDATION,
+                   test: int | float = STUDY_TEST) -> Manifest:
+    """`folder` split into train / validation / test once, saved under a name that the folder, seed and held-out
+    sizes decide, so every study (or replay) of it shares one test set. The saved split is reused while it still
+    describes the folder (same place, same images: the scan is cached, the split is cheap to redo and compare);
+    a folder whose images changed is split again. `validation` and `test` are shares under 1, or counts."""
+    name = study_manifest_name(folder, seed, held_out=(validation, test))
+    fresh = build_manifest(scan(folder, settings=settings), name=name, validation=validation, test=test, seed=seed)
     if manifest_path(fresh.name, settings).exists():
         saved = load_manifest(fresh.name, settings)
         if saved.root == fresh.root and saved.content_hash == fresh.content_hash:
@@ -129,12 +130,13 @@ def study_manifest(folder: Path, seed: int, settings: Settings) -> Manifest:
     return fresh
 
 
-def study_manifest_name(folder: Path, seed: int) -> str:
-    """`study-<folder name>-seed<seed>-<4 hex of its full path>`: readable, and distinct for two folders that
-    share a name."""
+def study_manifest_name(folder: Path, seed: int, held_out: tuple[int | float, int | float] = (STUDY_VALIDATION,
+                                                                                            STUDY_TEST)) -> str:
+    """`study-<folder name>-seed<seed>-<4 hex of its full path and held-out sizes>`: readable, and distinct for
+    two folders that share a name or two splits of one folder."""
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.name).strip("-.")[:40] or "data"
-    where = hashlib.blake2b(str(folder.resolve()).encode(), digest_size=2).hexdigest()
-    return f"study-{slug}-seed{seed}-{where}"
+    where = str(folder.resolve()) + ("" if held_out == (STUDY_VALIDATION, STUDY_TEST) else f"|{held_out}")
+    return f"study-{slug}-seed{seed}-{hashlib.blake2b(where.encode(), digest_size=2).hexdigest()}"
 
 
 def save_study(study: Study, settings: Settings) -> Path:
@@ -164,20 +166,10 @@ def launch_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: in
     `settings.max_running` above one, smaller runs may start alongside it and extract features of their own.
     """
     study = plan_study(config, sizes, repeats, settings)
-    queued = [(size, repeat, _queue(run_config, settings)) for size, repeat, run_config in study.configs()]
+    queued = [(size, repeat, jobs.launch_in_order(planned, settings)) for size, repeat, planned in study.configs()]
     study = with_runs(study, queued)
     save_study(study, settings)
     return study
-
-
-def _queue(config: TrainConfig, settings: Settings) -> Run:
-    """`jobs.launch`, then wait out the millisecond of the run's creation time, so the next run is created
-    strictly later and the queue cannot take the two in the wrong order."""
-    run = jobs.launch(config, settings)
-    created = run.status().created
-    while now_iso() <= created:
-        time.sleep(0.001)
-    return run
 
 
 def run_study(study: Study, settings: Settings, *, on_event: Callable[[Event], None] | None = None) -> Study:

@@ -1,0 +1,9 @@
+"""Tutorial replays: one action reproduces a whole tutorial, its published figures beside the lab's numbers.
+
+`catalog` holds the two tutorials (their experiments, published figures and a quick variant), `plan` turns
+one into runs on this machine (shared splits, stand-in backbones, the record) and queues or runs them, and
+`table` reads the runs back into the tutorial's table and checks its findings against the numbers.
+
+Builds on `lab.runs` (the queue, the worker, the study's shared manifest) and `lab.evaluation`; must not
+import Streamlit, and imports TensorFlow only inside the runs it starts.
+"""

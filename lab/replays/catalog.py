@@ -1,0 +1,106 @@
+"""The two tutorials as replays: their experiments, the figures they published, and a quick variant of each.
+
+A replay row is a training preset (`lab.training.presets`) with the accuracy its tutorial reported beside
+it. The variant decides the shared splits (validation and test images held out once for every row) and
+what it changes to fit a machine: "published" runs each experiment as the tutorial did; "quick" keeps
+what each experiment is (its strategy, head and augmentation; the Keras tutorial's 1K against 20K) and
+trims images and epochs so a whole replay fits in about half an hour on two CPU cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lab.evaluation.references import FIVE_MODEL_TUTORIAL, KERAS_TUTORIAL
+
+EVERY_ROW = "*"  # a variant's change for every row
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One row: which preset it runs, what the tutorial reported (None where it gave no figure)."""
+
+    key: str
+    label: str
+    preset: str
+    published: float | None
+    changes: dict[str, Any] = field(default_factory=dict)  # from the preset, e.g. another backbone
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How a replay is run here: the shared held-out images, changes per row, and what it says about them."""
+
+    name: str
+    validation: int | float  # images held out for validation (a count, or a share under 1)
+    test: int | float
+    changes: dict[str, dict[str, Any]]  # experiment key (or EVERY_ROW) -> TrainConfig changes
+    note: str  # how this variant differs from the tutorial, shown in the table's heading
+
+    def changes_for(self, key: str) -> dict[str, Any]:
+        return {**self.changes.get(EVERY_ROW, {}), **self.changes.get(key, {})}
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A tutorial to reproduce: its experiments in the tutorial's order, and the variants it can run as."""
+
+    name: str
+    title: str
+    source: str
+    data: str
+    seed: int
+    experiments: tuple[Experiment, ...]
+    variants: dict[str, Variant]
+    try_backbones: tuple[str, ...] = ()  # "try these too": extra rows for those with weights on the machine
+
+
+KERAS = Replay(
+    name="keras-tutorial",
+    title="Does 20x more data help? VGG16 on 20K images against 1K",
+    source=KERAS_TUTORIAL,
+    data="dogs-vs-cats-20k-160px",
+    seed=42,
+    experiments=(
+        Experiment("20k", "VGG16 frozen, all training images (the tutorial's 20K)", "keras-tutorial-vgg16-20k", 0.93),
+        Experiment("1k", "VGG16 frozen, 1K images (500 per class)", "keras-tutorial-vgg16-1k", 0.93),
+    ),
+    variants={
+        "published": Variant("published", validation=0.1, test=0.1, changes={},
+                             note="as published: frozen backbone on every augmented batch, 224 px"),
+        # Features computed once for all ~16,000 training images, then read from the cache by every other row.
+        "quick": Variant("quick", validation=0.1, test=0.1,
+                         changes={EVERY_ROW: {"strategy": "feature-extractor", "augment": "none", "image_size": 160}},
+                         note="quick: backbone features computed once at 160 px, without augmentation"),
+    },
+    try_backbones=("resnet50", "mobilenet_v2", "efficientnet_b0"),
+)
+
+FIVE_MODEL = Replay(
+    name="five-model-tutorial",
+    title="Five ways to classify cats and dogs: from a small CNN to fine-tuned VGG16",
+    source=FIVE_MODEL_TUTORIAL,
+    data="dogs-vs-cats-20k-160px",
+    seed=42,
+    experiments=(
+        Experiment("basic-cnn", "Basic CNN from scratch", "basic-cnn", 0.72),
+        Experiment("dropout", "CNN with dropout", "basic-cnn-dropout", None),
+        Experiment("augmented", "CNN with dropout and augmentation", "basic-cnn-augmented", 0.82),
+        Experiment("features", "VGG16 bottleneck features", "vgg16-features", 0.88),
+        Experiment("frozen", "VGG16 frozen, with augmentation", "vgg16-frozen-augmented", 0.90),
+        Experiment("fine-tune", "VGG16 fine-tuned (blocks 4 and 5)", "vgg16-fine-tune", 0.96),
+    ),
+    variants={
+        "published": Variant("published", validation=1000, test=1000, changes={},
+                             note="as published: 3,000 / 1,000 / 1,000 images at 150 px"),
+        "quick": Variant("quick", validation=500, test=500, changes={
+            EVERY_ROW: {"train_size": 1000, "validation_size": 500},
+            "basic-cnn": {"epochs": 15}, "dropout": {"epochs": 15}, "augmented": {"epochs": 30},
+            "features": {"epochs": 30}, "frozen": {"epochs": 8},
+            "fine-tune": {"epochs": 4, "fine_tune_epochs": 6},
+        }, note="quick: 1,000 / 500 / 500 images at 150 px, fewer epochs"),
+    },
+)
+
+REPLAYS: dict[str, Replay] = {replay.name: replay for replay in (KERAS, FIVE_MODEL)}

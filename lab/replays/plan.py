@@ -1,0 +1,234 @@
+"""Turn a replay into runs on this machine: shared splits, one config per row, a stand-in where weights are missing.
+
+Every row trains on one saved manifest with a test split, made once from the replay's dataset (`study_manifest`),
+so all rows are validated and tested on the same photos. Where a tutorial's backbone has no pretrained weights
+here (VGG16 offline), the nearest backbone that has them stands in, and the row keeps the tutorial's head,
+strategy, sizes and augmentation. The Keras tutorial's "try ResNet, MobileNet and EfficientNet" become extra
+rows, one per backbone with weights here.
+
+A planned replay is a JSON record in `<workspace>/replays/<name>.json`: the replay, the variant, the manifest,
+what stood in, and each row's config and run id. The runs are ordinary runs, queued in the planned order
+(`jobs.launch_in_order`) so that the first row needing a backbone's features computes them and the rest read
+the cache; the table is read back from the runs, so it can be shown while they are still queued.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab.data.manifest import load_manifest
+from lab.data.training import resolve_data_path
+from lab.errors import LabError
+from lab.replays.catalog import REPLAYS, Experiment, Replay, Variant
+from lab.runs import jobs, worker
+from lab.runs.describe import Event
+from lab.runs.store import RunStore
+from lab.runs.study import study_manifest
+from lab.settings import Settings
+from lab.storage import read_json, write_json_atomic
+from lab.training.backbones import get_spec
+from lab.training.config import TrainConfig
+from lab.training.preflight import check_data_source, preflight
+from lab.training.presets import PRESETS
+
+# Backbones that may stand in for one without weights here, nearest to the tutorials' VGG16 in role first.
+STAND_INS = ("mobilenet_v2", "resnet50", "efficientnet_b0", "mobilenet")
+
+
+@dataclass(frozen=True)
+class PlannedReplay:
+    """A replay made concrete: its rows (label, published figure, config, run id once made) and what changed."""
+
+    name: str
+    replay: str
+    title: str
+    source: str
+    variant: str
+    manifest: str
+    rows: tuple[dict[str, Any], ...]  # {"key", "experiment", "published", "config", "run_id"}
+    notes: tuple[str, ...] = ()  # how the variant differs, what stands in for what, extra rows left out and why
+    created: str = ""
+
+    def configs(self) -> list[TrainConfig]:
+        return [TrainConfig.from_dict(row["config"]) for row in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> PlannedReplay:
+        return cls(**{**value, "rows": tuple(value["rows"]), "notes": tuple(value["notes"])})
+
+
+def replay_named(name: str) -> Replay:
+    if name not in REPLAYS:
+        raise LabError(f"No replay {name!r}; the replays are: {', '.join(REPLAYS)}.")
+    return REPLAYS[name]
+
+
+def plan_replay(replay: Replay, variant: str, settings: Settings, *, data: str | None = None,
+                available: dict[str, list[str]] | None = None) -> PlannedReplay:
+    """Every row's config on shared splits of `data` (default: the replay's dataset); `LabError` before any
+    run is made if the data, a split or the weights are missing. `available` is `weights_available()`."""
+    from lab.training.weights import weights_available
+
+    if variant not in replay.variants:
+        raise LabError(f"Replay {replay.name} has no variant {variant!r}; choose {' or '.join(replay.variants)}.")
+    chosen = replay.variants[variant]
+    available = weights_available(settings) if available is None else available
+    manifest = _shared_manifest(data or replay.data, replay.seed, chosen, settings)
+    rows, notes = replay_rows(replay, chosen, manifest, available)
+    training_images = len(load_manifest(manifest, settings).splits["train"])
+    for row in rows:
+        config = TrainConfig.from_dict(row["config"])
+        if (config.train_size or 0) > training_images:
+            raise LabError(f"The row {row['experiment']!r} trains on {config.train_size:,} images, but {manifest} "
+                           f"has {training_images:,} in its training split: use a larger dataset, or --quick.")
+        preflight(config, settings)
+    return PlannedReplay(time.strftime(f"{replay.name}-{variant}-%Y%m%d-%H%M%S"), replay.name, replay.title,
+                         replay.source, variant, manifest, tuple(rows), (chosen.note, *notes),
+                         created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def replay_rows(replay: Replay, variant: Variant, manifest: str, available: dict[str, list[str]]
+                ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows' configs on `manifest` with the weights `available`, and notes on what stood in or was left out."""
+    rows, notes = [], []
+    for experiment in replay.experiments:
+        config, note = stand_in(_row_config(experiment, variant, manifest, replay.seed), available)
+        rows.append(_row(experiment, config))
+        notes += [note] if note and note not in notes else []
+    extra_rows, extra_notes = _try_rows(replay, rows, available)
+    return rows + extra_rows, notes + extra_notes
+
+
+def _shared_manifest(data: str, seed: int, variant: Variant, settings: Settings) -> str:
+    check_data_source(data, settings)
+    folder = resolve_data_path(data, settings)
+    if folder is None:
+        manifest = load_manifest(data, settings)
+        if not manifest.splits.get("test"):
+            raise LabError(f"Manifest {manifest.name} has no test split: a replay tests every row on the same "
+                           "photos. Save one with a test share on the Dataset page, or name a folder.")
+        return manifest.name
+    return study_manifest(folder, seed, settings, validation=variant.validation, test=variant.test).name
+
+
+def _row_config(experiment: Experiment, variant: Variant, manifest: str, seed: int) -> TrainConfig:
+    changes = {**experiment.changes, **variant.changes_for(experiment.key), "data": manifest, "seed": seed}
+    return TrainConfig.from_dict({**PRESETS[experiment.preset].to_dict(), **changes})
+
+
+def _row(experiment: Experiment, config: TrainConfig) -> dict[str, Any]:
+    return {"key": experiment.key, "experiment": experiment.label, "published": experiment.published,
+            "config": config.to_dict(), "run_id": None}
+
+
+def stand_in(config: TrainConfig, available: dict[str, list[str]]) -> tuple[TrainConfig, str | None]:
+    """`config` as it can run here: unchanged if its weights are usable, else the first of `STAND_INS` with
+    pretrained weights here, the rest of the row kept (a fine-tune boundary becomes the stand-in's default)."""
+    if config.weights == "none" or config.weights in available.get(config.backbone, []):
+        return config, None
+    for backbone in STAND_INS:
+        weights = pretrained_weights(backbone, available)
+        if weights is not None:
+            boundary = get_spec(backbone).default_boundary if config.fine_tune_at else ""
+            replaced = dataclasses.replace(config, backbone=backbone, weights=weights, fine_tune_at=boundary)
+            return replaced, (f"{config.backbone} has no ImageNet weights on this machine, so {backbone} (with "
+                              f"{'ImageNet' if weights == 'imagenet' else Path(weights).name}) stands in for it; "
+                              "the tutorial's head, strategy, sizes and augmentation are kept.")
+    raise LabError(f"{config.backbone} has no pretrained weights on this machine, and neither has any backbone "
+                   f"that could stand in ({', '.join(STAND_INS)}): connect to the internet once, or put a weights "
+                   "file in the weights folder.")
+
+
+def pretrained_weights(backbone: str, available: dict[str, list[str]]) -> str | None:
+    """ImageNet from Keras where it can be had, else the first local file; None when only random weights."""
+    usable = [weights for weights in available.get(backbone, []) if weights != "none"]
+    return "imagenet" if "imagenet" in usable else next(iter(usable), None)
+
+
+def _try_rows(replay: Replay, rows: list[dict[str, Any]], available: dict[str, list[str]]
+              ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The tutorial's "try these backbones too", on its last row's setup, for backbones with weights here."""
+    if not replay.try_backbones:
+        return [], []
+    base = TrainConfig.from_dict(rows[-1]["config"])
+    taken = {TrainConfig.from_dict(row["config"]).backbone for row in rows}
+    extra, missing = [], []
+    for backbone in replay.try_backbones:
+        weights = pretrained_weights(backbone, available)
+        if backbone in taken:
+            continue
+        if weights is None:
+            missing.append(backbone)
+            continue
+        config = dataclasses.replace(base, backbone=backbone, weights=weights, fine_tune_at="")
+        extra.append(_row(Experiment(f"try-{backbone}", f"Try {backbone}: as the row above", "", None), config))
+    notes = [f"Also suggested by the tutorial, but without weights on this machine: {', '.join(missing)}."] \
+        if missing else []
+    return extra, notes
+
+
+# ---- the record, and running it --------------------------------------------------------------------------
+
+
+def replays_dir(settings: Settings) -> Path:
+    return settings.workspace / "replays"
+
+
+def save_replay(planned: PlannedReplay, settings: Settings) -> Path:
+    path = replays_dir(settings) / f"{planned.name}.json"
+    write_json_atomic(path, planned.to_dict())
+    return path
+
+
+def load_replay(name: str, settings: Settings) -> PlannedReplay:
+    value = read_json(replays_dir(settings) / f"{name}.json")
+    if value is None:
+        raise LabError(f"No replay record {name!r} in {replays_dir(settings)}.")
+    return PlannedReplay.from_dict(value)
+
+
+def list_replays(settings: Settings) -> list[str]:
+    """Replay records, newest first."""
+    folder = replays_dir(settings)
+    paths = sorted(folder.glob("*.json"), key=lambda p: (read_json(p) or {}).get("created", ""), reverse=True) \
+        if folder.is_dir() else []
+    return [path.stem for path in paths]
+
+
+def with_run_ids(planned: PlannedReplay, run_ids: list[str]) -> PlannedReplay:
+    rows = tuple({**row, "run_id": run_id} for row, run_id in zip(planned.rows, run_ids))
+    return dataclasses.replace(planned, rows=rows + planned.rows[len(rows):])
+
+
+def launch_replay(planned: PlannedReplay, settings: Settings) -> PlannedReplay:
+    """Queue every row for the background workers in the planned order, and save the record."""
+    run_ids = [jobs.launch_in_order(config, settings).id for config in planned.configs()]
+    planned = with_run_ids(planned, run_ids)
+    save_replay(planned, settings)
+    return planned
+
+
+def run_replay(planned: PlannedReplay, settings: Settings, *, on_event: Callable[[Event], None] | None = None
+               ) -> PlannedReplay:
+    """Train every row in this process, one after another (the CLI's foreground mode), saving the record as
+    each run is made, so the table can be read while the replay goes on."""
+    store = RunStore(settings.runs_dir)
+    run_ids: list[str] = []
+    for number, (row, config) in enumerate(zip(planned.rows, planned.configs()), 1):
+        run = store.create(config, running_in=jobs.process_identity())  # not queued: no worker may take it
+        run_ids.append(run.id)
+        planned = with_run_ids(planned, run_ids)
+        save_replay(planned, settings)
+        if on_event:
+            on_event({"type": "phase", "phase": "replay",
+                      "message": f"row {number}/{len(planned.rows)}: {row['experiment']} ({run.id})"})
+        worker.execute(run, settings, on_event=on_event)
+    return planned
