@@ -37,6 +37,7 @@ WORKFLOW = (
     ("app_pages/predict.py", "Predict", ":material/image_search:",
      "Try a trained model on new photos, see what it looked at, and export it."),
 )
+TUTORIALS = "app_pages/replay.py"  # reproduce a whole tutorial in one click: offered first on the home page
 JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few small files)
 
 
@@ -145,6 +146,7 @@ def job_status() -> None:
 
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW]
+pages += [st.Page(TUTORIALS, title="Tutorials", icon=":material/school:")]
 current = st.navigation(pages)
 device_slot = sidebar()
 current.run()

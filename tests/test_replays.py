@@ -144,3 +144,11 @@ def test_findings_wait_for_their_runs(workspace: Path, photos: Path) -> None:
     assert {row["status"] for row in table["rows"]} == {"not started"}
     assert all(finding["reproduced"] is None for finding in table["findings"])
     assert "(4 still waiting for runs)" in table["paragraph"]
+
+
+def test_the_cli_refuses_a_replay_its_data_cannot_hold_in_one_line(lab_cli, photos: Path) -> None:
+    done = lab_cli("replay", "five-model-tutorial", "--quick", "--data", str(photos), "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == ("error: pets is too small for this replay (quick: 1,000 / 500 / 500 images at "
+                                   "150 px, fewer epochs): the test split asks for 500 images but only 80 are "
+                                   "available: choose at most 80.")

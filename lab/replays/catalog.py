@@ -52,7 +52,7 @@ class Replay:
     data: str
     seed: int
     experiments: tuple[Experiment, ...]
-    variants: dict[str, Variant]
+    variants: dict[str, Variant]  # the first is offered first: the quick one, which fits a lesson
     try_backbones: tuple[str, ...] = ()  # "try these too": extra rows for those with weights on the machine
 
 
@@ -67,12 +67,12 @@ KERAS = Replay(
         Experiment("1k", "VGG16 frozen, 1K images (500 per class)", "keras-tutorial-vgg16-1k", 0.93),
     ),
     variants={
-        "published": Variant("published", validation=0.1, test=0.1, changes={},
-                             note="as published: frozen backbone on every augmented batch, 224 px"),
         # Features computed once for all ~16,000 training images, then read from the cache by every other row.
         "quick": Variant("quick", validation=0.1, test=0.1,
                          changes={EVERY_ROW: {"strategy": "feature-extractor", "augment": "none", "image_size": 160}},
                          note="quick: backbone features computed once at 160 px, without augmentation"),
+        "published": Variant("published", validation=0.1, test=0.1, changes={},
+                             note="as published: frozen backbone on every augmented batch, 224 px"),
     },
     try_backbones=("resnet50", "mobilenet_v2", "efficientnet_b0"),
 )
@@ -92,14 +92,14 @@ FIVE_MODEL = Replay(
         Experiment("fine-tune", "VGG16 fine-tuned (blocks 4 and 5)", "vgg16-fine-tune", 0.96),
     ),
     variants={
-        "published": Variant("published", validation=1000, test=1000, changes={},
-                             note="as published: 3,000 / 1,000 / 1,000 images at 150 px"),
         "quick": Variant("quick", validation=500, test=500, changes={
             EVERY_ROW: {"train_size": 1000, "validation_size": 500},
             "basic-cnn": {"epochs": 15}, "dropout": {"epochs": 15}, "augmented": {"epochs": 30},
             "features": {"epochs": 30}, "frozen": {"epochs": 8},
             "fine-tune": {"epochs": 4, "fine_tune_epochs": 6},
         }, note="quick: 1,000 / 500 / 500 images at 150 px, fewer epochs"),
+        "published": Variant("published", validation=1000, test=1000, changes={},
+                             note="as published: 3,000 / 1,000 / 1,000 images at 150 px"),
     },
 )
 

@@ -6,17 +6,35 @@ the rows in order, so only the first pays for the extraction.
 
 from __future__ import annotations
 
-from lab.replays.plan import PlannedReplay
+from collections.abc import Iterable
+
+from lab.replays.catalog import Replay
+from lab.replays.plan import PlannedReplay, replay_rows
 from lab.settings import Settings
+from lab.training.config import TrainConfig
 
 
-def estimate_seconds(planned: PlannedReplay, settings: Settings) -> float | None:
-    """Seconds for every row one after another, or None while a row's speed on this machine is unknown."""
+def estimate_seconds(planned: PlannedReplay, settings: Settings, *, measure: bool = False) -> float | None:
+    """Seconds for a planned replay's rows one after another, or None while a row's speed here is unknown."""
+    return _total(planned.configs(), settings, measure)
+
+
+def preview_replay(replay: Replay, variant: str, settings: Settings, *, data: str | None = None,
+                   measure: bool = False) -> tuple[float | None, list[str]]:
+    """Before anything is planned (nothing is written): the seconds it would take on `data` as it is, and the
+    notes the plan will carry (what stands in for what on this machine)."""
+    from lab.training.weights import weights_available
+
+    rows, notes = replay_rows(replay, replay.variants[variant], data or replay.data, weights_available(settings))
+    return _total((TrainConfig.from_dict(row["config"]) for row in rows), settings, measure), notes
+
+
+def _total(configs: Iterable[TrainConfig], settings: Settings, measure: bool) -> float | None:
     from lab.training.cost import estimate_cost
 
     total = 0.0
-    for config in planned.configs():
-        seconds = estimate_cost(config, settings, measure=False)["seconds"]
+    for config in configs:
+        seconds = estimate_cost(config, settings, measure=measure)["seconds"]
         if seconds is None:
             return None
         total += seconds

@@ -116,7 +116,10 @@ def _shared_manifest(data: str, seed: int, variant: Variant, settings: Settings)
             raise LabError(f"Manifest {manifest.name} has no test split: a replay tests every row on the same "
                            "photos. Save one with a test share on the Dataset page, or name a folder.")
         return manifest.name
-    return study_manifest(folder, seed, settings, validation=variant.validation, test=variant.test).name
+    try:
+        return study_manifest(folder, seed, settings, validation=variant.validation, test=variant.test).name
+    except LabError as error:
+        raise LabError(f"{folder.name} is too small for this replay ({variant.note}): {error}") from error
 
 
 def _row_config(experiment: Experiment, variant: Variant, manifest: str, seed: int) -> TrainConfig:

@@ -1,0 +1,135 @@
+"""Tutorials: reproduce a whole tutorial with one click, its published figures beside this machine's numbers.
+
+A thin view over `lab.replays`: the catalog (the two tutorials and their quick variants), the estimate, the
+plan that queues every row, and the table read back from the runs, with the tutorial's findings checked against
+them. Runs train in background workers; the table refreshes while they do, and survives reloads and restarts
+(the replay is a record in the workspace).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.charts import curves
+from lab.errors import LabError
+from lab.replays.catalog import REPLAYS, Replay
+from lab.replays.estimate import minutes_text, preview_replay
+from lab.replays.plan import launch_replay, list_replays, load_replay, plan_replay
+from lab.replays.table import replay_table
+from lab.runs.status import ACTIVE_STATES
+from lab.runs.store import Run, RunStore
+from lab.settings import Settings, load_settings
+from lab.workspace import dataset_names
+
+VARIANT_LABELS = {"quick": "Quick (about half an hour here)", "published": "As published"}
+REFRESH_SECONDS = 3.0  # how often a replay's table re-reads its runs while they train
+PERCENT = {"format": "percent"}
+
+
+@st.cache_data(ttl=60, show_spinner="Estimating the time on this machine...")
+def preview(replay: str, variant: str, data: str, measure: bool, _settings: Settings) -> tuple[float | None, list[str]]:
+    """`preview_replay`, kept a minute: the estimate scans the photos (cached) and checks the weights."""
+    return preview_replay(REPLAYS[replay], variant, _settings, data=data, measure=measure)
+
+
+def start_section(settings: Settings) -> None:
+    st.subheader("Start a replay")
+    for column, replay in zip(st.columns(len(REPLAYS), gap="medium"), REPLAYS.values()):
+        with column.container(border=True, height="stretch"):
+            replay_card(replay, settings)
+
+
+def replay_card(replay: Replay, settings: Settings) -> None:
+    st.markdown(f"**{replay.title}**")
+    st.caption(f"{replay.source}. Rows: " + "; ".join(
+        f"{e.label}" + (f" ({e.published:.0%} published)" if e.published else "") for e in replay.experiments))
+    variant = st.radio("How", list(replay.variants), key=f"replay_variant_{replay.name}", horizontal=True,
+                       format_func=VARIANT_LABELS.get, help=" · ".join(v.note for v in replay.variants.values()))
+    data = dataset_choice(replay, settings)
+    try:
+        seconds, notes = preview(replay.name, variant, data, False, settings)
+        if seconds is None and st.button("Measure this machine's speed", key=f"replay_measure_{replay.name}",
+                                         help="Times each backbone on a few random images: some seconds."):
+            seconds, notes = preview(replay.name, variant, data, True, settings)
+    except LabError as error:
+        st.warning(str(error))
+        return
+    st.caption(" ".join([replay.variants[variant].note[:1].upper() + replay.variants[variant].note[1:] + ".",
+                         *notes]))
+    st.markdown(f"**Time:** {minutes_text(seconds)}")
+    if st.button("Start this replay", key=f"replay_start_{replay.name}", type="primary",
+                 icon=":material/play_arrow:"):
+        start(replay, variant, data, settings)
+
+
+def dataset_choice(replay: Replay, settings: Settings) -> str:
+    """The tutorial's dataset where this machine has it, else any dataset folder (by its friendly name)."""
+    names = {str(folder): name for folder, name in dataset_names(settings).items()}
+    own = next((path for path, name in names.items() if name == replay.data), None)
+    options = [own or replay.data, *[path for path in names if path != own]]
+    return st.selectbox("Photos", options, key=f"replay_data_{replay.name}",
+                        format_func=lambda path: names.get(path, f"{path} (not on this machine)"),
+                        help="Every row trains and is tested on the same split of these photos.")
+
+
+def start(replay: Replay, variant: str, data: str, settings: Settings) -> None:
+    try:
+        with st.spinner("Splitting the photos once for every row, and queueing the runs..."):
+            planned = launch_replay(plan_replay(replay, variant, settings, data=data), settings)
+    except LabError as error:
+        st.error(str(error))
+        return
+    st.toast(f"Queued {len(planned.rows)} runs: {planned.name}")
+
+
+def replays_section(settings: Settings) -> None:
+    names = list_replays(settings)
+    if not names:
+        st.info("No replay yet: start one above. Its table fills in here as its runs finish.")
+        return
+    st.subheader("Your replays")
+    for index, name in enumerate(names):
+        with st.expander(name, expanded=index == 0):
+            show_table(replay_table(load_replay(name, settings), settings.runs_dir))
+
+
+def show_table(table: dict[str, Any]) -> None:
+    st.markdown(f"#### {table['title']}")
+    st.caption(f"{table['source']} · " + " ".join(table["notes"]))
+    frame = pd.DataFrame(table["rows"])[["experiment", "published", "validation_accuracy", "test_accuracy",
+                                         "train_accuracy", "status", "backbone", "train_images"]]
+    st.dataframe(frame, hide_index=True, key=f"replay_table_{table['name']}", column_config={
+        "published": st.column_config.NumberColumn("published (validation)", **PERCENT),
+        "validation_accuracy": st.column_config.NumberColumn("validation here", **PERCENT),
+        "test_accuracy": st.column_config.NumberColumn("test here", **PERCENT,
+                                                       help="Every row on the same held-out photos."),
+        "train_accuracy": st.column_config.NumberColumn("training (last epoch)", **PERCENT),
+        "train_images": st.column_config.NumberColumn("training images")})
+    st.markdown(table["paragraph"])
+    histories = {row["experiment"]: Run(row["run_dir"]).history() for row in table["rows"] if row["run_dir"]}
+    histories = {label: history for label, history in histories.items() if history}
+    if histories:
+        st.plotly_chart(curves(histories, "accuracy"), key=f"replay_curves_{table['name']}")
+
+
+def page() -> None:
+    settings = load_settings()
+    st.title("Reproduce a tutorial")
+    st.markdown("Each replay runs a tutorial's experiments one after another on the same photos, and puts the "
+                "accuracy the tutorial published beside what this machine measures, with what the tutorial "
+                "found and whether it held here.")
+    start_section(settings)
+    st.fragment(replays_section, run_every=REFRESH_SECONDS if training(settings) else None)(settings)
+
+
+def training(settings: Settings) -> bool:
+    """Whether a run of any replay is queued or running, so its table should refresh itself."""
+    states = RunStore(settings.runs_dir).states()
+    return any(states.get(row["run_id"]) in ACTIVE_STATES
+               for name in list_replays(settings) for row in load_replay(name, settings).rows)
+
+
+page()
