@@ -16,7 +16,9 @@ from lab.errors import LabError
 from lab.replays.catalog import EVERY_ROW, FIVE_MODEL, KERAS, Replay, Variant
 from lab.replays.plan import list_replays, load_replay, plan_replay, replay_rows, run_replay, stand_in
 from lab.replays.table import OVERFIT_GAP, SAME_ACCURACY, replay_table
-from lab.runs.status import FINISHED
+from lab.runs import jobs
+from lab.runs.status import FINISHED, RUNNING, runs_in
+from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.training.presets import PRESETS
 
@@ -152,3 +154,17 @@ def test_the_cli_refuses_a_replay_its_data_cannot_hold_in_one_line(lab_cli, phot
     assert done.stderr.strip() == ("error: pets is too small for this replay (quick: 1,000 / 500 / 500 images at "
                                    "150 px, fewer epochs): the test split asks for 500 images but only 80 are "
                                    "available: choose at most 80.")
+
+
+def test_stopping_a_row_ends_a_replay_in_the_foreground(workspace: Path, photos: Path) -> None:
+    settings = load_settings()
+    planned = plan_replay(tiny(FIVE_MODEL), "tiny", settings, data=str(photos), available=OFFLINE)
+
+    def stop_the_running_row(event: dict) -> None:
+        if event.get("phase") == "train":  # the first row is training: the person presses Stop
+            for run_id in runs_in(RunStore(settings.runs_dir).states(), RUNNING):
+                jobs.stop(run_id, settings.runs_dir)
+
+    planned = run_replay(planned, settings, on_event=stop_the_running_row)
+    statuses = [row["status"] for row in replay_table(planned, settings.runs_dir)["rows"]]
+    assert statuses == ["stopped"] + ["not started"] * 5

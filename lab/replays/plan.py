@@ -27,6 +27,7 @@ from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Experiment, Replay, Variant
 from lab.runs import jobs, worker
 from lab.runs.describe import Event
+from lab.runs.status import STOPPED
 from lab.runs.store import RunStore
 from lab.runs.study import study_manifest
 from lab.settings import Settings
@@ -222,7 +223,7 @@ def launch_replay(planned: PlannedReplay, settings: Settings) -> PlannedReplay:
 def run_replay(planned: PlannedReplay, settings: Settings, *, on_event: Callable[[Event], None] | None = None
                ) -> PlannedReplay:
     """Train every row in this process, one after another (the CLI's foreground mode), saving the record as
-    each run is made, so the table can be read while the replay goes on."""
+    each run is made, so the table can be read while the replay goes on. A stopped row ends the replay."""
     store = RunStore(settings.runs_dir)
     run_ids: list[str] = []
     for number, (row, config) in enumerate(zip(planned.rows, planned.configs()), 1):
@@ -233,5 +234,6 @@ def run_replay(planned: PlannedReplay, settings: Settings, *, on_event: Callable
         if on_event:
             on_event({"type": "phase", "phase": "replay",
                       "message": f"row {number}/{len(planned.rows)}: {row['experiment']} ({run.id})"})
-        worker.execute(run, settings, on_event=on_event)
+        if worker.execute(run, settings, on_event=on_event).state == STOPPED:
+            break  # the person stopped this row (Ctrl-C, SIGTERM, its stop file): the rows after it wait
     return planned

@@ -29,7 +29,7 @@ from lab.evaluation.evaluate import evaluations
 from lab.evaluation.paired import pair
 from lab.runs import jobs, worker
 from lab.runs.describe import Event
-from lab.runs.status import UNKNOWN
+from lab.runs.status import STOPPED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings
 from lab.storage import read_json, write_json_atomic
@@ -188,7 +188,8 @@ def run_study(study: Study, settings: Settings, *, on_event: Callable[[Event], N
             images = "all" if size is None else f"{size:,}"
             on_event({"type": "phase", "phase": "study", "message": f"run {number}/{len(plan)}: {images} training "
                       f"images, seed {config.seed} ({run.id})"})
-        worker.execute(run, settings, on_event=on_event)
+        if worker.execute(run, settings, on_event=on_event).state == STOPPED:
+            break  # the person stopped this run (Ctrl-C, SIGTERM, its stop file): the sizes after it wait
     return study
 
 
