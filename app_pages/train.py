@@ -39,7 +39,8 @@ from lab.training.weights import weights_available
 from lab.workspace import dataset_names
 
 RUN_KEY = "train_run_id"
-PRESET_KEY = "train_preset"
+PRESET_KEY = "train_preset"  # + the preset the form holds: the picker's key
+CUSTOM = "custom"  # the picker's choice for a form that is no preset (a sentinel, as None reads "Choose an option")
 SEEN_DATASET_KEY = "train_seen_dataset_path"
 SIZE_CHOSEN_KEY = "train_image_size_chosen"  # set once a person types a size: a new backbone then keeps it
 STARTING_PRESET = "mobilenet-v2-quick"
@@ -83,9 +84,9 @@ def data_value(source: str, settings: Settings) -> str:
     return str(folder) if folder is not None and folder.is_absolute() and folder.exists() else source
 
 
-def apply_preset(settings: Settings) -> None:
-    name = st.session_state[PRESET_KEY]
-    if name:
+def apply_preset(picker: str, settings: Settings) -> None:
+    name = st.session_state[picker]
+    if name != CUSTOM:
         fill_form(PRESETS[name], settings)
 
 
@@ -199,40 +200,32 @@ def config_form(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every `TrainConfig` field as a labelled widget, the essential ones first and the rest under
     "Advanced". Returns the raw values, and per field the place below its row where what to change goes."""
     available = available_weights(tuple(map(str, settings.weights_dirs)), settings)
-    values: dict[str, Any] = {}
-    values.update(data_fields(settings))
-    notes = {field: st.container() for field in ("data", "train_split")}
-    values.update(model_fields(available))
+    data, sizes = data_field(settings)
+    notes = {"data": st.container()}
+    values = {"data": data, **model_fields(available)}
     notes["weights"] = st.container()
-    values.update(size_fields(values["backbone"]))
-    notes["train_size"] = st.container()
+    values.update(amount_fields(sizes))
+    notes.update({field: st.container() for field in ("train_split", "train_size")})
     with st.expander("Advanced", expanded=False):
         values.update(advanced_fields(values["backbone"], values["strategy"]))
         notes["validation_size"] = st.container()
     return values, notes
 
 
-def data_fields(settings: Settings) -> dict[str, Any]:
-    """Data: every dataset folder and saved manifest by name; the split to train on, subsets included."""
+def data_field(settings: Settings) -> tuple[str, dict[str, int]]:
+    """Data: every dataset folder and saved manifest by name, a whole row wide so a manifest's splits and
+    subsets read in full. Returns the choice and, for a manifest, its images per split."""
     folders = {str(folder): name for folder, name in dataset_names(settings).items()}
     manifests = manifest_labels(settings)
-    data, split = st.columns([2, 1])
-    current = st.session_state.get(key("data"))
-    chosen = choice(data, "data", options_with([*folders, *manifests], current), accept_new_options=True,
-                    format_func=lambda source: data_label(source, folders, manifests),
+    chosen = choice(st, "data", options_with([*folders, *manifests], st.session_state.get(key("data"))),
+                    accept_new_options=True, format_func=lambda source: data_label(source, folders, manifests),
                     on_change=st.session_state.update, kwargs={key("train_split"): "train"},
                     help=f"{FIELDS['data'].help} ({', '.join(map(str, settings.data_dirs))}).")
-    sizes = {}
-    if chosen in manifests:
-        sizes = splits_of(chosen, 0, saved_at(chosen, settings), settings)
-    trainable = [name for name in sizes if name not in HELD_OUT] or ["train"]
-    return {"data": chosen, "train_split": choice(
-        split, "train_split", options_with(trainable, st.session_state.get(key("train_split"))),
-        disabled=len(trainable) == 1 and st.session_state.get(key("train_split")) == "train",
-        format_func=lambda name: f"{name} · {sizes[name]:,} images" if name in sizes else name)}
+    return chosen, splits_of(chosen, 0, saved_at(chosen, settings), settings) if chosen in manifests else {}
 
 
 def model_fields(available: dict[str, list[str]]) -> dict[str, Any]:
+    """Backbone and its weights; strategy, augmentation and image size, each explained below its row."""
     values: dict[str, Any] = {}
     backbone, weights = st.columns(2)
     values["backbone"] = choice(backbone, "backbone", format_func=lambda name: backbone_label(name, available),
@@ -240,28 +233,32 @@ def model_fields(available: dict[str, list[str]]) -> dict[str, Any]:
     usable = ["imagenet", *[w for w in available.get(values["backbone"], ["none"]) if w != "imagenet"]]
     values["weights"] = choice(weights, "weights", options_with(usable, st.session_state.get(key("weights"))),
                                format_func=weights_label, accept_new_options=True)
-    strategy, augment = st.columns(2)
+    strategy, augment, size = st.columns(3)
     values["strategy"] = choice(strategy, "strategy", on_change=repair_form, args=(available,))
     values["augment"] = choice(augment, "augment")
-    st.caption(f"**{values['strategy']}**: {STRATEGY_HELP[values['strategy']]}.")
+    spec = get_spec(values["backbone"])
+    values["image_size"] = number(
+        size, "image_size", min_value=spec.min_size, step=8, on_change=st.session_state.update,
+        kwargs={SIZE_CHOSEN_KEY: True},
+        help=f"{FIELDS['image_size'].help}; {spec.name}'s native size is {spec.native_size} px")
+    note = size_note(spec.name, values["image_size"])  # one caption either way: the layout below stays put,
+    st.caption(f"**{values['strategy']}**: {STRATEGY_HELP[values['strategy']]}." +  # so Advanced stays open
+               (f"  \n{note[0].upper()}{note[1:]}" if note else ""))
     return values
 
 
-def size_fields(backbone: str) -> dict[str, Any]:
-    """Image size (the backbone's native one unless chosen), training images and epochs."""
-    spec = get_spec(backbone)
-    size, images, epochs = st.columns(3)
-    values = {
-        "image_size": number(size, "image_size", min_value=spec.min_size, step=8,
-                             on_change=st.session_state.update, kwargs={SIZE_CHOSEN_KEY: True},
-                             help=f"{FIELDS['image_size'].help}; {backbone}'s native size is {spec.native_size} px"),
+def amount_fields(sizes: dict[str, int]) -> dict[str, Any]:
+    """How much training: the split (a manifest's subsets included), how many of its images, epochs."""
+    split, images, epochs = st.columns(3)
+    trainable = [name for name in sizes if name not in HELD_OUT] or ["train"]
+    current = st.session_state.get(key("train_split"))
+    return {
+        "train_split": choice(split, "train_split", options_with(trainable, current),
+                              disabled=trainable == ["train"] and current == "train",
+                              format_func=lambda name: f"{name} · {sizes[name]:,} images" if name in sizes else name),
         "train_size": number(images, "train_size", step=100, placeholder="all"),
         "epochs": number(epochs, "epochs"),
     }
-    note = size_note(backbone, values["image_size"])
-    if note:
-        st.caption(note)
-    return values
 
 
 def advanced_fields(backbone: str, strategy: str) -> dict[str, Any]:
@@ -277,15 +274,14 @@ def advanced_fields(backbone: str, strategy: str) -> dict[str, Any]:
     values["early_stopping_patience"] = number(patience, "early_stopping_patience")
     values["seed"] = number(seed, "seed")
     values.update(fine_tune_fields(spec, strategy, st.columns(3)))
-    validation, overrides = st.columns([1, 2])
+    validation, weights, precision = st.columns(3, vertical_alignment="center")
     values["validation_size"] = number(validation, "validation_size", step=100, placeholder="all")
-    field = FIELDS["augment_overrides"]
-    values["augment_overrides"] = overrides.text_input(
-        field.label, key=key("augment_overrides"), placeholder="rotation_range=30, zoom_range=0.1",
-        help=field.help, **PERSIST)
-    weights, precision, _ = st.columns(3)
     values["class_weights"] = flag(weights, "class_weights")
     values["mixed_precision"] = flag(precision, "mixed_precision")
+    field = FIELDS["augment_overrides"]
+    values["augment_overrides"] = st.text_input(
+        field.label, key=key("augment_overrides"), placeholder="rotation_range=30, zoom_range=0.1",
+        help=field.help, **PERSIST)
     return values
 
 
@@ -317,20 +313,24 @@ def form_config() -> TrainConfig | None:
 
 
 def preset_picker(settings: Settings) -> None:
-    """The tutorials' experiments as described choices, showing the one the form holds (or "custom")."""
-    held = form_config()
-    st.session_state[PRESET_KEY] = matching_preset(held, PRESETS) if held else None
-    name = st.selectbox("Experiment", [*PRESETS, None], key=PRESET_KEY, on_change=apply_preset, args=(settings,),
-                        format_func=lambda choice: preset_label(choice, settings),
+    """The tutorials' experiments as described choices, showing the one the form holds (or custom)."""
+    config = form_config()
+    held = (matching_preset(config, PRESETS) if config else None) or CUSTOM
+    options = [*PRESETS, CUSTOM]
+    picker = f"{PRESET_KEY}_{held}"  # a new widget whenever the form holds another preset: no stale choice to undo
+    name = st.selectbox("Experiment", options, index=options.index(held), key=picker, on_change=apply_preset,
+                        args=(picker, settings), format_func=lambda choice: preset_label(choice, settings),
                         help="Fills the form below; change anything before launching (it then reads custom).")
-    if name:
-        seconds = preset_seconds(name, settings)
-        took = f"about {_duration(seconds)} here" if seconds is not None else "time unknown until measured"
-        st.caption(f"Preset `{name}` · {took}")
+    if name == CUSTOM:
+        st.caption("The form holds settings of your own; choose an experiment to start again from one.")
+        return
+    seconds = preset_seconds(name, settings)
+    took = f"about {_duration(seconds)} here" if seconds is not None else "time unknown until measured"
+    st.caption(f"Preset `{name}` · {took}")
 
 
-def preset_label(name: str | None, settings: Settings) -> str:
-    if name is None:
+def preset_label(name: str, settings: Settings) -> str:
+    if name == CUSTOM:
         return "Custom: your own settings"
     seconds = preset_seconds(name, settings)
     return DESCRIPTIONS[name] + (f" · about {_duration(seconds)}" if seconds is not None else "")
