@@ -116,12 +116,22 @@ def test_a_manifest_subset_chosen_from_the_data_box_trains(app, lab_cli_env) -> 
     assert (config["train_split"], config["train_size"]) == ("train_40", 40)
 
 
-def test_every_label_reads_in_full_at_1100_px(app, tmp_path: Path) -> None:
+CUT_CHOICES = """inputs => inputs.filter(input => input.scrollWidth > input.clientWidth + 1).map(input => input.value)"""
+WRAPPED_LABELS = """labels => labels
+    .filter(p => p.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(p).lineHeight))
+    .map(p => p.textContent)"""
+
+
+def test_every_label_and_choice_reads_in_full_and_in_line_at_1100_px(app, tmp_path: Path) -> None:
+    """Streamlit cuts a choice too long for its box ("...imagenet_no_tc") and wraps a long label onto a second
+    line, which pushes its widget out of line with its neighbours: neither may happen at 1,100 px."""
     app.page.set_viewport_size({"width": 1100, "height": 1000})
     app.open("train")
     open_advanced(app)
-    labels = app.page.locator("[data-testid='stMain'] [data-testid='stWidgetLabel'] p")
+    main = app.page.get_by_test_id("stMain")
+    labels = main.locator("[data-testid='stWidgetLabel'] p")
     assert labels.count() >= 20  # every field of the form, Advanced included
-    cut = labels.evaluate_all("ps => ps.filter(p => p.scrollWidth > p.clientWidth).map(p => p.textContent)")
+    wrapped = labels.evaluate_all(WRAPPED_LABELS)
+    cut = main.locator("[data-testid='stSelectbox'] input").evaluate_all(CUT_CHOICES)  # a choice shows in an input
     app.screenshot(tmp_path / "train-1100.png")
-    assert cut == [], f"labels cut off at 1,100 px: {cut}"
+    assert (wrapped, cut) == ([], []), f"at 1,100 px, labels on two lines: {wrapped}; texts cut off: {cut}"
