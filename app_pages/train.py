@@ -2,10 +2,13 @@
 
 A thin view over `lab.training.config` (the form is a `TrainConfig`; its widgets' labels, help and
 bounds come from the config's table `FIELDS`), `lab.training.form` (what a backbone or strategy change
-rules out), `lab.training.cost.estimate_cost`, `lab.training.preflight` and `lab.runs.jobs` (launch,
-stop, reconcile). Runs train in worker processes, never in this server, and the live view polls the
-run folder, so a reload, a second browser or an app restart re-attaches to what is running.
-Session state holds the form's values, the chosen preset and one run id.
+rules out, what an image size costs, which preset the form holds), `lab.training.cost.estimate_cost`,
+`lab.training.preflight` (`problems` disables Launch and says, next to the field and by its label, what
+to change; `preflight` is the last guard at launch) and `lab.runs.jobs` (launch, stop, reconcile).
+For newcomers: one line of what training does, the experiments as described choices, the essential
+fields, the rest under "Advanced". Runs train in worker processes, never in this server, and the live
+view polls the run folder, so a reload, a second browser or an app restart re-attaches to what is
+running. Session state holds the form's values, whether the image size was typed, and one run id.
 """
 
 from __future__ import annotations
