@@ -171,3 +171,36 @@ def test_choice_lists_match_what_validation_accepts():
     for optimizer in OPTIMIZERS:
         dataclasses.replace(GOOD, optimizer=optimizer)
     assert set(BACKBONES) >= {"vgg16", "mobilenet_v2", "efficientnet_b0", "basic_cnn", "basic_cnn_dropout"}
+
+
+def test_the_training_split_is_a_field_with_a_flag_and_never_a_held_out_split():
+    assert GOOD.train_split == "train" and FIELDS["train_split"].cli_flag == "--train-split"
+    assert dataclasses.replace(GOOD, train_split="train_1000").summary().endswith("all train_1000, augment none")
+    for held_out in ("validation", "test"):
+        assert bad(train_split=held_out).startswith(f"train_split={held_out!r} is held out")
+    assert "train_split=''" in bad(train_split="")
+
+
+def test_a_run_trains_on_the_manifest_subset_its_config_names(workspace):
+    from lab.data import build_manifest, scan, training_splits
+    from lab.settings import load_settings
+    from lab.training.preflight import preflight
+    from tests.conftest import FILTERED, TINY_MOBILENET
+
+    settings = load_settings()
+    manifest = build_manifest(scan(FILTERED), name="subsets", subsets={"train_40": ("train", 40)})
+    manifest.save(settings)
+    data = training_splits("subsets", train_split="train_40", validation_size=20, settings=settings)
+    assert {r.digest for r in data.train} == {r.digest for r in manifest.splits["train_40"]}
+    assert len(data.validation) == 20
+
+    config = TrainConfig(data="subsets", train_split="train_1k", backbone="mobilenet", weights=str(TINY_MOBILENET),
+                         image_size=128)
+    with pytest.raises(LabError, match="--train-split: this dataset has no split 'train_1k'; it has train, "
+                                       "validation, train_40"):
+        preflight(config, settings)
+    with pytest.raises(LabError, match="--train-size: asks for 41 images but only 40 are available for training"):
+        preflight(dataclasses.replace(config, train_split="train_40", train_size=41), settings)
+    with pytest.raises(LabError, match="--train-split: .* is a folder, which has the split train only"):
+        preflight(dataclasses.replace(config, data=str(FILTERED), train_split="train_40"), settings)
+    preflight(dataclasses.replace(config, train_split="train_40", train_size=40), settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -12,13 +13,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lab.data import build_manifest, scan
 from lab.runs.jobs import process_identity
 from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
 from lab.storage import write_json_atomic
 from lab.training.config import FIELDS, TrainConfig
+from lab.training.presets import PRESETS
 from tests.apptest import open_page as open_app
-from tests.conftest import FILTERED, MOBILENET_V2, TINY_MOBILENET
+from tests.conftest import FILTERED, FLAT_20K, MOBILENET_V2, SHARED, TINY_MOBILENET
 
 
 def key(field: str) -> str:
@@ -37,6 +40,12 @@ def widget(app: AppTest, field: str):
         if found:
             return found[0]
     raise AssertionError(f"no widget for {field}")
+
+
+def picker(app: AppTest):
+    """The preset picker (its key names the preset the form holds, so it is found by its label)."""
+    [found] = [box for box in app.selectbox if box.label == "Experiment"]
+    return found
 
 
 def test_every_config_field_has_a_labelled_widget(page: AppTest) -> None:
@@ -58,8 +67,10 @@ def test_labels_help_and_bounds_come_from_the_config_table(page: AppTest) -> Non
 
 def test_the_backbone_list_says_which_weights_this_machine_has(page: AppTest) -> None:
     options = widget(page, "backbone").options
-    assert f"mobilenet — weights here: {TINY_MOBILENET.name}" in options
-    assert "vgg16 — weights here: none (random only)" in options
+    assert "mobilenet · weights here: file" in options
+    assert "vgg16 · weights here: none" in options
+    widget(page, "backbone").set_value("mobilenet").run()
+    assert "mobilenet_0.25_128 · local file" in widget(page, "weights").options  # TINY_MOBILENET, named short
 
 
 def test_the_form_follows_the_dataset_page(page: AppTest) -> None:
@@ -71,7 +82,7 @@ def test_the_form_follows_the_dataset_page(page: AppTest) -> None:
 
 
 def test_a_preset_fills_the_form(page: AppTest) -> None:
-    page.selectbox(key="train_preset").set_value("vgg16-fine-tune").run()
+    picker(page).set_value("vgg16-fine-tune").run()
 
     assert not page.exception
     values = {field: widget(page, field).value for field in ("backbone", "strategy", "fine_tune_at", "augment")}
@@ -96,7 +107,7 @@ def test_a_new_backbone_or_strategy_gets_weights_this_machine_has(page: AppTest)
 
 
 def test_leaving_fine_tuning_clears_the_boundary_in_the_form(page: AppTest) -> None:
-    page.selectbox(key="train_preset").set_value("vgg16-fine-tune").run()
+    picker(page).set_value("vgg16-fine-tune").run()
     widget(page, "strategy").set_value("frozen").run()
 
     assert widget(page, "fine_tune_at").value == "" and widget(page, "fine_tune_at").disabled
@@ -104,7 +115,7 @@ def test_leaving_fine_tuning_clears_the_boundary_in_the_form(page: AppTest) -> N
 
 
 def test_a_boundary_outside_fine_tuning_is_refused_not_silently_cleared(page: AppTest) -> None:
-    page.selectbox(key="train_preset").set_value("vgg16-frozen-augmented").run()
+    picker(page).set_value("vgg16-frozen-augmented").run()
     page.session_state[key("fine_tune_at")] = "block4"  # e.g. left by another page
     page.run()
 
@@ -113,17 +124,129 @@ def test_a_boundary_outside_fine_tuning_is_refused_not_silently_cleared(page: Ap
     assert [b.disabled for b in page.button if b.label == "Launch"] == [True]
 
 
-def test_launching_with_data_that_is_not_here_says_so_and_creates_no_run(page: AppTest) -> None:
+def test_data_that_is_not_here_blocks_launch_next_to_the_data_box(page: AppTest) -> None:
     widget(page, "backbone").set_value("mobilenet").run()
     widget(page, "train_size").set_value(40)
     widget(page, "validation_size").set_value(20).run()
     page.session_state["dataset_path"] = "no_such_dataset"  # as if the Dataset page had chosen it
     page.run()
-    assert not page.error  # a valid config: only launching looks for the data
-    next(b for b in page.button if b.label == "Launch").click().run()
 
-    assert any("data='no_such_dataset' was not found" in error.value for error in page.error)
+    assert not page.error  # a valid config, which this machine cannot run
+    assert any(w.value.startswith("**Data**: 'no_such_dataset' is neither") for w in page.warning)
+    assert launch_disabled(page)
     assert RunStore(load_settings().runs_dir).list() == []
+
+
+def launch_disabled(app: AppTest) -> bool:
+    [launch] = [b for b in app.button if b.label == "Launch"]
+    return launch.disabled
+
+
+def warnings_for(app: AppTest, field: str) -> list[str]:
+    """What the form says next to a field, by the field's label."""
+    return [w.value for w in app.warning if w.value.startswith(f"**{FIELDS[field].label}**: ")]
+
+
+def test_too_few_images_blocks_launch_naming_the_field_by_its_label(page: AppTest) -> None:
+    assert not launch_disabled(page)
+    widget(page, "train_size").set_value(5000).run()
+
+    [said] = warnings_for(page, "train_size")
+    assert "asks for 5,000 images but only 2,000 are available for training" in said and "--train" not in said
+    assert launch_disabled(page)
+    widget(page, "train_size").set_value(2000).run()
+    assert not warnings_for(page, "train_size") and not launch_disabled(page)
+
+
+def test_weights_not_on_this_machine_block_launch(page: AppTest, monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # nothing in Keras's cache
+    monkeypatch.setattr("lab.training.weights.online", lambda: False)
+    monkeypatch.setattr("lab.training.preflight.online", lambda: False)
+    picker(page).set_value("keras-tutorial-vgg16-1k").run()
+
+    assert widget(page, "weights").value == "imagenet"
+    [said] = warnings_for(page, "weights")
+    assert "imagenet weights for vgg16 are not on this machine and cannot be downloaded (offline)" in said
+    assert launch_disabled(page)
+
+
+def a_manifest_with_a_subset(name: str = "filtered") -> None:
+    build_manifest(scan(FILTERED), name=name, subsets={"train_40": ("train", 40)}).save(load_settings())
+
+
+def test_the_data_box_lists_datasets_and_manifests_with_their_subsets(workspace: Path) -> None:
+    a_manifest_with_a_subset()
+    page = open_app("train", timeout=60)
+    data = widget(page, "data")
+    assert "cats_and_dogs_filtered" in data.options and str(FILTERED) not in data.options  # names, not paths
+    assert "filtered · manifest: train 2,000 · validation 1,000 · train_40 40" in data.options
+    assert widget(page, "train_split").disabled  # a folder has its train split only
+
+    data.set_value("filtered").run()
+    split = widget(page, "train_split")
+    assert split.options == ["train · 2,000 images", "train_40 · 40 images"] and not split.disabled
+    split.set_value("train_40").run()
+    assert warnings_for(page, "train_size") and launch_disabled(page)  # the preset's 1,000 images: not in 40
+    widget(page, "train_size").set_value(40).run()
+    assert not page.warning and not launch_disabled(page)
+    assert any("40 train_40" in caption.value for caption in page.caption)  # the config's summary
+
+    build_manifest(scan(FILTERED), name="filtered").save(load_settings())  # saved again, without the subset
+    page.run()
+    [said] = warnings_for(page, "train_split")
+    assert "no split 'train_40'; it has train, validation (subsets" in said and launch_disabled(page)
+
+
+def test_a_new_session_trains_on_the_dataset_scanned_last_else_the_sample(
+        workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    upload = tmp_path / "uploads" / "a_small_upload" / "cats"  # sorts before ../shared/data
+    upload.mkdir(parents=True)
+    (upload / "1.jpg").write_bytes(b"not decoded to be listed")
+    monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", f"{tmp_path / 'uploads'}{os.pathsep}{SHARED / 'data'}")
+    assert widget(open_app("train", timeout=60), "data").value == str(FILTERED)
+
+    scanned = open_app("train", timeout=60, run=False)
+    scanned.session_state["dataset_path"] = str(FLAT_20K)
+    scanned.run()
+    assert widget(scanned, "data").value == str(FLAT_20K)
+
+
+def test_the_image_size_follows_the_backbone_unless_chosen(page: AppTest) -> None:
+    assert widget(page, "image_size").value == 160  # the quick preset's size, which it explains
+    assert any("160 px instead of MobileNetV2's native 224 px: faster" in c.value and "1-1.5 points" in c.value
+               for c in page.caption)
+    widget(page, "backbone").set_value("efficientnet_b1").run()
+    assert widget(page, "image_size").value == 240
+    assert not any("px instead of" in c.value for c in page.caption)
+    widget(page, "image_size").set_value(200).run()
+    widget(page, "backbone").set_value("inception_v3").run()
+    assert widget(page, "image_size").value == 200  # chosen by hand: kept
+
+
+def test_the_preset_picker_shows_the_preset_the_form_holds_or_custom(page: AppTest) -> None:
+    shown = picker(page)
+    assert shown.value == "mobilenet-v2-quick"
+    assert shown.options[-1] == "Custom: your own settings"
+    assert all(option != name for option, name in zip(shown.options, PRESETS))  # described, not bare names
+    widget(page, "epochs").set_value(7).run()
+    assert picker(page).value == "custom"
+    picker(page).set_value("vgg16-fine-tune").run()
+    assert picker(page).value == "vgg16-fine-tune"
+    assert any(c.value.startswith("Preset `vgg16-fine-tune` · time unknown until measured") for c in page.caption)
+
+
+ADVANCED = {"head", "optimizer", "learning_rate", "fine_tune_at", "fine_tune_learning_rate", "fine_tune_epochs",
+            "batch_size", "seed", "early_stopping_patience", "class_weights", "mixed_precision",
+            "augment_overrides", "validation_size"}
+
+
+def test_the_advanced_section_holds_the_advanced_fields(page: AppTest) -> None:
+    [advanced] = [e for e in page.expander if e.label == "Advanced"]
+    inside = {w.key for kind in ("selectbox", "number_input", "text_input", "checkbox")
+              for w in getattr(advanced, kind)}
+    assert inside == {key(name) for name in ADVANCED}
+    assert not advanced.proto.expanded
 
 
 def test_an_impossible_combination_is_explained_and_cannot_launch(page: AppTest) -> None:

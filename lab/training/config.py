@@ -32,6 +32,7 @@ STRATEGIES = ("scratch", "feature-extractor", "frozen", "fine-tune")
 HEADS = ("auto", *CHOOSABLE_HEADS)
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 WEIGHT_KINDS = ("imagenet", "none")  # anything else names a local weights file
+HELD_OUT = ("validation", "test")  # splits a run judges itself on, never trains on
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ def _is_number(value: Any, kind: str) -> bool:
 FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
     FieldSpec("data", "text", "Data",
               "a data folder, a .zip, a saved manifest name, or the name of a folder inside one of the data folders"),
+    FieldSpec("train_split", "text", "Training split",
+              "the split the run trains on: train, or a subset of it saved in a manifest (e.g. train_1000, made "
+              "on the Dataset page); validation and test are held out"),
     FieldSpec("backbone", "choice", "Backbone",
               "the network under the head: a pretrained one, or the tutorial's own CNN (basic_cnn*)",
               choices=tuple(BACKBONES)),
@@ -149,6 +153,8 @@ class TrainConfig:
     """One training run, checked against `FIELDS` and the combination rules when it is made.
 
     data: a data folder, a .zip, a saved manifest name, or the name of a folder inside a data folder.
+    train_split: the split to train on: "train", or a subset a manifest holds ("train_1000"); a plain
+        folder has "train" only. Checked against the data by `lab.data.training.training_splits`.
     weights: "imagenet" (Keras's download and cache), "none" (random initialisation), or a local
         weights file: a path, or a file name found in one of `settings.weights_dirs`.
     strategy: "scratch" (random weights, all trainable), "feature-extractor" (backbone features
@@ -164,6 +170,7 @@ class TrainConfig:
     """
 
     data: str
+    train_split: str = "train"
     backbone: str = "mobilenet_v2"
     weights: str = "imagenet"
     strategy: str = "feature-extractor"
@@ -225,7 +232,7 @@ class TrainConfig:
         epochs = f"{self.epochs} epochs"
         if self.strategy == "fine-tune":
             epochs += f" + {self.fine_tune_epochs} from {self.resolved_fine_tune_at or '?'}"
-        train = f"{self.train_size} train" if self.train_size else "all train"
+        train = f"{self.train_size} {self.train_split}" if self.train_size else f"all {self.train_split}"
         parts = [
             f"{self.backbone} ({weights})",
             self.strategy,
@@ -247,6 +254,7 @@ def _parsed_overrides(preset: str, overrides: Mapping[str, Any]) -> dict[str, An
 
 def _check_combinations(config: TrainConfig) -> None:
     _check_backbone(config)
+    _check_split(config)
     _check_strategy(config)
 
 
@@ -268,6 +276,13 @@ def _check_backbone(config: TrainConfig) -> None:
             f"head={config.head!r} does not apply to {config.backbone}: it has the tutorial's own dense "
             "layers; use head 'auto'."
         )
+
+
+def _check_split(config: TrainConfig) -> None:
+    """Training on a held-out split would grade the model on what it learnt from."""
+    if config.train_split in HELD_OUT:
+        raise LabError(f"train_split={config.train_split!r} is held out to judge the model, so it cannot be trained "
+                       "on; choose train, or a subset of it (e.g. train_1000).")
 
 
 def _check_strategy(config: TrainConfig) -> None:

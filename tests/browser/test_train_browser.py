@@ -1,12 +1,19 @@
-"""The Train page in a real browser: fill the form, launch a tiny run, watch it finish live."""
+"""The Train page in a real browser: fill the form, launch a tiny run, watch it finish live; a launch the
+form knows would fail is blocked with the field named; a manifest's subset is chosen and trained."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 from playwright.sync_api import expect
 
-from tests.conftest import FILTERED
+from tests.conftest import FILTERED, SHARED, WEIGHTS
 
 FINISH_TIMEOUT_MS = 240_000  # a worker process imports TensorFlow and trains on two shared cores
+SERVER_MS = 30_000  # what the form says once the server has checked a change (data counted, weights looked up)
+SUBSET_MANIFEST = "browser_subset"  # a manifest of FILTERED with a 40-image subset of its training split
 
 
 def choose(app, label: str, option_text: str) -> None:
@@ -24,14 +31,28 @@ def type_number(app, label: str, value: int) -> None:
     app.wait()
 
 
+def open_advanced(app) -> None:
+    """Open the form's Advanced section (closed when the page opens)."""
+    app.wait()
+    app.page.get_by_test_id("stExpander").get_by_text("Advanced", exact=True).click()
+    expect(app.page.get_by_label("Batch size", exact=True)).to_be_visible()
+
+
+def finished(app) -> None:
+    main = app.page.get_by_test_id("stMain")
+    expect(main.get_by_text("Best validation accuracy")).to_be_visible(timeout=FINISH_TIMEOUT_MS)
+    expect(main.get_by_text("finished", exact=True)).to_be_visible()
+
+
 def test_launch_a_tiny_run_and_watch_it_finish(app) -> None:
     app.open("train")
     app.assert_ok()
 
-    choose(app, "Data", str(FILTERED))
-    choose(app, "Backbone", "mobilenet — ")  # switches the weights to the tiny local file
+    choose(app, "Data", FILTERED.name)
+    choose(app, "Backbone", "mobilenet · ")  # switches the weights to the tiny local file
     expect(app.page.get_by_role("combobox", name="Weights", exact=True)).to_have_value(
-        "mobilenet_0.25_128_imagenet_no_top.weights.h5 (local file)")
+        "mobilenet_0.25_128 · local file")
+    open_advanced(app)
     for label, value in (("Image size (px)", 128), ("Epochs", 2), ("Batch size", 8), ("Training images", 40),
                          ("Validation images", 20)):
         type_number(app, label, value)
@@ -42,9 +63,75 @@ def test_launch_a_tiny_run_and_watch_it_finish(app) -> None:
     app.page.get_by_role("button", name="Launch").click()
     app.wait()
 
+    finished(app)
     main = app.page.get_by_test_id("stMain")
-    expect(main.get_by_text("Best validation accuracy")).to_be_visible(timeout=FINISH_TIMEOUT_MS)
-    expect(main.get_by_text("finished", exact=True)).to_be_visible()
     expect(main.get_by_test_id("stPlotlyChart")).to_have_count(2)
     assert "epoch 2/2" in main.get_by_test_id("stCode").inner_text()
     app.assert_ok()
+
+
+def test_a_launch_the_form_knows_would_fail_is_blocked_with_the_field_named(app, tmp_path: Path) -> None:
+    app.open("train")
+    expect(app.page.get_by_label("Batch size", exact=True)).to_be_hidden()  # Advanced starts closed
+    launch = app.page.get_by_role("button", name="Launch")
+    expect(launch).to_be_enabled()
+
+    type_number(app, "Training images", 5000)
+
+    main = app.page.get_by_test_id("stMain")
+    expect(main.get_by_text("Training images: asks for 5,000 images but only 2,000 are available")).to_be_visible(
+        timeout=SERVER_MS)
+    expect(launch).to_be_disabled()
+    app.screenshot(tmp_path / "blocked.png")
+    app.assert_ok()  # a warning to act on, not an error
+
+
+def test_a_manifest_subset_chosen_from_the_data_box_trains(app, lab_cli_env) -> None:
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(app.server.workspace),
+           "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+    saved = lab_cli_env(env, "manifest", str(FILTERED), "--name", SUBSET_MANIFEST, "--subset", "train_40=train:40")
+    assert saved.returncode == 0, saved.stderr
+    app.open("train")
+
+    main = app.page.get_by_test_id("stMain")
+    choose(app, "Data", f"{SUBSET_MANIFEST} · manifest: train 2,000 · validation 1,000 · train_40 40")
+    choose(app, "Training split", "train_40 · 40 images")
+    expect(main.get_by_text("Training images: asks for 1,000 images but only 40 are available")).to_be_visible(
+        timeout=SERVER_MS)
+    choose(app, "Backbone", "mobilenet · ")
+    expect(app.page.get_by_role("combobox", name="Weights", exact=True)).to_have_value(
+        "mobilenet_0.25_128 · local file", timeout=SERVER_MS)
+    open_advanced(app)
+    for label, value in (("Image size (px)", 128), ("Epochs", 1), ("Batch size", 10), ("Training images", 40),
+                         ("Validation images", 20)):
+        type_number(app, label, value)
+    expect(main.get_by_text("128px, 1 epochs, adam 0.001, 40 train_40")).to_be_visible(timeout=SERVER_MS)
+    app.assert_ok()
+    app.page.get_by_role("button", name="Launch").click()
+    app.wait()
+
+    finished(app)
+    configs = [json.loads(path.read_text()) for path in (app.server.workspace / "runs").glob("*/config.json")]
+    [config] = [config for config in configs if config["data"] == SUBSET_MANIFEST]
+    assert (config["train_split"], config["train_size"]) == ("train_40", 40)
+
+
+CUT_CHOICES = """inputs => inputs.filter(input => input.scrollWidth > input.clientWidth + 1).map(input => input.value)"""
+WRAPPED_LABELS = """labels => labels
+    .filter(p => p.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(p).lineHeight))
+    .map(p => p.textContent)"""
+
+
+def test_every_label_and_choice_reads_in_full_and_in_line_at_1100_px(app, tmp_path: Path) -> None:
+    """Streamlit cuts a choice too long for its box ("...imagenet_no_tc") and wraps a long label onto a second
+    line, which pushes its widget out of line with its neighbours: neither may happen at 1,100 px."""
+    app.page.set_viewport_size({"width": 1100, "height": 1000})
+    app.open("train")
+    open_advanced(app)
+    main = app.page.get_by_test_id("stMain")
+    labels = main.locator("[data-testid='stWidgetLabel'] p")
+    assert labels.count() >= 20  # every field of the form, Advanced included
+    wrapped = labels.evaluate_all(WRAPPED_LABELS)
+    cut = main.locator("[data-testid='stSelectbox'] input").evaluate_all(CUT_CHOICES)  # a choice shows in an input
+    app.screenshot(tmp_path / "train-1100.png")
+    assert (wrapped, cut) == ([], []), f"at 1,100 px, labels on two lines: {wrapped}; texts cut off: {cut}"
