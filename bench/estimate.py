@@ -76,17 +76,18 @@ def scan_seconds(config, settings) -> float:
     return time.perf_counter() - began
 
 
-def print_parts(label: str, run_dir: Path, rate: float, wall: float) -> None:
-    """A finished run's parts in forward passes (`rate` is the measured forward rate): what FACTORS are set from."""
-    from lab.training.speed import FinishedRun
+def print_parts(label: str, config, run_dir: Path, rate: float, wall: float) -> None:
+    """A finished run's parts in forward passes (`rate`: the forward rate measured right after it) and its
+    start-up (wall time less the parts, as `speeds_from_runs` reckons it): what FACTORS and STARTUP_SECONDS
+    are set from."""
+    from lab.training.speed import PROCESS_SECONDS, FinishedRun, speeds_from_runs
 
     run = FinishedRun.read(run_dir)
     factors = ", ".join(f"{name} {seconds * rate:.2f}" for name, seconds in run.parts().items())
-    work, extraction = run.workload(), (run.metrics.get("features") or {}).get("seconds", 0.0)
-    epochs = sum(float(row["seconds"]) for row in run.history)
-    print(f"    {label}: forward rate {rate:.0f}/s; parts in forward passes: {factors}; wall {wall:.1f} s, "
-          f"run clock {run.metrics['seconds']:.1f} s, extraction {extraction:.1f} s, epochs {epochs:.1f} s "
-          f"({work.epochs}+{work.fine_tune_epochs}); start-up left {wall - extraction - epochs:.1f} s")
+    residual = speeds_from_runs(config, [run], None).startup - PROCESS_SECONDS
+    startup = residual + wall - run.metrics["seconds"]
+    print(f"    {label}: forward rate {rate:.0f}/s; in forward passes: {factors}; start-up {startup:.1f} s "
+          f"(wall {wall:.1f} s, of which {wall - run.metrics['seconds']:.1f} s before the run's clock)")
 
 
 def main() -> None:
@@ -109,7 +110,7 @@ def main() -> None:
         seconds, run_dir = actual_seconds(config, workspace, "round1")
         rate = measure_forward_rate(BACKBONES[config.backbone], config.image_size,
                                     batch_size=min(config.batch_size, 32))
-        print_parts(label, run_dir, rate, seconds)
+        print_parts(label, config, run_dir, rate, seconds)
         rows.append(("1 measured", label, estimate, seconds))
     for label, config in cases():
         again = dataclasses.replace(config, epochs=config.epochs + 1, learning_rate=config.learning_rate * 2)

@@ -5,7 +5,8 @@ a run folder is readable without the app and a page can follow a run through its
 
     {"type": "phase", "phase": str, "message": str}
     {"type": "batch", "phase", "epoch", "epochs", "batch", "batches", "loss", "accuracy",
-     "images_per_second", "eta_seconds"}      (about 2 per second; loss/accuracy None while extracting features)
+     "images_per_second", "eta_seconds"}      (about 2 per second; loss/accuracy None while extracting features;
+                                              eta_seconds from `EpochClock`, None until a pace is known)
     {"type": "epoch", "phase", "epoch", "epochs", "logs": {...}}
 
 Every file is written atomically (history.csv is rewritten each epoch), so a crash or a reader never

@@ -28,23 +28,24 @@ from lab.training.features import feature_extractor
 from lab.training.weights import WeightsSource
 
 # Seconds per part in units of one in-memory forward pass (1 / `measure_forward_rate` at the run's batch size, at
-# most 32), measured with bench/estimate.py on the 2-core development machine, busy (load 5-6), 2026-11-30:
-# MobileNetV2 at 160px (feature extractor on 2,000 images, frozen + "light" augmentation and fine-tune from
-# block_13 on 400 + 200 images) and the basic CNN at 150px (600 + 200 images). Measured: extract 0.89, frozen
-# 1.70, fine-tune 2.73, scratch 4.29, evaluate 0.86 (validation after an epoch; the decoded images are cached).
+# most 32), measured with bench/estimate.py on the 2-core development machine shared by four engineers (load 6 to
+# 10), 2026-11-30: MobileNetV2 at 160px (feature extractor on 2,000 images, frozen + "light" augmentation and
+# fine-tune from block_13 on 400 + 200 images) and the basic CNN at 150px (600 + 200 images), two rounds; each a
+# median epoch after the first, whose graph tracing counts as start-up. Measured (two runs each): extract 0.89 and
+# 1.55, frozen 0.51 and 0.60, fine-tune 2.09 and 2.28, scratch 4.29 and 4.76, evaluate 0.57 to 1.04.
 #   extract    decode + forward when extracting features, per image
 #   frozen     one training image through a frozen backbone: decode, augment, forward, the head's backward pass
 #   fine-tune  one training image once the top of the backbone trains (backward through the opened layers)
 #   scratch    one training image of a from-scratch CNN (full backward pass)
 #   evaluate   one validation or test image through the whole model
-FACTORS = {"extract": 0.9, "frozen": 1.7, "fine-tune": 2.7, "scratch": 4.3, "evaluate": 0.9}
-HEAD_SECONDS_PER_IMAGE = 0.0003  # a head trained on cached features: per training image per epoch (measured 0.02/68)
+FACTORS = {"extract": 1.2, "frozen": 0.6, "fine-tune": 2.2, "scratch": 4.5, "evaluate": 0.8}
+HEAD_SECONDS_PER_IMAGE = 0.0002  # a head trained on cached features: per training image per epoch (measured)
 EPOCH_SECONDS = 0.3  # each epoch's fixed cost: Keras's epoch loop, callbacks, the history file
-# Seconds from launch to the end that are not epochs or extraction, measured the same way (wall time less the
-# parts above): the process, TensorFlow's import, building the model, reading the (already scanned) data, the
-# first epoch's graph tracing, checkpoints and the final save. Measured 15.2, 12.4, 15.6 and 39 (of which a first
-# scan of the 20,000 photos, 9-15 s, and four saves of a 19M-parameter model).
-STARTUP_SECONDS = {"feature-extractor": 15.0, "frozen": 13.0, "fine-tune": 16.0, "scratch": 25.0}
+# Seconds from launch to the end that are not the parts above, measured the same way (wall time less the parts):
+# the process, TensorFlow's import, building the model, reading the (already scanned) data, the first epoch's
+# graph tracing, checkpoints and the final save. Measured: feature extractor 15 and 21, frozen 47 (tracing an
+# augmentation pipeline), fine-tune 31 (two tracings), scratch 4 to 39 (saves of a 19M-parameter model).
+STARTUP_SECONDS = {"feature-extractor": 18.0, "frozen": 35.0, "fine-tune": 35.0, "scratch": 20.0}
 PROCESS_SECONDS = 2.7  # before a run's own clock starts (metrics.json "seconds"): the process, `import lab` (1.8-3.4)
 
 
