@@ -387,7 +387,9 @@ def cost_of(config_json: str, measure: bool, _settings: Settings) -> dict[str, A
 
 
 def show_cost(config: TrainConfig, settings: Settings) -> None:
-    """Work in images x epochs x FLOPs, and time from the speed earlier runs measured (or a measurement now)."""
+    """How long the run takes on this machine, in words, first; its parts and its work in FLOPs as a detail."""
+    from lab.training.cost import details_text, time_in_words
+
     config_json = json.dumps(config.to_dict(), sort_keys=True)
     try:
         cost = cost_of(config_json, False, settings)
@@ -397,20 +399,19 @@ def show_cost(config: TrainConfig, settings: Settings) -> None:
     except LabError as error:
         st.warning(f"No estimate: {error}")
         return
-    speed = (f"{cost['images_per_second']:,.0f} images/s (from {cost['rate_source']}) → about "
-             f"**{_duration(cost['seconds'])}**" if cost["images_per_second"] else
-             "speed unknown until a run with this backbone and image size (or a measurement)")
-    st.markdown(
-        f"**Cost:** {cost['train_images']:,} training + {cost['validation_images']:,} validation images · "
-        f"{cost['forward_passes']:,.0f} forward passes over {cost['epochs']} epochs × "
-        f"{cost['flops_per_image'] / 1e9:.2f} GFLOPs = **{cost['total_flops'] / 1e12:,.2f} TFLOPs** · {speed}"
-    )
+    if cost["seconds"] is None:
+        st.markdown("**Time:** not known yet on this machine. It is learned from a first run with this backbone "
+                    "and image size, or from a measurement.")
+    else:
+        st.markdown(f"**{time_in_words(cost['seconds']).capitalize()} on this machine** "
+                    f"(from {cost['rate_source']})")
+    st.caption(details_text(cost))
 
 
 def _duration(seconds: float) -> str:
-    minutes, seconds = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    from lab.training.cost import duration_text
+
+    return duration_text(seconds)
 
 
 # ---- runs --------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from lab.errors import LabError
 from lab.settings import load_settings
 from lab.training import weights
 from lab.training.config import TrainConfig
-from lab.training.cost import estimate_cost
 from lab.training.train import train
 from tests.conftest import FILTERED, TINY_MOBILENET
 
@@ -140,23 +139,6 @@ def test_bad_weights_fail_before_any_data_is_read(workspace, tmp_path, tiny):
         train(config, tmp_path / "run")
     with pytest.raises(LabError, match="augment"):  # an invalid config never reaches training: it cannot be made
         dataclasses.replace(tiny, augment="light")
-
-
-def test_estimate_cost_counts_flops_and_learns_speed_from_earlier_runs(workspace, tmp_path, tiny):
-    settings = load_settings()
-    measured = estimate_cost(tiny, settings, runs_dir=tmp_path)
-    assert measured["rate_source"] == "measured forward pass" and measured["images_per_second"] > 0
-    assert measured["forward_passes"] == 60
-    assert measured["total_flops"] == pytest.approx(60 * measured["flops_per_image"])
-    frozen = estimate_cost(dataclasses.replace(tiny, strategy="frozen"), settings, runs_dir=tmp_path, measure=False)
-    assert frozen["forward_passes"] == 2 * 60 and frozen["seconds"] is None
-    run_dir = tmp_path / "earlier"
-    run_dir.mkdir()
-    (run_dir / "metrics.json").write_text(json.dumps({"backbone": "mobilenet", "image_size": 128, "strategy": "frozen",
-                                                      "images_per_second": 50.0}))
-    learned = estimate_cost(dataclasses.replace(tiny, strategy="frozen"), settings, runs_dir=tmp_path)
-    assert learned["rate_source"] == "1 earlier run(s)" and learned["seconds"] == pytest.approx(120 / 50.0)
-    assert np.isfinite(learned["total_flops"])
 
 
 @pytest.mark.parametrize("strategy", ["feature-extractor", "frozen"])

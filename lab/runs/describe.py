@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from lab.runs.status import MEANINGS, QUEUED, Status
+from lab.training.cost import time_in_words
 
 Event = dict[str, Any]
 # TensorFlow's start-up chatter that every worker prints (absl-formatted lines: "I0000 00:00:...", the CUDA
@@ -71,7 +72,7 @@ def progress_text(event: Event) -> str:
     if event.get("images_per_second"):
         parts.append(f"{event['images_per_second']:.0f} images/s")
     if event.get("eta_seconds") is not None:
-        parts.append(f"ETA {event['eta_seconds']:.0f} s")
+        parts.append(f"{time_in_words(event['eta_seconds'])} left")
     return " · ".join(parts)
 
 

@@ -1,26 +1,31 @@
-"""What a run will cost before it starts: images x epochs x FLOPs, and a time estimate.
+"""What a run will cost before it starts: how long it takes on this machine, and its work in FLOPs.
 
-Work is counted in forward-pass equivalents: a frozen backbone costs one per image per epoch, a
-fine-tuned or scratch one about two or three (the backward pass costs about two forward passes),
-features only once. The speed (forward passes per second) comes from earlier runs with the same
-backbone and image size, else from timing the backbone on a small random batch now.
+The time is a model of the run's parts (`lab.training.speed.Workload`): start-up, feature extraction for
+the images the feature cache does not hold yet, the epochs (validation included) and the final evaluation,
+at speeds learned from earlier runs like it, else from the backbone's forward rate (`lab.training.speed`).
+The FLOPs are a detail: forward-pass equivalents (a backward pass costs about two forward passes) times
+the backbone's FLOPs per image.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
+import importlib.metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from lab.errors import LabError
 from lab.settings import Settings, load_settings
 from lab.storage import read_json
-from lab.training.backbones import BACKBONES, BackboneSpec, build_backbone
+from lab.training.backbones import BACKBONES, BackboneSpec
 from lab.training.config import TrainConfig
-from lab.training.features import feature_extractor
-from lab.training.weights import WeightsSource
+from lab.training.speed import (
+    Speeds,
+    Workload,
+    finished_runs,
+    forward_rate_from_runs,
+    measure_forward_rate,
+    speeds_from_runs,
+)
 
 # Forward-pass equivalents per training image: a backward pass costs about two forward passes.
 FORWARDS_PER_IMAGE = {"frozen": 1.0, "fine-tune": 2.0, "scratch": 3.0, "feature-extractor": 1.0}
@@ -28,77 +33,143 @@ FORWARDS_PER_IMAGE = {"frozen": 1.0, "fine-tune": 2.0, "scratch": 3.0, "feature-
 
 def estimate_cost(config: TrainConfig, settings: Settings | None = None, *, runs_dir: Path | None = None,
                   measure: bool = True) -> dict[str, Any]:
-    """What `config` will cost: images, epochs, FLOPs, and seconds when the speed is known.
+    """What `config` will cost: images, epochs, FLOPs, and seconds on this machine when its speed is known.
 
-    The speed is the backbone's forward rate (images/s) on this machine, from earlier runs with the
-    same backbone and image size (their measured training or extraction speed, converted to forward
-    passes), else measured now on a small random batch (`measure=True`, a few seconds), else unknown.
+    "seconds" (None when unknown) is start-up + extraction + training + evaluation, itemised in "breakdown";
+    "rate_source" says where the speeds come from ("3 earlier runs", "a speed measurement just now");
+    "images_per_second" is the backbone's pace: extraction for a feature extractor, training otherwise.
+    Speeds come from earlier finished runs with the same backbone, image size and strategy, else from the
+    forward rate earlier runs of another strategy imply, else (`measure=True`, a few seconds) from timing
+    the backbone now.
     """
     settings = settings or load_settings()
     spec = BACKBONES[config.backbone]
     flops = spec.gflops * 1e9 * (config.image_size / spec.native_size) ** 2
-    train_images, validation_images = _planned_sizes(config, settings)
-    forwards = _forward_passes(config, train_images, validation_images)
-    rate, source = _rate_from_runs(config, runs_dir or settings.runs_dir)
-    if rate is None and measure:
-        rate, source = measure_forward_rate(spec, config.image_size), "measured forward pass"
+    workload = planned_workload(config, settings)
+    forwards = _forward_passes(config, workload)
+    speeds = _speeds(config, spec, runs_dir or settings.runs_dir, measure)
+    breakdown = workload.breakdown(speeds) if speeds else None
+    pace = (speeds.extract if config.strategy == "feature-extractor" else speeds.train) if speeds else 0.0
     return {
-        "train_images": train_images,
-        "validation_images": validation_images,
-        "epochs": config.epochs + (config.fine_tune_epochs if config.strategy == "fine-tune" else 0),
+        "train_images": workload.train_images,
+        "validation_images": workload.validation_images,
+        "test_images": workload.test_images,
+        "cached_images": workload.cached,
+        "epochs": workload.epochs + workload.fine_tune_epochs,
         "flops_per_image": flops,
         "forward_passes": forwards,
         "total_flops": forwards * flops,
-        "images_per_second": rate,
-        "rate_source": source,
-        "seconds": forwards / rate if rate else None,
+        "images_per_second": 1.0 / pace if pace else None,
+        "rate_source": speeds.source if speeds else None,
+        "breakdown": breakdown,
+        "seconds": sum(breakdown.values()) if breakdown else None,
     }
 
 
-def _planned_sizes(config: TrainConfig, settings: Settings) -> tuple[int, int]:
-    if config.train_size and config.validation_size:
-        return config.train_size, config.validation_size
+def planned_workload(config: TrainConfig, settings: Settings) -> Workload:
+    """The run's images and epochs, and the images whose features are still to compute.
+
+    The data is read (a scan, cached after the first) only when the sizes are not given or a feature cache
+    for this backbone may hold some of the images; otherwise the given sizes are used and no test split assumed.
+    """
+    fine_tune_epochs = config.fine_tune_epochs if config.strategy == "fine-tune" else 0
+    cache_folders = _feature_cache_folders(config, settings)
+    if config.train_size and config.validation_size and not cache_folders:
+        images = config.train_size + config.validation_size
+        return Workload(config.train_size, config.validation_size, 0, config.epochs, fine_tune_epochs,
+                        images if config.strategy == "feature-extractor" else 0)
     from lab.data import training_splits
 
-    data = training_splits(config.data, train_size=config.train_size,
-                           validation_size=config.validation_size, seed=config.seed, settings=settings)
-    return len(data.train), len(data.validation)
+    data = training_splits(config.data, train_size=config.train_size, validation_size=config.validation_size,
+                           seed=config.seed, settings=settings)
+    digests = {record.digest for split in (data.train, data.validation, data.test) for record in split}
+    cached = max((len(digests & read_json(folder / "index.json", {}).keys()) for folder in cache_folders), default=0)
+    to_extract = len(digests) - cached if config.strategy == "feature-extractor" else 0
+    return Workload(len(data.train), len(data.validation), len(data.test), config.epochs, fine_tune_epochs,
+                    to_extract, cached)
 
 
-def _forward_passes(config: TrainConfig, train_images: int, validation_images: int) -> float:
+def _feature_cache_folders(config: TrainConfig, settings: Settings) -> list[Path]:
+    """The feature-cache folders whose key matches this feature-extractor run (`lab.training.features`'s key,
+    read from each folder's key.json, so that nothing here loads TensorFlow)."""
+    root = settings.cache_dir / "features"
+    if config.strategy != "feature-extractor" or not root.is_dir():
+        return []
+    from lab.training.models import POOLING
+
+    wanted = {"backbone": config.backbone, "weights": _weights_digest(config, settings),
+              "image_size": config.image_size, "pooling": POOLING.get(config.resolved_head),
+              "keras": importlib.metadata.version("keras")}
+    return [folder for folder in root.iterdir()
+            if all(read_json(folder / "key.json", {}).get(name) == value for name, value in wanted.items())]
+
+
+def _weights_digest(config: TrainConfig, settings: Settings) -> str | None:
+    """How the feature cache names `config`'s weights: the file's SHA-256, or the seed of random weights."""
+    from lab.training.weights import file_sha256, find_weights_file, imagenet_file_name, keras_cache_dir
+
+    if config.weights == "none":
+        return f"random-seed-{config.seed}"
+    if config.weights == "imagenet":
+        path = keras_cache_dir() / imagenet_file_name(BACKBONES[config.backbone], config.image_size)
+        return file_sha256(path) if path.exists() else None
+    try:
+        return file_sha256(find_weights_file(config.weights, settings))
+    except LabError:
+        return None
+
+
+def _speeds(config: TrainConfig, spec: BackboneSpec, runs_dir: Path, measure: bool) -> Speeds | None:
+    """Calibrated from earlier runs of this strategy, else the forward rate other runs imply, else measured."""
+    runs = finished_runs(runs_dir)
+    rate = forward_rate_from_runs(config, runs)
+    source = f"earlier {spec.name} runs of another strategy"
+    implied = Speeds.from_forward_rate(config.strategy, rate, source) if rate else None
+    calibrated = speeds_from_runs(config, runs, implied)
+    if calibrated or implied or not measure:
+        return calibrated or implied
+    rate = measure_forward_rate(spec, config.image_size, batch_size=min(config.batch_size, 32))
+    return Speeds.from_forward_rate(config.strategy, rate, "a speed measurement just now")
+
+
+def _forward_passes(config: TrainConfig, workload: Workload) -> float:
     if config.strategy == "feature-extractor":
-        return float(train_images + validation_images)
+        return float(workload.train_images + workload.validation_images)
     first_phase = FORWARDS_PER_IMAGE["scratch" if config.strategy == "scratch" else "frozen"]
-    total = config.epochs * (first_phase * train_images + validation_images)
-    if config.strategy == "fine-tune":
-        total += config.fine_tune_epochs * (FORWARDS_PER_IMAGE["fine-tune"] * train_images + validation_images)
-    return total
+    validation = workload.validation_images
+    total = workload.epochs * (first_phase * workload.train_images + validation)
+    return total + workload.fine_tune_epochs * (FORWARDS_PER_IMAGE["fine-tune"] * workload.train_images + validation)
 
 
-def _rate_from_runs(config: TrainConfig, runs_dir: Path) -> tuple[float | None, str | None]:
-    """Median forward rate implied by earlier runs with the same backbone and image size."""
-    rates = []
-    for path in runs_dir.glob("*/metrics.json") if runs_dir.is_dir() else []:
-        metrics = read_json(path, {}) or {}
-        if metrics.get("backbone") != config.backbone or metrics.get("image_size") != config.image_size:
-            continue
-        extraction = (metrics.get("features") or {}).get("images_per_second")
-        if extraction:
-            rates.append(extraction)
-        elif metrics.get("images_per_second") and metrics.get("strategy") in FORWARDS_PER_IMAGE:
-            rates.append(metrics["images_per_second"] * FORWARDS_PER_IMAGE[metrics["strategy"]])
-    if not rates:
-        return None, None
-    return statistics.median(rates), f"{len(rates)} earlier run(s)"
+def time_in_words(seconds: float) -> str:
+    """A duration as a person says it: "about 40 seconds", "about 2 minutes", "about 1 hour 20 minutes"."""
+    if seconds < 10:
+        return "a few seconds"
+    if seconds < 55:
+        return f"about {max(10, round(seconds / 10) * 10)} seconds"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} minute{'s' * (minutes != 1)}"
+    hours, minutes = divmod(round(seconds / 600) * 10, 60)
+    return f"about {hours} hour{'s' * (hours != 1)}" + (f" {minutes} minutes" if minutes else "")
 
 
-def measure_forward_rate(spec: BackboneSpec, image_size: int, *, batch_size: int = 8, repeats: int = 2) -> float:
-    """Images/s of the backbone's forward pass on in-memory random images (weights do not change speed,
-    so it is built with random ones: nothing to resolve or download)."""
-    model = feature_extractor(build_backbone(spec, WeightsSource("none"), image_size), "none")
-    images = np.random.default_rng(0).uniform(0, 255, (batch_size, image_size, image_size, 3)).astype("float32")
-    model.predict_on_batch(images)  # build and warm up
-    began = time.perf_counter()
-    for _ in range(repeats):
-        model.predict_on_batch(images)
-    return batch_size * repeats / (time.perf_counter() - began)
+def duration_text(seconds: float) -> str:
+    """A duration to the second: "45 s", "3 min 5 s", "1 h 20 min"."""
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def details_text(cost: dict[str, Any]) -> str:
+    """Where an `estimate_cost` comes from, on one line: its parts, the images, and the work in FLOPs."""
+    names = {"startup": "start-up", "extraction": "feature extraction", "training": "training",
+             "evaluation": "evaluation"}
+    parts = [f"{names[part]} {duration_text(seconds)}" for part, seconds in (cost.get("breakdown") or {}).items()
+             if seconds >= 0.5]
+    cached = f" ({cost['cached_images']:,} images' features already cached)" if cost.get("cached_images") else ""
+    images = (f"{cost['train_images']:,} training + {cost['validation_images']:,} validation images × "
+              f"{cost['epochs']} epochs{cached}")
+    flops = (f"{cost['forward_passes']:,.0f} forward passes × {cost['flops_per_image'] / 1e9:.2f} GFLOPs = "
+             f"{cost['total_flops'] / 1e12:,.1f} TFLOPs")
+    return " · ".join([*parts, images, flops])

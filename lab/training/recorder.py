@@ -5,7 +5,8 @@ a run folder is readable without the app and a page can follow a run through its
 
     {"type": "phase", "phase": str, "message": str}
     {"type": "batch", "phase", "epoch", "epochs", "batch", "batches", "loss", "accuracy",
-     "images_per_second", "eta_seconds"}      (about 2 per second; loss/accuracy None while extracting features)
+     "images_per_second", "eta_seconds"}      (about 2 per second; loss/accuracy None while extracting features;
+                                              eta_seconds from `EpochClock`, None until a pace is known)
     {"type": "epoch", "phase", "epoch", "epochs", "logs": {...}}
 
 Every file is written atomically (history.csv is rewritten each epoch), so a crash or a reader never
@@ -77,14 +78,15 @@ class Recorder:
 
     def feature_progress(self, batch_size: int) -> Callable[[int, int, str], None]:
         """An `on_progress` for feature extraction that emits batch events with images/s and ETA."""
-        began = time.monotonic()
+        clock = EpochClock()
+        clock.begin_epoch()
 
         def report(done: int, total: int, message: str) -> None:
-            rate = done / max(time.monotonic() - began, 1e-9)
-            self.batch({"phase": "features", "epoch": 0, "epochs": 0, "batch": math.ceil(done / batch_size),
-                        "batches": math.ceil(total / batch_size), "loss": None, "accuracy": None,
-                        "images_per_second": rate, "eta_seconds": (total - done) / rate if rate else None},
-                       last=done == total)
+            batch, batches = math.ceil(done / batch_size), math.ceil(total / batch_size)
+            eta = clock.batch_done(batch, batches, epochs_after=0)
+            self.batch({"phase": "features", "epoch": 0, "epochs": 0, "batch": batch, "batches": batches,
+                        "loss": None, "accuracy": None, "images_per_second": done / clock.elapsed(),
+                        "eta_seconds": eta}, last=done == total)
 
         return report
 
@@ -202,27 +204,24 @@ def _progress_callback_class():
             self.recorder, self.export, self.phase = recorder, export, phase
             self.epochs = total_epochs  # planned over all phases, so "epoch 6/8" reads right while fine-tuning
             self.batch_size = batch_size
-            self.fit_started = time.monotonic()
-            self.batches_seen = 0
+            self.clock = EpochClock()
 
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.epoch_started = time.monotonic()
+            self.epoch_started = self.clock.begin_epoch()
             self.batches = 0
             self.train_seconds = 0.0
 
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             logs = logs or {}
             self.batches = batch + 1
-            self.batches_seen += 1
-            self.train_seconds = time.monotonic() - self.epoch_started
+            self.train_seconds = self.clock.elapsed()
             steps = self.params.get("steps") or self.batches
-            per_batch = (time.monotonic() - self.fit_started) / self.batches_seen
-            remaining = (steps - self.batches) + steps * (self.epochs - self._epoch_number())
+            eta = self.clock.batch_done(self.batches, steps, epochs_after=self.epochs - self._epoch_number())
             self.recorder.batch({
                 "phase": self.phase, "epoch": self._epoch_number(), "epochs": self.epochs, "batch": self.batches,
                 "batches": steps, "loss": _number(logs.get("loss")), "accuracy": _number(logs.get("accuracy")),
                 "images_per_second": self.batches * self.batch_size / max(self.train_seconds, 1e-9),
-                "eta_seconds": remaining * per_batch,
+                "eta_seconds": eta,
             }, last=self.batches == steps)
             if self.recorder.stop():
                 self.model.stop_training = True
@@ -231,6 +230,7 @@ def _progress_callback_class():
             steps = self.params.get("steps") or self.batches
             if self.recorder.stopped and self.batches < steps:
                 return  # an interrupted epoch is not an epoch: keep history and checkpoints to whole ones
+            self.clock.end_epoch()
             images = min(self.batches * self.batch_size, steps * self.batch_size)
             logs = {**(logs or {}), "learning_rate": float(self.model.optimizer.learning_rate)}
             self.recorder.epoch_done(self.export, self.phase, self.epochs, logs,
@@ -241,6 +241,45 @@ def _progress_callback_class():
             return self.recorder.epochs_done + 1
 
     return Progress
+
+
+class EpochClock:
+    """Seconds left in a phase, from the phase's own pace, steady within an epoch.
+
+    Once an epoch has finished, whole epochs set the pace (validation included; the first epoch, which
+    carries graph tracing, only until a later one exists): the ETA then falls with the clock. Before that,
+    the epoch's own batches after its first. A rate over all batches so far counted the first batch's
+    tracing in every later one, so the ETA read 496 s and fell to 43 s within one epoch.
+    """
+
+    def __init__(self) -> None:
+        self.epochs: list[float] = []
+        self.epoch_began = self.first_batch_done = time.monotonic()
+
+    def begin_epoch(self) -> float:
+        self.epoch_began = time.monotonic()
+        return self.epoch_began
+
+    def elapsed(self) -> float:
+        """Seconds since the epoch began (never 0, so rates can divide by it)."""
+        return max(time.monotonic() - self.epoch_began, 1e-9)
+
+    def end_epoch(self) -> None:
+        self.epochs.append(time.monotonic() - self.epoch_began)
+
+    def batch_done(self, batch: int, batches: int, *, epochs_after: int) -> float | None:
+        """The ETA after batch `batch` (1-based) of `batches`, with `epochs_after` whole epochs still to come
+        after this one; None while the first batch of the first epoch gives no pace yet."""
+        now = time.monotonic()
+        if batch <= 1:
+            self.first_batch_done = now
+        if self.epochs:
+            epoch = statistics.median(self.epochs[1:] or self.epochs)
+            return max(epoch - (now - self.epoch_began), 0.0) + epoch * epochs_after
+        if batch <= 1:
+            return None
+        per_batch = (now - self.first_batch_done) / (batch - 1)
+        return per_batch * (batches - batch) + per_batch * batches * epochs_after
 
 
 def _number(value: Any) -> float | None:
