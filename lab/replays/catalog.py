@@ -94,7 +94,7 @@ FIVE_MODEL = Replay(
     variants={
         "quick": Variant("quick", validation=500, test=500, changes={
             EVERY_ROW: {"train_size": 1000, "validation_size": 500},
-            "basic-cnn": {"epochs": 15}, "dropout": {"epochs": 15}, "augmented": {"epochs": 30},
+            "basic-cnn": {"epochs": 10}, "dropout": {"epochs": 10}, "augmented": {"epochs": 20},
             "features": {"epochs": 30}, "frozen": {"epochs": 8},
             "fine-tune": {"epochs": 4, "fine_tune_epochs": 6},
         }, note="quick: 1,000 / 500 / 500 images at 150 px, fewer epochs"),

@@ -93,7 +93,7 @@ def plan_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: int,
         raise LabError(f"--repeats {repeats}: a study needs at least one run per size.")
     preflight(config, settings)
     manifest = _manifest_with_test(config, settings)
-    available = len(manifest.splits["train"])
+    available = len(manifest.splits.get(config.train_split, []))
     too_big = [size for size in sizes if size is not None and size > available]
     if too_big:
         raise LabError(f"--sizes asks for {too_big[0]:,} training images but {manifest.name} has {available:,} in "

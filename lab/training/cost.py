@@ -80,8 +80,8 @@ def planned_workload(config: TrainConfig, settings: Settings) -> Workload:
                         images if config.strategy == "feature-extractor" else 0)
     from lab.data import training_splits
 
-    data = training_splits(config.data, train_size=config.train_size, validation_size=config.validation_size,
-                           seed=config.seed, settings=settings)
+    data = training_splits(config.data, train_split=config.train_split, train_size=config.train_size,
+                           validation_size=config.validation_size, seed=config.seed, settings=settings)
     digests = {record.digest for split in (data.train, data.validation, data.test) for record in split}
     cached = max((len(digests & read_json(folder / "index.json", {}).keys()) for folder in cache_folders), default=0)
     to_extract = len(digests) - cached if config.strategy == "feature-extractor" else 0
