@@ -6,6 +6,7 @@ home page. Each step of the workflow is a page in `app_pages/`; everything that 
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import streamlit as st
@@ -38,14 +39,29 @@ WORKFLOW = (
      "Try a trained model on new photos, see what it looked at, and export it."),
 )
 JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few small files)
+DEVICE_POLL_SECONDS = 1  # how often the home page looks whether the device list has arrived
 
 
-@st.cache_resource(show_spinner="Looking for GPUs (TensorFlow loads once, a few seconds)...")
-def compute_devices() -> list[dict[str, Any]]:
-    """TensorFlow's CPU and GPUs; cached for the server's life since importing TensorFlow takes seconds."""
+@st.cache_resource(show_spinner=False)
+def device_search() -> Future[list[dict[str, Any]]]:
+    """TensorFlow's CPU and GPUs, listed in a background thread once for the server's life.
+
+    Importing TensorFlow takes 10-20 s on a cold server: in the script it would hold every page's run
+    (Streamlit's "Running" and Stop in the header, links that answer only afterwards). In a thread the
+    pages finish at once and show the devices when the list arrives.
+    """
     from lab.training.devices import list_devices
 
-    return list_devices()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="device-search")
+    search = pool.submit(list_devices)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return search
+
+
+def compute_devices() -> list[dict[str, Any]] | None:
+    """The device list, or None while TensorFlow is still loading."""
+    search = device_search()
+    return search.result() if search.done() else None
 
 
 def home() -> None:
@@ -97,7 +113,23 @@ def workspace_state() -> None:
 
 def compute_device() -> None:
     st.subheader("Compute")
-    devices = compute_devices()
+    if compute_devices() is None:
+        st.fragment(devices_pending, run_every=DEVICE_POLL_SECONDS)()
+    else:
+        devices_found()
+
+
+def devices_pending() -> None:
+    """A placeholder that looks again every second, and redraws the whole page (sidebar too) once the
+    device list has arrived."""
+    if compute_devices() is not None:
+        st.rerun(scope="app")
+    st.caption(":material/hourglass_top: Looking for GPUs: TensorFlow loads once per server, which takes "
+               "a few seconds. The rest of the lab is ready to use.")
+
+
+def devices_found() -> None:
+    devices = compute_devices() or []
     gpus = [device for device in devices if device["type"] == "GPU"]
     for device in devices:
         st.markdown(f"- {describe_device(device)}")
@@ -123,7 +155,10 @@ def sidebar() -> DeltaGenerator:
 
 
 def compute_summary() -> str:
-    gpus = sum(device["type"] == "GPU" for device in compute_devices())
+    devices = compute_devices()
+    if devices is None:
+        return "**Compute:** looking for GPUs..."
+    gpus = sum(device["type"] == "GPU" for device in devices)
     return f"**Compute:** {gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "**Compute:** CPU only"
 
 
