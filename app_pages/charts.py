@@ -1,5 +1,6 @@
 """Plotly figures the pages share: learning curves (one run or several overlaid), the evaluation views
-(confusion matrix, ROC and precision-recall curves) and the dataset-size study's chart.
+(confusion matrix, ROC and precision-recall curves), the dataset-size study's chart and the Dataset page's
+image-size map.
 
 Figures only: each function takes plain data (histories, matrices, result rows) and returns a figure,
 so the Train and Compare pages draw runs the same way. Not a page (no `st.` calls).
@@ -12,6 +13,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 from plotly.colors import qualitative
+
+from lab.data.summary import SizeCell
 
 COLOURS = qualitative.Plotly
 LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10},
@@ -105,6 +108,30 @@ def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, flo
         figure.add_hline(y=accuracy, line_dash="dot", line_color="grey", annotation_text=f"published: {label}")
     figure.update_layout(title="accuracy against training images", xaxis_type="log", xaxis_title="training images",
                          yaxis_title="accuracy", **LAYOUT)
+    return figure
+
+
+def size_map(cells: Sequence[SizeCell], cell_pixels: int) -> go.Figure:
+    """One dot per class and `cell_pixels`-square cell of (width, height), its area in proportion to images.
+
+    Each class is a trace of its own colour, the colours of `colour` in class order (as the class-balance
+    bars use them), dots half-opaque with an outline so overlapping classes stay readable, and never so
+    small that a cell of a few images disappears.
+    """
+    largest = max((c.images for c in cells), default=1)
+    figure = go.Figure()
+    for index, label in enumerate(sorted({c.label for c in cells})):
+        mine = [c for c in cells if c.label == label]
+        figure.add_scatter(
+            x=[c.width + cell_pixels / 2 for c in mine], y=[c.height + cell_pixels / 2 for c in mine],
+            mode="markers", name=label, customdata=[c.images for c in mine],
+            hovertemplate=f"{label}: %{{customdata:,}} images about %{{x:.0f}} x %{{y:.0f}}<extra></extra>",
+            marker={"size": [c.images for c in mine], "sizemode": "area", "sizeref": largest / 40**2,
+                    "sizemin": 5, "color": colour(index), "opacity": 0.6,
+                    "line": {"width": 1, "color": "rgba(0,0,0,0.45)"}})
+    figure.update_layout(title=f"Image sizes: one dot per {cell_pixels} x {cell_pixels}-pixel cell, sized by images",
+                         xaxis_title="width (pixels)", yaxis_title="height (pixels)", legend_title_text="class",
+                         **{**LAYOUT, "margin": {"t": 50, "b": 10, "l": 10, "r": 10}})
     return figure
 
 
