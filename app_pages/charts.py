@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import hex_to_rgb, qualitative
 
 from lab.data.summary import SizeCell
 
@@ -115,24 +115,32 @@ def size_map(cells: Sequence[SizeCell], cell_pixels: int) -> go.Figure:
     """One dot per class and `cell_pixels`-square cell of (width, height), its area in proportion to images.
 
     Each class is a trace of its own colour, the colours of `colour` in class order (as the class-balance
-    bars use them), dots half-opaque with an outline so overlapping classes stay readable, and never so
-    small that a cell of a few images disappears.
+    bars use them). The classes' dots of one cell sit side by side, drawn as rings with a faint fill, so
+    both classes stay readable where their sizes overlap; no dot is so small that a few images vanish.
     """
     largest = max((c.images for c in cells), default=1)
+    labels = sorted({c.label for c in cells})
     figure = go.Figure()
-    for index, label in enumerate(sorted({c.label for c in cells})):
+    for index, label in enumerate(labels):
         mine = [c for c in cells if c.label == label]
+        shift = cell_pixels * (0.5 + (index - (len(labels) - 1) / 2) / (2 * len(labels)))
         figure.add_scatter(
-            x=[c.width + cell_pixels / 2 for c in mine], y=[c.height + cell_pixels / 2 for c in mine],
-            mode="markers", name=label, customdata=[c.images for c in mine],
-            hovertemplate=f"{label}: %{{customdata:,}} images about %{{x:.0f}} x %{{y:.0f}}<extra></extra>",
+            x=[c.width + shift for c in mine], y=[c.height + cell_pixels / 2 for c in mine], mode="markers",
+            name=label, customdata=[(c.images, c.width, c.width + cell_pixels - 1, c.height,
+                                     c.height + cell_pixels - 1) for c in mine],
+            hovertemplate=f"{label}: %{{customdata[0]:,}} images of %{{customdata[1]}}-%{{customdata[2]}} x "
+                          "%{customdata[3]}-%{customdata[4]} pixels<extra></extra>",
             marker={"size": [c.images for c in mine], "sizemode": "area", "sizeref": largest / 40**2,
-                    "sizemin": 5, "color": colour(index), "opacity": 0.6,
-                    "line": {"width": 1, "color": "rgba(0,0,0,0.45)"}})
+                    "sizemin": 6, "color": _faint(colour(index)), "line": {"width": 2, "color": colour(index)}})
     figure.update_layout(title=f"Image sizes: one dot per {cell_pixels} x {cell_pixels}-pixel cell, sized by images",
                          xaxis_title="width (pixels)", yaxis_title="height (pixels)", legend_title_text="class",
                          **{**LAYOUT, "margin": {"t": 50, "b": 10, "l": 10, "r": 10}})
     return figure
+
+
+def _faint(hex_colour: str, alpha: float = 0.25) -> str:
+    red, green, blue = hex_to_rgb(hex_colour)
+    return f"rgba({red},{green},{blue},{alpha})"
 
 
 def probability_bars(probabilities: Mapping[str, float], threshold: float) -> go.Figure:

@@ -17,7 +17,7 @@ import plotly.express as px
 import streamlit as st
 from PIL import Image, ImageOps
 
-from app_pages.charts import size_map
+from app_pages.charts import COLOURS, size_map
 from app_pages.session_keys import DATASET_PATH
 from lab.data import Manifest, ScanReport, build_manifest, download_sample, list_manifests, load_manifest, scan
 from lab.data.download import local_samples
@@ -206,14 +206,17 @@ def overview(report: ScanReport) -> None:
 
 
 def class_balance(report: ScanReport) -> None:
+    """Bars per class (and split), in the size map's colours: one colour per class on the whole page, and
+    not Streamlit's theme, whose second colour is a pale light blue."""
     if report.splits:
         rows = [{"split": split, "class": label, "images": count}
                 for split, counts in report.splits.items() for label, count in counts.items()]
         figure = px.bar(pd.DataFrame(rows), x="split", y="images", color="class", barmode="group",
-                        text_auto=",", title="Images per class and split")
+                        text_auto=",", title="Images per class and split", color_discrete_sequence=COLOURS)
     else:
         frame = pd.DataFrame({"class": list(report.classes), "images": list(report.classes.values())})
-        figure = px.bar(frame, x="class", y="images", color="class", text_auto=",", title="Images per class")
+        figure = px.bar(frame, x="class", y="images", color="class", text_auto=",", title="Images per class",
+                        color_discrete_sequence=COLOURS)
     figure.update_layout(height=360, margin={"t": 50, "b": 10}, legend_title_text="class")
     st.plotly_chart(figure)
 
@@ -375,7 +378,8 @@ def split_builder(report: ScanReport, settings: Settings) -> None:
         st.error(str(error))
         manifest = None
     else:
-        st.markdown(f"**This split:** {split_sizes(manifest)} images")
+        left_out = f" ({_copies_phrase(report.duplicates)} left out)" if drop and report.duplicates else ""
+        st.markdown(f"**This split:** {split_sizes(manifest)} images{left_out}")
     if st.button("Save manifest", type="primary", icon=":material/save:", disabled=manifest is None):
         path = manifest.save(settings)
         st.success(f"Saved manifest **{manifest.name}**: {split_sizes(manifest)}. Other pages and "
