@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from PIL import Image, ImageOps
+from PIL import Image
 
 from app_pages.charts import COLOURS, size_map
 from app_pages.session_keys import DATASET_PATH
@@ -23,6 +23,7 @@ from lab.data import Manifest, ScanReport, build_manifest, download_sample, list
 from lab.data.download import local_samples
 from lab.data.records import SPLITS
 from lab.data.summary import SIZE_CELL
+from lab.data.thumbnail import square_thumbnail
 from lab.errors import LabError
 from lab.progress import Progress
 from lab.settings import Settings, load_settings
@@ -40,7 +41,6 @@ MAX_SAMPLE_CLASSES = 12
 MAX_SUBSETS = 4
 MAX_SHOWN_FILES = 24  # bad files and duplicate groups drawn as thumbnails; the table below lists them all
 THUMBNAILS_PER_ROW = 8
-MAX_THUMBNAIL_PIXELS = 50_000_000  # a header claiming more is not decoded for a thumbnail
 
 
 @st.cache_resource(max_entries=8, show_spinner="Scanning...")
@@ -278,16 +278,7 @@ def thumbnail_row(files: list[tuple[str, str]]) -> None:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def thumbnail(path: str, size: int = 192) -> Image.Image | None:
-    """A square, upright thumbnail, so the grid lines up whatever the photos' shapes; None for a file that
-    does not decode (bad files are shown where they can be) or claims too many pixels to decode safely."""
-    try:
-        with Image.open(path) as image:
-            if image.width * image.height > MAX_THUMBNAIL_PIXELS:
-                return None
-            image.draft("RGB", (size, size))  # JPEG: decode at a fraction of the size, much faster
-            return ImageOps.fit(ImageOps.exif_transpose(image).convert("RGB"), (size, size))
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
+    return square_thumbnail(path, size)
 
 
 def folder_tree(report: ScanReport) -> str:
