@@ -113,10 +113,11 @@ def workspace_state() -> None:
 
 def compute_device() -> None:
     st.subheader("Compute")
-    if compute_devices() is None:
+    devices = compute_devices()
+    if devices is None:
         st.fragment(devices_pending, run_every=DEVICE_POLL_SECONDS)()
     else:
-        devices_found()
+        devices_found(devices)
 
 
 def devices_pending() -> None:
@@ -128,8 +129,7 @@ def devices_pending() -> None:
                "a few seconds. The rest of the lab is ready to use.")
 
 
-def devices_found() -> None:
-    devices = compute_devices() or []
+def devices_found(devices: list[dict[str, Any]]) -> None:
     gpus = [device for device in devices if device["type"] == "GPU"]
     for device in devices:
         st.markdown(f"- {describe_device(device)}")
@@ -143,7 +143,8 @@ def devices_found() -> None:
 def sidebar() -> DeltaGenerator:
     """Workspace and training jobs; returns the slot for the compute device, filled after the page.
 
-    Finding the devices imports TensorFlow (seconds, once per server), so the page draws first.
+    Finding the devices imports TensorFlow (seconds, once per server, in a background thread): until then
+    the slot says so, and the home page's rerun once they are found fills it.
     """
     settings = load_settings()
     with st.sidebar:
