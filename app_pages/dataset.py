@@ -224,8 +224,11 @@ def class_balance(report: ScanReport) -> None:
 def image_sizes(report: ScanReport) -> None:
     """The size map where sizes vary; where every image has one size, a chart of one dot says less than
     the sentence "All images are 160 x 160"."""
-    sizes = report.sizes.sentence() if report.sizes else "No valid images."
-    if report.sizes and report.sizes.distinct > 1:
+    if report.sizes is None:
+        st.caption("No valid images, so no sizes.")
+        return
+    sizes = report.sizes.sentence()
+    if report.sizes.distinct > 1:
         st.plotly_chart(size_map(report.size_distribution, SIZE_CELL))
         st.caption(f"{sizes} Training squashes every image to the model's input size.")
     else:
@@ -260,13 +263,13 @@ def sample_grid(report: ScanReport) -> None:
         st.markdown(f"**{label}** · {sizes.images:,} images, median {sizes.width.median:.0f} x "
                     f"{sizes.height.median:.0f} pixels")
         picked = random.Random(f"samples of {label}").sample(paths, min(SAMPLES_PER_CLASS, len(paths)))
-        thumbnail_row([(path, Path(path).name) for path in picked])
+        thumbnail_grid([(path, Path(path).name) for path in picked])
     if len(by_class) > MAX_SAMPLE_CLASSES:
         st.caption(f"...and {len(by_class) - MAX_SAMPLE_CLASSES} more classes.")
 
 
-def thumbnail_row(files: list[tuple[str, str]]) -> None:
-    """Thumbnails of (path, caption) in rows of THUMBNAILS_PER_ROW; a file that does not decode says so."""
+def thumbnail_grid(files: list[tuple[str, str]]) -> None:
+    """Thumbnails of (path, caption), THUMBNAILS_PER_ROW to a row; a file that does not decode says so."""
     for start in range(0, len(files), THUMBNAILS_PER_ROW):
         for column, (path, caption) in zip(st.columns(THUMBNAILS_PER_ROW), files[start:start + THUMBNAILS_PER_ROW]):
             image = thumbnail(path)
@@ -278,6 +281,7 @@ def thumbnail_row(files: list[tuple[str, str]]) -> None:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def thumbnail(path: str, size: int = 192) -> Image.Image | None:
+    """`lab.data.thumbnail.square_thumbnail`, kept across reruns so a tab switch decodes nothing again."""
     return square_thumbnail(path, size)
 
 
@@ -299,7 +303,7 @@ def bad_files(report: ScanReport) -> None:
     st.warning(f"{len(report.invalid):,} files could not be used and are left out of every split and "
                "training run. Nothing was deleted; fix or remove them yourself if you like.")
     shown = report.invalid[:MAX_SHOWN_FILES]
-    thumbnail_row([(item["path"], str(_relative(Path(item["path"]), report.root))) for item in shown])
+    thumbnail_grid([(item["path"], str(_relative(Path(item["path"]), report.root))) for item in shown])
     frame = pd.DataFrame({"file": [str(_relative(Path(i["path"]), report.root)) for i in report.invalid],
                           "reason": [i["reason"] for i in report.invalid]})
     st.dataframe(frame, hide_index=True, column_config={"file": st.column_config.TextColumn(width="medium"),
@@ -315,7 +319,7 @@ def duplicates(report: ScanReport) -> None:
                    f"{'image appears' if images == 1 else 'images appear'} more than once, byte for byte. "
                    "Saving a split can leave the extra copies out.")
         shown = report.duplicates[:MAX_SHOWN_FILES]
-        thumbnail_row([(group[0], f"{len(group)} copies: " + ", ".join(Path(p).name for p in group))
+        thumbnail_grid([(group[0], f"{len(group)} copies: " + ", ".join(Path(p).name for p in group))
                        for group in shown])
         st.dataframe(_groups_table(report.duplicates, report.root), hide_index=True)
     if report.leakage:
