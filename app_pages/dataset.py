@@ -86,7 +86,7 @@ def choose_source(settings: Settings) -> str | None:
 
 def folder_source(settings: Settings) -> str | None:
     names = {str(folder): name for folder, name in dataset_names(settings).items()}
-    folders = list(names)
+    folders = sorted(names, key=lambda folder: names[folder].casefold())  # by name, as people look for them
     current = st.session_state.get(DATASET_PATH)
     picked, typed = st.columns([2, 3])
     choice = picked.selectbox(
@@ -274,7 +274,7 @@ def thumbnail_grid(files: list[tuple[str, str]]) -> None:
         for column, (path, caption) in zip(st.columns(THUMBNAILS_PER_ROW), files[start:start + THUMBNAILS_PER_ROW]):
             image = thumbnail(path)
             if image is None:
-                column.caption(f":material/broken_image: {caption}: does not open, so there is nothing to show")
+                column.caption(f":material/broken_image: {caption}: no preview, the file does not open")
             else:
                 column.image(image, caption=caption, width="stretch")
 

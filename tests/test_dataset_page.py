@@ -57,8 +57,9 @@ def captions(element_list) -> list[str]:
 
 
 def test_first_visit_offers_the_data_folders_and_says_nothing_is_scanned(workspace: Path) -> None:
+    make_pets(load_settings().datasets_dir / "pets")  # an upload: its folder sorts before ../shared/data
     app = open_page()
-    assert app.selectbox[0].options == ["cats_and_dogs_filtered", "dogs-vs-cats-20k-160px"]  # never paths
+    assert app.selectbox[0].options == ["cats_and_dogs_filtered", "dogs-vs-cats-20k-160px", "pets (uploaded)"]
     assert "No dataset scanned yet" in app.info[0].value
     assert not app.metric
 
@@ -170,7 +171,7 @@ def test_bad_files_and_duplicates_are_shown_as_thumbnails_with_one_count_wording
     bad = tab(app, "Bad files")
     assert bad.label == "Bad files (2)"
     assert captions(bad) == ["dogs/dog.tiny.png"]  # the one that decodes is drawn ...
-    assert any("cats/cat.broken.jpg: does not open" in caption.value for caption in bad.caption)  # ... not this
+    assert any("cats/cat.broken.jpg: no preview" in caption.value for caption in bad.caption)  # ... not this
     copies = tab(app, "Duplicates")
     assert copies.label == "Duplicates and leakage (1 extra copy)"
     assert copies.warning[0].value.startswith("1 extra copy: 1 image appears more than once")
