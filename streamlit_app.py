@@ -6,7 +6,11 @@ home page. Each step of the workflow is a page in `app_pages/`; everything that 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -40,22 +44,29 @@ WORKFLOW = (
 )
 JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few small files)
 DEVICE_POLL_SECONDS = 1  # how often the home page looks whether the device list has arrived
+LIST_DEVICES = "import json, lab, lab.training.devices as d; print(json.dumps(d.list_devices()))"
 
 
 @st.cache_resource(show_spinner=False)
 def device_search() -> Future[list[dict[str, Any]]]:
-    """TensorFlow's CPU and GPUs, listed in a background thread once for the server's life.
+    """TensorFlow's CPU and GPUs, listed once for the server's life, without holding up any page.
 
-    Importing TensorFlow takes 10-20 s on a cold server: in the script it would hold every page's run
-    (Streamlit's "Running" and Stop in the header, links that answer only afterwards). In a thread the
-    pages finish at once and show the devices when the list arrives.
+    Importing TensorFlow takes 10-20 s on a cold server. In the script it would hold every page's run
+    (Streamlit's "Running" and Stop in the header, links that answer only afterwards); in a thread of the
+    server it would hold Python's lock for seconds at a time, so every tab would stall instead. So a child
+    process lists them, and a thread only waits for its answer.
     """
-    from lab.training.devices import list_devices
-
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="device-search")
-    search = pool.submit(list_devices)
+    search = pool.submit(list_devices_in_child)
     pool.shutdown(wait=False)  # the thread ends with its one task
     return search
+
+
+def list_devices_in_child() -> list[dict[str, Any]]:
+    """`lab.training.devices.list_devices()`, run by a fresh interpreter with this app's environment."""
+    listing = subprocess.run([sys.executable, "-c", LIST_DEVICES], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parent, timeout=300)
+    return json.loads(listing.stdout.strip().splitlines()[-1])
 
 
 def compute_devices() -> list[dict[str, Any]] | None:

@@ -140,7 +140,8 @@ def test_the_home_page_draws_before_tensorflow_has_listed_the_devices(workspace:
     assert not first["devices"] and any("Looking for GPUs" in caption for caption in first["captions"]), first
     assert "**Compute:** looking for GPUs..." in first["sidebar"]
     assert any(device.startswith("- CPU:") for device in last["devices"]), last
-    assert last["tensorflow"] and "**Compute:** CPU only" in last["sidebar"]
+    assert "**Compute:** CPU only" in last["sidebar"]
+    assert not last["tensorflow"]  # a child process listed them: the server itself never stalls on the import
 
 
 def test_summary_reads_unreadable_runs_as_unknown_and_skips_folders_without_images(
