@@ -6,6 +6,11 @@ home page. Each step of the workflow is a page in `app_pages/`; everything that 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -39,14 +44,36 @@ WORKFLOW = (
 )
 TUTORIALS = "app_pages/replay.py"  # reproduce a whole tutorial in one click: offered first on the home page
 JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few small files)
+DEVICE_POLL_SECONDS = 1  # how often the home page looks whether the device list has arrived
+LIST_DEVICES = "import json, lab, lab.training.devices as d; print(json.dumps(d.list_devices()))"
 
 
-@st.cache_resource(show_spinner="Looking for GPUs (TensorFlow loads once, a few seconds)...")
-def compute_devices() -> list[dict[str, Any]]:
-    """TensorFlow's CPU and GPUs; cached for the server's life since importing TensorFlow takes seconds."""
-    from lab.training.devices import list_devices
+@st.cache_resource(show_spinner=False)
+def device_search() -> Future[list[dict[str, Any]]]:
+    """TensorFlow's CPU and GPUs, listed once for the server's life, without holding up any page.
 
-    return list_devices()
+    Importing TensorFlow takes 10-20 s on a cold server. In the script it would hold every page's run
+    (Streamlit's "Running" and Stop in the header, links that answer only afterwards); in a thread of the
+    server it would hold Python's lock for seconds at a time, so every tab would stall instead. So a child
+    process lists them, and a thread only waits for its answer.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="device-search")
+    search = pool.submit(list_devices_in_child)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return search
+
+
+def list_devices_in_child() -> list[dict[str, Any]]:
+    """`lab.training.devices.list_devices()`, run by a fresh interpreter with this app's environment."""
+    listing = subprocess.run([sys.executable, "-c", LIST_DEVICES], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parent, timeout=300)
+    return json.loads(listing.stdout.strip().splitlines()[-1])
+
+
+def compute_devices() -> list[dict[str, Any]] | None:
+    """The device list, or None while TensorFlow is still loading."""
+    search = device_search()
+    return search.result() if search.done() else None
 
 
 def home() -> None:
@@ -99,6 +126,22 @@ def workspace_state() -> None:
 def compute_device() -> None:
     st.subheader("Compute")
     devices = compute_devices()
+    if devices is None:
+        st.fragment(devices_pending, run_every=DEVICE_POLL_SECONDS)()
+    else:
+        devices_found(devices)
+
+
+def devices_pending() -> None:
+    """A placeholder that looks again every second, and redraws the whole page (sidebar too) once the
+    device list has arrived."""
+    if compute_devices() is not None:
+        st.rerun(scope="app")
+    st.caption(":material/hourglass_top: Looking for GPUs: TensorFlow loads once per server, which takes "
+               "a few seconds. The rest of the lab is ready to use.")
+
+
+def devices_found(devices: list[dict[str, Any]]) -> None:
     gpus = [device for device in devices if device["type"] == "GPU"]
     for device in devices:
         st.markdown(f"- {describe_device(device)}")
@@ -112,7 +155,8 @@ def compute_device() -> None:
 def sidebar() -> DeltaGenerator:
     """Workspace and training jobs; returns the slot for the compute device, filled after the page.
 
-    Finding the devices imports TensorFlow (seconds, once per server), so the page draws first.
+    Finding the devices imports TensorFlow (seconds, once per server, in a background thread): until then
+    the slot says so, and the home page's rerun once they are found fills it.
     """
     settings = load_settings()
     with st.sidebar:
@@ -124,7 +168,10 @@ def sidebar() -> DeltaGenerator:
 
 
 def compute_summary() -> str:
-    gpus = sum(device["type"] == "GPU" for device in compute_devices())
+    devices = compute_devices()
+    if devices is None:
+        return "**Compute:** looking for GPUs..."
+    gpus = sum(device["type"] == "GPU" for device in devices)
     return f"**Compute:** {gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "**Compute:** CPU only"
 
 

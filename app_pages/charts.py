@@ -1,5 +1,6 @@
 """Plotly figures the pages share: learning curves (one run or several overlaid), the evaluation views
-(confusion matrix, ROC and precision-recall curves) and the dataset-size study's chart.
+(confusion matrix, ROC and precision-recall curves), the dataset-size study's chart and the Dataset page's
+image-size map.
 
 Figures only: each function takes plain data (histories, matrices, result rows) and returns a figure,
 so the Train and Compare pages draw runs the same way. Not a page (no `st.` calls).
@@ -11,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import hex_to_rgb, qualitative
+
+from lab.data.summary import SizeCell
 
 COLOURS = qualitative.Plotly
 LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10},
@@ -106,6 +109,38 @@ def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, flo
     figure.update_layout(title="accuracy against training images", xaxis_type="log", xaxis_title="training images",
                          yaxis_title="accuracy", **LAYOUT)
     return figure
+
+
+def size_map(cells: Sequence[SizeCell], cell_pixels: int) -> go.Figure:
+    """One dot per class and `cell_pixels`-square cell of (width, height), its area in proportion to images.
+
+    Each class is a trace of its own colour, the colours of `colour` in class order (as the class-balance
+    bars use them). The classes' dots of one cell sit side by side, drawn as rings with a faint fill, so
+    both classes stay readable where their sizes overlap; no dot is so small that a few images vanish.
+    """
+    largest = max((c.images for c in cells), default=1)
+    labels = sorted({c.label for c in cells})
+    figure = go.Figure()
+    for index, label in enumerate(labels):
+        mine = [c for c in cells if c.label == label]
+        shift = cell_pixels * (0.5 + (index - (len(labels) - 1) / 2) / (2 * len(labels)))
+        figure.add_scatter(
+            x=[c.width + shift for c in mine], y=[c.height + cell_pixels / 2 for c in mine], mode="markers",
+            name=label, customdata=[(c.images, c.width, c.width + cell_pixels - 1, c.height,
+                                     c.height + cell_pixels - 1) for c in mine],
+            hovertemplate=f"{label}: %{{customdata[0]:,}} images of %{{customdata[1]}}-%{{customdata[2]}} x "
+                          "%{customdata[3]}-%{customdata[4]} pixels<extra></extra>",
+            marker={"size": [c.images for c in mine], "sizemode": "area", "sizeref": largest / 40**2,
+                    "sizemin": 6, "color": _faint(colour(index)), "line": {"width": 2, "color": colour(index)}})
+    figure.update_layout(title=f"Image sizes: one dot per {cell_pixels} x {cell_pixels}-pixel cell, sized by images",
+                         xaxis_title="width (pixels)", yaxis_title="height (pixels)", legend_title_text="class",
+                         **{**LAYOUT, "margin": {"t": 50, "b": 10, "l": 10, "r": 10}})
+    return figure
+
+
+def _faint(hex_colour: str, alpha: float = 0.25) -> str:
+    red, green, blue = hex_to_rgb(hex_colour)
+    return f"rgba({red},{green},{blue},{alpha})"
 
 
 def probability_bars(probabilities: Mapping[str, float], threshold: float) -> go.Figure:

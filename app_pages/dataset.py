@@ -15,17 +15,20 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from PIL import Image, ImageOps
+from PIL import Image
 
+from app_pages.charts import COLOURS, size_map
 from app_pages.session_keys import DATASET_PATH
 from lab.data import Manifest, ScanReport, build_manifest, download_sample, list_manifests, load_manifest, scan
+from lab.data.download import local_samples
 from lab.data.records import SPLITS
 from lab.data.summary import SIZE_CELL
+from lab.data.thumbnail import square_thumbnail
 from lab.errors import LabError
 from lab.progress import Progress
 from lab.settings import Settings, load_settings
 from lab.storage import write_bytes_atomic
-from lab.workspace import allowed_data_path, dataset_folders
+from lab.workspace import allowed_data_path, dataset_names
 
 FOLDER, UPLOAD, SAMPLE = "A folder on this server", "Upload a zip", "Download the sample"
 LAYOUTS = {
@@ -36,6 +39,8 @@ LAYOUTS = {
 SAMPLES_PER_CLASS = 8
 MAX_SAMPLE_CLASSES = 12
 MAX_SUBSETS = 4
+MAX_SHOWN_FILES = 24  # bad files and duplicate groups drawn as thumbnails; the table below lists them all
+THUMBNAILS_PER_ROW = 8
 
 
 @st.cache_resource(max_entries=8, show_spinner="Scanning...")
@@ -80,14 +85,15 @@ def choose_source(settings: Settings) -> str | None:
 
 
 def folder_source(settings: Settings) -> str | None:
-    folders = [str(folder) for folder in dataset_folders(settings)]
+    names = {str(folder): name for folder, name in dataset_names(settings).items()}
+    folders = sorted(names, key=lambda folder: names[folder].casefold())  # by name, as people look for them
     current = st.session_state.get(DATASET_PATH)
     picked, typed = st.columns([2, 3])
     choice = picked.selectbox(
         "Image folder",
         folders,
         index=folders.index(current) if current in folders else 0,
-        format_func=lambda folder: _short(Path(folder), settings),
+        format_func=names.get,
         placeholder="No image folders found in the data folders",
     )
     path = typed.text_input(
@@ -114,9 +120,19 @@ def upload_source(settings: Settings) -> str | None:
 
 
 def sample_source(settings: Settings) -> str | None:
+    """Download the sample, or, where this server already has a copy (no internet needed), scan that."""
+    copies, names = local_samples(settings), dataset_names(settings)
     st.caption("Google's `cats_and_dogs_filtered` (about 65 MB): 2,000 training and 1,000 validation photos, "
-               "the set the TensorFlow transfer-learning tutorial uses. Needs an internet connection.")
-    if st.button("Download the sample dataset", type="primary", icon=":material/download:"):
+               "the set the TensorFlow transfer-learning tutorial uses. Needs an internet connection"
+               + (", or use the copy this server already has." if copies else "."))
+    with st.container(horizontal=True):
+        download = st.button("Download the sample dataset", type="primary", icon=":material/download:")
+        used = [copy for copy in copies
+                if st.button(f"Use {names.get(copy, copy.name)} from this server", icon=":material/folder_open:",
+                             key=f"use_{copy}", help=f"A copy already here, in {copy.parent}: no download needed.")]
+    if used:
+        return str(used[0])
+    if download:
         with progress_bar("Downloading...") as update:
             return str(download_sample(settings, on_progress=update))
     return None
@@ -180,7 +196,8 @@ def overview(report: ScanReport) -> None:
     bad.metric("Bad", f"{len(report.invalid):,}", help="Broken or unreadable files; left out of everything.")
     classes.metric("Classes", len(report.classes))
     copies.metric("Duplicates", f"{_extra_copies(report.duplicates):,}",
-                  help="Files whose bytes are identical to another file's (extra copies).")
+                  help=f"{_copies_phrase(report.duplicates).capitalize()}: files whose bytes are identical to "
+                       "another file's.")
     balance, sizes = st.columns(2)
     with balance:
         class_balance(report)
@@ -189,36 +206,42 @@ def overview(report: ScanReport) -> None:
 
 
 def class_balance(report: ScanReport) -> None:
+    """Bars per class (and split), in the size map's colours: one colour per class on the whole page, and
+    not Streamlit's theme, whose second colour is a pale light blue."""
     if report.splits:
         rows = [{"split": split, "class": label, "images": count}
                 for split, counts in report.splits.items() for label, count in counts.items()]
         figure = px.bar(pd.DataFrame(rows), x="split", y="images", color="class", barmode="group",
-                        text_auto=",", title="Images per class and split")
+                        text_auto=",", title="Images per class and split", color_discrete_sequence=COLOURS)
     else:
         frame = pd.DataFrame({"class": list(report.classes), "images": list(report.classes.values())})
-        figure = px.bar(frame, x="class", y="images", color="class", text_auto=",", title="Images per class")
+        figure = px.bar(frame, x="class", y="images", color="class", text_auto=",", title="Images per class",
+                        color_discrete_sequence=COLOURS)
     figure.update_layout(height=360, margin={"t": 50, "b": 10}, legend_title_text="class")
     st.plotly_chart(figure)
 
 
 def image_sizes(report: ScanReport) -> None:
-    half = SIZE_CELL / 2
-    frame = pd.DataFrame({"width": [cell.width + half for cell in report.size_distribution],
-                          "height": [cell.height + half for cell in report.size_distribution],
-                          "images": [cell.images for cell in report.size_distribution],
-                          "class": [cell.label for cell in report.size_distribution]})
-    figure = px.scatter(frame, x="width", y="height", size="images", color="class", opacity=0.5,
-                        title=f"Image sizes (pixels): one dot per {SIZE_CELL} x {SIZE_CELL} cell, sized by images")
-    figure.update_layout(height=360, margin={"t": 50, "b": 10}, legend_title_text="class")
-    st.plotly_chart(figure)
-    sizes = report.sizes.sentence() if report.sizes else "No valid images."
-    st.caption(f"{sizes} Training squashes every image to the model's input size.")
+    """The size map where sizes vary; where every image has one size, a chart of one dot says less than
+    the sentence "All images are 160 x 160"."""
+    if report.sizes is None:
+        st.caption("No valid images, so no sizes.")
+        return
+    sizes = report.sizes.sentence()
+    if report.sizes.distinct > 1:
+        st.plotly_chart(size_map(report.size_distribution, SIZE_CELL))
+        st.caption(f"{sizes} Training squashes every image to the model's input size.")
+    else:
+        st.markdown("**Image sizes**")
+        st.info(f"{sizes} Training squashes every image to the model's input size, so none is squashed more "
+                "than another.", icon=":material/aspect_ratio:")
 
 
 def details(report: ScanReport) -> None:
-    bad, copies = len(report.invalid), _extra_copies(report.duplicates)
+    bad = len(report.invalid)
     samples, folders, bad_tab, duplicates_tab = st.tabs(
-        ["Sample images", "Folders", f"Bad files ({bad:,})", f"Duplicates and leakage ({copies:,})"])
+        ["Sample images", "Folders", f"Bad files ({bad:,})",
+         f"Duplicates and leakage ({_copies_phrase(report.duplicates)})"])
     with samples:
         sample_grid(report)
     with folders:
@@ -230,6 +253,8 @@ def details(report: ScanReport) -> None:
 
 
 def sample_grid(report: ScanReport) -> None:
+    """A few photos of each class, each class drawn on its own: with one shared seed, classes whose files
+    are numbered alike (cat.12.jpg, dog.12.jpg) would all show the same numbers."""
     by_class: dict[str, list[str]] = {}
     for record in report.records:
         by_class.setdefault(record.label, []).append(record.path)
@@ -237,18 +262,27 @@ def sample_grid(report: ScanReport) -> None:
         sizes = report.per_class[label]
         st.markdown(f"**{label}** · {sizes.images:,} images, median {sizes.width.median:.0f} x "
                     f"{sizes.height.median:.0f} pixels")
-        picked = random.Random(0).sample(paths, min(SAMPLES_PER_CLASS, len(paths)))
-        for column, path in zip(st.columns(SAMPLES_PER_CLASS), picked):
-            column.image(thumbnail(path), caption=Path(path).name, width="stretch")
+        picked = random.Random(f"samples of {label}").sample(paths, min(SAMPLES_PER_CLASS, len(paths)))
+        thumbnail_grid([(path, Path(path).name) for path in picked])
     if len(by_class) > MAX_SAMPLE_CLASSES:
         st.caption(f"...and {len(by_class) - MAX_SAMPLE_CLASSES} more classes.")
 
 
+def thumbnail_grid(files: list[tuple[str, str]]) -> None:
+    """Thumbnails of (path, caption), THUMBNAILS_PER_ROW to a row; a file that does not decode says so."""
+    for start in range(0, len(files), THUMBNAILS_PER_ROW):
+        for column, (path, caption) in zip(st.columns(THUMBNAILS_PER_ROW), files[start:start + THUMBNAILS_PER_ROW]):
+            image = thumbnail(path)
+            if image is None:
+                column.caption(f":material/broken_image: {caption}: no preview, the file does not open")
+            else:
+                column.image(image, caption=caption, width="stretch")
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
-def thumbnail(path: str, size: int = 192) -> Image.Image:
-    """A square, upright thumbnail, so the grid lines up whatever the photos' shapes."""
-    with Image.open(path) as image:
-        return ImageOps.fit(ImageOps.exif_transpose(image).convert("RGB"), (size, size))
+def thumbnail(path: str, size: int = 192) -> Image.Image | None:
+    """`lab.data.thumbnail.square_thumbnail`, kept across reruns so a tab switch decodes nothing again."""
+    return square_thumbnail(path, size)
 
 
 def folder_tree(report: ScanReport) -> str:
@@ -268,6 +302,8 @@ def bad_files(report: ScanReport) -> None:
         return
     st.warning(f"{len(report.invalid):,} files could not be used and are left out of every split and "
                "training run. Nothing was deleted; fix or remove them yourself if you like.")
+    shown = report.invalid[:MAX_SHOWN_FILES]
+    thumbnail_grid([(item["path"], str(_relative(Path(item["path"]), report.root))) for item in shown])
     frame = pd.DataFrame({"file": [str(_relative(Path(i["path"]), report.root)) for i in report.invalid],
                           "reason": [i["reason"] for i in report.invalid]})
     st.dataframe(frame, hide_index=True, column_config={"file": st.column_config.TextColumn(width="medium"),
@@ -278,9 +314,13 @@ def duplicates(report: ScanReport) -> None:
     if not report.duplicates:
         st.success("No duplicates: every image's content is unique.")
     else:
-        st.warning(f"{len(report.duplicates):,} images appear more than once "
-                   f"({_extra_copies(report.duplicates):,} extra copies). Saving a split can leave the "
-                   "extra copies out.")
+        images = len(report.duplicates)
+        st.warning(f"{_copies_phrase(report.duplicates).capitalize()}: {images:,} "
+                   f"{'image appears' if images == 1 else 'images appear'} more than once, byte for byte. "
+                   "Saving a split can leave the extra copies out.")
+        shown = report.duplicates[:MAX_SHOWN_FILES]
+        thumbnail_grid([(group[0], f"{len(group)} copies: " + ", ".join(Path(p).name for p in group))
+                       for group in shown])
         st.dataframe(_groups_table(report.duplicates, report.root), hide_index=True)
     if report.leakage:
         st.warning(f"Leakage: {len(report.leakage):,} images are in more than one split (for example the same "
@@ -298,6 +338,12 @@ def _groups_table(groups: list[list[str]], root: Path) -> pd.DataFrame:
 
 def _extra_copies(groups: list[list[str]]) -> int:
     return sum(len(group) - 1 for group in groups)
+
+
+def _copies_phrase(groups: list[list[str]]) -> str:
+    """"4 extra copies": the one wording of the duplicates count, in the tab, its warning and the metric."""
+    extra = _extra_copies(groups)
+    return f"{extra:,} extra cop{'y' if extra == 1 else 'ies'}"
 
 
 # ---- splits, subsets and manifests -------------------------------------------------------------
@@ -320,9 +366,16 @@ def split_builder(report: ScanReport, settings: Settings) -> None:
                                  help="Another seed draws other photos for each split and subset.")
     subsets = subset_rows(report)
     drop = st.checkbox("Leave out duplicate copies", value=True)
-    if st.button("Save manifest", type="primary", icon=":material/save:"):
+    try:  # built on every change (a tenth of a second for 20,000 images), so the sizes show before Save
         manifest = build_manifest(report, name=name.strip(), validation=validation / 100, test=test / 100,
                                   subsets=subsets, seed=int(seed), drop_duplicates=drop)
+    except LabError as error:
+        st.error(str(error))
+        manifest = None
+    else:
+        left_out = f" ({_copies_phrase(report.duplicates)} left out)" if drop and report.duplicates else ""
+        st.markdown(f"**This split:** {split_sizes(manifest)} images{left_out}")
+    if st.button("Save manifest", type="primary", icon=":material/save:", disabled=manifest is None):
         path = manifest.save(settings)
         st.success(f"Saved manifest **{manifest.name}**: {split_sizes(manifest)}. Other pages and "
                    f"`python -m lab train --data {path}` can use it.")
@@ -382,14 +435,6 @@ def _relative(path: Path, root: Path) -> Path:
         return path.relative_to(root)
     except ValueError:
         return path
-
-
-def _short(folder: Path, settings: Settings) -> str:
-    """A folder as the user knows it: its name, and which data folder it sits in."""
-    for data_dir in settings.data_dirs:
-        if folder.is_relative_to(data_dir):
-            return f"{folder.relative_to(data_dir)}  ({data_dir})"
-    return str(folder)
 
 
 # ---- the page ----------------------------------------------------------------------------------

@@ -103,8 +103,9 @@ def class_folders(root: Path, per_class: int = 6, classes: tuple[str, ...] = ("c
     return root
 
 
-def make_pets(folder: Path, per_class: int = 6, *, truncated: bool = False) -> Path:
-    """A class-folders dataset of small real JPEGs; optionally one cat cut in half, as a failed copy leaves it."""
+def make_pets(folder: Path, per_class: int = 6, *, truncated: bool = False, duplicate: bool = False) -> Path:
+    """A class-folders dataset of small real JPEGs; optionally one cat cut in half, as a failed copy leaves
+    it, and one cat saved twice (`cat.0.jpg` again as `cat.copy.jpg`)."""
     for index, label in enumerate(("cats", "dogs")):
         (folder / label).mkdir(parents=True)
         for n in range(per_class):
@@ -112,4 +113,6 @@ def make_pets(folder: Path, per_class: int = 6, *, truncated: bool = False) -> P
     if truncated:
         whole = jpeg_bytes(photo(999))
         (folder / "cats" / "cat.broken.jpg").write_bytes(whole[: len(whole) // 2])
+    if duplicate:
+        (folder / "cats" / "cat.copy.jpg").write_bytes((folder / "cats" / "cat.0.jpg").read_bytes())
     return folder

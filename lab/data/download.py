@@ -1,13 +1,19 @@
 """Download the tutorials' sample dataset: Google's `cats_and_dogs_filtered` (2,000 + 1,000 images).
 
-Where there is no internet the download fails within seconds with a message that says how to bring the
-data in by hand, instead of hanging a page.
+Where there is no internet the download fails within seconds with a message that says so in plain words
+and names the copies of the sample already on this server (`local_samples`), instead of hanging a page or
+showing a socket error such as "[Errno -2] Name or service not known".
+
+`TRANSFER_LAB_SAMPLE_URL` replaces Google's address, for a classroom that serves the zip on its own
+network (and for tests, which point it at an address that cannot answer).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -20,14 +26,31 @@ SAMPLE_DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dog
 TIMEOUT_SECONDS = 10
 
 
+def sample_url() -> str:
+    """Where the sample is downloaded from: `TRANSFER_LAB_SAMPLE_URL`, else Google's storage."""
+    return os.environ.get("TRANSFER_LAB_SAMPLE_URL") or SAMPLE_DATASET_URL
+
+
 def download_sample(
-    settings: Settings, *, url: str = SAMPLE_DATASET_URL, on_progress: Progress = no_progress
+    settings: Settings, *, url: str | None = None, on_progress: Progress = no_progress
 ) -> Path:
-    """Fetch the zip once into the workspace's datasets folder, unpack it, and return the dataset folder."""
+    """Fetch the zip (from `url`, else `sample_url()`) once into the workspace's datasets folder, unpack it,
+    and return the dataset folder."""
+    url = url or sample_url()
     archive = settings.datasets_dir / Path(url).name
     if not archive.exists():
-        _fetch(url, archive, on_progress)
+        try:
+            _fetch(url, archive, on_progress)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise LabError(_unavailable(url, error, local_samples(settings, url=url), archive.parent)) from error
     return extract_zip(archive, settings.datasets_dir, on_progress=on_progress)
+
+
+def local_samples(settings: Settings, *, url: str | None = None) -> list[Path]:
+    """Folders named like the sample (`cats_and_dogs_filtered`) directly in the data folders: copies that
+    were put on this server by hand, which a machine without internet can scan instead."""
+    name = Path(urllib.parse.urlparse(url or sample_url()).path).stem
+    return [folder / name for folder in settings.data_dirs if (folder / name).is_dir()]
 
 
 def _fetch(url: str, archive: Path, on_progress: Progress) -> None:
@@ -38,13 +61,26 @@ def _fetch(url: str, archive: Path, on_progress: Progress) -> None:
                 _copy_with_progress(response, partial, int(response.headers.get("Content-Length") or 0),
                                     on_progress)
             Path(partial.name).rename(archive)
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            raise LabError(
-                f"Could not download {url} ({_reason(error)}). This machine may have no internet: download "
-                f"the zip elsewhere and upload it on the Dataset page, or unpack it into {archive.parent}."
-            ) from error
         finally:
             Path(partial.name).unlink(missing_ok=True)
+
+
+def _unavailable(url: str, error: Exception, copies: list[Path], destination: Path) -> str:
+    """What went wrong in words, then the way on: a copy on this server if there is one, else by hand."""
+    host = urllib.parse.urlparse(url).hostname or url
+    if isinstance(error, urllib.error.HTTPError):
+        what = f"The download server {host} answered {error.code} {error.reason} for the sample dataset."
+    elif isinstance(error, (urllib.error.URLError, TimeoutError, ConnectionError)):
+        # the name did not resolve, or the connection was refused, reset or timed out: no network
+        what = f"No internet connection: this server could not reach {host} to download the sample dataset."
+    else:
+        what = f"The sample dataset could not be downloaded ({error})."
+    if copies:
+        where = ", ".join(f"{copy.name} in {copy.parent}" for copy in copies)
+        return (f"{what} This server already has a copy ({where}): scan it instead, on the Dataset page "
+                f"or with `python -m lab scan {copies[0]}`.")
+    return (f"{what} Download {url} on a machine with internet and upload the zip on the Dataset page, or "
+            f"unpack it into {destination}.")
 
 
 def _copy_with_progress(response, sink, total: int, on_progress: Progress) -> None:
@@ -54,7 +90,3 @@ def _copy_with_progress(response, sink, total: int, on_progress: Progress) -> No
         done += len(block)
         on_progress(done, max(total, done), "downloading sample dataset")
     sink.flush()
-
-
-def _reason(error: Exception) -> str:
-    return str(getattr(error, "reason", None) or error)
