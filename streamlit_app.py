@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
+from lab.replays.catalog import REPLAYS
 from lab.runs.jobs import reconcile
 from lab.runs.status import QUEUED, RUNNING, runs_in
 from lab.runs.store import RunStore
@@ -86,6 +87,7 @@ def home() -> None:
         "This lab walks you through it: look at your photos, vary them, train models the way the classic "
         "tutorials do, and compare what works best."
     )
+    tutorials()
     workflow()
     state, compute = st.columns([3, 2], gap="large")
     with state:
@@ -94,8 +96,21 @@ def home() -> None:
         compute_device()
 
 
+def tutorials() -> None:
+    """The quickest way in: a whole tutorial reproduced in one click, its published figures beside ours."""
+    st.subheader("Reproduce a tutorial")
+    st.caption("One click runs all of a tutorial's experiments on the same photos and puts the figures it "
+               "published beside what this machine measures. The quick version fits a lesson.")
+    for column, replay in zip(st.columns(len(REPLAYS)), REPLAYS.values()):
+        with column.container(border=True, height="stretch"):
+            st.markdown(f"**{replay.title}**")
+            quick = next(iter(replay.variants.values())).note.split(": ", 1)[-1]
+            st.caption(f"{replay.source}. Quick version: {quick}.")
+            st.page_link(TUTORIALS, label="Reproduce it", icon=":material/school:")
+
+
 def workflow() -> None:
-    st.subheader("How it works")
+    st.subheader("Or step by step")
     for number, (column, (page, title, icon, purpose)) in enumerate(
         zip(st.columns(len(WORKFLOW)), WORKFLOW), start=1
     ):
