@@ -134,9 +134,12 @@ def dataset_photo(settings: Settings) -> tuple[str, str]:
 
 
 def keep_choice(key: str, options: list[str]) -> None:
-    """Forget a kept choice the options no longer hold (another dataset's classes), so the first one shows."""
+    """Move a choice the options no longer hold (another dataset's classes) to the first option.
+
+    Set, not dropped: the browser keeps showing a keyed selectbox's old value until the server sends a new one.
+    """
     if st.session_state.get(key) not in options:
-        st.session_state.pop(key, None)
+        st.session_state[key] = options[0]
 
 
 def _random_photo(count: int) -> None:
