@@ -149,8 +149,9 @@ def _random_photo(count: int) -> None:
 def uploaded_photo(settings: Settings) -> str | None:
     upload = st.file_uploader("A photo of a cat or a dog", type=["jpg", "jpeg", "png", "bmp", "gif", "webp"])
     if upload is None:
-        st.info("Drop a photo here, or browse for one (JPEG, PNG, BMP, GIF or WebP), to see what training would "
-                "make of it. Your settings are kept, and \"A photo from a dataset\" brings its photo back.",
+        st.info("Drop a photo on the box above, or press Upload (JPEG, PNG, BMP, GIF or WebP), to see what "
+                "training would make of it. Your settings are kept, and \"A photo from a dataset\" brings its "
+                "photo back.",
                 icon=":material/add_photo_alternate:")
         return None
     data = upload.getvalue()

@@ -15,8 +15,8 @@ from lab.augment.augmenter import (
     build_augmenter,
     operation_seeds,
     preview,
-    training_batch,
     reseed,
+    training_batch,
     training_records,
 )
 from lab.augment.command import cli_command, cli_value

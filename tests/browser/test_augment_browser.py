@@ -9,6 +9,8 @@ import time
 
 from playwright.sync_api import expect
 
+from tests.browser.test_train_browser import choose, type_number  # the Train tests' selectbox and number helpers
+
 REDRAW_BOUND_S = 3.0  # generous, for a busy shared machine; the page aims at under 1 s
 NEW_GRID = """old => [...Array(9).keys()].every(i => {
     const image = document.querySelector(`img[alt='augmented ${i + 1}']`);
@@ -19,21 +21,6 @@ NEW_GRID = """old => [...Array(9).keys()].every(i => {
 def grid_sources(app) -> list[str]:
     """The image URLs of the nine variants; Streamlit names image files by a hash of their bytes."""
     return [app.page.locator(f"img[alt='augmented {i}']").first.get_attribute("src") for i in range(1, 10)]
-
-
-def choose(app, label: str, option_text: str) -> None:
-    """Pick an option of a Streamlit selectbox by typing part of it."""
-    app.page.get_by_role("combobox", name=label, exact=True).click()
-    app.page.keyboard.type(option_text)
-    app.page.get_by_role("option").filter(has_text=option_text).first.click()
-    app.wait()
-
-
-def type_number(app, label: str, value: int) -> None:
-    field = app.page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    app.wait()
 
 
 def test_variants_rerolled_and_beside_image_data_generator(app) -> None:
@@ -95,7 +82,7 @@ def test_settings_survive_a_switch_to_upload_and_back(app) -> None:
     app.page.get_by_text("Upload a photo", exact=True).click()
     app.wait()
     app.assert_ok()  # an empty upload box is an invitation, not an error
-    expect(app.page.get_by_text("Drop a photo here")).to_be_visible()
+    expect(app.page.get_by_text("Drop a photo on the box above")).to_be_visible()
     expect(app.page.locator("img[alt='augmented 1']")).to_have_count(0)
 
     app.page.get_by_text("A photo from a dataset", exact=True).click()
