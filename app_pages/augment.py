@@ -287,7 +287,8 @@ def batch_view(dataset: str | None, size: int, spec: AugmentSpec, n: int, seed: 
     if not st.toggle("Show a training batch", key="augment_show_batch"):
         return
     images, labels = batch_as_trained(dataset, size, spec, n, seed)
-    st.caption(f"Drawn from the training images of {dataset}, decoded and squashed to {size}x{size} by the "
+    name = dataset_names(load_settings()).get(Path(dataset), Path(dataset).name)
+    st.caption(f"Drawn from the training images of {name}, decoded and squashed to {size}x{size} by the "
                "training pipeline, then augmented by the same layers. The model receives these values (0-255) and "
                "scales them itself, so they are shown as they are.")
     grid(images, GRID_COLUMNS, captions=labels, alt="training image")

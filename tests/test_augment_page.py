@@ -93,6 +93,7 @@ def test_training_batch_and_image_data_generator_side_by_side(pets: Path) -> Non
     assert not at.exception
     assert len(_images(at)) == before + 8 + 2 * 9
     assert any("random numbers differ" in caption.value for caption in at.caption)
+    assert any("training images of pets," in caption.value for caption in at.caption)  # its name, not its path
 
 
 def test_datasets_by_name_and_a_command_line_that_wraps(pets: Path) -> None:
