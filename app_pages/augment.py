@@ -3,6 +3,10 @@
 A thin view over `lab.augment`: the grid, each operation alone and the training batch are made by the same
 `build_augmenter` that training passes to the tf.data pipeline, so what is shown here is what the model gets.
 Parameters use the tutorials' `ImageDataGenerator` names and meanings.
+
+The controls and everything they draw are one fragment (`workbench`): a slider step or a re-roll reruns only
+that, with the photo decoded once and each spec's layers built once (cached), and only the images that
+changed computed again. Choosing another photo reruns the page.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from lab.augment import (
     FILL_MODES,
     PARAMETERS,
     PRESETS,
+    Augmenter,
     AugmentSpec,
     cli_command,
     preview,
@@ -30,13 +35,14 @@ from lab.data import ScanReport, scan
 from lab.errors import LabError
 from lab.settings import Settings, load_settings
 from lab.storage import write_bytes_atomic
-from lab.workspace import dataset_folders
+from lab.workspace import dataset_names
 
 DATASET, UPLOAD = "A photo from a dataset", "Upload a photo"
 SIZES = (96, 128, 160, 192, 224, 299)
 STARTING_PRESET = "keras-tutorial"
 GRID_COLUMNS = 3
-ALONE = 6  # variants per operation in "each operation alone"
+ALONE_COLUMNS = 9  # "each operation alone" shows every variant of the grid, up to nine to a row
+KEPT = "augment_kept"  # session key of the settings' copies (`keep_settings`)
 HASH_SPEC = {AugmentSpec: lambda spec: json.dumps(spec.to_dict(), sort_keys=True)}
 
 
@@ -56,15 +62,16 @@ def original(path: str, size: int) -> np.ndarray:
     return load_image(path, size)
 
 
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=HASH_SPEC)
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=HASH_SPEC)
+def augmenter(spec: AugmentSpec) -> Augmenter:
+    """The spec's Keras layers, built once for every seed, photo and session."""
+    return Augmenter(spec)
+
+
+@st.cache_data(max_entries=128, show_spinner=False, hash_funcs=HASH_SPEC)
 def variants(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> np.ndarray:
-    return to_uint8(preview(original(path, size), spec, n, seed))
-
-
-@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=HASH_SPEC)
-def each_alone(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> dict[str, np.ndarray]:
-    return {op: to_uint8(preview(original(path, size), alone, n, seed))
-            for op, alone in single_operations(spec).items()}
+    """Cached per spec, so the single operations a change left alone are not computed again."""
+    return to_uint8(preview(original(path, size), augmenter(spec), n, seed))
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the training pipeline...", hash_funcs=HASH_SPEC)
@@ -91,26 +98,32 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 # ---- choosing a photo ---------------------------------------------------------------------------
 
 
-def choose_photo(settings: Settings) -> tuple[str, str | None]:
-    """(the photo's path, the dataset folder it came from, None for an upload)."""
-    if st.radio("Photo", (DATASET, UPLOAD), horizontal=True, label_visibility="collapsed") == UPLOAD:
+def choose_photo(settings: Settings) -> tuple[str | None, str | None]:
+    """(the photo's path, None while the upload box is empty; the dataset folder it came from, None for an upload)."""
+    st.session_state.setdefault("augment_source", DATASET)
+    if st.radio("Photo", (DATASET, UPLOAD), horizontal=True, label_visibility="collapsed",
+                key="augment_source") == UPLOAD:
         return uploaded_photo(settings), None
     return dataset_photo(settings)
 
 
 def dataset_photo(settings: Settings) -> tuple[str, str]:
-    folders = [str(folder) for folder in dataset_folders(settings)]
+    names = {str(folder): name for folder, name in dataset_names(settings).items()}
     current = st.session_state.get(DATASET_PATH)  # set by the Dataset page
-    if current and current not in folders:
-        folders.insert(0, current)
-    if not folders:
+    if current and current not in names:
+        names = {current: Path(current).name, **names}
+    if not names:
         raise LabError("No image folders found in the data folders: add one on the Dataset page, or upload a photo.")
+    if current and st.session_state.get("augment_followed") != current:  # a dataset newly scanned: follow it
+        st.session_state["augment_dataset"] = st.session_state["augment_followed"] = current
+    keep_choice("augment_dataset", list(names))
     folder_column, class_column, number_column = st.columns([3, 1, 1], vertical_alignment="bottom")
-    folder = folder_column.selectbox("Dataset", folders, index=folders.index(current) if current in folders else 0)
+    folder = folder_column.selectbox("Dataset", list(names), format_func=names.get, key="augment_dataset")
     report = scanned(folder)
     if not report.records:
-        raise LabError(f"{folder} holds no usable images: pick another dataset, or upload a photo.")
-    label = class_column.selectbox("Class", list(report.classes))
+        raise LabError(f"{names[folder]} holds no usable images: pick another dataset, or upload a photo.")
+    keep_choice("augment_class", list(report.classes))
+    label = class_column.selectbox("Class", list(report.classes), key="augment_class")
     photos = [r for r in report.records if r.label == label]
     if st.session_state.get("augment_photo", 1) > len(photos):  # another class may hold fewer photos
         st.session_state["augment_photo"] = 1
@@ -120,19 +133,58 @@ def dataset_photo(settings: Settings) -> tuple[str, str]:
     return photos[number - 1].path, folder
 
 
+def keep_choice(key: str, options: list[str]) -> None:
+    """Move a choice the options no longer hold (another dataset's classes) to the first option.
+
+    Set, not dropped: the browser keeps showing a keyed selectbox's old value until the server sends a new one.
+    """
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+
+
 def _random_photo(count: int) -> None:
     st.session_state["augment_photo"] = int(np.random.default_rng().integers(1, count + 1))
 
 
-def uploaded_photo(settings: Settings) -> str:
-    upload = st.file_uploader("A photo", type=["jpg", "jpeg", "png", "bmp", "gif", "webp"])
+def uploaded_photo(settings: Settings) -> str | None:
+    upload = st.file_uploader("A photo of a cat or a dog", type=["jpg", "jpeg", "png", "bmp", "gif", "webp"])
     if upload is None:
-        raise LabError("Upload a photo (JPEG, PNG, BMP, GIF or WebP) to see it augmented.")
+        st.info("Drop a photo on the box above, or press Upload (JPEG, PNG, BMP, GIF or WebP), to see what "
+                "training would make of it. Your settings are kept, and \"A photo from a dataset\" brings its "
+                "photo back.",
+                icon=":material/add_photo_alternate:")
+        return None
     data = upload.getvalue()
     target = settings.workspace / "uploads" / (hashlib.sha256(data).hexdigest()[:16] + Path(upload.name).suffix)
     if not target.exists():
         write_bytes_atomic(target, data)
     return str(target)
+
+
+# ---- settings that outlive the widgets showing them ---------------------------------------------
+
+
+def kept_keys() -> list[str]:
+    """Every setting of this page: the photo, the size, the preset, each parameter, the grid and the views."""
+    parameters = [f"augment_{name}" for name in PARAMETERS] + ["augment_brightness_on"]
+    return ["augment_source", "augment_dataset", "augment_class", "augment_photo",
+            "augment_size", "augment_preset", *parameters, "augment_n", "augment_seed", "augment_show_batch",
+            "augment_show_legacy"]
+
+
+def keep_settings() -> None:
+    """Give back the settings Streamlit dropped, and remember the current ones.
+
+    Streamlit deletes a widget's value after any run that does not draw it: the dataset, class and photo
+    number while "Upload a photo" is chosen, every control while the upload box is empty, all of them while
+    another page is open. A copy under a key of our own survives, and comes back the next time the page runs.
+    """
+    kept = st.session_state.setdefault(KEPT, {})
+    for key in kept_keys():
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
+        elif key in kept:
+            st.session_state[key] = kept[key]
 
 
 # ---- the parameters -----------------------------------------------------------------------------
@@ -198,7 +250,8 @@ def grid(images: np.ndarray, columns: int, captions: list[str] | None = None, al
 def variants_view(path: str, size: int, spec: AugmentSpec) -> tuple[int, int]:
     """Original beside N variants with a re-roll; returns (n, seed) for the other views."""
     n_column, seed_column, button_column = st.columns([2, 1, 1], vertical_alignment="bottom")
-    n = n_column.slider("Variants", 3, 16, 9, key="augment_n")
+    st.session_state.setdefault("augment_n", 9)
+    n = n_column.slider("Variants", 3, 16, key="augment_n")
     seed = seed_column.number_input("Seed", 0, 2**31 - 1, key="augment_seed",
                                     help="The same seed gives the same variants, here, in the CLI and in training")
     button_column.button("Re-roll", icon=":material/casino:", on_click=_reroll, type="primary")
@@ -214,15 +267,16 @@ def _reroll() -> None:
     st.session_state["augment_seed"] = st.session_state.get("augment_seed", 0) + 1
 
 
-def alone_view(path: str, size: int, spec: AugmentSpec, seed: int) -> None:
+def alone_view(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> None:
     st.subheader("Each operation alone")
     if not spec.operations:
         st.info("No operation is switched on: training would see the photo unchanged.")
         return
-    st.caption("Same seed as the grid: each row shows the part of every variant that one operation made.")
-    for operation, images in each_alone(path, size, spec, ALONE, seed).items():
+    st.caption(f"Same seed as the grid: each row shows the part of each of the {n} variants that one operation "
+               "made, in the grid's order.")
+    for operation, alone in single_operations(spec).items():
         st.markdown(f"**{operation.replace('_', ' ')}**")
-        grid(images, ALONE, alt=operation)
+        grid(variants(path, size, alone, n, seed), min(n, ALONE_COLUMNS), alt=operation)
 
 
 def batch_view(dataset: str | None, size: int, spec: AugmentSpec, n: int, seed: int) -> None:
@@ -233,7 +287,8 @@ def batch_view(dataset: str | None, size: int, spec: AugmentSpec, n: int, seed: 
     if not st.toggle("Show a training batch", key="augment_show_batch"):
         return
     images, labels = batch_as_trained(dataset, size, spec, n, seed)
-    st.caption(f"Drawn from the training images of {dataset}, decoded and squashed to {size}x{size} by the "
+    name = dataset_names(load_settings()).get(Path(dataset), Path(dataset).name)
+    st.caption(f"Drawn from the training images of {name}, decoded and squashed to {size}x{size} by the "
                "training pipeline, then augmented by the same layers. The model receives these values (0-255) and "
                "scales them itself, so they are shown as they are.")
     grid(images, GRID_COLUMNS, captions=labels, alt="training image")
@@ -262,29 +317,41 @@ def legacy_view(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> N
 # ---- the page -----------------------------------------------------------------------------------
 
 
+@st.fragment
+def workbench(path: str, dataset: str | None) -> None:
+    """The controls and what they make: a change here reruns this alone, not the page or the app around it."""
+    parameters, results = st.columns([1, 3], gap="large")
+    with parameters:
+        st.session_state.setdefault("augment_size", 224)
+        size = st.selectbox("Training input size", SIZES, key="augment_size",
+                            help="Photos are squashed to this square size before augmentation, as in training.")
+        spec = controls()
+    with results:
+        try:
+            n, seed = variants_view(path, size, spec)
+            st.code(cli_command(st.session_state["augment_preset"], spec, image_size=size, seed=seed, n=n),
+                    language="bash", wrap_lines=True)
+            alone_view(path, size, spec, n, seed)
+            batch_view(dataset, size, spec, n, seed)
+            legacy_view(path, size, spec, n, seed)
+        except LabError as error:
+            st.error(str(error))
+
+
 def main() -> None:
-    settings = load_settings()
     st.title("Augment")
     st.markdown("Training on slightly changed copies of each photo (turned, shifted, zoomed, mirrored) teaches "
                 "a model what a cat looks like rather than what these particular pictures look like. Choose how "
                 "much change, and see exactly what training will feed the model.")
+    keep_settings()
     try:
         with st.container(border=True):
-            path, dataset = choose_photo(settings)
-        parameters, results = st.columns([1, 3], gap="large")
-        with parameters:
-            size = st.selectbox("Training input size", SIZES, index=SIZES.index(224),
-                                help="Photos are squashed to this square size before augmentation, as in training.")
-            spec = controls()
-        with results:
-            n, seed = variants_view(path, size, spec)
-            st.code(cli_command(st.session_state["augment_preset"], spec, image_size=size, seed=seed, n=n),
-                    language="bash")
-            alone_view(path, size, spec, seed)
-            batch_view(dataset, size, spec, n, seed)
-            legacy_view(path, size, spec, n, seed)
+            path, dataset = choose_photo(load_settings())
     except LabError as error:
         st.error(str(error))
+        return
+    if path is not None:
+        workbench(path, dataset)
 
 
 main()

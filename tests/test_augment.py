@@ -13,6 +13,7 @@ from lab.augment import (
     OPERATIONS,
     PARAMETERS,
     PRESETS,
+    Augmenter,
     AugmentSpec,
     augment_batch,
     build_augmenter,
@@ -203,6 +204,12 @@ def test_same_seed_same_variants_other_seed_other_variants(photo):
     np.testing.assert_array_equal(first, preview(photo, EVERYTHING, n=6, seed=7))
     assert not np.array_equal(first, preview(photo, EVERYTHING, n=6, seed=8))
     assert len({variant.tobytes() for variant in first}) == 6
+
+
+def test_an_augmenter_built_once_draws_like_a_fresh_one_for_every_seed(photo):
+    augmenter = Augmenter(EVERYTHING)  # what the page keeps between reruns
+    for seed in (3, 4, 3, 0):
+        np.testing.assert_array_equal(preview(photo, augmenter, n=6, seed=seed), preview(photo, EVERYTHING, 6, seed))
 
 
 def test_an_operation_alone_gets_the_draws_it_gets_in_the_full_spec(photo):

@@ -93,6 +93,42 @@ def test_training_batch_and_image_data_generator_side_by_side(pets: Path) -> Non
     assert not at.exception
     assert len(_images(at)) == before + 8 + 2 * 9
     assert any("random numbers differ" in caption.value for caption in at.caption)
+    assert any("training images of pets," in caption.value for caption in at.caption)  # its name, not its path
+
+
+def test_datasets_by_name_and_a_command_line_that_wraps(pets: Path) -> None:
+    at = _page()
+    assert at.selectbox(key="augment_dataset").options == ["pets"]  # not the folder's full path
+    assert str(pets) not in " ".join(element.value for element in at.markdown)
+    assert at.code[0].proto.wrap_lines
+
+
+def test_each_operation_alone_shows_every_variant_of_the_grid(pets: Path) -> None:
+    at = _page()
+    at.slider(key="augment_n").set_value(12).run()
+    assert len(_images(at)) == 1 + 12 + 5 * 12  # the original, the grid, five operations of the preset
+    at.selectbox(key="augment_preset").set_value("none").run()
+    at.slider(key="augment_rotation_range").set_value(90.0).run()
+    _, variants = _grid(at)
+    assert _images(at)[1 + 12:] == variants  # the one operation alone is the grid itself, variant for variant
+
+
+def test_an_empty_upload_box_invites_and_the_settings_come_back(pets: Path) -> None:
+    at = _page()
+    at.selectbox(key="augment_class").set_value("dogs").run()
+    at.number_input(key="augment_photo").set_value(3).run()
+    at.selectbox(key="augment_preset").set_value("light").run()
+    at.number_input(key="augment_seed").set_value(5).run()
+    at.radio(key="augment_source").set_value("Upload a photo").run()
+    assert not at.error and not at.exception
+    assert "Drop a photo" in at.info[0].value
+    at.radio(key="augment_source").set_value("A photo from a dataset").run()
+    assert at.selectbox(key="augment_dataset").value == str(pets)
+    assert at.selectbox(key="augment_class").value == "dogs"
+    assert at.number_input(key="augment_photo").value == 3
+    assert at.selectbox(key="augment_preset").value == "light"
+    assert at.number_input(key="augment_seed").value == 5
+    assert at.slider(key="augment_rotation_range").value == 36
 
 
 def test_no_dataset_says_what_to_do(workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

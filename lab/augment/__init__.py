@@ -1,18 +1,21 @@
 """Augmentation in `ImageDataGenerator`'s vocabulary, run by Keras 3 preprocessing layers.
 
 Owns the augmentation spec and its presets (`spec`), the layers it becomes and how a preview or a training
-batch is augmented (`augmenter`, with the custom layers in `layers`), the equivalent `python -m lab augment`
-command line (`command`), and the legacy `ImageDataGenerator` kept for comparison (`legacy`).
+batch is augmented (`augmenter`, with the custom layers in `layers`; an `Augmenter` keeps one spec's layers
+built and reseeds them per call), the equivalent `python -m lab augment` command line (`command`), and the
+legacy `ImageDataGenerator` kept for comparison (`legacy`).
 
 Must not import Streamlit, nor TensorFlow or Keras at load time: pages import this package, and only
 `build_augmenter` and the functions that call it load Keras. It may use `lab.data` (records, the pipeline).
 """
 
 from lab.augment.augmenter import (
+    Augmenter,
     augment_batch,
     build_augmenter,
     operation_seeds,
     preview,
+    reseed,
     training_batch,
     training_records,
 )
@@ -37,6 +40,7 @@ __all__ = [
     "PARAMETERS",
     "PRESETS",
     "AugmentSpec",
+    "Augmenter",
     "Parameter",
     "augment_batch",
     "build_augmenter",
@@ -47,6 +51,7 @@ __all__ = [
     "overrides_from",
     "parse_assignments",
     "preview",
+    "reseed",
     "single_operations",
     "spec_from",
     "training_batch",

@@ -7,12 +7,17 @@ which call the very same `build_augmenter`. Every operation draws from its own s
 `(seed, operation)`, so a seed reproduces a grid exactly, and an operation shown alone with the same seed
 receives the same random draws it receives inside the full spec.
 
+An `Augmenter` holds the layers of one spec built once and rewinds their random state to a seed before each
+call: what a page keeps between reruns, so a re-roll or another photo costs one pass through the layers, not
+a rebuild of them.
+
 TensorFlow and Keras are imported inside the functions that need them, so importing this module stays light.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -37,6 +42,9 @@ def operation_seeds(seed: int) -> dict[str, int]:
     return {op: int(state % 2**31) for op, state in zip(OPERATIONS, states)}
 
 
+AFFINE = ("rotation", "shift", "shear", "zoom")  # the operations the one `RandomAffine` layer draws
+
+
 def build_augmenter(spec: AugmentSpec, seed: int = 0) -> keras.Sequential:
     """The Keras layers for `spec`: float32 batches (N, H, W, 3) in [0, 255] in, same shape, dtype, range out.
 
@@ -58,6 +66,9 @@ def build_augmenter(spec: AugmentSpec, seed: int = 0) -> keras.Sequential:
     - contrast c -> `RandomContrast(c, value_range=(0, 255))`; random_erasing p -> `RandomErasing(factor=(p, p))`
       (a single float would draw the probability itself from [0, p]). Neither exists in ImageDataGenerator.
 
+    Each layer is named after its operation ("affine" for the four in `RandomAffine`), so `reseed` finds
+    every operation's random state.
+
     Pinned to the same parameters, the result equals ImageDataGenerator's pixel for pixel with fill_mode
     nearest or reflect; with constant they differ along the fill boundary (SciPy does not blend cval into the
     edge pixels) and with wrap SciPy repeats the image with a period one pixel short.
@@ -69,7 +80,7 @@ def build_augmenter(spec: AugmentSpec, seed: int = 0) -> keras.Sequential:
     seeds = operation_seeds(seed)
     on = set(spec.operations)
     layers: list[keras.layers.Layer] = []
-    if on & {"rotation", "shift", "shear", "zoom"}:
+    if on & set(AFFINE):
         layers.append(RandomAffine(
             rotation=(-spec.rotation_range, spec.rotation_range),
             width_shift=(-spec.width_shift_range, spec.width_shift_range),
@@ -77,30 +88,64 @@ def build_augmenter(spec: AugmentSpec, seed: int = 0) -> keras.Sequential:
             shear=(-spec.shear_range, spec.shear_range),
             zoom=(1 - spec.zoom_range, 1 + spec.zoom_range),
             fill_mode=spec.fill_mode, fill_value=spec.cval,
-            seeds={op: seeds[op] for op in ("rotation", "shift", "shear", "zoom")}))
+            seeds={op: seeds[op] for op in AFFINE}, name="affine"))
     if "horizontal_flip" in on:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"]))
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seeds["horizontal_flip"], name="horizontal_flip"))
     if "vertical_flip" in on:
-        layers.append(keras.layers.RandomFlip("vertical", seed=seeds["vertical_flip"]))
+        layers.append(keras.layers.RandomFlip("vertical", seed=seeds["vertical_flip"], name="vertical_flip"))
     if "brightness" in on:
-        layers.append(RandomBrightnessFactor(spec.brightness_range, seed=seeds["brightness"]))
+        layers.append(RandomBrightnessFactor(spec.brightness_range, seed=seeds["brightness"], name="brightness"))
     if "contrast" in on:
-        layers.append(keras.layers.RandomContrast(spec.contrast, value_range=(0, 255), seed=seeds["contrast"]))
+        layers.append(keras.layers.RandomContrast(spec.contrast, value_range=(0, 255), seed=seeds["contrast"],
+                                                 name="contrast"))
     if "random_erasing" in on:
         layers.append(keras.layers.RandomErasing(factor=(spec.random_erasing, spec.random_erasing),
-                                                 value_range=(0, 255), seed=seeds["random_erasing"]))
+                                                 value_range=(0, 255), seed=seeds["random_erasing"],
+                                                 name="random_erasing"))
     return keras.Sequential(layers or [keras.layers.Identity()], name="augment")
 
 
-def augment_batch(images: np.ndarray, spec: AugmentSpec, seed: int) -> np.ndarray:
-    """Augment a batch (N, H, W, 3) in [0, 255] exactly as training would with this spec and seed."""
-    batch = np.asarray(images, dtype=np.float32)
-    if batch.ndim != 4 or batch.shape[-1] != 3:
-        raise LabError(f"Expected a batch of RGB images shaped (N, H, W, 3); got shape {batch.shape}.")
-    return np.asarray(build_augmenter(spec, seed)(batch, training=True), dtype=np.float32)
+def reseed(augmenter: keras.Sequential, seed: int) -> None:
+    """Rewind the random state of a `build_augmenter` result to where `build_augmenter(spec, seed)` starts."""
+    seeds = operation_seeds(seed)
+    for layer in augmenter.layers:
+        generators = layer.generators if layer.name == "affine" else {layer.name: getattr(layer, "generator", None)}
+        for operation, generator in generators.items():
+            if generator is not None:
+                generator.state.assign([seeds[operation], 0])
 
 
-def preview(image: np.ndarray, spec: AugmentSpec, n: int, seed: int) -> np.ndarray:
+class Augmenter:
+    """The layers of one spec, built once; each call draws as a fresh `build_augmenter(spec, seed)` would.
+
+    Building the Keras layers costs more than running them on a few photos, so a page keeps one per spec and
+    calls it with any seed. Calls are serialised: the random state is shared, and pages run in threads.
+    """
+
+    def __init__(self, spec: AugmentSpec) -> None:
+        self.spec = spec
+        self.layers = build_augmenter(spec)
+        self._lock = threading.Lock()
+
+    def __call__(self, images: np.ndarray, seed: int) -> np.ndarray:
+        """Augment a batch (N, H, W, 3) in [0, 255] exactly as training would with this spec and seed."""
+        batch = np.asarray(images, dtype=np.float32)
+        if batch.ndim != 4 or batch.shape[-1] != 3:
+            raise LabError(f"Expected a batch of RGB images shaped (N, H, W, 3); got shape {batch.shape}.")
+        with self._lock:
+            reseed(self.layers, seed)
+            return np.asarray(self.layers(batch, training=True), dtype=np.float32)
+
+
+def augment_batch(images: np.ndarray, spec: AugmentSpec | Augmenter, seed: int) -> np.ndarray:
+    """Augment a batch (N, H, W, 3) in [0, 255] exactly as training would with this spec and seed.
+
+    Give an `Augmenter` instead of a spec to reuse layers already built.
+    """
+    return (spec if isinstance(spec, Augmenter) else Augmenter(spec))(images, seed)
+
+
+def preview(image: np.ndarray, spec: AugmentSpec | Augmenter, n: int, seed: int) -> np.ndarray:
     """`n` augmented variants of one image (H, W, 3) in [0, 255], as a batch (n, H, W, 3)."""
     if n < 1:
         raise LabError(f"The number of variants must be at least 1; got {n}.")
