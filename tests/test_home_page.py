@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lab.replays.catalog import REPLAYS
 from lab.runs.jobs import process_identity
 from lab.runs.status import FAILED, QUEUED, RUNNING
 from lab.runs.store import RunStore
@@ -63,8 +64,9 @@ def test_home_explains_the_lab_and_shows_an_empty_workspace(workspace: Path, dat
     assert "Transfer learning" in app.markdown[0].value
     assert metrics(app) == {"Datasets": "2", "Saved splits": "0", "Training runs": "0", "Running now": "0"}
     assert "Datasets: `kittens`, `puppies-by-split`" in [caption.value for caption in app.caption]
-    steps = [block.value for block in app.markdown if block.value.startswith("**")][:5]
-    assert steps == ["**1. Dataset**", "**2. Augment**", "**3. Train**", "**4. Compare**", "**5. Predict**"]
+    cards = [block.value for block in app.markdown if block.value.startswith("**")][:7]
+    assert cards[:2] == [f"**{replay.title}**" for replay in REPLAYS.values()]  # a whole tutorial comes first
+    assert cards[2:] == ["**1. Dataset**", "**2. Augment**", "**3. Train**", "**4. Compare**", "**5. Predict**"]
     assert any("No training runs yet" in caption.value for caption in app.caption)
     sidebar = [block.value for block in app.sidebar.markdown]
     assert "**Training:** nothing running" in sidebar
@@ -170,6 +172,8 @@ def test_the_compare_and_predict_cards_link_to_their_pages(workspace: Path) -> N
     assert links["Open Compare"].endswith("compare.py") or links["Open Compare"] == "compare", links
     assert links["Open Predict"].endswith("predict.py") or links["Open Predict"] == "predict", links
     assert not any("Coming in a later version" in caption.value for caption in app.caption)
+    tutorials = [link.proto.page for link in app.get("page_link") if link.proto.label == "Reproduce it"]
+    assert len(tutorials) == 2 and all(page.endswith("replay.py") or page == "replay" for page in tutorials)
 
 
 def test_datasets_are_named_as_people_know_them(workspace: Path, tmp_path: Path,

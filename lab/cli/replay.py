@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     planned = plan_replay(replay_named(args.name), "quick" if args.quick else "published", settings, data=args.data)
     print(f"replay {planned.name}: {len(planned.rows)} runs on manifest {planned.manifest}, "
-          f"{minutes_text(estimate_seconds(planned, settings))}", file=sys.stderr)
+          f"{minutes_text(estimate_seconds(planned, settings, measure=True))}", file=sys.stderr)
     for note in planned.notes:
         print(f"  {note}", file=sys.stderr)
     if args.background:
