@@ -26,7 +26,6 @@ from lab.workspace import dataset_names
 
 VARIANT_LABELS = {"quick": "Quick (about half an hour here)", "published": "As published"}
 REFRESH_SECONDS = 3.0  # how often a replay's table re-reads its runs while they train
-PERCENT = {"format": "percent"}
 
 
 @st.cache_data(ttl=60, show_spinner="Estimating the time on this machine...")
@@ -57,8 +56,7 @@ def replay_card(replay: Replay, settings: Settings) -> None:
     except LabError as error:
         st.warning(str(error))
         return
-    st.caption(" ".join([replay.variants[variant].note[:1].upper() + replay.variants[variant].note[1:] + ".",
-                         *notes]))
+    st.caption(sentences([replay.variants[variant].note, *notes]))
     st.markdown(f"**Time:** {minutes_text(seconds)}")
     if st.button("Start this replay", key=f"replay_start_{replay.name}", type="primary",
                  icon=":material/play_arrow:"):
@@ -98,21 +96,31 @@ def replays_section(settings: Settings) -> None:
 
 def show_table(table: dict[str, Any]) -> None:
     st.markdown(f"#### {table['title']}")
-    st.caption(f"{table['source']} · " + " ".join(table["notes"]))
-    frame = pd.DataFrame(table["rows"])[["experiment", "published", "validation_accuracy", "test_accuracy",
-                                         "train_accuracy", "status", "backbone", "train_images"]]
-    st.dataframe(frame, hide_index=True, key=f"replay_table_{table['name']}", column_config={
-        "published": st.column_config.NumberColumn("published (validation)", **PERCENT),
-        "validation_accuracy": st.column_config.NumberColumn("validation here", **PERCENT),
-        "test_accuracy": st.column_config.NumberColumn("test here", **PERCENT,
-                                                       help="Every row on the same held-out photos."),
-        "train_accuracy": st.column_config.NumberColumn("training (last epoch)", **PERCENT),
-        "train_images": st.column_config.NumberColumn("training images")})
+    st.caption(sentences([table["source"], *table["notes"]]))
+    st.dataframe(pd.DataFrame([table_row(row) for row in table["rows"]]), hide_index=True,
+                 key=f"replay_table_{table['name']}")
     st.markdown(table["paragraph"])
     histories = {row["experiment"]: Run(row["run_dir"]).history() for row in table["rows"] if row["run_dir"]}
     histories = {label: history for label, history in histories.items() if history}
     if histories:
         st.plotly_chart(curves(histories, "accuracy"), key=f"replay_curves_{table['name']}")
+
+
+def table_row(row: dict[str, Any]) -> dict[str, str]:
+    """One experiment as the tutorial's table reads: accuracies as percentages, a dash where there is none yet."""
+    def percent(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1%}"
+
+    return {"experiment": row["experiment"], "published (validation)": percent(row["published"]),
+            "validation here": percent(row["validation_accuracy"]), "test here": percent(row["test_accuracy"]),
+            "training (last epoch)": percent(row["train_accuracy"]), "status": row["status"],
+            "backbone": row["backbone"],
+            "training images": "–" if row["train_images"] is None else f"{row['train_images']:,}"}
+
+
+def sentences(parts: list[str]) -> str:
+    """Notes as prose: each a sentence, capitalised and ended with a full stop."""
+    return " ".join(part[:1].upper() + part[1:] + ("" if part.endswith(".") else ".") for part in parts if part)
 
 
 def page() -> None:

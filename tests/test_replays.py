@@ -65,7 +65,7 @@ def test_planning_shares_one_test_set_and_stands_in_for_vgg16_offline(workspace:
     assert (tuned.strategy, tuned.head, tuned.augment, tuned.image_size) == (
         preset.strategy, preset.head, preset.augment, preset.image_size)  # the tutorial's, kept
     assert tuned.fine_tune_at == "block_13"  # VGG16's block4 has no meaning for MobileNetV2: its default boundary
-    assert any("vgg16 has no ImageNet weights" in note and "mobilenet_v2" in note for note in planned.notes)
+    assert any("No ImageNet weights for vgg16" in note and "mobilenet_v2" in note for note in planned.notes)
 
 
 def test_vgg16_as_published_where_its_weights_can_be_had() -> None:

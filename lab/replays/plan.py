@@ -143,7 +143,7 @@ def stand_in(config: TrainConfig, available: dict[str, list[str]]) -> tuple[Trai
         if weights is not None:
             boundary = get_spec(backbone).default_boundary if config.fine_tune_at else ""
             replaced = dataclasses.replace(config, backbone=backbone, weights=weights, fine_tune_at=boundary)
-            return replaced, (f"{config.backbone} has no ImageNet weights on this machine, so {backbone} (with "
+            return replaced, (f"No ImageNet weights for {config.backbone} on this machine, so {backbone} (with "
                               f"{'ImageNet' if weights == 'imagenet' else Path(weights).name}) stands in for it; "
                               "the tutorial's head, strategy, sizes and augmentation are kept.")
     raise LabError(f"{config.backbone} has no pretrained weights on this machine, and neither has any backbone "

@@ -104,7 +104,8 @@ def _paired_sentence(small: dict[str, Any], large: dict[str, Any]) -> str:
     tests = [evaluations(Path(row["run_dir"])).get("test") for row in (small, large)]
     if any(test is None or not len(test) for test in tests):
         return ""
-    return "; on the same test photos " + pair(tests[0], tests[1], "1K", "20K").sentence().rstrip(".")
+    sentence = pair(tests[0], tests[1], "1K", "20K").sentence().rstrip(".")
+    return "; on the same test photos, " + sentence[:1].lower() + sentence[1:]
 
 
 # ---- the five-model tutorial -----------------------------------------------------------------------------

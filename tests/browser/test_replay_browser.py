@@ -1,0 +1,41 @@
+"""A tutorial replayed from the home page in a real browser: the Keras tutorial's quick replay on the shared sample
+photos, its table filling in until both rows have finished and the finding is said."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from lab.replays.catalog import KERAS
+
+REPLAY_TIMEOUT_MS = 480_000  # two runs: features of ~3,000 photos once, then two heads, on two shared cores
+
+
+def test_a_quick_replay_started_from_the_home_page_fills_its_table(fresh_app) -> None:
+    app = fresh_app
+    app.open()
+    card = app.page.get_by_test_id("stColumn").filter(has_text=KERAS.title).first
+    card.get_by_role("link", name="Reproduce it").click()
+    app.wait()
+    expect(app.page.get_by_role("heading", name="Reproduce a tutorial")).to_be_visible()
+
+    card = app.page.get_by_test_id("stColumn").filter(has_text=KERAS.title).first
+    card.get_by_role("combobox", name="Photos").click()
+    app.page.get_by_role("option", name="cats_and_dogs_filtered", exact=True).click()
+    app.wait()
+    expect(card.get_by_text("Time:")).to_be_visible()
+    started = time.monotonic()
+    card.get_by_role("button", name="Start this replay").click()
+    app.wait()
+
+    main = app.page.get_by_test_id("stMain")
+    expect(main.get_by_text(KERAS.title).nth(1)).to_be_visible()  # the replay's own table, under the card
+    expect(main.get_by_text("This replay reproduced")).to_be_visible()
+    expect(main.get_by_text("still waiting for runs", exact=False)).to_have_count(0, timeout=REPLAY_TIMEOUT_MS)
+    print(f"quick Keras replay on cats_and_dogs_filtered: table complete {time.monotonic() - started:.0f} s "
+          "after Start")
+    paragraph = main.get_by_text("This replay reproduced").inner_text()
+    assert "1,000 reached" in paragraph and "McNemar p" in paragraph, paragraph
+    expect(main.get_by_test_id("stPlotlyChart")).to_have_count(1)
+    app.assert_ok()
