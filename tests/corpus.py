@@ -5,6 +5,7 @@ with Pillow. Plain functions, imported by any test module (tests never import fr
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -115,4 +116,16 @@ def make_pets(folder: Path, per_class: int = 6, *, truncated: bool = False, dupl
         (folder / "cats" / "cat.broken.jpg").write_bytes(whole[: len(whole) // 2])
     if duplicate:
         (folder / "cats" / "cat.copy.jpg").write_bytes((folder / "cats" / "cat.0.jpg").read_bytes())
+    return folder
+
+
+def copy_of_sample(folder: Path, per_class: int) -> Path:
+    """A plain class-folders dataset (no split folders) of `per_class` real photos per class, copied from the
+    shared sample's training photos: small enough to train on in seconds."""
+    from tests.conftest import FILTERED
+
+    for label in ("cats", "dogs"):
+        (folder / label).mkdir(parents=True)
+        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:per_class]:
+            shutil.copy(source, folder / label / source.name)
     return folder

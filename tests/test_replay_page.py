@@ -13,8 +13,9 @@ import pytest
 from lab.replays.catalog import EVERY_ROW, KERAS, Variant
 from lab.replays.plan import plan_replay, run_replay
 from lab.settings import load_settings
+from tests import corpus
 from tests.apptest import open_page
-from tests.conftest import FILTERED, MOBILENET_V2, SHARED, WEIGHTS
+from tests.conftest import MOBILENET_V2, SHARED, WEIGHTS
 
 OFFLINE = {"vgg16": ["none"], "mobilenet_v2": ["none", str(MOBILENET_V2)], "resnet50": ["none"],
            "efficientnet_b0": ["none"]}
@@ -24,11 +25,7 @@ OFFLINE = {"vgg16": ["none"], "mobilenet_v2": ["none", str(MOBILENET_V2)], "resn
 def finished_replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A workspace holding the Keras tutorial replayed on 80 real photos (one epoch per row)."""
     root = tmp_path_factory.mktemp("replay-page")
-    photos = root / "pets"
-    for label in ("cats", "dogs"):
-        (photos / label).mkdir(parents=True)
-        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:40]:
-            shutil.copy(source, photos / label / source.name)
+    photos = corpus.copy_of_sample(root / "pets", 40)
     tiny = Variant("tiny", validation=12, test=12, note="tiny: a test's few photos, one epoch", changes={
         EVERY_ROW: {"epochs": 1, "batch_size": 8, "validation_size": None, "image_size": 96},
         "1k": {"train_size": 20}})

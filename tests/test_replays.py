@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,8 @@ from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.training.presets import PRESETS
 
-from .conftest import FILTERED, MOBILENET_V2
+from . import corpus
+from .conftest import MOBILENET_V2
 
 PER_CLASS = 40  # 80 photos: 12 held out for validation, 12 for test, 56 to train on
 
@@ -34,12 +34,7 @@ OFFLINE = {"vgg16": ["none"], "mobilenet_v2": ["none", str(MOBILENET_V2)], "resn
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
     """A plain folder of real photos, small enough to replay a tutorial in a minute."""
-    folder = tmp_path / "pets"
-    for label in ("cats", "dogs"):
-        (folder / label).mkdir(parents=True)
-        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:PER_CLASS]:
-            shutil.copy(source, folder / label / source.name)
-    return folder
+    return corpus.copy_of_sample(tmp_path / "pets", PER_CLASS)
 
 
 def tiny(replay: Replay, **row_changes: dict) -> Replay:

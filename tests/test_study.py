@@ -23,6 +23,7 @@ from lab.runs.study import launch_study, list_studies, load_study, parse_sizes, 
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
 
+from . import corpus
 from .conftest import FILTERED
 
 PER_CLASS = 60  # 120 photos: the study holds out 12 for validation and 12 for test, and trains on up to 96
@@ -31,12 +32,7 @@ PER_CLASS = 60  # 120 photos: the study holds out 12 for validation and 12 for t
 @pytest.fixture
 def photos(tmp_path: Path) -> Path:
     """A plain folder of real photos (no split folders), small enough to study in seconds."""
-    folder = tmp_path / "pets"
-    for label in ("cats", "dogs"):
-        (folder / label).mkdir(parents=True)
-        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:PER_CLASS]:
-            shutil.copy(source, folder / label / source.name)
-    return folder
+    return corpus.copy_of_sample(tmp_path / "pets", PER_CLASS)
 
 
 @pytest.fixture

@@ -27,11 +27,11 @@ from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Experiment, Replay, Variant
 from lab.runs import jobs, worker
 from lab.runs.describe import Event
+from lab.runs.records import Records
 from lab.runs.status import STOPPED
 from lab.runs.store import RunStore
 from lab.runs.study import study_manifest
 from lab.settings import Settings
-from lab.storage import read_json, write_json_atomic
 from lab.training.backbones import get_spec
 from lab.training.config import TrainConfig
 from lab.training.preflight import check_data_source, preflight
@@ -186,25 +186,21 @@ def replays_dir(settings: Settings) -> Path:
     return settings.workspace / "replays"
 
 
+def _records(settings: Settings) -> Records:
+    return Records(replays_dir(settings), "replay record")
+
+
 def save_replay(planned: PlannedReplay, settings: Settings) -> Path:
-    path = replays_dir(settings) / f"{planned.name}.json"
-    write_json_atomic(path, planned.to_dict())
-    return path
+    return _records(settings).save(planned.name, planned.to_dict())
 
 
 def load_replay(name: str, settings: Settings) -> PlannedReplay:
-    value = read_json(replays_dir(settings) / f"{name}.json")
-    if value is None:
-        raise LabError(f"No replay record {name!r} in {replays_dir(settings)}.")
-    return PlannedReplay.from_dict(value)
+    return PlannedReplay.from_dict(_records(settings).load(name))
 
 
 def list_replays(settings: Settings) -> list[str]:
     """Replay records, newest first."""
-    folder = replays_dir(settings)
-    paths = sorted(folder.glob("*.json"), key=lambda p: (read_json(p) or {}).get("created", ""), reverse=True) \
-        if folder.is_dir() else []
-    return [path.stem for path in paths]
+    return _records(settings).names()
 
 
 def with_run_ids(planned: PlannedReplay, run_ids: list[str]) -> PlannedReplay:

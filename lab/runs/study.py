@@ -29,10 +29,10 @@ from lab.evaluation.evaluate import evaluations
 from lab.evaluation.paired import pair
 from lab.runs import jobs, worker
 from lab.runs.describe import Event
+from lab.runs.records import Records
 from lab.runs.status import STOPPED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings
-from lab.storage import read_json, write_json_atomic
 from lab.training.config import TrainConfig
 from lab.training.preflight import preflight
 
@@ -139,23 +139,21 @@ def study_manifest_name(folder: Path, seed: int, held_out: tuple[int | float, in
     return f"study-{slug}-seed{seed}-{hashlib.blake2b(where.encode(), digest_size=2).hexdigest()}"
 
 
+def _records(settings: Settings) -> Records:
+    return Records(studies_dir(settings), "study")
+
+
 def save_study(study: Study, settings: Settings) -> Path:
-    path = studies_dir(settings) / f"{study.name}.json"
-    write_json_atomic(path, study.to_dict())
-    return path
+    return _records(settings).save(study.name, study.to_dict())
 
 
 def load_study(name: str, settings: Settings) -> Study:
-    value = read_json(studies_dir(settings) / f"{name}.json")
-    if value is None:
-        raise LabError(f"No study {name!r} in {studies_dir(settings)}.")
-    return Study.from_dict(value)
+    return Study.from_dict(_records(settings).load(name))
 
 
 def list_studies(settings: Settings) -> list[str]:
     """Study names, newest first."""
-    folder = studies_dir(settings)
-    return sorted((p.stem for p in folder.glob("*.json")), reverse=True) if folder.is_dir() else []
+    return _records(settings).names()
 
 
 def launch_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: int, settings: Settings) -> Study:
