@@ -27,7 +27,7 @@ def test_a_link_straight_to_a_page_gets_the_apps_navigation_on_a_fresh_server(fr
     """A folder named `pages/` beside the entry script would make Streamlit serve this link as an
     old-style multipage app (no sidebar, no wide layout): the pages live in `app_pages/` for that."""
     fresh_app.open("dataset")
-    assert fresh_app.nav_paths() == ["", "dataset", "augment", "train", "compare", "predict"]
+    assert fresh_app.nav_paths() == ["", "dataset", "augment", "train", "compare", "predict", "replay"]
     expect(fresh_app.page.get_by_test_id("stSidebarUserContent")).to_contain_text("Workspace")
 
 
