@@ -38,14 +38,17 @@ from lab.training.weights import WeightsSource
 #   fine-tune  one training image once the top of the backbone trains (backward through the opened layers)
 #   scratch    one training image of a from-scratch CNN (full backward pass)
 #   evaluate   one validation or test image through the whole model
-FACTORS = {"extract": 1.2, "frozen": 0.6, "fine-tune": 2.2, "scratch": 4.5, "evaluate": 0.8}
+# Set between two rounds at load 7-15 and one quiet round (bench/estimate.py, session 3: frozen 1.24, fine-tune
+# 3.23, scratch 5.14, evaluate 1.2-2.4 forward passes when quiet), so a first estimate holds under either.
+FACTORS = {"extract": 1.2, "frozen": 0.9, "fine-tune": 2.7, "scratch": 4.8, "evaluate": 1.2}
 HEAD_SECONDS_PER_IMAGE = 0.0002  # a head trained on cached features: per training image per epoch (measured)
 EPOCH_SECONDS = 0.3  # each epoch's fixed cost: Keras's epoch loop, callbacks, the history file
 # Seconds from launch to the end that are not the parts above, measured the same way (wall time less the parts):
 # the process, TensorFlow's import, building the model, reading the (already scanned) data, the first epoch's
-# graph tracing, checkpoints and the final save. Measured: feature extractor 15 and 21, frozen 47 (tracing an
-# augmentation pipeline), fine-tune 31 (two tracings), scratch 4 to 39 (saves of a 19M-parameter model).
-STARTUP_SECONDS = {"feature-extractor": 18.0, "frozen": 35.0, "fine-tune": 35.0, "scratch": 20.0}
+# graph tracing, checkpoints and the final save. Measured at load 7-15: feature extractor 15 and 21, frozen 47
+# (tracing an augmentation pipeline), fine-tune 31 (two tracings), scratch 4 to 39 (saves of a 19M-parameter
+# model); on a quiet machine: 9, 13, 9 and 6. Set between the two: start-up follows the machine's load.
+STARTUP_SECONDS = {"feature-extractor": 15.0, "frozen": 22.0, "fine-tune": 20.0, "scratch": 15.0}
 PROCESS_SECONDS = 2.7  # before a run's own clock starts (metrics.json "seconds"): the process, `import lab` (1.8-3.4)
 
 
