@@ -328,7 +328,7 @@ def preset_picker(settings: Settings) -> None:
         st.caption("The form holds settings of your own; choose an experiment to start again from one.")
         return
     seconds = preset_seconds(name, settings)
-    took = f"about {_duration(seconds)} here" if seconds is not None else "time unknown until measured"
+    took = f"{_in_words(seconds)} here" if seconds is not None else "time unknown until measured"
     st.caption(f"Preset `{name}` · {took}")
 
 
@@ -336,7 +336,7 @@ def preset_label(name: str, settings: Settings) -> str:
     if name == CUSTOM:
         return "Custom: your own settings"
     seconds = preset_seconds(name, settings)
-    return DESCRIPTIONS[name] + (f" · about {_duration(seconds)}" if seconds is not None else "")
+    return DESCRIPTIONS[name] + (f" · {_in_words(seconds)}" if seconds is not None else "")
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -406,6 +406,13 @@ def show_cost(config: TrainConfig, settings: Settings) -> None:
         st.markdown(f"**{time_in_words(cost['seconds']).capitalize()} on this machine** "
                     f"(from {cost['rate_source']})")
     st.caption(details_text(cost))
+
+
+def _in_words(seconds: float) -> str:
+    """An estimate as a person says it ("about 2 minutes"), not to the second."""
+    from lab.training.cost import time_in_words
+
+    return time_in_words(seconds)
 
 
 def _duration(seconds: float) -> str:

@@ -20,6 +20,7 @@ import json
 import sys
 from typing import Any
 
+from lab.cli.study import percent
 from lab.cli.train import ProgressLines
 from lab.replays.catalog import REPLAYS
 from lab.replays.estimate import estimate_seconds, minutes_text
@@ -63,10 +64,7 @@ def _print_table(table: dict[str, Any], as_json: bool) -> None:
         return
     print(f"{table['title']} — {table['source']}; {table['notes'][0]}")
     for row in table["rows"]:
-        print(f"  {row['experiment']}: published {_percent(row['published'])}, here validation "
-              f"{_percent(row['validation_accuracy'])}, test {_percent(row['test_accuracy'])} [{row['status']}]")
+        print(f"  {row['experiment']}: published {percent(row['published'])}, here validation "
+              f"{percent(row['validation_accuracy'])}, test {percent(row['test_accuracy'])} [{row['status']}]")
     print(table["paragraph"])
 
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"

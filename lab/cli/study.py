@@ -69,11 +69,11 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     print(f"study {summary['name']} on {summary['manifest']}")
     for row in summary["runs"]:
         print(f"  {row['train_images'] or row['size'] or 'all'} training images (seed {row['seed']}): "
-              f"validation {_percent(row['best_val_accuracy'])}, test {_percent(row['test_accuracy'])} "
+              f"validation {percent(row['best_val_accuracy'])}, test {percent(row['test_accuracy'])} "
               f"[{row['status']}] {row['run_dir']}")
     if summary["sentence"]:
         print(f"McNemar p = {summary['mcnemar_p']:.4g}: {summary['sentence']}")
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"

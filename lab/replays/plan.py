@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.data.manifest import load_manifest
+from lab.data.manifest import Manifest, load_manifest
 from lab.data.training import resolve_data_path
 from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Experiment, Replay, Variant
@@ -82,9 +82,9 @@ def plan_replay(replay: Replay, variant: str, settings: Settings, *, data: str |
         raise LabError(f"Replay {replay.name} has no variant {variant!r}; choose {' or '.join(replay.variants)}.")
     chosen = replay.variants[variant]
     available = weights_available(settings) if available is None else available
-    manifest = _shared_manifest(data or replay.data, replay.seed, chosen, settings)
+    shared = _shared_manifest(data or replay.data, replay.seed, chosen, settings)
+    manifest, training_images = shared.name, len(shared.splits["train"])
     rows, notes = replay_rows(replay, chosen, manifest, available)
-    training_images = len(load_manifest(manifest, settings).splits["train"])
     for row in rows:
         config = TrainConfig.from_dict(row["config"])
         if (config.train_size or 0) > training_images:
@@ -108,7 +108,7 @@ def replay_rows(replay: Replay, variant: Variant, manifest: str, available: dict
     return rows + extra_rows, notes + extra_notes
 
 
-def _shared_manifest(data: str, seed: int, variant: Variant, settings: Settings) -> str:
+def _shared_manifest(data: str, seed: int, variant: Variant, settings: Settings) -> Manifest:
     check_data_source(data, settings)
     folder = resolve_data_path(data, settings)
     if folder is None:
@@ -116,9 +116,9 @@ def _shared_manifest(data: str, seed: int, variant: Variant, settings: Settings)
         if not manifest.splits.get("test"):
             raise LabError(f"Manifest {manifest.name} has no test split: a replay tests every row on the same "
                            "photos. Save one with a test share on the Dataset page, or name a folder.")
-        return manifest.name
+        return manifest
     try:
-        return study_manifest(folder, seed, settings, validation=variant.validation, test=variant.test).name
+        return study_manifest(folder, seed, settings, validation=variant.validation, test=variant.test)
     except LabError as error:
         raise LabError(f"{folder.name} is too small for this replay ({variant.note}): {error}") from error
 
