@@ -17,6 +17,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
+from app_pages.script_cleanup import keep_keras_state
 from lab.replays.catalog import REPLAYS
 from lab.runs.jobs import reconcile
 from lab.runs.status import QUEUED, RUNNING, runs_in
@@ -25,6 +26,7 @@ from lab.settings import load_settings
 from lab.workspace import describe_device, summarize_workspace
 
 st.set_page_config(page_title="Transfer Lab", layout="wide")
+keep_keras_state()
 
 # The workflow, in order: (page file, title, icon, what the step is for, in words a newcomer knows).
 # The navigation and the home page's cards both follow it.

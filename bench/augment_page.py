@@ -2,7 +2,8 @@
 slider) to all nine variants of the grid showing new, loaded images. Target: p95 under 1 s on two cores.
 
 A fresh `streamlit run` server on a free port, Debian's Chromium, two warm-up changes, then `--changes` changes
-alternating re-roll and rotation +1; prints each, p50/p95/max, and the server's CPU seconds per change.
+alternating re-roll and rotation +1; prints each, p50/p95/max, the server's CPU seconds per change and its
+memory before and after.
 
     python bench/augment_page.py [--changes 20] [--repo .]
 """
@@ -67,6 +68,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mib(pid: int) -> float:
+    """The server's resident memory: with Streamlit's full collection after each run switched off, it must stay flat."""
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
 def timed_changes(page, changes: int, server_pid: int) -> tuple[list[float], float]:
     """Seconds per change after two warm-ups, and the server's CPU seconds per change."""
     slider = page.get_by_role("slider", name="Rotation (degrees)")
@@ -108,14 +115,17 @@ def main() -> None:
                 page.goto(f"{url}/augment")
                 page.wait_for_function(f"document.querySelectorAll(\"img[alt^='augmented']\").length >= {GRID}")
                 page.wait_for_function(IDLE)
+                memory_before = rss_mib(server.pid)
                 times, cpu = timed_changes(page, args.changes, server.pid)
+                memory_after = rss_mib(server.pid)
                 browser.close()
         finally:
             server.terminate()
             server.wait(10)
     p95 = statistics.quantiles(times, n=20)[18]
     print(f"{len(times)} changes: p50 {statistics.median(times):.3f} s, p95 {p95:.3f} s, max {max(times):.3f} s "
-          f"(target p95 < 1 s); server CPU {cpu:.3f} s per change")
+          f"(target p95 < 1 s); server CPU {cpu:.3f} s per change; "
+          f"server memory {memory_before:.0f} MiB before, {memory_after:.0f} MiB after")
     print(os.popen("uptime").read().strip())
 
 
