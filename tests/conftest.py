@@ -3,10 +3,11 @@ tiny training run every training test starts from."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ FLAT_20K = SHARED / "data" / "dogs-vs-cats-20k-160px"
 WEIGHTS = SHARED / "weights"
 TINY_MOBILENET = WEIGHTS / "mobilenet_0.25_128_imagenet_no_top.weights.h5"
 MOBILENET_V2 = WEIGHTS / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
+
+# This machine offline: VGG16 has random weights only; MobileNetV2 has the shared ImageNet file.
+OFFLINE = {"vgg16": ["none"], "mobilenet_v2": ["none", str(MOBILENET_V2)], "resnet50": ["none"],
+           "efficientnet_b0": ["none"], "basic_cnn": ["none"], "basic_cnn_dropout": ["none"]}
 LabCli = Callable[..., subprocess.CompletedProcess]  # `lab_cli`'s run(*args), `lab_cli_env`'s run(env, *args)
 
 
@@ -86,3 +91,35 @@ def tiny_config() -> TrainConfig:
 def tiny_flags(tiny_config: TrainConfig) -> list[str]:
     """The `lab train` flags of `tiny_config`; flags after them override them (`*tiny_flags, "--epochs", "5"`)."""
     return flags_from_config(tiny_config)
+
+
+@dataclasses.dataclass(frozen=True)
+class FinishedReplay:
+    """A workspace holding one replay that ran to its end, and the replay as planned."""
+
+    workspace: Path
+    planned: object  # lab.replays.plan.PlannedReplay
+
+
+@pytest.fixture(scope="session")
+def keras_replay_tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FinishedReplay]:
+    """The Keras tutorial replayed on 80 real photos (12 validation, 12 test), one small epoch per row, the
+    1K row on 20 images: trained once for the session, read by the replay tests and the Tutorials page's."""
+    from lab.replays.catalog import EVERY_ROW, KERAS, Variant
+    from lab.replays.plan import plan_replay, run_replay
+    from lab.settings import load_settings
+    from tests import corpus
+
+    root = tmp_path_factory.mktemp("keras-replay")
+    photos = corpus.copy_of_sample(root / "pets", 40)
+    tiny = Variant("tiny", validation=12, test=12, note="tiny: a test's few photos, one epoch", changes={
+        EVERY_ROW: {"epochs": 1, "batch_size": 8, "validation_size": None, "image_size": 96},
+        "1k": {"train_size": 20}})
+    replay = dataclasses.replace(KERAS, variants={**KERAS.variants, "tiny": tiny})
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (("WORKSPACE", root / "workspace"), ("DATA_DIRS", SHARED / "data"),
+                            ("WEIGHTS_DIR", WEIGHTS)):
+            patch.setenv(f"TRANSFER_LAB_{name}", str(value))
+        settings = load_settings()
+        planned = run_replay(plan_replay(replay, "tiny", settings, data=str(photos), available=OFFLINE), settings)
+    yield FinishedReplay(root / "workspace", planned)

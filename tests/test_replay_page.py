@@ -3,40 +3,12 @@ finished replay's table (published beside measured), its curves and its findings
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from lab.replays.catalog import EVERY_ROW, KERAS, Variant
-from lab.replays.plan import plan_replay, run_replay
-from lab.settings import load_settings
-from tests import corpus
+from lab.replays.catalog import KERAS
 from tests.apptest import open_page
-from tests.conftest import MOBILENET_V2, SHARED, WEIGHTS
-
-OFFLINE = {"vgg16": ["none"], "mobilenet_v2": ["none", str(MOBILENET_V2)], "resnet50": ["none"],
-           "efficientnet_b0": ["none"]}
-
-
-@pytest.fixture(scope="module")
-def finished_replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A workspace holding the Keras tutorial replayed on 80 real photos (one epoch per row)."""
-    root = tmp_path_factory.mktemp("replay-page")
-    photos = corpus.copy_of_sample(root / "pets", 40)
-    tiny = Variant("tiny", validation=12, test=12, note="tiny: a test's few photos, one epoch", changes={
-        EVERY_ROW: {"epochs": 1, "batch_size": 8, "validation_size": None, "image_size": 96},
-        "1k": {"train_size": 20}})
-    replay = dataclasses.replace(KERAS, variants={"tiny": tiny})
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in (("WORKSPACE", root / "workspace"), ("DATA_DIRS", SHARED / "data"),
-                            ("WEIGHTS_DIR", WEIGHTS)):
-            patch.setenv(f"TRANSFER_LAB_{name}", str(value))
-        settings = load_settings()
-        run_replay(plan_replay(replay, "tiny", settings, data=str(photos), available=OFFLINE), settings)
-    yield root / "workspace"
+from tests.conftest import FinishedReplay
 
 
 def test_both_tutorials_are_offered_with_their_time_and_what_stands_in(workspace: Path) -> None:
@@ -53,9 +25,10 @@ def test_both_tutorials_are_offered_with_their_time_and_what_stands_in(workspace
     assert "No replay yet" in app.info[0].value
 
 
-def test_a_finished_replay_shows_its_table_curves_and_findings(workspace: Path, finished_replay: Path) -> None:
+def test_a_finished_replay_shows_its_table_curves_and_findings(workspace: Path,
+                                                              keras_replay_tiny: FinishedReplay) -> None:
     for folder in ("runs", "replays"):  # the table needs the runs and the record, nothing else
-        shutil.copytree(finished_replay / folder, workspace / folder)
+        shutil.copytree(keras_replay_tiny.workspace / folder, workspace / folder)
     app = open_page("replay")
     frame = app.dataframe[0].value
     assert list(frame["experiment"]) == [experiment.label for experiment in KERAS.experiments]

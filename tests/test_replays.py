@@ -22,13 +22,9 @@ from lab.settings import load_settings
 from lab.training.presets import PRESETS
 
 from . import corpus
-from .conftest import MOBILENET_V2
+from .conftest import OFFLINE, FinishedReplay
 
 PER_CLASS = 40  # 80 photos: 12 held out for validation, 12 for test, 56 to train on
-
-# This machine offline: VGG16 has random weights only; MobileNetV2 has the shared ImageNet file.
-OFFLINE = {"vgg16": ["none"], "mobilenet_v2": ["none", str(MOBILENET_V2)], "resnet50": ["none"],
-           "efficientnet_b0": ["none"], "basic_cnn": ["none"], "basic_cnn_dropout": ["none"]}
 
 
 @pytest.fixture
@@ -93,11 +89,9 @@ def test_a_replay_that_cannot_run_is_refused_before_any_run_exists(workspace: Pa
 
 
 def test_the_keras_tutorial_replayed_small_fills_its_table_and_judges_1k_against_all(
-        workspace: Path, photos: Path) -> None:
-    settings = load_settings()
-    replay = tiny(KERAS, **{"1k": {"train_size": 20}, EVERY_ROW: {"epochs": 1, "batch_size": 8,
-                                                                 "validation_size": None, "image_size": 96}})
-    planned = run_replay(plan_replay(replay, "tiny", settings, data=str(photos), available=OFFLINE), settings)
+        keras_replay_tiny: FinishedReplay, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANSFER_LAB_WORKSPACE", str(keras_replay_tiny.workspace))
+    settings, planned = load_settings(), keras_replay_tiny.planned
     assert load_replay(planned.name, settings).rows == planned.rows and list_replays(settings) == [planned.name]
     table = replay_table(planned, settings.runs_dir)
     rows = {row["key"]: row for row in table["rows"]}
