@@ -1,0 +1,88 @@
+"""Runs copied to MLflow (a real local store): parameters, per-epoch metrics and artifacts match the run folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from lab.cli import main
+from lab.cli.train import flags_from_config
+from lab.runs.tracking import RECORD, URI_VARIABLE, track, track_quietly, tracked
+from lab.training.config import TrainConfig
+from tests.conftest import FILTERED
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig) -> Path:
+    """A tiny real run, three epochs, evaluated on 100 validation photos."""
+    root = tmp_path_factory.mktemp("tracked")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRANSFER_LAB_WORKSPACE", str(root / "workspace"))
+        assert main(["train", *flags_from_config(tiny_config), "--epochs", "3", "--runs-dir", str(root / "runs")]) == 0
+        (run_dir,) = [path for path in (root / "runs").iterdir() if path.is_dir()]
+        assert main(["evaluate", str(run_dir), "--data", str(FILTERED), "--split", "validation"]) == 0
+    return run_dir
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv(URI_VARIABLE, uri)
+    return uri
+
+
+def history(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "history.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_run_is_copied_with_its_config_epochs_results_and_files(evaluated_run: Path, store: str,
+                                                                  tmp_path: Path) -> None:
+    done = track(evaluated_run)
+    assert done is not None and tracked(evaluated_run) == done and done.link is None  # a local store: no web page
+    client = MlflowClient(tracking_uri=store)
+    copy = client.get_run(done.run_id)
+    config = json.loads((evaluated_run / "config.json").read_text())
+    assert copy.data.params["backbone"] == config["backbone"] and copy.data.params["epochs"] == "3"
+    assert copy.data.params["data"] == config["data"] and copy.info.run_name == evaluated_run.name
+    assert copy.info.status == "FINISHED" and copy.data.tags["lab.run_folder"] == str(evaluated_run)
+    epochs = client.get_metric_history(done.run_id, "val_accuracy")
+    assert [(m.step, m.value) for m in epochs] == [(i, float(row["val_accuracy"]))
+                                                    for i, row in enumerate(history(evaluated_run), start=1)]
+    metrics = json.loads((evaluated_run / "metrics.json").read_text())
+    assert copy.data.metrics["best_val_accuracy"] == pytest.approx(metrics["best_val_accuracy"])
+    summary = json.loads(next((evaluated_run / "evaluations").glob("*/summary.json")).read_text())
+    assert copy.data.metrics[f"eval/{summary['name']}/accuracy"] == pytest.approx(summary["accuracy"])
+    files = {item.path for item in client.list_artifacts(done.run_id)}
+    assert {"config.json", "metrics.json", "history.csv", "layers.csv", "curves.html", "evaluations"} <= files
+    assert (tmp_path / "mlartifacts").is_dir()  # beside the database, not in whatever folder the worker ran in
+
+
+def test_copying_again_updates_the_same_mlflow_run(evaluated_run: Path, store: str) -> None:
+    first, second = track(evaluated_run), track(evaluated_run)
+    assert first == second
+    runs = MlflowClient(tracking_uri=store).search_runs([first.experiment_id])
+    assert len(runs) == 1
+
+
+def test_nothing_is_sent_or_written_when_tracking_is_off(evaluated_run: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(URI_VARIABLE, raising=False)
+    (evaluated_run / RECORD).unlink(missing_ok=True)
+    assert track(evaluated_run) is None and track_quietly(evaluated_run) is None
+    assert not (evaluated_run / RECORD).exists()
+
+
+def test_an_unreachable_server_costs_a_log_line_not_the_run(evaluated_run: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(URI_VARIABLE, "http://127.0.0.1:9")  # the discard port: nothing listens
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    before = sorted(path.name for path in evaluated_run.iterdir())
+    line = track_quietly(evaluated_run)
+    assert line.startswith("MLflow: could not copy this run to http://127.0.0.1:9") and "\n" not in line
+    assert "python -m lab runs track" in line
+    assert sorted(path.name for path in evaluated_run.iterdir()) == before
