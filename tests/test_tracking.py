@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from lab.cli import main
 from lab.cli.train import flags_from_config
+from lab.evaluation.evaluate import evaluate_run
 from lab.runs.tracking import RECORD, URI_VARIABLE, track, track_quietly, tracked
 from lab.training.config import TrainConfig
 from tests.conftest import FILTERED
@@ -60,6 +61,14 @@ def test_a_run_is_copied_with_its_config_epochs_results_and_files(evaluated_run:
     files = {item.path for item in client.list_artifacts(done.run_id)}
     assert {"config.json", "metrics.json", "history.csv", "layers.csv", "curves.html", "evaluations"} <= files
     assert (tmp_path / "mlartifacts").is_dir()  # beside the database, not in whatever folder the worker ran in
+
+
+def test_an_evaluation_lands_in_the_same_mlflow_run(evaluated_run: Path, store: str) -> None:
+    first = track(evaluated_run)
+    evaluate_run(evaluated_run, FILTERED, split="validation", name="again")
+    copy = MlflowClient(tracking_uri=store).get_run(first.run_id)
+    assert "eval/again/accuracy" in copy.data.metrics
+    assert f"MLflow: copied to run {first.run_id}" in (evaluated_run / "log.txt").read_text()
 
 
 def test_copying_again_updates_the_same_mlflow_run(evaluated_run: Path, store: str) -> None:

@@ -21,6 +21,7 @@ from lab.errors import LabError
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions, predict_records
 from lab.progress import Progress, no_progress
+from lab.runs.tracking import track_into_log
 from lab.settings import Settings, load_settings
 from lab.storage import read_json, write_json_atomic
 
@@ -102,6 +103,7 @@ def evaluate_run(run_dir: Path, data: str | Path, *, split: str | None = None, n
     folder = run_dir / EVALUATIONS_DIR / name
     predictions.save(folder / PREDICTIONS_FILE)
     write_json_atomic(folder / SUMMARY_FILE, summary)
+    track_into_log(run_dir)  # the run's MLflow copy gains this evaluation (when tracking is on)
     return summary
 
 

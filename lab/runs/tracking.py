@@ -115,6 +115,13 @@ def track_quietly(run_dir: Path) -> str | None:
     return f"MLflow: copied to run {done.run_id}" + (f" ({done.link})" if done.link else f" in {done.uri}")
 
 
+def track_into_log(run_dir: Path) -> None:
+    """`track_quietly`, its line appended to the run's log: what the worker and evaluations call when they end."""
+    line = track_quietly(run_dir)
+    if line:
+        Run(run_dir).log(line)
+
+
 def _experiment(client: Any, uri: str) -> str:
     """The experiment's id, created on first use; a local store keeps its artifacts beside the database."""
     name = os.environ.get(EXPERIMENT_VARIABLE, "").strip() or DEFAULT_EXPERIMENT
