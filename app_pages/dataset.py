@@ -297,6 +297,9 @@ def folder_tree(report: ScanReport) -> str:
 
 
 def bad_files(report: ScanReport) -> None:
+    if report.unreadable:
+        st.warning(f"{len(report.unreadable):,} folders could not be opened and were skipped (check their "
+                   "permissions): " + ", ".join(str(_relative(Path(f), report.root)) for f in report.unreadable))
     if not report.invalid:
         st.success("No bad files: every image opened and decoded completely.")
         return

@@ -2,6 +2,12 @@
 
 The tutorials discovered corrupt files when training crashed on them and deleted them by hand; a scan
 finds them first, says why each is bad, and keeps them out of every manifest and pipeline.
+
+One bad entry never stops the rest: a name that is not valid UTF-8, a link that loops or leads outside
+the dataset, a folder that cannot be opened, a file too large to be a photo are each listed with the
+reason (`invalid`, `unreadable`) and the scan goes on. Memory is bounded by `lab.data.check`: each of
+the 2 x cores threads holds at most one 1 MiB chunk of file bytes (4 MiB on 2 cores) besides the pixels
+it is decoding, and files over 64 MiB are not read.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +25,7 @@ from lab.data.archive import extract_zip, is_zip
 from lab.data.check import check_file
 from lab.data.layout import Discovery, discover
 from lab.data.records import FileCheck, FoundImage, ImageRecord
-from lab.data.scan_cache import ScanCache
+from lab.data.scan_cache import ScanCache, is_utf8
 from lab.data.summary import (
     SIZE_CELL,
     FolderCount,
@@ -50,6 +57,7 @@ class ScanReport:
     from_cache: int
     seconds: float
     source: str = "folder"
+    unreadable: list[str] = field(default_factory=list)
     classes: dict[str, int] = field(init=False)
     splits: dict[str, dict[str, int]] = field(init=False)
     sizes: SizeSummary | None = field(init=False)
@@ -91,6 +99,7 @@ class ScanReport:
             "duplicates": self.duplicates,
             "leakage": self.leakage,
             "ignored_files": self.ignored,
+            "unreadable_folders": self.unreadable,
             "from_cache": self.from_cache,
             "seconds": round(self.seconds, 3),
             "sizes": self.sizes.to_json() if self.sizes else None,
@@ -136,7 +145,8 @@ def _check_all(
             stale.append(index)
     total = len(images)
     on_progress(total - len(stale), total, "checking images")
-    fresh = _decode_in_parallel([images[i].path for i in stale], workers, total - len(stale), total, on_progress)
+    fresh = _decode_in_parallel([images[i].path for i in stale], os.path.realpath(root), workers,
+                                total - len(stale), total, on_progress)
     for index, check in zip(stale, fresh):
         checks[index] = check
     cache.store((images[i].path, checks[i]) for i in stale)
@@ -147,23 +157,46 @@ def _check_all(
 def _unchanged(path: str, known: FileCheck) -> bool:
     try:
         stat = os.stat(path)
-    except FileNotFoundError:
+    except OSError:  # gone, a link loop, or a folder whose permissions changed: check it again
         return False
     return stat.st_size == known.size and stat.st_mtime_ns == known.mtime_ns
 
 
 def _decode_in_parallel(
-    paths: list[str], workers: int, done: int, total: int, on_progress: Progress
+    paths: list[str], real_root: str, workers: int, done: int, total: int, on_progress: Progress
 ) -> list[FileCheck]:
     """Decode in threads: Pillow and hashlib release the GIL, so threads use both cores."""
     step = max(1, total // 100)
     results: list[FileCheck] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for count, check in enumerate(pool.map(check_file, paths, chunksize=32), start=1):
+        checks = pool.map(partial(_check_inside, real_root=real_root), paths, chunksize=32)
+        for count, check in enumerate(checks, start=1):
             results.append(check)
             if count % step == 0:
                 on_progress(done + count, total, "checking images")
     return results
+
+
+def _check_inside(path: str, real_root: str) -> FileCheck:
+    """`check_file`, for a file that is really inside the dataset and whose name can be shown and stored.
+
+    A link to a file outside the dataset is never read (a scan must not reach beyond its folder); a
+    name that is not valid UTF-8 is left out, since neither the scan cache, the page nor TensorFlow
+    can carry it.
+    """
+    if not is_utf8(path):
+        return FileCheck(size=0, mtime_ns=0, ok=False,
+                         reason="its name is not valid UTF-8 (shown with \ufffd): rename the file")
+    real = os.path.realpath(path)
+    if os.path.commonpath([real, real_root]) != real_root and os.path.exists(real):
+        return FileCheck(size=0, mtime_ns=0, ok=False,
+                         reason="a link to a file outside the dataset: not followed; copy the file in instead")
+    return check_file(path)
+
+
+def printable(path: str) -> str:
+    """`path` as text any reader can show: undecodable bytes become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def _report(discovery: Discovery, checks: list[FileCheck], from_cache: int, seconds: float,
@@ -175,13 +208,14 @@ def _report(discovery: Discovery, checks: list[FileCheck], from_cache: int, seco
                                        digest=check.digest, width=check.width, height=check.height,
                                        needs_pil=check.needs_pil))
         else:
-            invalid.append({"path": image.path, "reason": check.reason or "unreadable"})
+            invalid.append({"path": printable(image.path), "reason": check.reason or "unreadable"})
     duplicates = _duplicate_groups(discovery.images, checks)
     split_of = {image.path: image.split for image in discovery.images}
     leakage = [group for group in duplicates if len({split_of[p] for p in group}) > 1]
     return ScanReport(root=discovery.root, layout=discovery.layout, records=records, invalid=invalid,
                       duplicates=duplicates, leakage=leakage, ignored=discovery.ignored,
-                      from_cache=from_cache, seconds=seconds, source=source)
+                      from_cache=from_cache, seconds=seconds, source=source,
+                      unreadable=[printable(folder) for folder in discovery.unreadable])
 
 
 def _duplicate_groups(images: list[FoundImage], checks: list[FileCheck]) -> list[list[str]]:
