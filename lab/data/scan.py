@@ -116,13 +116,16 @@ def scan(
     on_progress: Progress = no_progress,
     settings: Settings | None = None,
     workers: int | None = None,
+    unpack_to: Path | None = None,
 ) -> ScanReport:
-    """Scan a folder or a .zip (extracted safely into the workspace first) and check every image."""
+    """Scan a folder or a .zip (extracted safely first, into `unpack_to` or else the workspace's datasets
+    folder) and check every image."""
     started = time.perf_counter()
     settings = settings or load_settings()
     folder, source = Path(path).expanduser(), "folder"
     if is_zip(folder):
-        folder, source = extract_zip(folder, settings.datasets_dir, on_progress=on_progress), "zip"
+        folder = extract_zip(folder, unpack_to or settings.datasets_dir, on_progress=on_progress)
+        source = "zip"
     discovery = discover(folder)
     checks, from_cache = _check_all(discovery.images, ScanCache(settings.cache_dir / "scan.sqlite"),
                                     discovery.root, on_progress, workers or 2 * (os.cpu_count() or 1))
