@@ -160,11 +160,13 @@ def test_link_loops_are_listed_and_links_outside_the_dataset_never_read(tmp_path
     (dogs / "up").symlink_to("..")
     [secret] = corpus.write(tmp_path / "private", {"secret.jpg": (dogs / "dogs.0.jpg").read_bytes()})
     (dogs / "secret.jpg").symlink_to(secret)
+    (root / "private").symlink_to(secret.parent)  # a "class folder" that is the private folder
     for _ in range(2):  # the second scan met the cached loop and died of ELOOP
         report = scan(root)
         reasons = {Path(item["path"]).name: item["reason"] for item in report.invalid}
         assert set(reasons) == {"a.jpg", "b.jpg", "secret.jpg"} and report.valid == 12
         assert "loops" in reasons["a.jpg"] and "outside the dataset" in reasons["secret.jpg"]
+        assert report.classes == {"cats": 6, "dogs": 6} and report.unreadable == [str(root / "private")]
 
 
 def test_folders_that_cannot_be_opened_are_listed_as_unreadable(tmp_path: Path, workspace: Path,

@@ -19,10 +19,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import zipfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from lab.data.archive import extract_zip

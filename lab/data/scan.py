@@ -23,7 +23,7 @@ from typing import Any
 
 from lab.data.archive import extract_zip, is_zip
 from lab.data.check import check_file
-from lab.data.layout import Discovery, discover
+from lab.data.layout import Discovery, allowed_roots, discover, is_within
 from lab.data.records import FileCheck, FoundImage, ImageRecord
 from lab.data.scan_cache import ScanCache, is_utf8
 from lab.data.summary import (
@@ -126,14 +126,15 @@ def scan(
     if is_zip(folder):
         folder = extract_zip(folder, unpack_to or settings.datasets_dir, on_progress=on_progress)
         source = "zip"
-    discovery = discover(folder)
+    discovery = discover(folder, settings.data_dirs)
     checks, from_cache = _check_all(discovery.images, ScanCache(settings.cache_dir / "scan.sqlite"),
-                                    discovery.root, on_progress, workers or 2 * (os.cpu_count() or 1))
+                                    discovery.root, allowed_roots(discovery.root, settings.data_dirs),
+                                    on_progress, workers or 2 * (os.cpu_count() or 1))
     return _report(discovery, checks, from_cache, time.perf_counter() - started, source)
 
 
 def _check_all(
-    images: list[FoundImage], cache: ScanCache, root: Path, on_progress: Progress, workers: int
+    images: list[FoundImage], cache: ScanCache, root: Path, allowed: list[str], on_progress: Progress, workers: int
 ) -> tuple[list[FileCheck], int]:
     """Checks for every image in order: from the cache when size and mtime match, else decoded now."""
     remembered = cache.lookup(root)
@@ -148,8 +149,8 @@ def _check_all(
             stale.append(index)
     total = len(images)
     on_progress(total - len(stale), total, "checking images")
-    fresh = _decode_in_parallel([images[i].path for i in stale], os.path.realpath(root), workers,
-                                total - len(stale), total, on_progress)
+    fresh = _decode_in_parallel([images[i].path for i in stale], allowed, workers, total - len(stale), total,
+                                on_progress)
     for index, check in zip(stale, fresh):
         checks[index] = check
     cache.store((images[i].path, checks[i]) for i in stale)
@@ -166,13 +167,13 @@ def _unchanged(path: str, known: FileCheck) -> bool:
 
 
 def _decode_in_parallel(
-    paths: list[str], real_root: str, workers: int, done: int, total: int, on_progress: Progress
+    paths: list[str], allowed: list[str], workers: int, done: int, total: int, on_progress: Progress
 ) -> list[FileCheck]:
     """Decode in threads: Pillow and hashlib release the GIL, so threads use both cores."""
     step = max(1, total // 100)
     results: list[FileCheck] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        checks = pool.map(partial(_check_inside, real_root=real_root), paths, chunksize=32)
+        checks = pool.map(partial(_check_inside, allowed=allowed), paths, chunksize=32)
         for count, check in enumerate(checks, start=1):
             results.append(check)
             if count % step == 0:
@@ -180,20 +181,19 @@ def _decode_in_parallel(
     return results
 
 
-def _check_inside(path: str, real_root: str) -> FileCheck:
-    """`check_file`, for a file that is really inside the dataset and whose name can be shown and stored.
+def _check_inside(path: str, allowed: list[str]) -> FileCheck:
+    """`check_file`, for a file really inside the dataset or the data folders, whose name can be shown.
 
-    A link to a file outside the dataset is never read (a scan must not reach beyond its folder); a
-    name that is not valid UTF-8 is left out, since neither the scan cache, the page nor TensorFlow
-    can carry it.
+    A link to a file elsewhere is never read (a scan must not reach beyond the folders the lab may
+    read); a name that is not valid UTF-8 is left out, since neither the scan cache, the page nor
+    TensorFlow can carry it.
     """
     if not is_utf8(path):
         return FileCheck(size=0, mtime_ns=0, ok=False,
                          reason="its name is not valid UTF-8 (shown with \ufffd): rename the file")
-    real = os.path.realpath(path)
-    if os.path.commonpath([real, real_root]) != real_root and os.path.exists(real):
-        return FileCheck(size=0, mtime_ns=0, ok=False,
-                         reason="a link to a file outside the dataset: not followed; copy the file in instead")
+    if not is_within(path, allowed) and os.path.exists(path):
+        return FileCheck(size=0, mtime_ns=0, ok=False, reason="a link to a file outside the dataset and the "
+                                                               "data folders: not followed; copy the file in instead")
     return check_file(path)
 
 
