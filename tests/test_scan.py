@@ -7,9 +7,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lab.data import scan
 from lab.data.records import ImageRecord
@@ -213,3 +216,25 @@ def test_a_huge_file_named_jpg_is_too_large_and_memory_stays_bounded(tmp_path: P
     result = json.loads(done.stdout.splitlines()[-1])
     assert [(Path(i["path"]).name, i["reason"].split(" (")[0]) for i in result["invalid"]] == [("huge.jpg", "too large")]
     assert result["grown_kib"] < 64 * 1024  # 4 threads x 1 MiB chunks, plus Pillow and Python's own growth
+
+
+def _a_new_image_name(name: bytes) -> bool:
+    """A file name (no '/' or NUL) that is not junk by design (hidden, __MACOSX) nor the photo already there."""
+    return b"/" not in name and b"\0" not in name and not name.startswith((b".", b"__MACOSX")) and name != b"dogs.0"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.binary(min_size=1, max_size=40).filter(_a_new_image_name), min_size=1, max_size=4,
+                      unique=True))
+def test_any_file_names_scan_without_a_traceback(names: list[bytes], workspace: Path) -> None:
+    """Whatever bytes name the files (not UTF-8, control characters, dots, spaces), every scan works."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = corpus.class_folders(Path(folder), per_class=1)
+        photo = (root / "cats" / "cats.0.jpg").read_bytes()
+        for name in names:
+            with open(os.fsencode(root / "dogs") + b"/" + name + b".jpg", "wb") as handle:
+                handle.write(photo)
+        for _ in range(2):
+            report = scan(root)
+            assert report.total == 2 + len(names)
+            json.dumps(report.to_json(), ensure_ascii=False).encode("utf-8")
