@@ -197,7 +197,7 @@ def _check_inside(path: str, allowed: list[str]) -> FileCheck:
     return check_file(path)
 
 
-def printable(path: str) -> str:
+def _printable(path: str) -> str:
     """`path` as text any reader can show: undecodable bytes become U+FFFD."""
     return os.fsencode(path).decode("utf-8", "replace")
 
@@ -211,14 +211,14 @@ def _report(discovery: Discovery, checks: list[FileCheck], from_cache: int, seco
                                        digest=check.digest, width=check.width, height=check.height,
                                        needs_pil=check.needs_pil))
         else:
-            invalid.append({"path": printable(image.path), "reason": check.reason or "unreadable"})
+            invalid.append({"path": _printable(image.path), "reason": check.reason or "unreadable"})
     duplicates = _duplicate_groups(discovery.images, checks)
     split_of = {image.path: image.split for image in discovery.images}
     leakage = [group for group in duplicates if len({split_of[p] for p in group}) > 1]
     return ScanReport(root=discovery.root, layout=discovery.layout, records=records, invalid=invalid,
                       duplicates=duplicates, leakage=leakage, ignored=discovery.ignored,
                       from_cache=from_cache, seconds=seconds, source=source,
-                      unreadable=[printable(folder) for folder in discovery.unreadable])
+                      unreadable=[_printable(folder) for folder in discovery.unreadable])
 
 
 def _duplicate_groups(images: list[FoundImage], checks: list[FileCheck]) -> list[list[str]]:
