@@ -297,6 +297,11 @@ def folder_tree(report: ScanReport) -> str:
 
 
 def bad_files(report: ScanReport) -> None:
+    if report.unreadable:
+        st.warning(("1 folder could not be opened and was skipped" if len(report.unreadable) == 1 else
+                    f"{len(report.unreadable):,} folders could not be opened and were skipped") + " (check their "
+                   "permissions, or whether they are links leading outside the dataset): "
+                   + ", ".join(str(_relative(Path(f), report.root)) for f in report.unreadable))
     if not report.invalid:
         st.success("No bad files: every image opened and decoded completely.")
         return

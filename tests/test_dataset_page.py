@@ -134,9 +134,12 @@ def test_saving_a_split_with_a_nested_subset_writes_a_manifest(data_dir: Path) -
     assert saved["splits"].iloc[0] == "train 16 · validation 4 · train_4 4"
 
 
-def test_the_sample_button_unpacks_a_downloaded_zip_and_scans_it(data_dir: Path) -> None:
+def test_the_sample_button_unpacks_a_downloaded_zip_and_scans_it(data_dir: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANSFER_LAB_SAMPLE_URL", "http://sample.invalid/cats_and_dogs_filtered.zip")  # a classroom's
     settings = load_settings()
-    archive = settings.datasets_dir / "cats_and_dogs_filtered.zip"  # already downloaded once
+    archive = settings.cache_dir / "downloads" / "cats_and_dogs_filtered.zip"  # already downloaded once
+    archive.parent.mkdir(parents=True, exist_ok=True)
     pets = make_pets(data_dir.parent / "zipped" / "cats_and_dogs_filtered" / "train")
     with zipfile.ZipFile(archive, "w") as bundle:
         for image in sorted(pets.rglob("*.jpg")):

@@ -116,3 +116,68 @@ def test_a_bare_name_is_a_saved_manifest_or_a_folder_in_the_data_folders(workspa
     build_manifest(scan(FILTERED), name="cats_and_dogs_filtered").save(settings)
     assert resolve_data_path("cats_and_dogs_filtered", settings) is None, "a saved manifest of that name wins"
     assert len(training_splits("dogs-vs-cats-20k-160px", train_size=100).train) == 100
+
+
+def _saved_manifest(tmp_path: Path) -> dict:
+    report = scan(corpus.class_folders(tmp_path / "data", per_class=4))
+    return build_manifest(report, name="good", validation=0.5).to_dict()
+
+
+def _break(value: dict, how: str):
+    splits = value["splits"]
+    broken = {
+        "a list": lambda: [value],
+        "splits a list": lambda: {**value, "splits": [splits["train"]]},
+        "missing key": lambda: {k: v for k, v in value.items() if k != "classes"},
+        "files not a list": lambda: {**value, "splits": {**splits, "train": {"path": "x"}}},
+        "file a string": lambda: {**value, "splits": {**splits, "train": ["cats/1.jpg"]}},
+        "file lacks digest": lambda: {**value, "splits": {"train": [{k: v for k, v in splits["train"][0].items()
+                                                                     if k != "digest"}]}},
+        "width a string": lambda: {**value, "splits": {"train": [{**splits["train"][0], "width": "64"}]}},
+        "unknown file key": lambda: {**value, "splits": {"train": [{**splits["train"][0], "colour": 1}]}},
+        "seed a string": lambda: {**value, "seed": "7"},
+    }
+    return broken[how]()
+
+
+WRONG_SHAPES = {
+    "a list": "it must be a JSON object with name, root",
+    "splits a list": "'splits' must map split names to lists of files; found a list",
+    "missing key": "'classes' missing",
+    "files not a list": "'splits' must map split names to lists of files; 'train' is an object",
+    "file a string": "file 0 of split 'train': must be an object with path, label",
+    "file lacks digest": "file 0 of split 'train': 'digest' missing",
+    "width a string": "file 0 of split 'train': 'width' must be a whole number; found a string",
+    "unknown file key": "file 0 of split 'train': unknown keys 'colour'",
+    "seed a string": "'seed' must be a whole number; found a string",
+}
+
+
+@pytest.mark.parametrize("how", WRONG_SHAPES)
+def test_a_manifest_of_the_wrong_shape_is_a_lab_error_naming_the_file(tmp_path: Path, workspace: Path,
+                                                                      how: str) -> None:
+    path = tmp_path / "kaggle.json"
+    path.write_text(json.dumps(_break(_saved_manifest(tmp_path), how)))
+    with pytest.raises(LabError, match="^manifest kaggle.json: ") as error:
+        load_manifest(path, load_settings())
+    assert WRONG_SHAPES[how] in str(error.value)
+
+
+def test_a_manifest_that_is_not_json_is_a_lab_error(tmp_path: Path, workspace: Path) -> None:
+    path = tmp_path / "kaggle.json"
+    path.write_text('{"name": "kaggle", "splits": ')
+    with pytest.raises(LabError, match="^manifest kaggle.json cannot be read as JSON"):
+        load_manifest(path, load_settings())
+
+
+@pytest.mark.parametrize("how", ["splits a list", "file lacks digest"])
+def test_training_on_a_manifest_of_the_wrong_shape_is_one_line_and_no_run(tmp_path: Path, workspace: Path,
+                                                                          lab_cli, how: str) -> None:
+    path = tmp_path / "kaggle.json"
+    path.write_text(json.dumps(_break(_saved_manifest(tmp_path), how)))
+    done = lab_cli("train", "--data", str(path), "--backbone", "basic_cnn", "--strategy", "scratch",
+                   "--weights", "none", "--epochs", "1")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == done.stderr.strip().splitlines()[0] and "Traceback" not in done.stderr
+    assert f"manifest kaggle.json: {WRONG_SHAPES[how]}" in done.stderr
+    assert not (workspace / "runs").exists() or list((workspace / "runs").iterdir()) == []

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lab.data import scan
 from lab.data.records import ImageRecord
@@ -134,3 +139,102 @@ def test_cli_scan_errors_are_one_line_without_traceback(tmp_path: Path, lab_cli,
     assert result.returncode != 0 and result.stdout == ""
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+# Hostile folders: one bad entry never stops the rest, and every later scan works too.
+
+def test_a_name_that_is_not_utf8_is_listed_and_the_cache_keeps_working(tmp_path: Path, workspace: Path) -> None:
+    root = corpus.class_folders(tmp_path / "data")
+    fd = os.open(os.fsencode(root / "cats") + b"/bad\xff.jpg", os.O_CREAT | os.O_WRONLY)
+    os.write(fd, (root / "cats" / "cats.0.jpg").read_bytes())
+    os.close(fd)
+    first, second = scan(root), scan(root)
+    assert [item["path"] for item in second.invalid] == [str(root / "cats" / "bad\ufffd.jpg")]
+    assert "UTF-8" in second.invalid[0]["reason"]
+    assert first.valid == second.valid == 12 and second.from_cache == 12
+    json.dumps(second.to_json(), ensure_ascii=False).encode("utf-8")  # printable anywhere
+
+
+def test_link_loops_are_listed_and_links_outside_the_dataset_never_read(tmp_path: Path, workspace: Path) -> None:
+    root = corpus.class_folders(tmp_path / "data")
+    dogs = root / "dogs"
+    (dogs / "a.jpg").symlink_to("b.jpg")
+    (dogs / "b.jpg").symlink_to("a.jpg")
+    (dogs / "up").symlink_to("..")
+    [secret] = corpus.write(tmp_path / "private", {"secret.jpg": (dogs / "dogs.0.jpg").read_bytes()})
+    (dogs / "secret.jpg").symlink_to(secret)
+    (root / "private").symlink_to(secret.parent)  # a "class folder" that is the private folder
+    for _ in range(2):  # the second scan met the cached loop and died of ELOOP
+        report = scan(root)
+        reasons = {Path(item["path"]).name: item["reason"] for item in report.invalid}
+        assert set(reasons) == {"a.jpg", "b.jpg", "secret.jpg"} and report.valid == 12
+        assert "loops" in reasons["a.jpg"] and "outside the dataset" in reasons["secret.jpg"]
+        assert report.classes == {"cats": 6, "dogs": 6} and report.unreadable == [str(root / "private")]
+
+
+def test_folders_that_cannot_be_opened_are_listed_as_unreadable(tmp_path: Path, workspace: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI runs as root, which chmod 000 does not stop, so the refusal is simulated where the lab meets it:
+    listing a folder (`os.scandir`, which os.walk uses too) and stat-ing the files of one it may list but
+    not enter (the cache's freshness check, which raised PermissionError)."""
+    root = corpus.class_folders(tmp_path / "data")
+    locked = corpus.class_folders(root / "dogs" / "locked", per_class=1)
+    assert scan(root).valid == 14  # scanned and cached while readable
+    scandir, stat = os.scandir, os.stat
+
+    def refuse(call, below: Path):
+        def refusing(path=".", *args, **kwargs):
+            if str(path).startswith(str(below)):
+                raise PermissionError(13, "Permission denied", str(path))
+            return call(path, *args, **kwargs)
+        return refusing
+
+    monkeypatch.setattr(os, "scandir", refuse(scandir, locked / "dogs"))
+    monkeypatch.setattr(os, "stat", refuse(stat, locked / "cats" / "cats.0.jpg"))
+    report = scan(root)
+    assert report.valid == 12 and report.unreadable == [str(locked / "dogs")]
+    assert report.to_json()["unreadable_folders"] == [str(locked / "dogs")]
+    assert [(Path(i["path"]).name, i["reason"]) for i in report.invalid] == [
+        ("cats.0.jpg", "cannot be read (Permission denied)")]
+
+
+def test_a_huge_file_named_jpg_is_too_large_and_memory_stays_bounded(tmp_path: Path, workspace: Path) -> None:
+    """A sparse 1 GiB `.jpg` costs no disk; read whole (as the scan once did) it costs 1 GiB of memory."""
+    root = corpus.class_folders(tmp_path / "data")
+    with open(root / "cats" / "huge.jpg", "wb") as sparse:
+        sparse.truncate(2**30)
+    program = (
+        "import json, resource, sys\n"
+        "from lab.data import scan\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "report = scan(sys.argv[1], workers=4)\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print(json.dumps({'invalid': report.invalid, 'grown_kib': grown}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program, str(root)], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent, env=os.environ, timeout=120, check=True)
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert [(Path(i["path"]).name, i["reason"].split(" (")[0]) for i in result["invalid"]] == [("huge.jpg", "too large")]
+    assert result["grown_kib"] < 64 * 1024  # 4 threads x 1 MiB chunks, plus Pillow and Python's own growth
+
+
+def _a_new_image_name(name: bytes) -> bool:
+    """A file name (no '/' or NUL) that is not junk by design (hidden, __MACOSX) nor the photo already there."""
+    return b"/" not in name and b"\0" not in name and not name.startswith((b".", b"__MACOSX")) and name != b"dogs.0"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.binary(min_size=1, max_size=40).filter(_a_new_image_name), min_size=1, max_size=4,
+                      unique=True))
+def test_any_file_names_scan_without_a_traceback(names: list[bytes], workspace: Path) -> None:
+    """Whatever bytes name the files (not UTF-8, control characters, dots, spaces), every scan works."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = corpus.class_folders(Path(folder), per_class=1)
+        photo = (root / "cats" / "cats.0.jpg").read_bytes()
+        for name in names:
+            with open(os.fsencode(root / "dogs") + b"/" + name + b".jpg", "wb") as handle:
+                handle.write(photo)
+        for _ in range(2):
+            report = scan(root)
+            assert report.total == 2 + len(names)
+            json.dumps(report.to_json(), ensure_ascii=False).encode("utf-8")

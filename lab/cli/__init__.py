@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lab.cli import augment, evaluate, export, manifest, predict, replay, runs, scan, study, train, worker
+from lab.cli import augment, evaluate, export, import_zip, manifest, predict, replay, runs, scan, study, train, worker
 from lab.errors import LabError
 
-COMMANDS = (scan, manifest, augment, train, study, replay, evaluate, predict, export, runs, worker)
+COMMANDS = (scan, import_zip, manifest, augment, train, study, replay, evaluate, predict, export, runs, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

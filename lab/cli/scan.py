@@ -17,9 +17,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = scan(args.path, on_progress=progress_reporter())
-    print(json.dumps(report.to_json(), indent=2) if args.json else _summary(report))
+    print_report(scan(args.path, on_progress=progress_reporter()), as_json=args.json)
     return 0
+
+
+def print_report(report: ScanReport, *, as_json: bool) -> None:
+    """The `--json` contract (one JSON object, shared by `lab import`), or a summary for people."""
+    print(json.dumps(report.to_json(), indent=2) if as_json else _summary(report))
 
 
 def _summary(report: ScanReport) -> str:
@@ -30,6 +34,7 @@ def _summary(report: ScanReport) -> str:
     if report.sizes:
         lines.append(f"  sizes: {report.sizes.sentence()}")
     lines += [f"  bad: {item['path']}: {item['reason']}" for item in report.invalid]
+    lines += [f"  unreadable folder: {folder}" for folder in report.unreadable]
     if report.duplicates:
         lines.append(f"  {len(report.duplicates)} groups of identical files, {len(report.leakage)} across splits")
     return "\n".join(lines)

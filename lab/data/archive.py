@@ -1,9 +1,13 @@
-"""Unpack an uploaded or downloaded zip into the workspace without trusting its member names.
+"""Unpack an uploaded or downloaded zip into the workspace without trusting its member names or sizes.
 
 Members with absolute paths, `..` components or symbolic links would write outside the destination
 (the "zip slip"), and `__MACOSX/` holds resource-fork junk; all are skipped. Extraction goes to a
-temporary folder that is renamed into place only when complete, so a failure leaves nothing half-made,
-and the same zip is unpacked once.
+temporary folder that is renamed into place only when complete, so a failure or a refusal leaves
+nothing behind, and the same zip is unpacked once.
+
+Zip bombs (a 1 MB zip of zeros that unpacks to 1 GiB) are refused twice over: before extraction from
+the central directory (member count, each member's compression ratio, the total unpacked size), and
+during it by counting the bytes actually written, since a header can lie about the sizes.
 """
 
 from __future__ import annotations
@@ -12,14 +16,25 @@ import shutil
 import stat
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from lab.errors import LabError
 from lab.progress import Progress, no_progress
-from lab.storage import file_digest
+from lab.storage import CHUNK, file_digest
 
-MAX_UNPACKED_BYTES = 50 * 2**30
-MAX_MEMBERS = 2_000_000
+# Photos barely compress, so an honest zip unpacks to about its own size: 4 x the Dataset page's upload
+# limit (server.maxUploadSize = 1024 MB in .streamlit/config.toml) leaves room for PNGs and never
+# refuses a real photo collection, while a bomb stops at 4 GiB instead of filling the disk.
+MAX_UNPACKED_BYTES = 4 * 2**30
+DISK_RESERVE = 2**30  # never unpack into the last GiB of free disk: runs and checkpoints need it too
+# The full Kaggle "Dogs vs. Cats" set has 25,000 files; 200,000 is 8x that, far below what makes a
+# million empty files' worth of folder entries and scan rows.
+MAX_MEMBERS = 200_000
+# JPEGs compress about 1:1 and even flat PNGs rarely pass 20:1; zeros compress 1000:1. Members that
+# unpack to less than RATIO_FLOOR are never refused for their ratio (a tiny flat icon may compress well).
+MAX_RATIO = 100
+RATIO_FLOOR = 2**20
 
 
 def is_zip(path: Path) -> bool:
@@ -31,13 +46,14 @@ def extract_zip(archive: Path, datasets_dir: Path, *, on_progress: Progress = no
     destination = datasets_dir / f"{_safe_stem(archive)}-{_fingerprint(archive)}"
     if destination.is_dir():
         return destination
-    members = _safe_members(_open(archive), archive)
     datasets_dir.mkdir(parents=True, exist_ok=True)
+    budget = _Budget(archive.name, unpacked_limit(datasets_dir))
+    members = _safe_members(_open(archive), archive, budget)
     staging = Path(tempfile.mkdtemp(dir=datasets_dir, prefix=".extracting-"))
     try:
         with zipfile.ZipFile(archive) as bundle:
             for done, member in enumerate(members, start=1):
-                _extract_member(bundle, member, staging)
+                _extract_member(bundle, member, staging, budget)
                 if done % 200 == 0 or done == len(members):
                     on_progress(done, len(members), "unpacking zip")
         staging.rename(destination)
@@ -50,6 +66,33 @@ def extract_zip(archive: Path, datasets_dir: Path, *, on_progress: Progress = no
     return destination
 
 
+def unpacked_limit(datasets_dir: Path) -> int:
+    """The most bytes one zip may unpack to here: `MAX_UNPACKED_BYTES`, or less when the disk is fuller."""
+    free = shutil.disk_usage(datasets_dir).free
+    return max(0, min(MAX_UNPACKED_BYTES, free - DISK_RESERVE))
+
+
+@dataclass
+class _Budget:
+    """Bytes a zip may still write; `spend` refuses the zip the moment it would write more."""
+
+    archive: str
+    limit: int
+    spent: int = 0
+
+    def refusal(self, unpacked: int) -> LabError:
+        return LabError(
+            f"{self.archive} was refused: it unpacks to {unpacked / 2**30:.1f} GiB or more, over the "
+            f"{self.limit / 2**30:.1f} GiB one zip may unpack to here (4 x the upload limit, within the free "
+            "disk): a zip bomb, or a dataset too large for an upload. Unpack it yourself on the server and "
+            "scan the folder.")
+
+    def spend(self, size: int) -> None:
+        self.spent += size
+        if self.spent > self.limit:
+            raise self.refusal(self.spent)
+
+
 def _open(archive: Path) -> list[zipfile.ZipInfo]:
     try:
         with zipfile.ZipFile(archive) as bundle:
@@ -60,11 +103,21 @@ def _open(archive: Path) -> list[zipfile.ZipInfo]:
         ) from error
 
 
-def _safe_members(members: list[zipfile.ZipInfo], archive: Path) -> list[zipfile.ZipInfo]:
+def _safe_members(members: list[zipfile.ZipInfo], archive: Path, budget: _Budget) -> list[zipfile.ZipInfo]:
+    """The members to unpack, after the central directory's figures pass every limit."""
+    if len(members) > MAX_MEMBERS:
+        raise LabError(f"{archive.name} was refused: it holds {len(members):,} entries, more than the "
+                       f"{MAX_MEMBERS:,} a dataset zip may have. Unpack it yourself on the server and scan the folder.")
     safe = [m for m in members if not m.is_dir() and _is_safe(m)]
-    if len(members) > MAX_MEMBERS or sum(m.file_size for m in safe) > MAX_UNPACKED_BYTES:
-        raise LabError(f"{archive.name} would unpack to more than {MAX_UNPACKED_BYTES // 2**30} GiB or "
-                       f"{MAX_MEMBERS:,} files: unpack it on the server and point the lab at the folder.")
+    for member in safe:
+        if member.file_size > RATIO_FLOOR and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+            raise LabError(
+                f"{archive.name} was refused: {member.filename} is compressed "
+                f"{member.file_size // max(member.compress_size, 1):,}:1, more than the {MAX_RATIO}:1 a photo "
+                "ever is (a zip bomb?). Zip the photos themselves.")
+    declared = sum(m.file_size for m in safe)
+    if declared > budget.limit:
+        raise budget.refusal(declared)
     if not safe:
         raise LabError(f"{archive.name} holds no files that can be unpacked safely.")
     return safe
@@ -77,11 +130,19 @@ def _is_safe(member: zipfile.ZipInfo) -> bool:
                 or (name.parts and name.parts[0].endswith(":")))
 
 
-def _extract_member(bundle: zipfile.ZipFile, member: zipfile.ZipInfo, staging: Path) -> None:
+def _extract_member(bundle: zipfile.ZipFile, member: zipfile.ZipInfo, staging: Path, budget: _Budget) -> None:
+    """Copy one member in chunks, counting every byte against the zip's budget.
+
+    `zipfile` never returns more than a member's declared size (a member whose data runs longer fails
+    its CRC check and the zip is refused as damaged), so the budget is what stops a directory whose
+    figures were wrong in sum, or a disk that filled meanwhile.
+    """
     target = staging.joinpath(*PurePosixPath(member.filename.replace("\\", "/")).parts)
     target.parent.mkdir(parents=True, exist_ok=True)
     with bundle.open(member) as source, open(target, "wb") as sink:
-        shutil.copyfileobj(source, sink, length=1 << 20)
+        for block in iter(lambda: source.read(CHUNK), b""):
+            budget.spend(len(block))
+            sink.write(block)
 
 
 def _safe_stem(archive: Path) -> str:

@@ -3,52 +3,78 @@
 Pillow's `verify()` passes truncated JPEGs, so every file is decoded with `load()`; the tutorials had to
 delete such files by hand after training crashed on them. Dimensions are read from the header first, so
 a decompression bomb is flagged without ever being decoded.
+
+Memory stays bounded: a file is hashed in `CHUNK`-sized reads and decoded by Pillow from the open file
+(never read whole into memory), and files over `MAX_FILE_BYTES` are reported as too large without being
+read at all. A check therefore holds one chunk (1 MiB) plus Pillow's decoded pixels, which `MAX_PIXELS`
+caps: a scan in T threads holds at most T x 1 MiB of file bytes.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import io
 import os
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
 from lab.data.records import FileCheck
+from lab.storage import CHUNK
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "GIF", "WEBP", "MPO"})
 MIN_SIDE = 16
 MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb threshold
+# No photo a model trains on is this big (a 50-megapixel camera's JPEG is about 25 MB); a larger file is
+# a video, a disk image or a sparse file named .jpg, and hashing it would only cost time.
+MAX_FILE_BYTES = 64 * 2**20
 _EXIF_ORIENTATION = 0x0112
 # What TensorFlow's native decoders read exactly as Pillow does; anything else goes through Pillow.
 _TF_NATIVE = {("JPEG", "RGB"), ("JPEG", "L"), ("PNG", "RGB"), ("PNG", "RGBA"), ("PNG", "L"), ("BMP", "RGB")}
 
 
-def digest_bytes(data: bytes) -> str:
-    """The content digest that identifies an image everywhere: duplicates, manifests, feature caches."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+def digest_stream(handle: BinaryIO) -> str:
+    """The content digest that identifies an image everywhere (duplicates, manifests, feature caches),
+    read in chunks from the start of `handle`."""
+    digest = hashlib.blake2b(digest_size=16)
+    for chunk in iter(lambda: handle.read(CHUNK), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def check_file(path: str | Path) -> FileCheck:
     """Read and decode `path`; never raises for a bad file, returns a `FileCheck` with the reason."""
     try:
         stat = os.stat(path)
-        data = Path(path).read_bytes() if stat.st_size else b""
-    except OSError as error:  # gone since it was listed, unreadable, or a folder with an image's name
-        return FileCheck(size=0, mtime_ns=0, ok=False, reason=f"cannot be read ({error.strerror or error})")
-    if not data:
-        return FileCheck(size=0, mtime_ns=stat.st_mtime_ns, ok=False, reason="empty file (0 bytes)")
-    return check_bytes(data, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        if stat.st_size == 0:
+            return FileCheck(size=0, mtime_ns=stat.st_mtime_ns, ok=False, reason="empty file (0 bytes)")
+        if stat.st_size > MAX_FILE_BYTES:
+            return FileCheck(size=stat.st_size, mtime_ns=stat.st_mtime_ns, ok=False,
+                             reason=f"too large ({stat.st_size / 2**20:,.0f} MiB; the limit for a photo is "
+                                    f"{MAX_FILE_BYTES // 2**20} MiB): not read")
+        with open(path, "rb") as handle:
+            return check_stream(handle, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    except OSError as error:  # gone since it was listed, unreadable, a link loop, or a folder named like an image
+        return FileCheck(size=0, mtime_ns=0, ok=False, reason=_unreadable(error))
 
 
-def check_bytes(data: bytes, *, size: int, mtime_ns: int) -> FileCheck:
-    """Decode `data` and describe it; the digest is filled in for bad files too (duplicate detection)."""
-    bad = {"size": size, "mtime_ns": mtime_ns, "ok": False, "digest": digest_bytes(data)}
+def _unreadable(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "a symbolic link that loops (it leads back to itself): not followed"
+    return f"cannot be read ({error.strerror or error})"
+
+
+def check_stream(handle: BinaryIO, *, size: int, mtime_ns: int) -> FileCheck:
+    """Decode the file open in `handle` and describe it; the digest is filled in for bad files too
+    (duplicate detection)."""
+    bad = {"size": size, "mtime_ns": mtime_ns, "ok": False, "digest": digest_stream(handle)}
+    handle.seek(0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(handle)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         return FileCheck(**bad, reason=_open_failure(error))
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # a header cut short or garbled

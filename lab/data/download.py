@@ -6,15 +6,23 @@ showing a socket error such as "[Errno -2] Name or service not known".
 
 `TRANSFER_LAB_SAMPLE_URL` replaces Google's address, for a classroom that serves the zip on its own
 network (and for tests, which point it at an address that cannot answer).
+
+A zip is used as the sample only if the lab downloaded it: downloads are kept in the workspace's cache
+(`<workspace>/cache/downloads`), which uploads cannot write (they land in the datasets folder), so an
+upload named `cats_and_dogs_filtered.zip` is just an upload. Google's zip is also verified before use:
+its published size, and the names, sizes and CRC-32s of its 3,000 JPEGs (`SAMPLE_IMAGES_DIGEST`,
+computed from an unpacked copy; Google publishes no SHA-256 of it). A zip that fails is deleted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from lab.data.archive import extract_zip
@@ -24,6 +32,10 @@ from lab.settings import Settings
 
 SAMPLE_DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 TIMEOUT_SECONDS = 10
+SAMPLE_ZIP_BYTES = 68_606_236  # the Content-Length Google's storage serves for it
+# SHA-256 of the sorted "name<TAB>size<TAB>crc32" lines of the zip's .jpg members (the CRC-32s and sizes
+# a zip's directory records), computed from ../shared/data/cats_and_dogs_filtered.
+SAMPLE_IMAGES_DIGEST = "82830046ad67af3dec9fd89d79ea3d02d1bb8baf0168463e7ea4f7eff77863cf"
 
 
 def sample_url() -> str:
@@ -37,13 +49,40 @@ def download_sample(
     """Fetch the zip (from `url`, else `sample_url()`) once into the workspace's datasets folder, unpack it,
     and return the dataset folder."""
     url = url or sample_url()
-    archive = settings.datasets_dir / Path(url).name
+    archive = settings.cache_dir / "downloads" / Path(url).name
     if not archive.exists():
         try:
             _fetch(url, archive, on_progress)
         except (urllib.error.URLError, OSError, ValueError) as error:
-            raise LabError(_unavailable(url, error, local_samples(settings, url=url), archive.parent)) from error
+            raise LabError(_unavailable(url, error, local_samples(settings, url=url),
+                                        settings.datasets_dir)) from error
+    if url == SAMPLE_DATASET_URL:
+        verify_sample(archive)
     return extract_zip(archive, settings.datasets_dir, on_progress=on_progress)
+
+
+def verify_sample(archive: Path) -> None:
+    """Delete `archive` and raise `LabError` unless it is Google's published sample zip."""
+    problem = _sample_problem(archive)
+    if problem:
+        archive.unlink(missing_ok=True)
+        raise LabError(f"The downloaded {archive.name} is not the published sample ({problem}), so it was deleted. "
+                       "Download it again; if this repeats, something between this server and Google changes it.")
+
+
+def _sample_problem(archive: Path) -> str | None:
+    size = archive.stat().st_size
+    if size != SAMPLE_ZIP_BYTES:
+        return f"{size:,} bytes where the published zip has {SAMPLE_ZIP_BYTES:,}"
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            rows = sorted(f"{m.filename}\t{m.file_size}\t{m.CRC:08x}" for m in bundle.infolist()
+                          if m.filename.lower().endswith(".jpg"))
+    except (zipfile.BadZipFile, OSError) as error:
+        return f"not a readable zip: {error}"
+    if hashlib.sha256("\n".join(rows).encode()).hexdigest() != SAMPLE_IMAGES_DIGEST:
+        return f"its {len(rows):,} images are not the published 3,000"
+    return None
 
 
 def local_samples(settings: Settings, *, url: str | None = None) -> list[Path]:

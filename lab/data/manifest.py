@@ -2,6 +2,9 @@
 
 A manifest lists files, labels, splits and content digests, never copies of images. Its content hash
 goes into every run's config, so a result can be traced to exactly the images it was trained on.
+
+A manifest file may have been written by hand or by another tool: its shape is checked when it is read,
+and a wrong one is a `LabError` naming the file and the first thing wrong, not a `KeyError` in a run.
 """
 
 from __future__ import annotations
@@ -22,6 +25,23 @@ from lab.settings import Settings
 from lab.storage import read_json, write_json_atomic
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+# What each key of a manifest, and of each of its files, must hold: (JSON types, the rule in words). A
+# manifest's `content_hash` is recomputed, never read; a file's `needs_pil` may be missing (older files).
+_Rule = tuple[tuple[type, ...], str]
+_MANIFEST_KEYS: dict[str, _Rule] = {
+    "name": ((str,), "be a string"), "root": ((str,), "be a folder path"), "layout": ((str,), "be a string"),
+    "classes": ((list,), "be a list of class names"), "seed": ((int,), "be a whole number"),
+    "created": ((str,), "be a date string"), "splits": ((dict,), "map split names to lists of files"),
+}
+_FILE_KEYS: dict[str, _Rule] = {
+    "path": ((str,), "be a file path"), "label": ((str,), "be a class name"),
+    "split": ((str, type(None)), "be a split name or null"), "digest": ((str,), "be a content digest"),
+    "width": ((int,), "be a whole number"), "height": ((int,), "be a whole number"),
+    "needs_pil": ((bool, int), "be true or false"),  # 0 or 1 in manifests made from the scan cache
+}
+_OPTIONAL = {"needs_pil"}
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+               bool: "true or false", type(None): "null"}
 
 
 @dataclass
@@ -105,11 +125,57 @@ def manifest_path(name_or_path: str | Path, settings: Settings) -> Path:
 
 def load_manifest(name_or_path: str | Path, settings: Settings) -> Manifest:
     """A saved manifest, by its name in the workspace or by the path of its JSON file."""
-    value = read_json(manifest_path(name_or_path, settings))
+    path = manifest_path(name_or_path, settings)
+    try:
+        value = read_json(path)
+    except (ValueError, OSError) as error:  # not JSON, not UTF-8, a folder named like a manifest
+        raise LabError(f"manifest {path.name} cannot be read as JSON ({error}). Save it again on the Dataset "
+                       "page or with `python -m lab manifest`.") from error
     if value is None:
         known = ", ".join(sorted(p.stem for p in settings.manifests_dir.glob("*.json"))) or "none yet"
         raise LabError(f"No manifest {name_or_path!r} (saved manifests: {known}). Build one on the Dataset page.")
+    problem = shape_problem(value)
+    if problem:
+        raise LabError(f"manifest {path.name}: {problem}. Save it again on the Dataset page or with "
+                       "`python -m lab manifest`.")
     return Manifest.from_dict(value)
+
+
+def shape_problem(value: Any) -> str | None:
+    """What is wrong with the shape of a manifest's JSON (the first thing found), or None when nothing is."""
+    if not isinstance(value, dict):
+        return f"it must be a JSON object with {', '.join(_MANIFEST_KEYS)}; found {_kind(value)}"
+    problem = _keys_problem(value, _MANIFEST_KEYS, "")
+    if problem or not all(isinstance(label, str) for label in value["classes"]):
+        return problem or "'classes' must be a list of class names"
+    for split, files in value["splits"].items():
+        if not isinstance(files, list):
+            return f"'splits' must map split names to lists of files; {split!r} is {_kind(files)}"
+        for index, file in enumerate(files):
+            where = f"file {index} of split {split!r}: "
+            if not isinstance(file, dict):
+                return f"{where}must be an object with {', '.join(_FILE_KEYS)}; found {_kind(file)}"
+            unknown = sorted(set(file) - set(_FILE_KEYS))
+            problem = _keys_problem(file, _FILE_KEYS, where) or (
+                f"{where}unknown keys {', '.join(map(repr, unknown))}" if unknown else None)
+            if problem:
+                return problem
+    return None
+
+
+def _keys_problem(value: dict[str, Any], rules: dict[str, _Rule], where: str) -> str | None:
+    """The first key of `value` that is missing or breaks its rule, in words."""
+    missing = [key for key in rules if key not in value and key not in _OPTIONAL]
+    if missing:
+        return f"{where}{', '.join(map(repr, missing))} missing"
+    for key, (types, rule) in rules.items():
+        if key in value and not isinstance(value[key], types):
+            return f"{where}{key!r} must {rule}; found {_kind(value[key])}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
 def list_manifests(settings: Settings) -> list[str]:

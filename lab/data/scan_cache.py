@@ -2,7 +2,8 @@
 
 SQLite rather than a JSON file: many processes (the app, the CLI, training workers) may scan at once,
 and a lookup reads only the rows under the scanned folder. One column per `FileCheck` field keeps the
-warm path free of parsing.
+warm path free of parsing. A path that is not valid UTF-8 cannot be SQLite text: it is never stored
+(and a folder so named has no rows), so such a file is simply checked again by every scan.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ScanCache:
     def lookup(self, folder: Path) -> dict[str, FileCheck]:
         """Every remembered check for files under `folder` (a range scan over the sorted primary key)."""
         prefix = str(folder).rstrip("/") + "/"
+        if not is_utf8(prefix):
+            return {}
         with closing(self._connect()) as connection:
             rows = connection.execute(
                 f"SELECT path, {', '.join(_COLUMNS)} FROM checks_v1 WHERE path >= ? AND path < ?",
@@ -42,7 +45,16 @@ class ScanCache:
         return {row[0]: FileCheck(*row[1:]) for row in rows}
 
     def store(self, checks: Iterable[tuple[str, FileCheck]]) -> None:
-        rows = [(path, *astuple(check)) for path, check in checks]
+        rows = [(path, *astuple(check)) for path, check in checks if is_utf8(path)]
         placeholders = ", ".join("?" * (len(_COLUMNS) + 1))
         with closing(self._connect()) as connection, connection:
             connection.executemany(f"INSERT OR REPLACE INTO checks_v1 VALUES ({placeholders})", rows)
+
+
+def is_utf8(path: str) -> bool:
+    """Whether `path` is valid UTF-8 text (os.walk keeps undecodable name bytes as lone surrogates)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -228,16 +228,22 @@ def _build(spec: BackboneSpec, size: int, source: WeightsSource):
         options["alpha"] = source.alpha or 1.0
     try:
         model = constructor(weights="imagenet" if source.kind == "imagenet" else None, **options)
-        if source.kind == "file":
-            with warnings.catch_warnings():  # a mismatched file warns once per layer before it fails
-                warnings.filterwarnings("ignore", message="Skipping nested container")
-                model.load_weights(source.path)
     except (ValueError, OSError) as error:
         what = f"weights file {source.path}" if source.kind == "file" else f"{source.kind} weights"
         raise LabError(
             f"Could not load {what} into {spec.name} ({_describe(options)}): {error}. Check that the file is "
             "meant for this backbone (and, for MobileNets, its width multiplier alpha)."
         ) from error
+    if source.kind == "file":
+        try:
+            with warnings.catch_warnings():  # a mismatched file warns once per layer before it fails
+                warnings.filterwarnings("ignore", message="Skipping nested container")
+                model.load_weights(source.path)
+        except (ValueError, OSError) as error:  # Keras's message holds the tensors' values: kilobytes
+            from lab.training.weights import weights_mismatch
+
+            raise LabError(f"Could not load weights file {source.path} into {spec.name} ({_describe(options)}): "
+                           f"{weights_mismatch(model, source.path, spec)}") from error
     return model
 
 

@@ -197,3 +197,103 @@ def online() -> bool:
         return True
     except OSError:
         return False
+
+
+Layout = list[tuple[str, list[tuple[int, ...]]]]  # (layer name, its tensors' shapes) for layers with weights
+
+
+def weights_mismatch(model: Any, path: str | Path, spec: BackboneSpec) -> str:
+    """Why the weights file at `path` does not fit `model` (a `spec` backbone), in one line ("the file has...").
+
+    Keras's own error prints tensor values (6.8 KB for a MobileNet). This compares the file's layers with
+    the model's, by kind (the name without its number) and then by shape, read with h5py, and names the
+    catalogue backbone whose weight files are named like this one; no other model is built.
+    """
+    try:
+        found, legacy = read_layout(path)
+    except (OSError, KeyError, ValueError) as error:  # not HDF5 at all, or not laid out as Keras writes
+        return f"the file cannot be read as Keras weights ({error}); save the weights again."
+    return _difference(found, _model_layout(model, legacy), spec.name) + _named_for(path, spec)
+
+
+def read_layout(path: str | Path) -> tuple[Layout, bool]:
+    """The layers with weights in a Keras weights file, with their tensors' shapes, and whether the file
+    is in the legacy `.h5` format (which keeps the model's layer names; Keras 3's `.weights.h5` names
+    layers by kind and number, `conv2d_7`)."""
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        if "layers" in handle:
+            layers = sorted(handle["layers"].items(), key=lambda item: _order(item[0]))
+            return [(name, _shapes(group["vars"])) for name, group in layers if len(group.get("vars", ()))], False
+        root = handle.get("model_weights", handle)
+        return [(name, [tuple(root[name][w].shape) for w in _decoded(root[name].attrs.get("weight_names", []))])
+                for name in _decoded(root.attrs.get("layer_names", []))
+                if len(root[name].attrs.get("weight_names", []))], True
+
+
+def _model_layout(model: Any, legacy: bool) -> Layout:
+    """`model`'s layout as a weights file of that format would have it (Keras 3's: saved and read back)."""
+    if legacy:
+        return [(layer.name, [tuple(w.shape) for w in layer.weights]) for layer in model.layers if layer.weights]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / "model.weights.h5"
+        model.save_weights(saved)
+        return read_layout(saved)[0]
+
+
+def _difference(found: Layout, wanted: Layout, name: str) -> str:
+    """The first way the file's layers differ from the model's: their kinds and counts, else a shape."""
+    found_kinds, wanted_kinds = _kind_counts(found), _kind_counts(wanted)
+    if found_kinds != wanted_kinds:
+        return f"the file has {_counted(found_kinds)} where {name} has {_counted(wanted_kinds)}"
+    for (layer, shapes), (_, model_shapes) in zip(found, wanted):
+        if shapes != model_shapes:
+            return (f"the same layers, but {layer}'s weights are {_shape_text(shapes)} in the file and "
+                    f"{_shape_text(model_shapes)} in the model (another width multiplier or input?)")
+    return "its layers match by kind and shape, yet Keras could not load it (a damaged file?)"
+
+
+def _named_for(path: str | Path, spec: BackboneSpec) -> str:
+    """What the file's name says it is for, when that is another backbone."""
+    name = Path(path).name
+    others = [other.name for other in BACKBONES.values()
+              if other.file_pattern and re.search(other.file_pattern, name) and other is not spec]
+    if others:
+        return f"; by its name the file is for {others[0]}: choose that backbone, or weights made for {spec.name}."
+    return f"; use a weights file made for {spec.name} (for MobileNets, with the same width multiplier alpha)."
+
+
+def _kind_counts(layout: Layout) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for layer, _ in layout:
+        kind = re.sub(r"_\d+$", "", layer)
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """"54 layers with weights (27 batch_normalization, 14 conv2d, ...)": the three commonest kinds."""
+    common = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:3]
+    more = ", ..." if len(counts) > 3 else ""
+    return f"{sum(counts.values())} layers with weights ({', '.join(f'{n} {k}' for k, n in common)}{more})"
+
+
+def _shape_text(shapes: list[tuple[int, ...]]) -> str:
+    return "x".join(map(str, shapes[0])) if shapes else "none"
+
+
+def _order(name: str) -> tuple[str, int]:
+    """`conv2d_10` after `conv2d_9`, `conv2d` first: the order Keras numbered them in."""
+    kind, _, number = name.rpartition("_")
+    return (kind, int(number)) if number.isdigit() else (name, -1)
+
+
+def _shapes(group: Any) -> list[tuple[int, ...]]:
+    return [tuple(group[key].shape) for key in sorted(group, key=int)]
+
+
+def _decoded(names: Any) -> list[str]:
+    return [name.decode() if isinstance(name, bytes) else str(name) for name in names]
