@@ -8,7 +8,8 @@
   finishes, or fails with a one-line message; never a traceback, never a hang (a time limit guards it).
 - Files of any name (any Unicode, spaces, leading dots, names that are not valid UTF-8) and any content
   (a real photo, nothing, garbage, a cut-off photo) scan without an exception: each is an image, a bad file
-  or ignored, and the scan cache keeps working for the next scan.
+  or ignored (a name that is not UTF-8 is a bad file, to be renamed), and the scan cache keeps working for the
+  next scan.
 """
 
 from __future__ import annotations
@@ -121,6 +122,14 @@ FILES = st.lists(st.tuples(st.sampled_from([b"cats", b"dogs"]), NAMES, st.sample
                  unique_by=lambda file: (file[0], file[1]))
 
 
+def utf8(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=FILES)
 def test_files_of_any_name_scan_without_an_exception(files: list[tuple[bytes, bytes, str]], workspace: Path,
@@ -139,4 +148,6 @@ def test_files_of_any_name_scan_without_an_exception(files: list[tuple[bytes, by
             continue
         assert len(report.records) + len(report.invalid) + report.ignored <= len(files)
         assert len(report.records) == sum(content == "photo" and name.lower().endswith((b".jpg", b".jpeg", b".png"))
-                                          for _, name, content in files)
+                                          and utf8(name) for _, name, content in files)
+        assert len(report.invalid) >= sum(not utf8(name) and name.lower().endswith((b".jpg", b".jpeg", b".png"))
+                                          for _, name, _ in files)  # listed as bad with a reason: rename it
