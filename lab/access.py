@@ -15,7 +15,7 @@ path is shown: `shown_path` gives the name a visitor can know instead (a dataset
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lab.data.manifest import manifest_path
@@ -67,6 +67,17 @@ def allowed_weights(settings: Settings, weights: str) -> str:
     return str(found)
 
 
+def refusals(config: TrainConfig, settings: Settings) -> dict[str, str]:
+    """Per field ("data", "weights"), why a page may not use this config's value; empty when both pass."""
+    found = {}
+    for field, check in (("data", allowed_data_source), ("weights", allowed_weights)):
+        try:
+            check(settings, getattr(config, field))
+        except LabError as error:
+            found[field] = str(error)
+    return found
+
+
 def browser_config(config: TrainConfig, settings: Settings) -> TrainConfig:
     """`config` as a page may launch it: its data and weights through the allow-lists; none in demo mode."""
     if settings.demo:
@@ -88,11 +99,21 @@ def shown_path(path: str | Path, settings: Settings) -> str:
     return Path(path).name
 
 
-def _inside(raw: str | Path, folders: Sequence[Path], exists) -> Path | None:
-    """`raw` (absolute, or relative to each folder in turn) where `exists` holds and it lies inside `folders`."""
-    typed = Path(raw).expanduser()
+def _inside(raw: str | Path, folders: Sequence[Path], exists: Callable[[Path], bool]) -> Path | None:
+    """`raw` (absolute, or relative to each folder in turn) where `exists` holds and it lies inside `folders`.
+
+    `~` is not expanded: the server's home folder means nothing to a browser. A name the file system
+    cannot hold (a NUL byte, too long) is simply not found.
+    """
+    typed = Path(raw)
     candidates = [typed] if typed.is_absolute() else [folder / typed for folder in folders]
-    return next((absolute(c) for c in candidates if exists(c) and within(c, folders)), None)
+    for candidate in candidates:
+        try:
+            if exists(candidate) and within(candidate, folders):
+                return absolute(candidate)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _places(folders: Sequence[Path], settings: Settings) -> str:
