@@ -178,6 +178,8 @@ def sidebar() -> DeltaGenerator:
     the slot says so, and the home page's rerun once they are found fills it.
     """
     settings = load_settings()
+    if settings.demo:  # a traceback names the server's folders: visitors get a generic message
+        st.set_option("client.showErrorDetails", "none")
     with st.sidebar:
         if settings.demo:  # no server path: the workspace's location is a detail of the machine
             st.caption(DEMO_NOTE)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from lab.access import TRAINING_OFF
@@ -35,9 +37,12 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConf
 
 
 @pytest.fixture
-def demo(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def demo(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Demo mode for one test; the error details it hides (a process-wide option) come back afterwards."""
     monkeypatch.setenv("TRANSFER_LAB_DEMO", "1")
-    return workspace
+    details = config.get_option("client.showErrorDetails")
+    yield workspace
+    config.set_option("client.showErrorDetails", details)
 
 
 @pytest.fixture
@@ -70,6 +75,7 @@ def buttons(app: AppTest) -> set[str]:
 def test_the_sidebar_shows_no_workspace_path(demo: Path) -> None:
     app = open_page("home")
     assert "Demo mode: prediction and comparison only." in page_text(app)
+    assert config.get_option("client.showErrorDetails") == "none"  # a traceback would name server folders
     assert_no_server_path(app)
 
 
