@@ -146,3 +146,11 @@ def test_an_upload_over_the_limit_is_refused_on_the_server(demo_with_run: str) -
     app.run()
     assert f"big.jpg is larger than {DEMO_UPLOAD_MB} MB" in page_text(app)
     assert sum(markdown.value.startswith("### ") for markdown in app.markdown) == 1  # the small one is answered
+
+
+def test_augment_takes_a_small_photo_and_shows_no_path(demo: Path) -> None:
+    app = open_page("augment")
+    assert_no_server_path(app)
+    next(radio for radio in app.radio if "Upload a photo" in radio.options).set_value("Upload a photo").run()
+    [uploader] = app.get("file_uploader")
+    assert uploader.proto.max_upload_size_mb == DEMO_UPLOAD_MB
