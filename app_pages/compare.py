@@ -324,7 +324,7 @@ def study_section(settings: Settings) -> None:
     names = study.list_studies(settings)
     for name in names:
         with st.expander(name, expanded=name == names[0]):
-            show_study(study.results(study.load_study(name, settings), settings.runs_dir))
+            show_study(study.results(study.load_study(name, settings), settings.runs_dir), settings)
     if settings.demo:
         st.caption(TRAINING_OFF)
         return
@@ -342,7 +342,7 @@ def study_section(settings: Settings) -> None:
             st.error(str(error))
 
 
-def show_study(found: dict[str, Any]) -> None:
+def show_study(found: dict[str, Any], settings: Settings) -> None:
     rows = found["runs"]
     if not any(row.get("train_images") for row in rows):
         st.caption("Its runs have not finished yet: " + ", ".join(f"{row['size'] or 'all'}: {row['status']}"
@@ -351,7 +351,8 @@ def show_study(found: dict[str, Any]) -> None:
     published = next(r for r in REFERENCES if r.preset == "keras-tutorial-vgg16-20k")
     line = {f"Keras tutorial, VGG16 on 1K and on 20K: {published.accuracy:.0%}": published.accuracy}
     st.plotly_chart(study_figure(rows, line), key=f"study_{found['name']}")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"study_table_{found['name']}")
+    table = [{**row, "run_dir": shown_path(row["run_dir"], settings)} for row in rows]
+    st.dataframe(pd.DataFrame(table), hide_index=True, key=f"study_table_{found['name']}")
     if found["sentence"]:
         st.caption(MCNEMAR_HELP)
         st.markdown(found["sentence"])

@@ -4,6 +4,7 @@ no server path appears in any page's text."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -154,3 +155,19 @@ def test_augment_takes_a_small_photo_and_shows_no_path(demo: Path) -> None:
     next(radio for radio in app.radio if "Upload a photo" in radio.options).set_value("Upload a photo").run()
     [uploader] = app.get("file_uploader")
     assert uploader.proto.max_upload_size_mb == DEMO_UPLOAD_MB
+
+
+def test_a_study_is_shown_without_its_run_folders(demo: Path, tiny_config: TrainConfig, lab_cli,
+                                                  tmp_path: Path) -> None:
+    photos = tmp_path / "pets"
+    for label in ("cats", "dogs"):
+        (photos / label).mkdir(parents=True)
+        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:30]:
+            shutil.copy(source, photos / label / source.name)
+    config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
+    done = lab_cli("study", "--sizes", "20,all", *flags_from_config(config), "--json")  # the CLI may train
+    assert done.returncode == 0, done.stderr
+    app = open_page("compare")
+    [table] = [frame.value for frame in app.dataframe if "run_dir" in frame.value]
+    assert table["run_dir"].str.startswith("run ").all()
+    assert_no_server_path(app)
