@@ -58,12 +58,13 @@ def dataset_folders(settings: Settings) -> list[Path]:
 
     These are what a user can pick on the Dataset page: each data folder's direct subfolders
     (`cats_and_dogs_filtered`, an unpacked upload, ...), kept when an image file lies within a few
-    levels of them. The search stops at the first image, so a 20,000-file folder costs one listing.
+    levels of them. The search stops at the first image, so a 20,000-file folder costs one listing. A link
+    that leads out of its data folder is left out: every page's pickers read from this list.
     """
     found = []
     for data_dir in settings.data_dirs:
         for child in _subfolders(data_dir):
-            if _holds_images(child, _SEARCH_DEPTH):
+            if within(child, [data_dir]) and _holds_images(child, _SEARCH_DEPTH):  # not a link leading out
                 found.append(child)
     return sorted(set(found))
 

@@ -23,6 +23,7 @@ from lab.paths import within
 from lab.runs.store import RunStore
 from lab.settings import Settings, load_settings
 from lab.training.config import TrainConfig
+from lab.workspace import dataset_folders, dataset_names
 from tests.apptest import open_page
 from tests.conftest import FILTERED, TINY_MOBILENET
 
@@ -37,6 +38,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (secret / "photos" / label).mkdir(parents=True)
         photo = next((FILTERED / "train" / label).iterdir())
         (data / "pets" / label / photo.name).write_bytes(photo.read_bytes())
+        (secret / "photos" / label / photo.name).write_bytes(photo.read_bytes())
     weights.mkdir()
     (weights / "mine.weights.h5").write_bytes(b"not really weights")
     (secret / "key.weights.h5").write_bytes(b"a secret")
@@ -70,6 +72,12 @@ def test_data_outside_is_refused_through_links_and_dots(server: Path, escape: st
     raw = escape.format(root=server)
     for check in (allowed_data_path, allowed_data_source):
         assert "is not a dataset folder this lab can read" in refusal_of(check, settings, raw)
+
+
+def test_a_link_leading_out_of_a_data_folder_is_not_offered_on_any_page(server: Path) -> None:
+    settings = load_settings()
+    assert dataset_folders(settings) == [server / "data" / "pets"]
+    assert list(dataset_names(settings).values()) == ["pets"]
 
 
 def test_outside_and_missing_get_the_same_answer(server: Path) -> None:
