@@ -32,6 +32,7 @@ from lab.errors import LabError
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predict import image_files
+from lab.paths import within
 from lab.settings import Settings, load_settings
 from lab.workspace import dataset_folders
 
@@ -173,7 +174,8 @@ def feature_maps(run_dir: Path, answers: list[Answer]) -> None:
 
 
 def batch_section(run_dir: Path, settings: Settings) -> None:
-    folders = [sub for folder in dataset_folders(settings) for sub in [folder, *sorted(folder.glob("*/*/"))]]
+    folders = [sub for folder in dataset_folders(settings) for sub in [folder, *sorted(folder.glob("*/*/"))]
+               if within(sub, [folder])]  # a link inside a dataset does not lead the batch out of it
     source, upload = st.columns(2)
     folder = source.selectbox("A folder from the data folders", folders, index=None, key="predict_batch_folder",
                               format_func=lambda p: folder_label(p, settings))
