@@ -3,7 +3,8 @@
 A thin view over `lab.runs.table` (the rows), `lab.runs.labels` (rename, tag), `lab.runs.store` (delete),
 `lab.evaluation` (stored predictions and their interpretation, the paired comparison) and `lab.runs.study`
 (the dataset-size study). Nothing here runs a model: every view reads files the runs stored, cached by
-their modification times. Session state holds only run ids.
+their modification times. Session state holds only run ids. In demo mode (`Settings.demo`) nothing is
+renamed, tagged, deleted or launched, and runs and datasets go by name, never by path.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Dataset: pick a folder, a zip or the sample, scan it, understand it at a glance, and save splits.
 
 A thin view over `lab.data`: the scan checks every file and the manifest builder makes the splits;
-this page only chooses what to scan and draws what came back.
+this page only chooses what to scan and draws what came back. A typed path passes `lab.access`'s
+allow-list; in demo mode only the listed folders can be scanned, nothing is saved, and no path is shown.
 """
 
 from __future__ import annotations

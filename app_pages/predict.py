@@ -3,6 +3,8 @@ folder or zip, and export the model with its card. `?demo=1` shows the demo view
 
 A thin view over `lab.evaluation` (predict, export, stored evaluations). The model is loaded once per run
 and each photo's answer cached by its content (`app_pages.predicting`); session state holds only ids.
+In demo mode (`Settings.demo`, not the `?demo=1` view) uploads are small (`app_pages.uploads`), no export
+is made, and files go by their dataset's name.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ For newcomers: one line of what training does, the experiments as described choi
 fields, the rest under "Advanced". Runs train in worker processes, never in this server, and the live
 view polls the run folder, so a reload, a second browser or an app restart re-attaches to what is
 running. Session state holds the form's values, whether the image size was typed, and one run id.
+A path typed into Data or Weights passes `lab.access`'s allow-lists before anything reads it; in demo
+mode the page only says that training is switched off.
 """
 
 from __future__ import annotations
