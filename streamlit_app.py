@@ -48,6 +48,7 @@ WORKFLOW = (
 TUTORIALS = "app_pages/replay.py"  # reproduce a whole tutorial in one click: offered first on the home page
 JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few small files)
 DEVICE_POLL_SECONDS = 1  # how often the home page looks whether the device list has arrived
+DEMO_NOTE = "Demo mode: prediction and comparison only."
 LIST_DEVICES = "import json, lab, lab.training.devices as d; print(json.dumps(d.list_devices()))"
 
 
@@ -170,15 +171,21 @@ def devices_found(devices: list[dict[str, Any]]) -> None:
 
 
 def sidebar() -> DeltaGenerator:
-    """Workspace and training jobs; returns the slot for the compute device, filled after the page.
+    """Workspace (in demo mode, what the lab offers instead) and training jobs; returns the slot for the
+    compute device, filled after the page.
 
     Finding the devices imports TensorFlow (seconds, once per server, in a background thread): until then
     the slot says so, and the home page's rerun once they are found fills it.
     """
     settings = load_settings()
+    if settings.demo:  # a traceback names the server's folders: visitors get a generic message
+        st.set_option("client.showErrorDetails", "none")
     with st.sidebar:
-        st.caption("Workspace")
-        st.code(str(settings.workspace), language=None, wrap_lines=True)
+        if settings.demo:  # no server path: the workspace's location is a detail of the machine
+            st.caption(DEMO_NOTE)
+        else:
+            st.caption("Workspace")
+            st.code(str(settings.workspace), language=None, wrap_lines=True)
         device_slot = st.empty()
         st.fragment(job_status, run_every=JOB_POLL_SECONDS)()
     return device_slot

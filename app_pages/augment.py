@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.session_keys import DATASET_PATH
+from app_pages.uploads import one_small_enough, upload_mb
 from lab.augment import (
     FILL_MODES,
     PARAMETERS,
@@ -147,7 +148,9 @@ def _random_photo(count: int) -> None:
 
 
 def uploaded_photo(settings: Settings) -> str | None:
-    upload = st.file_uploader("A photo of a cat or a dog", type=["jpg", "jpeg", "png", "bmp", "gif", "webp"])
+    upload = st.file_uploader("A photo of a cat or a dog", type=["jpg", "jpeg", "png", "bmp", "gif", "webp"],
+                              max_upload_size=upload_mb(settings))
+    upload = one_small_enough(upload, settings)
     if upload is None:
         st.info("Drop a photo on the box above, or press Upload (JPEG, PNG, BMP, GIF or WebP), to see what "
                 "training would make of it. Your settings are kept, and \"A photo from a dataset\" brings its "

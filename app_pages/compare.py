@@ -3,7 +3,8 @@
 A thin view over `lab.runs.table` (the rows), `lab.runs.labels` (rename, tag), `lab.runs.store` (delete),
 `lab.evaluation` (stored predictions and their interpretation, the paired comparison) and `lab.runs.study`
 (the dataset-size study). Nothing here runs a model: every view reads files the runs stored, cached by
-their modification times. Session state holds only run ids.
+their modification times. Session state holds only run ids. In demo mode (`Settings.demo`) nothing is
+renamed, tagged, deleted or launched, and runs and datasets go by name, never by path.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import confusion_heatmap, curves, pr_figure, roc_figure, study_figure
+from lab.access import TRAINING_OFF, shown_path
 from lab.errors import LabError
 from lab.evaluation.evaluate import EVALUATIONS_DIR, evaluations
 from lab.evaluation.interpretation import Interpretation
@@ -206,7 +208,8 @@ def compare(runs: list[Run], rows: dict[str, dict[str, Any]]) -> None:
 
 def differences(runs: list[Run], names: dict[str, str], rows: dict[str, dict[str, Any]]) -> None:
     st.subheader("What differs")
-    configs = {names[run.id]: run.config_dict() for run in runs}
+    settings = load_settings()
+    configs = {names[run.id]: shown_config(run.config_dict(), settings) for run in runs}
     fields = sorted({field for config in configs.values() for field in config})
     changed = [f for f in fields if len({repr(config.get(f)) for config in configs.values()}) > 1]
     if changed:
@@ -227,6 +230,12 @@ def differences(runs: list[Run], names: dict[str, str], rows: dict[str, dict[str
         column.metric("Training time", f"{seconds:,.0f} s" if seconds is not None else "-")
 
 
+def shown_config(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A run's config as the page shows it: its data and weights paths by name in demo mode."""
+    return {field: shown_path(value, settings) if field in ("data", "weights") and value else value
+            for field, value in config.items()}
+
+
 def evaluation_section(runs: list[Run], names: dict[str, str]) -> None:
     st.subheader("Evaluation")
     stored = {run.id: run_evaluations(run) for run in runs}
@@ -245,7 +254,7 @@ def evaluation_section(runs: list[Run], names: dict[str, str]) -> None:
                 evaluation_views(views(str(run.path), chosen, stamp(run.path)), run.id)
             else:
                 st.info(f"No {chosen} predictions for this run: its data had no {chosen} split. Evaluate it with "
-                        f"`python -m lab evaluate {run.path} --data PATH`.")
+                        f"`python -m lab evaluate {shown_path(run.path, load_settings())} --data PATH`.")
     if len(runs) == 2 and all(chosen in stored[run.id] for run in runs):
         paired(stored[runs[0].id][chosen], stored[runs[1].id][chosen], names[runs[0].id], names[runs[1].id])
 
@@ -316,7 +325,10 @@ def study_section(settings: Settings) -> None:
     names = study.list_studies(settings)
     for name in names:
         with st.expander(name, expanded=name == names[0]):
-            show_study(study.results(study.load_study(name, settings), settings.runs_dir))
+            show_study(study.results(study.load_study(name, settings), settings.runs_dir), settings)
+    if settings.demo:
+        st.caption(TRAINING_OFF)
+        return
     preset = STUDY_PRESETS[STUDY_PRESET]
     if not names:
         st.info("No study yet. Run the study preset below: it queues one run per size, and its chart fills in here "
@@ -331,7 +343,7 @@ def study_section(settings: Settings) -> None:
             st.error(str(error))
 
 
-def show_study(found: dict[str, Any]) -> None:
+def show_study(found: dict[str, Any], settings: Settings) -> None:
     rows = found["runs"]
     if not any(row.get("train_images") for row in rows):
         st.caption("Its runs have not finished yet: " + ", ".join(f"{row['size'] or 'all'}: {row['status']}"
@@ -340,7 +352,8 @@ def show_study(found: dict[str, Any]) -> None:
     published = next(r for r in REFERENCES if r.preset == "keras-tutorial-vgg16-20k")
     line = {f"Keras tutorial, VGG16 on 1K and on 20K: {published.accuracy:.0%}": published.accuracy}
     st.plotly_chart(study_figure(rows, line), key=f"study_{found['name']}")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"study_table_{found['name']}")
+    table = [{**row, "run_dir": shown_path(row["run_dir"], settings)} for row in rows]
+    st.dataframe(pd.DataFrame(table), hide_index=True, key=f"study_table_{found['name']}")
     if found["sentence"]:
         st.caption(MCNEMAR_HELP)
         st.markdown(found["sentence"])
@@ -368,8 +381,11 @@ def runs_section(rows: list[dict[str, Any]], settings: Settings) -> None:
     picked = st.multiselect("Runs to compare", list(by_id), key=SELECTED_KEY,
                             format_func=lambda i: by_id[i]["name"], placeholder="tick rows above, or pick here")
     store = RunStore(settings.runs_dir)
-    with st.expander("Rename, tag or delete a run"):
-        manage(rows, store)
+    if settings.demo:
+        st.caption("Demo mode: renaming, tagging and deleting runs is switched off on this server.")
+    else:
+        with st.expander("Rename, tag or delete a run"):
+            manage(rows, store)
     readable = [store.get(i) for i in picked if by_id[i]["status"] != "unknown"]
     if readable:
         compare(readable, by_id)

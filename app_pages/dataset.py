@@ -1,7 +1,8 @@
 """Dataset: pick a folder, a zip or the sample, scan it, understand it at a glance, and save splits.
 
 A thin view over `lab.data`: the scan checks every file and the manifest builder makes the splits;
-this page only chooses what to scan and draws what came back.
+this page only chooses what to scan and draws what came back. A typed path passes `lab.access`'s
+allow-list; in demo mode only the listed folders can be scanned, nothing is saved, and no path is shown.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PIL import Image
 
 from app_pages.charts import COLOURS, size_map
 from app_pages.session_keys import DATASET_PATH
+from lab.access import allowed_data_path, shown_path
 from lab.data import Manifest, ScanReport, build_manifest, download_sample, list_manifests, load_manifest, scan
 from lab.data.download import local_samples
 from lab.data.records import SPLITS
@@ -28,7 +30,7 @@ from lab.errors import LabError
 from lab.progress import Progress
 from lab.settings import Settings, load_settings
 from lab.storage import write_bytes_atomic
-from lab.workspace import allowed_data_path, dataset_names
+from lab.workspace import dataset_names
 
 FOLDER, UPLOAD, SAMPLE = "A folder on this server", "Upload a zip", "Download the sample"
 LAYOUTS = {
@@ -66,7 +68,7 @@ def manifest_row(path: str, mtime: float) -> dict[str, object]:
         "splits": split_sizes(manifest),
         "seed": manifest.seed,
         "created": manifest.created.replace("T", " "),
-        "dataset": str(manifest.root),
+        "dataset": shown_path(manifest.root, load_settings()),
         "content hash": manifest.content_hash[:12],
     }
 
@@ -76,6 +78,9 @@ def manifest_row(path: str, mtime: float) -> dict[str, object]:
 
 def choose_source(settings: Settings) -> str | None:
     """The path to scan when the user asked for a scan on this run, else None."""
+    if settings.demo:
+        st.caption("Demo mode: the datasets already on this server only; uploads and downloads are switched off.")
+        return folder_source(settings)
     kind = st.radio("Where are your photos?", (FOLDER, UPLOAD, SAMPLE), horizontal=True)
     if kind == FOLDER:
         return folder_source(settings)
@@ -96,7 +101,7 @@ def folder_source(settings: Settings) -> str | None:
         format_func=names.get,
         placeholder="No image folders found in the data folders",
     )
-    path = typed.text_input(
+    path = "" if settings.demo else typed.text_input(  # demo mode: the configured folders only, no typed paths
         "...or type a folder or .zip inside the data folders",
         placeholder=str(settings.data_dirs[-1] / "my_photos") if settings.data_dirs else "",
         help="Allowed data folders: " + ", ".join(str(folder) for folder in settings.data_dirs),
@@ -141,7 +146,7 @@ def sample_source(settings: Settings) -> str | None:
 def run_scan(path: str) -> ScanReport:
     """Scan with a progress bar, and remember what was scanned for the next reruns and pages."""
     scan_id = time.time()
-    with progress_bar(f"Scanning {path}...") as update:
+    with progress_bar(f"Scanning {shown_path(path, load_settings())}...") as update:
         report = scanned(path, scan_id, _report=scan(path, on_progress=update))
     st.session_state["scan"] = (path, scan_id)
     st.session_state[DATASET_PATH] = str(report.root)
@@ -188,7 +193,8 @@ def overview(report: ScanReport) -> None:
     layout = LAYOUTS.get(report.layout, report.layout)
     splits = " · ".join(f"{split} {sum(counts.values()):,}" for split, counts in report.splits.items())
     remembered = f", {report.from_cache:,} remembered from an earlier scan" if report.from_cache else ""
-    st.caption(f"`{report.root}` · laid out as {layout}" + (f" · {splits}" if splits else "")
+    root = shown_path(report.root, load_settings())
+    st.caption(f"`{root}` · laid out as {layout}" + (f" · {splits}" if splits else "")
                + f" · checked in {report.seconds:.1f} s{remembered}")
     images, valid, bad, classes, copies = st.columns(5)
     images.metric("Images", f"{report.total:,}", help="Every image file found, good or bad.")
@@ -380,7 +386,9 @@ def split_builder(report: ScanReport, settings: Settings) -> None:
     else:
         left_out = f" ({_copies_phrase(report.duplicates)} left out)" if drop and report.duplicates else ""
         st.markdown(f"**This split:** {split_sizes(manifest)} images{left_out}")
-    if st.button("Save manifest", type="primary", icon=":material/save:", disabled=manifest is None):
+    if settings.demo:
+        st.caption("Demo mode: saving splits is switched off on this server.")
+    elif st.button("Save manifest", type="primary", icon=":material/save:", disabled=manifest is None):
         path = manifest.save(settings)
         st.success(f"Saved manifest **{manifest.name}**: {split_sizes(manifest)}. Other pages and "
                    f"`python -m lab train --data {path}` can use it.")

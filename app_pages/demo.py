@@ -14,6 +14,8 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.predicting import UPLOAD_TYPES, Answer, Photo, answer_for, display_name, sureness
+from app_pages.uploads import one_small_enough, upload_mb
+from lab.settings import load_settings
 
 DEMO_THRESHOLD = 0.7  # the demo has no slider: below this the answer says "Not sure"
 ANSWER_STYLE = "font-size:5.5rem;font-weight:700;line-height:1.1;margin:0"
@@ -38,8 +40,11 @@ def demo_view(run_dir: Path, run_name: str) -> None:
 
 def demo_photo() -> Photo | None:
     """The camera's shot when the camera is on, else the uploaded photo."""
+    settings = load_settings()
     upload, camera = st.columns([3, 1], vertical_alignment="center")
-    uploaded = upload.file_uploader("Your photo", type=UPLOAD_TYPES, key="demo_upload", label_visibility="collapsed")
+    uploaded = upload.file_uploader("Your photo", type=UPLOAD_TYPES, key="demo_upload", label_visibility="collapsed",
+                                    max_upload_size=upload_mb(settings))
+    uploaded = one_small_enough(uploaded, settings)
     shot = st.camera_input("Take a photo", key="demo_camera") if camera.toggle("Use the camera", key="demo_cam_on") \
         else None
     chosen = shot or uploaded

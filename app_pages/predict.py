@@ -3,6 +3,8 @@ folder or zip, and export the model with its card. `?demo=1` shows the demo view
 
 A thin view over `lab.evaluation` (predict, export, stored evaluations). The model is loaded once per run
 and each photo's answer cached by its content (`app_pages.predicting`); session state holds only ids.
+In demo mode (`Settings.demo`, not the `?demo=1` view) uploads are small (`app_pages.uploads`), no export
+is made, and files go by their dataset's name.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from app_pages.predicting import (
     sureness,
     thumbnail_url,
 )
+from app_pages.uploads import one_small_enough, small_enough, upload_mb
+from lab.access import shown_path
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predict import image_files
+from lab.paths import within
 from lab.settings import Settings, load_settings
 from lab.workspace import dataset_folders
 
@@ -62,7 +67,7 @@ def page() -> None:
     with batch:
         batch_section(run_dir, settings)
     with export:
-        export_section(run_dir)
+        export_section(run_dir, settings)
 
 
 def choose_run(runs: dict[str, str], settings: Settings) -> Path:
@@ -83,7 +88,7 @@ def choose_run(runs: dict[str, str], settings: Settings) -> Path:
 
 def photos_section(run_dir: Path, settings: Settings, threshold: float) -> None:
     source = st.radio("Photos from", SOURCES, key=SOURCE_KEY, horizontal=True)
-    photos = (uploaded_photos() if source == SOURCES[0] else
+    photos = (uploaded_photos(settings) if source == SOURCES[0] else
               dataset_photos(settings) if source == SOURCES[1] else top_loss_photos(run_dir))
     if not photos:
         return
@@ -96,9 +101,10 @@ def photos_section(run_dir: Path, settings: Settings, threshold: float) -> None:
         feature_maps(run_dir, usable)
 
 
-def uploaded_photos() -> list[Photo]:
-    files = st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=UPLOAD_TYPES, accept_multiple_files=True,
-                             key="predict_upload")
+def uploaded_photos(settings: Settings) -> list[Photo]:
+    files = small_enough(st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=UPLOAD_TYPES,
+                                          accept_multiple_files=True, key="predict_upload",
+                                          max_upload_size=upload_mb(settings)), settings)
     shot = st.camera_input("Take a photo", key="predict_camera") if st.toggle(
         "Use the camera", key="predict_camera_on", help="Off by default, so the browser asks for the camera only "
                                                         "when you want it.") else None
@@ -170,11 +176,14 @@ def feature_maps(run_dir: Path, answers: list[Answer]) -> None:
 
 
 def batch_section(run_dir: Path, settings: Settings) -> None:
-    folders = [sub for folder in dataset_folders(settings) for sub in [folder, *sorted(folder.glob("*/*/"))]]
+    folders = [sub for folder in dataset_folders(settings) for sub in [folder, *sorted(folder.glob("*/*/"))]
+               if within(sub, [folder])]  # a link inside a dataset does not lead the batch out of it
     source, upload = st.columns(2)
     folder = source.selectbox("A folder from the data folders", folders, index=None, key="predict_batch_folder",
-                              format_func=lambda p: str(p.relative_to(p.parents[len(p.parents) - 1])))
-    archive = upload.file_uploader("or a zip of photos", type=["zip"], key="predict_batch_zip")
+                              format_func=lambda p: folder_label(p, settings))
+    archive = upload.file_uploader("or a zip of photos", type=["zip"], key="predict_batch_zip",
+                                   max_upload_size=upload_mb(settings))
+    archive = one_small_enough(archive, settings)
     if st.button("Predict them all", key="predict_batch", icon=":material/play_arrow:",
                  disabled=folder is None and archive is None):
         results = predict_batch(run_dir, settings, folder, archive)
@@ -182,7 +191,12 @@ def batch_section(run_dir: Path, settings: Settings) -> None:
     kept = st.session_state.get(BATCH_KEY)
     if kept and kept[0] == run_dir.name and kept[2] is not None:
         st.caption(f"Results for {Path(kept[1]).name}")
-        batch_table(kept[2])
+        batch_table(kept[2], settings)
+
+
+def folder_label(folder: Path, settings: Settings) -> str:
+    """The path below the disk's root, or in demo mode the dataset's name and the subfolder."""
+    return shown_path(folder, settings) if settings.demo else str(folder.relative_to(folder.anchor))
 
 
 def predict_batch(run_dir: Path, settings: Settings, folder: Path | None, archive) -> list | None:
@@ -202,9 +216,10 @@ def predict_batch(run_dir: Path, settings: Settings, folder: Path | None, archiv
         bar.empty()
 
 
-def batch_table(results: list) -> None:
+def batch_table(results: list, settings: Settings) -> None:
     good = [r for r in results if r.error is None]
-    frame = pd.DataFrame({"photo": [thumbnail_url(r.path) for r in good], "file": [r.path for r in good],
+    frame = pd.DataFrame({"photo": [thumbnail_url(r.path) for r in good],
+                          "file": [shown_path(r.path, settings) for r in good],
                           "predicted": [r.label for r in good], "confidence": [r.confidence for r in good]})
     st.markdown(f"**{len(good):,} photos predicted**" + (f", {len(results) - len(good)} unreadable" if
                                                           len(good) < len(results) else ""))
@@ -220,13 +235,25 @@ def batch_table(results: list) -> None:
 # ---- export -------------------------------------------------------------------------------------------
 
 
-def export_section(run_dir: Path) -> None:
-    from lab.evaluation.export import export_run, shipped_exports
+def export_section(run_dir: Path, settings: Settings) -> None:
+    from lab.evaluation.export import shipped_exports
+
+    exports = run_dir / "exports"
+    if settings.demo:  # an export runs for minutes and writes to the server's disk
+        st.caption("Demo mode: making exports is switched off on this server; the exports made before can be "
+                   "downloaded.")
+    else:
+        make_export(run_dir, exports)
+    for made in shipped_exports(exports):
+        show_export(made)
+
+
+def make_export(run_dir: Path, exports: Path) -> None:
+    from lab.evaluation.export import export_run
 
     st.caption("Every export takes raw RGB pixels (0-255) at the run's input size, and is checked against the "
                "run's own model on real photos before it is offered.")
     choice = st.selectbox("Format", list(EXPORTS), key="predict_export_format")
-    exports = run_dir / "exports"
     if st.button("Make the export", key="predict_export", icon=":material/package_2:"):
         format, quantize = EXPORTS[choice]
         exports.mkdir(exist_ok=True)  # a folder, so the export is named after the run and the format
@@ -236,8 +263,6 @@ def export_section(run_dir: Path) -> None:
             st.success(f"{made.path.name} is made and checked: download it below.")
         except LabError as error:
             st.error(str(error))
-    for made in shipped_exports(exports):
-        show_export(made)
 
 
 def show_export(made) -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import curves
+from lab.access import TRAINING_OFF
 from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Replay
 from lab.replays.estimate import minutes_text, preview_replay
@@ -129,7 +130,10 @@ def page() -> None:
     st.markdown("Each replay runs a tutorial's experiments one after another on the same photos, and puts the "
                 "accuracy the tutorial published beside what this machine measures, with what the tutorial "
                 "found and whether it held here.")
-    start_section(settings)
+    if settings.demo:
+        st.info(TRAINING_OFF, icon=":material/block:")  # the replays already made stay readable below
+    else:
+        start_section(settings)
     st.fragment(replays_section, run_every=REFRESH_SECONDS if training(settings) else None)(settings)
 
 

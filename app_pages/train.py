@@ -9,6 +9,8 @@ For newcomers: one line of what training does, the experiments as described choi
 fields, the rest under "Advanced". Runs train in worker processes, never in this server, and the live
 view polls the run folder, so a reload, a second browser or an app restart re-attaches to what is
 running. Session state holds the form's values, whether the image size was typed, and one run id.
+A path typed into Data or Weights passes `lab.access`'s allow-lists before anything reads it; in demo
+mode the page only says that training is switched off.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import streamlit as st
 
 from app_pages.charts import curves
 from app_pages.session_keys import DATASET_PATH
+from lab.access import TRAINING_OFF, browser_config, refusals
 from lab.data.manifest import list_manifests, manifest_path
 from lab.data.training import resolve_data_path, split_sizes
 from lab.errors import LabError
@@ -361,13 +364,20 @@ def preset_seconds(name: str, _settings: Settings) -> float | None:
 
 def checked_config(values: dict[str, Any], notes: dict[str, Any],
                    settings: Settings) -> tuple[TrainConfig | None, dict[str, str]]:
-    """The config the form describes (None when invalid: explained here) and what would make it fail on
-    this machine (data, weights, images), said next to the field to change, by its label."""
+    """The config the form describes (None when invalid or outside the allow-lists of `lab.access`:
+    explained here) and what would make it fail on this machine (data, weights, images), said next to the
+    field to change, by its label. A path typed into Data or Weights is checked before it is scanned or read."""
     try:
         config = config_from(values)
     except LabError as error:
         st.error(str(error))
         return None, {}
+    refused = refusals(config, settings)  # before anything reads the data or the weights
+    for field, text in refused.items():
+        notes[field].error(f"**{FIELDS[field].label}**: {text}", icon=":material/block:")
+    if refused:
+        return None, refused
+    config = browser_config(config, settings)  # what was checked is what is read
     found = problems_of(json.dumps(config.to_dict(), sort_keys=True), saved_at(config.data, settings), settings)
     for field, text in found.items():
         notes[field].warning(f"**{FIELDS[field].label}**: {text}.", icon=":material/block:")
@@ -518,28 +528,41 @@ def watch(settings: Settings, was_active: bool) -> None:
 
 # ---- the page ----------------------------------------------------------------------------------
 
+def page(settings: Settings) -> None:
+    """The form, the cost, Launch, and the live view of the runs."""
+    form(settings)
+    st.header("Runs")
+    busy = bool(runs_in(RunStore(settings.runs_dir).states(), *ACTIVE_STATES))
+    st.fragment(watch, run_every=ACTIVE_POLL if busy else IDLE_POLL)(settings, busy)
+
+
+def form(settings: Settings) -> None:
+    """Experiment, fields, what the run costs, and Launch."""
+    if key("backbone") not in st.session_state:
+        fill_form(starting_config(settings), settings)
+    follow_dataset_page()
+    preset_picker(settings)
+    values, notes = config_form(settings)
+    config, found = checked_config(values, notes, settings)
+    if config is not None:
+        st.caption(config.summary())
+        if set(found) <= {"weights"}:  # the cost needs the images counted; missing weights do not change it
+            show_cost(config, settings)
+    if st.button("Launch", type="primary", disabled=config is None or bool(found), icon=":material/play_arrow:"):
+        try:
+            config = browser_config(config, settings)  # the last guards: the allow-lists, and the data or
+            preflight(config, settings)  # weights may have gone since the form checked
+            launched = jobs.launch(config, settings)
+            st.session_state[RUN_KEY] = launched.id
+            st.toast(f"Launched {launched.id}")
+        except LabError as error:
+            st.error(str(error))
+
+
 settings = load_settings()
 st.title("Train")
-st.markdown(INTRO)
-if key("backbone") not in st.session_state:
-    fill_form(starting_config(settings), settings)
-follow_dataset_page()
-preset_picker(settings)
-values, notes = config_form(settings)
-config, found = checked_config(values, notes, settings)
-if config is not None:
-    st.caption(config.summary())
-    if set(found) <= {"weights"}:  # the cost needs the images counted; missing weights do not change it
-        show_cost(config, settings)
-if st.button("Launch", type="primary", disabled=config is None or bool(found), icon=":material/play_arrow:"):
-    try:
-        preflight(config, settings)  # the last guard: the data or weights may have gone since the form checked
-        launched = jobs.launch(config, settings)
-        st.session_state[RUN_KEY] = launched.id
-        st.toast(f"Launched {launched.id}")
-    except LabError as error:
-        st.error(str(error))
-
-st.header("Runs")
-busy = bool(runs_in(RunStore(settings.runs_dir).states(), *ACTIVE_STATES))
-st.fragment(watch, run_every=ACTIVE_POLL if busy else IDLE_POLL)(settings, busy)
+if settings.demo:
+    st.info(TRAINING_OFF, icon=":material/block:")
+else:
+    st.markdown(INTRO)
+    page(settings)

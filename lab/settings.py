@@ -9,6 +9,9 @@ Everything is configurable so a shared server can point the lab at its own disks
   and, when it exists, `../shared/weights`).
 - `TRANSFER_LAB_MAX_RUNNING`: how many trainings run at once; later launches queue (default 1: two
   trainings on a laptop CPU are each slower than one after the other).
+- `TRANSFER_LAB_DEMO`: `1` (or `true`, `yes`) for showing the lab to others: prediction and comparison
+  only, no typed paths, no training, deletion or writing exports, uploads of at most `DEMO_UPLOAD_MB`,
+  and no server path on any page (`lab.access` and the pages read `Settings.demo`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from lab.errors import LabError
 from lab.paths import absolute, same_path
 
 _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+DEMO_UPLOAD_MB = 10  # a phone photo is 2-8 MB; a dataset zip (65 MB for the sample) is not a demo's business
+_TRUE = {"1", "true", "yes", "on"}
 
 
 def _paths(variable: str, defaults: list[Path]) -> tuple[Path, ...]:
@@ -37,6 +42,7 @@ class Settings:
     data_dirs: tuple[Path, ...]
     weights_dirs: tuple[Path, ...]
     max_running: int = 1
+    demo: bool = False
 
     @property
     def runs_dir(self) -> Path:
@@ -55,6 +61,11 @@ class Settings:
         """Where uploads and downloads are unpacked; always one of the data folders."""
         return self.workspace / "datasets"
 
+    @property
+    def upload_limit_bytes(self) -> int | None:
+        """The largest upload a page accepts: `DEMO_UPLOAD_MB` in demo mode, else Streamlit's own limit."""
+        return DEMO_UPLOAD_MB * 2**20 if self.demo else None
+
 
 def load_settings() -> Settings:
     """Read the settings from the environment; creates the workspace folders it names."""
@@ -65,7 +76,8 @@ def load_settings() -> Settings:
     if not any(same_path(datasets, folder) for folder in data_dirs):
         data_dirs = (datasets, *data_dirs)
     weights = _paths("TRANSFER_LAB_WEIGHTS_DIR", [workspace / "weights", _SHARED / "weights"])
-    return Settings(workspace=workspace, data_dirs=data_dirs, weights_dirs=weights, max_running=_max_running())
+    return Settings(workspace=workspace, data_dirs=data_dirs, weights_dirs=weights, max_running=_max_running(),
+                    demo=os.environ.get("TRANSFER_LAB_DEMO", "").strip().lower() in _TRUE)
 
 
 def _max_running() -> int:

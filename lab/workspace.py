@@ -1,8 +1,9 @@
 """A read-only summary of the workspace: what datasets, manifests and runs exist, and what is running.
 
 The home page shows it on every rerun, so it only lists folders and reads small JSON
-files; it never decodes an image, loads a manifest or imports TensorFlow. It also decides which
-folders a user may pick as a dataset: those under the configured data folders. The runs' states come
+files; it never decodes an image, loads a manifest or imports TensorFlow. It also lists the
+folders a user may pick as a dataset: those under the configured data folders (`lab.access` checks
+what a browser types against them). The runs' states come
 from the run store (`lab.runs.store.RunStore.states`), which reads one small file per run.
 """
 
@@ -15,8 +16,7 @@ from typing import Any
 
 from lab.data import list_manifests
 from lab.data.records import IMAGE_SUFFIXES
-from lab.errors import LabError
-from lab.paths import absolute, within
+from lab.paths import within
 from lab.runs.status import QUEUED, RUNNING, runs_in
 from lab.runs.store import RunStore
 from lab.settings import Settings
@@ -58,12 +58,13 @@ def dataset_folders(settings: Settings) -> list[Path]:
 
     These are what a user can pick on the Dataset page: each data folder's direct subfolders
     (`cats_and_dogs_filtered`, an unpacked upload, ...), kept when an image file lies within a few
-    levels of them. The search stops at the first image, so a 20,000-file folder costs one listing.
+    levels of them. The search stops at the first image, so a 20,000-file folder costs one listing. A link
+    that leads out of its data folder is left out: every page's pickers read from this list.
     """
     found = []
     for data_dir in settings.data_dirs:
         for child in _subfolders(data_dir):
-            if _holds_images(child, _SEARCH_DEPTH):
+            if within(child, [data_dir]) and _holds_images(child, _SEARCH_DEPTH):  # not a link leading out
                 found.append(child)
     return sorted(set(found))
 
@@ -86,25 +87,6 @@ def _dataset_name(folder: Path, settings: Settings, *, ambiguous: bool) -> str:
     if within(folder, [settings.datasets_dir]):
         return f"{folder.name} (uploaded)"
     return f"{folder.name} (in {folder.parent.name})" if ambiguous else folder.name
-
-
-def allowed_data_path(settings: Settings, raw: str | Path) -> Path:
-    """Resolve a path a user typed, and refuse anything outside the configured data folders.
-
-    On a shared server the Dataset page must not become a file browser for the whole disk. A
-    relative path is looked up in each data folder in turn, so `cats_and_dogs_filtered` is enough.
-    """
-    typed = Path(raw).expanduser()
-    candidates = [typed] if typed.is_absolute() else [folder / typed for folder in settings.data_dirs]
-    for candidate in candidates:
-        if candidate.exists() and within(candidate, settings.data_dirs):
-            return absolute(candidate)
-    allowed = ", ".join(str(folder) for folder in settings.data_dirs)
-    if typed.is_absolute() and typed.exists():
-        raise LabError(f"{typed} is outside the data folders this lab may read ({allowed}). Move or link the "
-                       "images into one of them, or add its folder to TRANSFER_LAB_DATA_DIRS.")
-    raise LabError(f"{raw} was not found in the data folders ({allowed}). Check the spelling, or give the "
-                   "full path of a folder or .zip inside one of them.")
 
 
 def describe_device(device: dict[str, Any]) -> str:

@@ -93,7 +93,7 @@ def test_a_truncated_jpeg_is_listed_with_its_reason_and_left_out(data_dir: Path)
 def test_a_path_outside_the_data_folders_is_refused(data_dir: Path, tmp_path: Path) -> None:
     outside = make_pets(tmp_path / "elsewhere")
     app = scan_typed(open_page(), outside)
-    assert "outside the data folders" in app.error[0].value
+    assert f"{outside} is not a dataset folder this lab can read" in app.error[0].value
     assert not app.metric
 
 
@@ -101,7 +101,7 @@ def test_a_failed_scan_says_why_and_keeps_the_dataset_scanned_before(data_dir: P
     make_pets(data_dir / "pets")
     app = scan_typed(open_page(), "pets")
     scan_typed(app, "no_such_folder")
-    assert "no_such_folder was not found in the data folders" in app.error[0].value
+    assert "no_such_folder is not a dataset folder this lab can read" in app.error[0].value
     assert app.subheader[0].value == "12 images of 2 classes: cats 6, dogs 6; 0 bad files."
 
 

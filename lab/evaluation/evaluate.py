@@ -38,7 +38,12 @@ def load_model(run_dir: Path):
     path = Path(run_dir) / MODEL_FILE
     if not path.exists():
         raise LabError(f"{run_dir} has no {MODEL_FILE}: only a finished (or stopped) run can be evaluated.")
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)  # never False: a file may carry code
+    except ValueError as error:  # Keras's refusal of a Lambda layer or other code, or a damaged file
+        reason = str(error).split(". ")[0]
+        raise LabError(f"{path} cannot be loaded safely, so the lab refuses it: {reason}. Only models the lab "
+                       "trained (stock Keras layers, no Python code inside) can be loaded.") from None
 
 
 def run_classes(run_dir: Path) -> list[str]:

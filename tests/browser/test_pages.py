@@ -85,5 +85,5 @@ def test_the_harness_sees_an_error_message(app) -> None:
     app.wait()
     app.page.get_by_role("button", name=re.compile("Scan")).click()
     app.wait()
-    with pytest.raises(AssertionError, match="outside the data folders"):
+    with pytest.raises(AssertionError, match="is not a dataset folder this lab can read"):
         app.assert_ok()

@@ -1,0 +1,81 @@
+"""Demo mode in a real browser: a visitor walks Home -> Compare -> Predict, compares and predicts, and no
+page shows a server path."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from lab.cli.train import flags_from_config
+from tests.browser.conftest import RUN_TIMEOUT_MS, App, running_app
+from tests.conftest import FILTERED, SHARED, WEIGHTS
+
+CAT = min((FILTERED / "validation" / "cats").iterdir())
+SHOTS = os.environ.get("TRANSFER_LAB_SHOTS")  # a folder to keep the screenshots in, for looking at them
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory, tiny_config, lab_cli_env):
+    """A demo-mode server of its own, with one finished tiny run trained by the CLI (which demo mode leaves be)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRANSFER_LAB_DEMO", "1")
+        with running_app(tmp_path_factory.mktemp("demo-browser")) as server:
+            env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(server.workspace),
+                   "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+            done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
+            assert done.returncode == 0, done.stderr
+            yield server
+
+
+def assert_no_server_path(app: App) -> None:
+    body = app.page.inner_text("body")
+    for path in (str(app.server.workspace), str(SHARED), "/work", "/tmp/"):
+        assert path not in body, f"{path} shown in demo mode:\n{body}"
+
+
+def shot(app: App, name: str) -> None:
+    folder = SHOTS or app.server.workspace.parent
+    app.page.screenshot(path=f"{folder}/demo-{name}.png")
+
+
+def go(app: App, title: str) -> None:
+    """Follow the sidebar's link to a page, as a visitor does."""
+    app.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    app.wait()
+    app.assert_ok()
+
+
+def test_a_visitor_walks_home_compare_predict_and_sees_no_server_path(page, demo_server) -> None:
+    app = App(page=page, server=demo_server)
+    app.open("")
+    app.assert_ok()
+    expect(app.page.get_by_test_id("stSidebar")).to_contain_text("Demo mode: prediction and comparison only.")
+    assert_no_server_path(app)
+    shot(app, "home")
+
+    go(app, "Compare")
+    runs = app.page.get_by_test_id("stMultiSelect").filter(has_text="Runs to compare")
+    runs.click()
+    app.page.get_by_role("option").first.click()
+    app.wait()
+    app.page.keyboard.press("Escape")
+    main = app.page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Learning curves")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(main).to_contain_text("Demo mode: renaming, tagging and deleting runs is switched off")
+    assert_no_server_path(app)
+    main.get_by_role("heading", name="Evaluation").scroll_into_view_if_needed()
+    shot(app, "compare")
+
+    go(app, "Predict")
+    app.page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(CAT))
+    expect(main.get_by_role("heading", name=re.compile(r"^(Cat|Dog)"))).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    app.wait()
+    app.assert_ok()
+    assert_no_server_path(app)
+    shot(app, "predict")
+    main.get_by_role("tab", name="Export").click()
+    expect(main).to_contain_text("Demo mode: making exports is switched off on this server")
+    assert_no_server_path(app)
