@@ -19,8 +19,9 @@ from streamlit.delta_generator import DeltaGenerator
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from app_pages.script_cleanup import keep_keras_state
 from lab.replays.catalog import REPLAYS
+from lab.runs.describe import NOT_RESPONDING, shown_state
 from lab.runs.jobs import reconcile
-from lab.runs.status import QUEUED, RUNNING, runs_in
+from lab.runs.status import QUEUED, RUNNING
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.workspace import describe_device, summarize_workspace
@@ -201,8 +202,10 @@ def job_status() -> None:
     """
     settings = load_settings()
     reconcile(settings=settings)
-    states = RunStore(settings.runs_dir).states()
-    running, queued = runs_in(states, RUNNING), runs_in(states, QUEUED)
+    statuses = RunStore(settings.runs_dir).statuses()
+    running = [f"{run.id} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING else run.id
+               for run, status in statuses if status.state == RUNNING]
+    queued = [run.id for run, status in statuses if status.state == QUEUED]
     st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
     if queued:
         st.caption(f"{len(queued)} waiting: {', '.join(queued)}")

@@ -6,6 +6,7 @@ Atomic writes mean a crash or a concurrent reader never sees half a file. The lo
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -16,8 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lab.errors import LabError
+
 CHUNK = 1 << 20  # bytes read at a time when hashing, so a large file never sits in memory whole
 READABLE = 0o644  # what an ordinary file gets: its owner writes, everyone reads
+FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}  # write errors space cures
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -44,6 +48,18 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(path.read_text())
     except FileNotFoundError:
         return default
+
+
+@contextmanager
+def writing(what: str) -> Iterator[None]:
+    """Turn a write error in the block into a `LabError` naming what was being written and the way on:
+    "no space left on device while saving the best checkpoint (best.keras); free space and launch again"."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in FULL:
+            raise LabError(f"{FULL[error.errno]} while {what}; free space and launch again") from error
+        raise LabError(f"{error.strerror or error} while {what}") from error
 
 
 @contextmanager
