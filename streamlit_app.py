@@ -18,6 +18,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from app_pages.script_cleanup import keep_keras_state
+from lab.leftovers import clean_leftovers
 from lab.replays.catalog import REPLAYS
 from lab.runs.describe import NOT_RESPONDING, shown_state
 from lab.runs.jobs import reconcile
@@ -50,6 +51,12 @@ TUTORIALS = "app_pages/replay.py"  # reproduce a whole tutorial in one click: of
 JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few small files)
 DEVICE_POLL_SECONDS = 1  # how often the home page looks whether the device list has arrived
 LIST_DEVICES = "import json, lab, lab.training.devices as d; print(json.dumps(d.list_devices()))"
+
+
+@st.cache_resource(show_spinner=False)
+def clean_leftovers_once() -> None:
+    """The leftovers of work killed before this server started, removed once per server."""
+    clean_leftovers(load_settings())
 
 
 @st.cache_resource(show_spinner=False)
@@ -211,6 +218,7 @@ def job_status() -> None:
         st.caption(f"{len(queued)} waiting: {', '.join(queued)}")
 
 
+clean_leftovers_once()
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW]
 pages += [st.Page(TUTORIALS, title="Tutorials", icon=":material/school:")]

@@ -21,6 +21,7 @@ from lab.errors import LabError
 
 CHUNK = 1 << 20  # bytes read at a time when hashing, so a large file never sits in memory whole
 READABLE = 0o644  # what an ordinary file gets: its owner writes, everyone reads
+TEMPORARY_MODEL_SUFFIX = ".tmp.keras"
 FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}  # write errors space cures
 
 
@@ -36,6 +37,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def temporary_model(path: Path, pid: int) -> Path:
+    """Where process `pid` writes a model before renaming it to `path`: `.best.1234.tmp.keras` beside
+    `best.keras`. Hidden, and named after its writer, so a killed save's leftover is told from a live one
+    (`lab.leftovers`)."""
+    return path.with_name(f".{path.stem}.{pid}{TEMPORARY_MODEL_SUFFIX}")
 
 
 def write_json_atomic(path: Path, value: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from lab.settings import Settings, load_settings
 from lab.storage import writing
 
 STATUS_INTERVAL = 0.5  # seconds between status.json writes for batch events
+END_RETRY_SECONDS, END_PATIENCE_SECONDS = 5.0, 600.0  # recording how a run ended on a full disk
 
 
 def execute(
@@ -55,12 +57,27 @@ def execute(
             error = f"{type(exc).__name__}: {exc}"
             run.log(traceback.format_exc().rstrip())
     run.log(f"{state}" + (f": {error}" if error else ""))
-    with store.lock():
-        status = run.update(state=state, ended=now_iso(), error=error, **reporter.pending())
+    status = record_end(run, store, state=state, ended=now_iso(), error=error, **reporter.pending())
     jobs.reconcile(store.runs_dir, settings)
     if interrupted:
         raise KeyboardInterrupt
     return status
+
+
+def record_end(run: Run, store: RunStore, **changes: Any) -> Status:
+    """Write how the run ended. On a full disk, try again every `END_RETRY_SECONDS` for `END_PATIENCE_SECONDS`:
+    the reason ("no space left on device while ...") is what a person needs once space is back, and a
+    worker that exits unrecorded would read as "killed or out of memory?". Meanwhile the run shows as
+    not responding (its heartbeat has stopped), and a stop ends it."""
+    deadline = time.monotonic() + END_PATIENCE_SECONDS
+    while True:
+        try:
+            with store.lock():
+                return run.update(**changes)
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(END_RETRY_SECONDS)
 
 
 def claim(run: Run, store: RunStore) -> Status:

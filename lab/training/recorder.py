@@ -32,7 +32,7 @@ import numpy as np
 
 from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
 from lab.progress import Throttle
-from lab.storage import write_bytes_atomic, write_json_atomic, writing
+from lab.storage import temporary_model, write_bytes_atomic, write_json_atomic, writing
 from lab.training.backbones import Backbone
 from lab.training.config import TrainConfig
 
@@ -41,7 +41,6 @@ BATCH_EVENT_INTERVAL = 0.5  # seconds: about two batch events per second
 HISTORY_FIELDS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds",
                   "images_per_second")
 LAYER_FIELDS = ("phase", "layer", "type", "trainable", "parameters")
-TEMPORARY_MODEL_SUFFIX = ".tmp.keras"
 
 
 class Recorder:
@@ -295,19 +294,14 @@ def _number(value: Any) -> float | None:
 
 
 def save_model(model, path: Path) -> None:
-    """Save a .keras file atomically: write beside it, then rename over it. The temporary name carries the
-    pid, so a killed save's leftover is recognised and removed later (`lab.leftovers`)."""
-    temporary = path.with_name(temporary_model_name(path.stem, os.getpid()))
+    """Save a .keras file atomically: write beside it, then rename over it, so a failed save (a full disk)
+    leaves the previous file whole. A killed save's temporary file is removed later (`lab.leftovers`)."""
+    temporary = temporary_model(path, os.getpid())
     try:
         model.save(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def temporary_model_name(stem: str, pid: int) -> str:
-    """The name `save_model` writes a model under before the rename: `.best.1234.tmp.keras`."""
-    return f".{stem}.{pid}{TEMPORARY_MODEL_SUFFIX}"
 
 
 def _write_csv(path: Path, fields: Sequence[str], rows: list[dict[str, Any]]) -> None:
