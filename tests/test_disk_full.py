@@ -87,6 +87,8 @@ def test_lab_runs_keeps_working_on_a_full_disk(small_disk: Path, tiny_config: Tr
     assert main(["runs", "--runs-dir", str(small_disk)]) == 0
     assert run.id in capsys.readouterr().out
     assert run.status().state == RUNNING  # left for a later poll, once there is space again
+    run.log("a line that does not fit")  # lost, and nothing else
+    assert "a line that does not fit" not in run.log_tail()
 
 
 def test_a_status_write_that_fails_fails_the_run_with_the_reason(
