@@ -22,8 +22,8 @@ from lab.leftovers import clean_leftovers
 from lab.replays.catalog import REPLAYS
 from lab.runs.describe import NOT_RESPONDING, shown_state
 from lab.runs.jobs import reconcile
-from lab.runs.status import QUEUED, RUNNING
-from lab.runs.store import RunStore
+from lab.runs.status import QUEUED, RUNNING, UNKNOWN
+from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
 from lab.workspace import describe_device, summarize_workspace
 
@@ -132,7 +132,8 @@ def workflow() -> None:
 
 def workspace_state() -> None:
     st.subheader("Your workspace")
-    summary = summarize_workspace(load_settings())
+    settings = load_settings()
+    summary = summarize_workspace(settings)
     datasets, manifests, runs, running = st.columns(4)
     datasets.metric("Datasets", len(summary.datasets), help="Image folders found in the data folders.")
     manifests.metric("Saved splits", len(summary.manifests),
@@ -142,6 +143,10 @@ def workspace_state() -> None:
     if summary.running:
         st.info(f"Training now: {', '.join(summary.running)}"
                 + (f" · {len(summary.queued)} waiting" if summary.queued else ""))
+    for run_id, state in summary.runs.items():
+        if state == UNKNOWN:
+            reason = Run(settings.runs_dir / run_id).status().error
+            st.warning(f"Run {run_id} is damaged: {reason}", icon=":material/warning:")
     if summary.datasets:
         st.caption("Datasets: " + ", ".join(f"`{folder.name}`" for folder in summary.datasets))
     if not summary.runs:
