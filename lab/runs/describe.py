@@ -34,8 +34,9 @@ def status_text(status: Status, *, stopping: bool = False) -> str:
     `stopping`: a stop was asked for and the worker has not ended yet (it finishes the current batch)."""
     quiet = not_responding_for(status)
     if quiet is not None:
+        ending = "ending it (SIGTERM, then SIGKILL)" if stopping else "Stop ends it (SIGTERM, then SIGKILL)"
         return (f"{NOT_RESPONDING}: no sign of life from its worker (process {status.pid}) for {quiet:.0f} s; "
-                "Stop ends it (SIGTERM, then SIGKILL) and keeps its history")
+                f"{ending}, its history kept")
     if stopping and status.active:
         return "stopping… (the current batch finishes first; history and best checkpoint are kept)"
     if not status.active:

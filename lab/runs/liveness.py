@@ -6,20 +6,21 @@ invisible to a pid check: its process exists. So the worker writes a `heartbeat`
 "not responding": a view of the status, not a state on disk, because it heals by itself when a slow step ends.
 `lab.runs.jobs` ends such a run when a stop is asked for: stop file, SIGTERM, SIGKILL.
 
-The figures, measured on this lab's 2-core CPU machine (the slowest steps that emit no event):
-building VGG16 and tracing its first training batch (batch 32, 224 px) took 11 s, saving its 58 MB
-checkpoint 1 s. The heartbeat thread beats through such steps anyway; the limit only has to outlast a
-beat that the machine's load delays, so:
+The figures, measured on this lab's 2-core CPU machine while three other jobs shared it (the slowest steps
+that emit no event): VGG16 at 224 px, batch 32, every layer training: its first batch, graph tracing
+included, took 24.5 s, a later batch 14.9 s; saving its checkpoint (168 MiB with the optimizer's state)
+1.0 s; building it 0.2 s. The heartbeat thread beats through such steps anyway; the limit only has to
+outlast a beat that the machine's load delays, so:
 
 - `BEAT_SECONDS = 5`: a write of a ~1 KB file every 5 s costs nothing and is fine-grained for a 60 s limit.
 - `NOT_RESPONDING_SECONDS = 60`: twelve missed beats. A busy 2-core machine delays a thread by seconds,
-  not a minute; and a person waiting on a frozen progress bar asks within a minute or two.
+  not a minute; and a person watching a frozen progress bar wants to know within a minute or so.
 - `STALL_SECONDS = 900`: the thread beats only while the main thread showed progress (an event or a stop
   poll) within this bound, so a deadlocked main thread becomes "not responding" after 15 min + 60 s
-  instead of never. It is far above the slowest silent step measured (11 s), so a slow machine or a cold
-  scan of a large dataset before training is not taken for a deadlock.
+  instead of never. It is far above the slowest silent step measured (24.5 s), so a slow machine or a
+  cold scan of a large dataset before training is not taken for a deadlock.
 - The stop's grace periods: a responding run gets `limit` seconds to honour its stop file (it polls it
-  every batch; the slowest batch measured, 11 s, is well inside), then SIGTERM, then `kill_grace`
+  every batch; the slowest batch measured, 24.5 s, fits twice), then SIGTERM, then `kill_grace`
   (limit / 6: 10 s) to end before SIGKILL. A not-responding run gets SIGTERM at once.
 
 `TRANSFER_LAB_NOT_RESPONDING_SECONDS` sets the limit (the beat and grace periods follow it), so a test
