@@ -135,11 +135,12 @@ def _why(quiet: float | None, limits: Timing) -> str:
 
 
 def _send(status: Status, signum: signal.Signals) -> None:
-    """Signal the worker `status` names (its identity was checked under the same lock); gone is fine."""
-    try:
-        os.kill(status.pid, signum)
-    except ProcessLookupError:
-        pass
+    """Signal the worker `status` names, if it is still that process (never one that inherited its pid)."""
+    if worker_alive(status):
+        try:
+            os.kill(status.pid, signum)
+        except ProcessLookupError:
+            pass  # it ended between the check and the signal
 
 
 def reconcile(runs_dir: Path | None = None, settings: Settings | None = None) -> list[Run]:
