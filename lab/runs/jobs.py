@@ -95,16 +95,18 @@ def stop(run_id: str, runs_dir: Path | None = None, *, wait: bool = False) -> St
         if status.state == QUEUED:
             run.log("stopped before it started")
             return run.update(state=STOPPED, ended=now_iso(), error="stopped before it started")
-        if status.state == RUNNING and not run.stop_requested():
+        if status.state != RUNNING:
+            return status
+        if not run.stop_requested():
             run.request_stop()
             run.log("stop requested")
-            status = enforce_stop(run, status, limits)
     deadline = time.monotonic() + limits.stop_grace + limits.kill_grace + 5
-    while wait and status.state == RUNNING and time.monotonic() < deadline:
-        time.sleep(min(1.0, limits.kill_grace / 2))
-        reconcile(store.runs_dir)
+    while True:
+        reconcile(store.runs_dir)  # a worker not responding gets its SIGTERM now; a dead one is reported
         status = run.status()
-    return status
+        if not wait or status.state != RUNNING or time.monotonic() >= deadline:
+            return status
+        time.sleep(min(1.0, limits.kill_grace / 2))
 
 
 def enforce_stop(run: Run, status: Status, limits: Timing) -> Status:
