@@ -146,7 +146,7 @@ def workspace_state() -> None:
     for run_id, state in summary.runs.items():
         if state == UNKNOWN:
             reason = Run(settings.runs_dir / run_id).status().error
-            st.warning(f"Run {run_id} is damaged: {reason}", icon=":material/warning:")
+            st.warning(f"Run {run_id}: {reason}", icon=":material/warning:")
     if summary.datasets:
         st.caption("Datasets: " + ", ".join(f"`{folder.name}`" for folder in summary.datasets))
     if not summary.runs:

@@ -21,6 +21,7 @@ from lab.runs.describe import NOT_RESPONDING, shown_state, status_text
 from lab.runs.liveness import Heartbeat, Timing
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, Status, now_iso
 from lab.runs.store import Run, RunStore
+from lab.runs.worker import Reporter, Stopper
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
 from tests.conftest import LabCli
@@ -102,8 +103,8 @@ def test_a_worker_stopped_with_sigstop_is_not_responding_and_stop_kills_it(
 
 def test_a_responding_worker_that_ignores_its_stop_file_is_killed(short_limit: Timing, workspace: Path,
                                                                   tiny_config: TrainConfig) -> None:
-    deaf = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
-                             "signal.SIG_IGN); time.sleep(120)"])
+    ignore_sigterm = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"
+    deaf = subprocess.Popen([sys.executable, "-c", ignore_sigterm])
     try:
         store = RunStore(load_settings().runs_dir)
         run = store.create(tiny_config, running_in=jobs.process_identity(deaf.pid))
@@ -134,3 +135,16 @@ def _end(pid: int) -> None:
 def test_a_run_marked_running_has_a_fresh_heartbeat_or_update(tmp_path: Path, tiny_config: TrainConfig) -> None:
     run: Run = RunStore(tmp_path).create(tiny_config, running_in=jobs.process_identity())
     assert liveness.silence(run.status()) < 5  # just launched: the launcher's write counts as a sign of life
+
+
+def test_every_status_write_of_the_worker_beats(tmp_path: Path, tiny_config: TrainConfig) -> None:
+    run = RunStore(tmp_path).create(tiny_config, running_in=jobs.process_identity())
+    heartbeat = Heartbeat(run)
+    reporter, stopper = Reporter(run, heartbeat=heartbeat), Stopper(run, heartbeat)
+    heartbeat.last_progress = 0.0
+    # feature extraction's progress: a batch event with no loss yet, then the stop poll of its next batch
+    reporter({"type": "batch", "phase": "features", "epoch": 0, "epochs": 0, "batch": 1, "batches": 9})
+    assert run.status().heartbeat and heartbeat.last_progress > 0
+    heartbeat.last_progress = 0.0
+    stopper()
+    assert heartbeat.last_progress > 0  # polled between batches: the main thread is moving

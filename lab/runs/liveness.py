@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from lab.errors import LabError
 from lab.runs.status import RUNNING, Status, now_iso
@@ -126,7 +126,7 @@ class Heartbeat:
         with self.lock:
             return self.run.update(heartbeat=now_iso(), **changes)
 
-    def __enter__(self) -> Heartbeat:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

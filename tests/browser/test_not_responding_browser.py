@@ -23,8 +23,8 @@ KILLED_WITHIN_MS = (Timing().kill_grace + 20) * 1000  # SIGKILL a grace period a
 @pytest.fixture
 def deaf():
     """A live process that ignores SIGTERM: a worker stuck where no signal handler runs."""
-    process = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
-                                "signal.SIG_IGN); time.sleep(300)"])
+    ignore_sigterm = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"
+    process = subprocess.Popen([sys.executable, "-c", ignore_sigterm])
     yield process
     process.kill()
     process.wait()
