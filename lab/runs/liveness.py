@@ -34,10 +34,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from lab.errors import LabError
 from lab.runs.status import RUNNING, Status, now_iso
+
+if TYPE_CHECKING:
+    from lab.runs.store import Run  # the store imports this module: the type only, no import at run time
 
 BEAT_SECONDS = 5.0
 NOT_RESPONDING_SECONDS = 60.0
@@ -110,7 +113,7 @@ class Heartbeat:
     poll) within `STALL_SECONDS`.
     """
 
-    def __init__(self, run, limits: Timing | None = None) -> None:
+    def __init__(self, run: Run, limits: Timing | None = None) -> None:
         self.run = run
         self.timing = limits or timing()
         self.lock = threading.Lock()
