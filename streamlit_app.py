@@ -18,10 +18,12 @@ from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from app_pages.script_cleanup import keep_keras_state
+from lab.leftovers import clean_leftovers
 from lab.replays.catalog import REPLAYS
+from lab.runs.describe import NOT_RESPONDING, shown_state
 from lab.runs.jobs import reconcile
-from lab.runs.status import QUEUED, RUNNING, runs_in
-from lab.runs.store import RunStore
+from lab.runs.status import QUEUED, RUNNING, UNKNOWN
+from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
 from lab.workspace import describe_device, summarize_workspace
 
@@ -50,6 +52,12 @@ JOB_POLL_SECONDS = 3  # how often every tab's sidebar re-reads the queue (a few 
 DEVICE_POLL_SECONDS = 1  # how often the home page looks whether the device list has arrived
 DEMO_NOTE = "Demo mode: prediction and comparison only."
 LIST_DEVICES = "import json, lab, lab.training.devices as d; print(json.dumps(d.list_devices()))"
+
+
+@st.cache_resource(show_spinner=False)
+def clean_leftovers_once() -> None:
+    """The leftovers of work killed before this server started, removed once per server."""
+    clean_leftovers(load_settings())
 
 
 @st.cache_resource(show_spinner=False)
@@ -125,7 +133,8 @@ def workflow() -> None:
 
 def workspace_state() -> None:
     st.subheader("Your workspace")
-    summary = summarize_workspace(load_settings())
+    settings = load_settings()
+    summary = summarize_workspace(settings)
     datasets, manifests, runs, running = st.columns(4)
     datasets.metric("Datasets", len(summary.datasets), help="Image folders found in the data folders.")
     manifests.metric("Saved splits", len(summary.manifests),
@@ -135,6 +144,10 @@ def workspace_state() -> None:
     if summary.running:
         st.info(f"Training now: {', '.join(summary.running)}"
                 + (f" · {len(summary.queued)} waiting" if summary.queued else ""))
+    for run_id, state in summary.runs.items():
+        if state == UNKNOWN:
+            reason = Run(settings.runs_dir / run_id).status().error
+            st.warning(f"Run {run_id}: {reason}", icon=":material/warning:")
     if summary.datasets:
         st.caption("Datasets: " + ", ".join(f"`{folder.name}`" for folder in summary.datasets))
     if not summary.runs:
@@ -208,13 +221,16 @@ def job_status() -> None:
     """
     settings = load_settings()
     reconcile(settings=settings)
-    states = RunStore(settings.runs_dir).states()
-    running, queued = runs_in(states, RUNNING), runs_in(states, QUEUED)
+    statuses = RunStore(settings.runs_dir).statuses()
+    running = [f"{run.id} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING else run.id
+               for run, status in statuses if status.state == RUNNING]
+    queued = [run.id for run, status in statuses if status.state == QUEUED]
     st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
     if queued:
         st.caption(f"{len(queued)} waiting: {', '.join(queued)}")
 
 
+clean_leftovers_once()
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW]
 pages += [st.Page(TUTORIALS, title="Tutorials", icon=":material/school:")]

@@ -6,6 +6,7 @@ Atomic writes mean a crash or a concurrent reader never sees half a file. The lo
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -16,8 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lab.errors import LabError
+
 CHUNK = 1 << 20  # bytes read at a time when hashing, so a large file never sits in memory whole
 READABLE = 0o644  # what an ordinary file gets: its owner writes, everyone reads
+TEMPORARY_MODEL_SUFFIX = ".tmp.keras"
+FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}  # write errors space cures
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -34,6 +39,13 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def temporary_model(path: Path, pid: int) -> Path:
+    """Where process `pid` writes a model before renaming it to `path`: `.best.1234.tmp.keras` beside
+    `best.keras`. Hidden, and named after its writer, so a killed save's leftover is told from a live one
+    (`lab.leftovers`)."""
+    return path.with_name(f".{path.stem}.{pid}{TEMPORARY_MODEL_SUFFIX}")
+
+
 def write_json_atomic(path: Path, value: Any) -> None:
     write_bytes_atomic(path, json.dumps(value, indent=2, sort_keys=True, default=str).encode())
 
@@ -44,6 +56,18 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(path.read_text())
     except FileNotFoundError:
         return default
+
+
+@contextmanager
+def writing(what: str) -> Iterator[None]:
+    """Turn a write error in the block into a `LabError` naming what was being written and the way on:
+    "no space left on device while saving the best checkpoint (best.keras); free space and launch again"."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in FULL:
+            raise LabError(f"{FULL[error.errno]} while {what}; free space and launch again") from error
+        raise LabError(f"{error.strerror or error} while {what}") from error
 
 
 @contextmanager

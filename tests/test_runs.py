@@ -17,8 +17,8 @@ from lab.errors import LabError
 from lab.runs import labels
 from lab.runs.describe import event_text, status_fraction, status_text
 from lab.runs.jobs import process_identity
-from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, UNKNOWN, Status
-from lab.runs.store import RunStore
+from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, UNKNOWN, Status, now_iso
+from lab.runs.store import Run, RunStore
 from lab.runs.table import COLUMNS, run_rows
 from lab.training.config import TrainConfig
 from lab.training.presets import PRESETS
@@ -155,6 +155,7 @@ def test_a_status_with_every_field_set_round_trips(tmp_path: Path) -> None:
         pid_created=1735783445.25, phase={"type": "phase", "phase": "fine-tune", "message": "unfreezing"},
         progress={"type": "batch", "batch": 3, "batches": 7, "loss": 0.25},
         epoch={"type": "epoch", "epoch": 2, "epochs": 5, "logs": {"val_accuracy": 0.875}}, error="out of memory",
+        heartbeat="2025-01-02T03:04:59.010+01:00",
     )
     for field in fields(Status):  # a field added later must be set here too
         assert getattr(written, field.name) not in (None, field.default, MISSING), field.name
@@ -194,13 +195,17 @@ def test_states_are_newest_first_and_tolerate_damaged_folders(tmp_path: Path) ->
     (tmp_path / "half-made").mkdir()  # a run being created: no status.json yet
 
     assert store.states() == {"half-made": UNKNOWN, second.id: FINISHED, first.id: QUEUED, damaged.id: UNKNOWN}
-    assert store.list() == [second, first]  # only runs whose status reads
+    assert store.list() == [Run(tmp_path / "half-made"), damaged, second, first]  # damaged ones too, by folder time
+    assert damaged.status().state == UNKNOWN and "status.json is damaged" in damaged.status().error
+    assert "status.json is missing" in Run(tmp_path / "half-made").status().error
     with pytest.raises(LabError, match="damaged"):
-        damaged.status()
+        damaged.read_status()
+    with pytest.raises(LabError, match="damaged"):
+        damaged.update(state=FINISHED)  # a writer never builds on a status it could not read
 
 
 def test_a_status_in_words() -> None:
-    created = "2025-01-02T03:04:05.006+01:00"
+    created = now_iso()  # a running run last heard of long ago would read "not responding"
     queued = Status(state=QUEUED, created=created, updated=created)
     batch = {"type": "batch", "phase": "train", "epoch": 2, "epochs": 4, "batch": 5, "batches": 10, "loss": 0.5}
     running = queued.running_in(1, 1.0)

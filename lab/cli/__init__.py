@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from lab.cli import augment, evaluate, export, import_zip, manifest, predict, replay, runs, scan, study, train, worker
 from lab.errors import LabError
+from lab.leftovers import clean_leftovers
+from lab.settings import load_settings
 
 COMMANDS = (scan, import_zip, manifest, augment, train, study, replay, evaluate, predict, export, runs, worker)
 
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        clean_leftovers(load_settings())  # what killed work left behind: each command is a start of the lab
         return args.func(args)
     except LabError as error:
         print(f"error: {error}", file=sys.stderr)

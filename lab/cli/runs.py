@@ -12,8 +12,8 @@ from pathlib import Path
 
 from lab.errors import LabError
 from lab.runs import jobs, labels
-from lab.runs.describe import status_text
-from lab.runs.status import MEANINGS
+from lab.runs.describe import shown_state, status_text
+from lab.runs.status import MEANINGS, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action in LABEL_EDITS:
         return _edit_labels(args, runs_dir)
     if args.action == "stop":
-        status = jobs.stop(args.run_id, runs_dir)
+        status = jobs.stop(args.run_id, runs_dir, wait=True)
         answer = {"id": args.run_id, "status": status.state}
         print(json.dumps(answer) if args.json else f"{args.run_id}: {status.state}")
         return 0
@@ -79,5 +79,5 @@ def _line(listed: Run) -> str:
     shown = f"{accuracy:.4f}" if isinstance(accuracy, (int, float)) else "-"
     named = f"  {summary['name']!r}" if summary["name"] != summary["id"] else ""
     tags = f"  [{', '.join(summary['tags'])}]" if summary["tags"] else ""
-    line = f"{summary['id']}  {summary['status']:<8}  {shown:>6}  {summary['config']}{named}{tags}"
-    return f"{line}\n    {status_text(status)}" if status.active else line
+    line = f"{summary['id']}  {shown_state(status):<8}  {shown:>6}  {summary['config']}{named}{tags}"
+    return f"{line}\n    {status_text(status)}" if status.active or status.state == UNKNOWN else line

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lab.runs.liveness import not_responding_for
 from lab.runs.status import MEANINGS, QUEUED, Status
 from lab.training.cost import time_in_words
 
@@ -20,9 +21,22 @@ _TENSORFLOW_NOISE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d
                                r"WARNING: All log messages before absl::InitializeLog\(\) is called)")
 
 
+NOT_RESPONDING = "not responding"  # a running run whose worker gave no sign of life within the limit
+
+
+def shown_state(status: Status) -> str:
+    """The state a person sees: the state on disk, or "not responding" for a silent running run."""
+    return NOT_RESPONDING if not_responding_for(status) is not None else status.state
+
+
 def status_text(status: Status, *, stopping: bool = False) -> str:
     """One line for where a run is: its last batch while it trains, its state and error once it ended.
     `stopping`: a stop was asked for and the worker has not ended yet (it finishes the current batch)."""
+    quiet = not_responding_for(status)
+    if quiet is not None:
+        ending = "ending it (SIGTERM, then SIGKILL)" if stopping else "Stop ends it (SIGTERM, then SIGKILL)"
+        return (f"{NOT_RESPONDING}: no sign of life from its worker (process {status.pid}) for {quiet:.0f} s; "
+                f"{ending}, its history kept")
     if stopping and status.active:
         return "stopping… (the current batch finishes first; history and best checkpoint are kept)"
     if not status.active:

@@ -8,9 +8,9 @@ TensorFlow), so anything may import it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 UNKNOWN = "unknown"  # a run folder whose status.json is missing or damaged: shown, never an error
@@ -24,6 +24,7 @@ MEANINGS = {
     FAILED: "ended with an error, or its worker died; the partial history is kept",
     UNKNOWN: "its status.json is missing or damaged",
 }
+STATES = tuple(MEANINGS)
 
 
 def now_iso() -> str:
@@ -44,6 +45,9 @@ class Status:
     whose pid the system has handed to another process is still recognised as dead.
     `progress` is the last batch event, `epoch` the last epoch event and `phase` the last phase event
     of `lab.training.train.train`; the epochs themselves are in `history.csv`, which training rewrites each epoch.
+    `heartbeat` is the last time the worker process proved it is alive and making progress
+    (`lab.runs.liveness`); only the worker writes it.
+    A status that cannot be read is `Status.damaged(reason)`: state `unknown`, the reason as its error.
     """
 
     state: str
@@ -57,6 +61,12 @@ class Status:
     progress: dict[str, Any] | None = None
     epoch: dict[str, Any] | None = None
     error: str | None = None
+    heartbeat: str | None = None
+
+    @classmethod
+    def damaged(cls, reason: str, created: str = "") -> Status:
+        """What a missing or damaged `status.json` reads as: listed as unknown, with why, never an error."""
+        return cls(state=UNKNOWN, created=created, updated=created, error=reason)
 
     @classmethod
     def queued(cls) -> Status:
@@ -78,6 +88,29 @@ class Status:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, value: dict[str, Any]) -> Status:
-        known = {f.name for f in fields(cls)}
+    def from_dict(cls, value: Any) -> Status:
+        """The status `value` (parsed JSON) describes; `ValueError` saying what is wrong when it is not one
+        (not an object, a required field missing, a field of the wrong type, an unknown state), so a
+        hand edit gone wrong is reported with its reason instead of surfacing later as a `TypeError`."""
+        if not isinstance(value, dict):
+            raise ValueError(f"it holds {type(value).__name__}, not an object")
+        hints = get_type_hints(cls)
+        known = {f.name: f for f in fields(cls)}
+        missing = [name for name, f in known.items() if f.default is MISSING and name not in value]
+        if missing:
+            raise ValueError(f"it lacks {', '.join(missing)}")
+        for name in known.keys() & value.keys():
+            if not isinstance(value[name], _accepted(hints[name])):
+                raise ValueError(f"its {name} is {value[name]!r}, not {known[name].type}")
+        if value["state"] not in STATES:
+            raise ValueError(f"its state {value['state']!r} is not one of {', '.join(STATES)}")
         return cls(**{k: v for k, v in value.items() if k in known})
+
+
+def _accepted(hint: Any) -> tuple[type, ...]:
+    """The runtime types a field's type hint allows: `str | None` -> (str, NoneType), `float` -> (int, float)."""
+    accepted: list[type] = []
+    for part in get_args(hint) or (hint,):
+        kind = get_origin(part) or part
+        accepted += [int, float] if kind is float else [kind]
+    return tuple(accepted)

@@ -14,7 +14,6 @@ Run ids sort by creation time and say what ran (`20261123-161502-mobilenet_v2-fi
 from __future__ import annotations
 
 import csv
-import json
 import os
 import secrets
 import shutil
@@ -29,7 +28,8 @@ from typing import Any
 from lab.errors import LabError
 from lab.paths import absolute, same_path
 from lab.runs.labels import Labels, read_labels
-from lab.runs.status import RUNNING, UNKNOWN, Status, now_iso
+from lab.runs.liveness import not_responding_for
+from lab.runs.status import RUNNING, Status, now_iso
 from lab.storage import file_lock, read_json, write_json_atomic
 from lab.training.config import TrainConfig
 
@@ -61,13 +61,28 @@ class Run:
         return TrainConfig.from_dict(self.config_dict())
 
     def status(self) -> Status:
+        """The run's status. A missing or damaged `status.json` reads as `Status.damaged` with the reason,
+        so every reader (the lists, the pages, `reconcile`) shows the run as unknown and carries on."""
         try:
-            value = read_json(self.path / STATUS_FILE)
-        except ValueError as error:
-            raise LabError(f"{self.path / STATUS_FILE} is damaged ({error}); delete the run folder.") from None
+            return self.read_status()
+        except LabError as error:
+            return Status.damaged(str(error), created=_folder_time(self.path))
+
+    def read_status(self) -> Status:
+        """The run's status, or `LabError` saying why `status.json` cannot be read: for writers, which must
+        not build on a status they could not read."""
+        path = self.path / STATUS_FILE
+        try:
+            value = read_json(path)
+        except (OSError, ValueError) as error:
+            reason = "it is empty" if _empty(path) else str(error)
+            raise LabError(f"{STATUS_FILE} is damaged ({reason}); delete the run, or repair the file.") from None
         if value is None:
-            raise LabError(f"{self.path} is not a run folder (it has no {STATUS_FILE}).")
-        return Status.from_dict(value)
+            raise LabError(f"{STATUS_FILE} is missing: not a run folder, or one still being made.")
+        try:
+            return Status.from_dict(value)
+        except ValueError as error:
+            raise LabError(f"{STATUS_FILE} is damaged ({error}); delete the run, or repair the file.") from None
 
     def write_status(self, status: Status) -> Status:
         status = replace(status, updated=now_iso())
@@ -76,11 +91,11 @@ class Run:
 
     def update(self, **changes: Any) -> Status:
         """Read, change and write `status.json`; the worker is its only writer while it lives."""
-        return self.write_status(replace(self.status(), **changes))
+        return self.write_status(replace(self.read_status(), **changes))
 
     def mark_running(self, pid: int, pid_created: float) -> Status:
         """Record that the process `pid` (created at `pid_created`) now trains this run."""
-        return self.write_status(self.status().running_in(pid, pid_created))
+        return self.write_status(self.read_status().running_in(pid, pid_created))
 
     def history(self) -> list[dict[str, Any]]:
         """One row per completed epoch, from `history.csv` (empty before the first epoch ends)."""
@@ -99,9 +114,13 @@ class Run:
 
     def log(self, message: str) -> None:
         """Append one timestamped line to `log.txt` (opened in append mode, so it interleaves safely
-        with the worker's own stdout/stderr, which also go there)."""
-        with (self.path / LOG_FILE).open("a") as handle:
-            handle.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}\n")
+        with the worker's own stdout/stderr, which also go there). Best effort: on a full disk the line
+        is lost, never the command or the worker that wrote it (what matters goes to `status.json`)."""
+        try:
+            with (self.path / LOG_FILE).open("a") as handle:
+                handle.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}\n")
+        except OSError:
+            pass
 
     def log_tail(self, lines: int = 40) -> str:
         path = self.path / LOG_FILE
@@ -109,12 +128,22 @@ class Run:
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
-    def request_stop(self) -> None:
-        """Ask the worker to stop after the current batch; it keeps the history and best checkpoint."""
-        (self.path / STOP_FILE).touch()
+    def request_stop(self, signal_sent: str = "") -> None:
+        """Ask the worker to stop after the current batch; it keeps the history and best checkpoint.
+        `signal_sent`: the stop is being enforced with this signal (`lab.runs.jobs`), noted in the file,
+        whose modification time says when the request, or its last signal, was made."""
+        (self.path / STOP_FILE).write_text(signal_sent)
 
     def stop_requested(self) -> bool:
         return (self.path / STOP_FILE).exists()
+
+    def stop_request(self) -> tuple[float, str] | None:
+        """When the stop was asked for (or last enforced) and the signal sent then ("" for none); None
+        when no stop was asked for."""
+        try:
+            return (self.path / STOP_FILE).stat().st_mtime, (self.path / STOP_FILE).read_text().strip()
+        except OSError:
+            return None
 
     def summary(self) -> dict[str, Any]:
         """What `lab runs --json` prints and the runs table shows for this run."""
@@ -125,6 +154,7 @@ class Run:
             "tags": list(labels.tags),
             "run_dir": str(self.path),
             "status": status.state,
+            "not_responding_seconds": _rounded(not_responding_for(status)),
             "created": status.created,
             "started": status.started,
             "ended": status.ended,
@@ -145,6 +175,10 @@ def _config_summary(config: dict[str, Any]) -> str:
         return TrainConfig.from_dict(config).summary()
     except (LabError, TypeError, ValueError):
         return ", ".join(f"{k}={v}" for k, v in config.items() if k in ("backbone", "strategy", "epochs"))
+
+
+def _rounded(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds)
 
 
 def _number(value: str) -> float | str | None:
@@ -192,19 +226,19 @@ class RunStore:
         return Run(path)
 
     def list(self) -> list[Run]:
-        """Every run whose status is readable, newest first."""
-        return [Run(path) for path, status in self._statuses() if status is not None]
+        """Every run folder, newest first; one whose status is damaged too (its state reads `unknown`)."""
+        return [run for run, _ in self.statuses()]
 
     def states(self) -> dict[str, str]:
         """Each run's id and state, newest first, from one small read per run: what the home page and
         the sidebar show on every rerun. A folder without a readable status (being created, or damaged)
         is `unknown` rather than an error, so a summary never stops a page from loading."""
-        return {path.name: status.state if status else UNKNOWN for path, status in self._statuses()}
+        return {run.id: status.state for run, status in self.statuses()}
 
-    def _statuses(self) -> list[tuple[Path, Status | None]]:
-        """Every run folder with its status (None where unreadable), newest first."""
-        found = [(path, _read_status(path)) for path in _subfolders(self.runs_dir)]
-        return sorted(found, key=lambda item: (_created(*item), item[0].name), reverse=True)
+    def statuses(self) -> list[tuple[Run, Status]]:
+        """Every run folder with its status (`Status.damaged` where unreadable), newest first."""
+        found = [(run, run.status()) for run in map(Run, _subfolders(self.runs_dir))]
+        return sorted(found, key=lambda item: (_created(item[1]), item[0].id), reverse=True)
 
     def delete(self, run_id: str) -> None:
         run = self.get(run_id)
@@ -229,17 +263,25 @@ def _subfolders(folder: Path) -> list[Path]:
         return []
 
 
-def _read_status(path: Path) -> Status | None:
-    """The status in a run folder, or None when it is missing, half-made or damaged."""
+def _empty(path: Path) -> bool:
     try:
-        return Status.from_dict(json.loads((path / STATUS_FILE).read_text()))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return None
+        return path.stat().st_size == 0
+    except OSError:
+        return False
 
 
-def _created(path: Path, status: Status | None) -> float:
-    """When a run was created, as a timestamp: from its status, else its folder's modification time."""
+def _folder_time(path: Path) -> str:
+    """A folder's modification time in the format of a status's times (empty when it is gone): where a
+    damaged run sorts among the others."""
     try:
-        return datetime.fromisoformat(status.created).timestamp() if status else path.stat().st_mtime
-    except (OSError, ValueError, TypeError):
+        return datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="milliseconds")
+    except OSError:
+        return ""
+
+
+def _created(status: Status) -> float:
+    """When a run was created, as a timestamp (0 when unknown, so it sorts last)."""
+    try:
+        return datetime.fromisoformat(status.created).timestamp()
+    except (ValueError, TypeError):
         return 0.0

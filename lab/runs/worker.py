@@ -2,15 +2,17 @@
 
 `execute` claims the run (marks it running with this process's pid), calls `lab.training.train.train` with a
 callback that writes progress to `status.json` and a stop check that honours the run's `stop` file,
-SIGTERM and Ctrl-C, then records how it ended: finished, stopped (history and best checkpoint kept)
-or failed (the message of a `LabError`, or the exception with its traceback in `log.txt`). Last, it
-starts the next queued run, so the queue advances with no page open.
+SIGTERM and Ctrl-C, while a `Heartbeat` keeps the status's heartbeat fresh (`lab.runs.liveness`). Then it
+records how it ended: finished, stopped (history and best checkpoint kept) or failed (the message of a
+`LabError`, a full disk's "no space left on device while ...", or the exception with its traceback in
+`log.txt`). Last, it starts the next queued run, so the queue advances with no page open.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,11 +22,14 @@ from lab.errors import LabError
 from lab.progress import Throttle
 from lab.runs import jobs
 from lab.runs.describe import Event, event_text
+from lab.runs.liveness import Heartbeat
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status, now_iso
-from lab.runs.store import Run, RunStore
+from lab.runs.store import STATUS_FILE, Run, RunStore
 from lab.settings import Settings, load_settings
+from lab.storage import writing
 
 STATUS_INTERVAL = 0.5  # seconds between status.json writes for batch events
+END_RETRY_SECONDS, END_PATIENCE_SECONDS = 5.0, 600.0  # recording how a run ended on a full disk
 
 
 def execute(
@@ -34,10 +39,11 @@ def execute(
     settings = settings or load_settings()
     store = RunStore(run.path.parent)
     claim(run, store)
-    stopper = Stopper(run)
-    reporter = Reporter(run, on_event)
+    heartbeat = Heartbeat(run)
+    stopper = Stopper(run, heartbeat)
+    reporter = Reporter(run, on_event, heartbeat)
     state, error, interrupted = FAILED, None, False
-    with stopper.handling_signals():
+    with stopper.handling_signals(), heartbeat:
         try:
             from lab.training.train import train
 
@@ -51,12 +57,27 @@ def execute(
             error = f"{type(exc).__name__}: {exc}"
             run.log(traceback.format_exc().rstrip())
     run.log(f"{state}" + (f": {error}" if error else ""))
-    with store.lock():
-        status = run.update(state=state, ended=now_iso(), error=error, **reporter.pending())
+    status = record_end(run, store, state=state, ended=now_iso(), error=error, **reporter.pending())
     jobs.reconcile(store.runs_dir, settings)
     if interrupted:
         raise KeyboardInterrupt
     return status
+
+
+def record_end(run: Run, store: RunStore, **changes: Any) -> Status:
+    """Write how the run ended. On a full disk, try again every `END_RETRY_SECONDS` for `END_PATIENCE_SECONDS`:
+    the reason ("no space left on device while ...") is what a person needs once space is back, and a
+    worker that exits unrecorded would read as "killed or out of memory?". Meanwhile the run shows as
+    not responding (its heartbeat has stopped), and a stop ends it."""
+    deadline = time.monotonic() + END_PATIENCE_SECONDS
+    while True:
+        try:
+            with store.lock():
+                return run.update(**changes)
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(END_RETRY_SECONDS)
 
 
 def claim(run: Run, store: RunStore) -> Status:
@@ -76,11 +97,14 @@ class Stopper:
     """`should_stop` for `lab.training.train.train`: true once the run's stop file exists, or after SIGTERM or
     a first Ctrl-C. Polled between batches, so a stop is graceful; a second Ctrl-C aborts."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, heartbeat: Heartbeat | None = None) -> None:
         self.run = run
+        self.heartbeat = heartbeat
         self.requested = False
 
     def __call__(self) -> bool:
+        if self.heartbeat:
+            self.heartbeat.progressed()  # polled between batches: the main thread is moving
         self.requested = self.requested or self.run.stop_requested()
         return self.requested
 
@@ -107,17 +131,21 @@ class Reporter:
     """`on_event` for `lab.training.train.train`: keeps `status.json` current, and logs phases and epochs.
 
     Batch events are written at most every `STATUS_INTERVAL` seconds (a fast CPU run reports
-    hundreds per second); phase and epoch events always are, and go to `log.txt` as well.
+    hundreds per second); phase and epoch events always are, and go to `log.txt` as well. Writes go
+    through the run's `Heartbeat` (each one beats); a write error fails the run with what was written.
     """
 
-    def __init__(self, run: Run, listener: Callable[[Event], None] | None = None) -> None:
+    def __init__(self, run: Run, listener: Callable[[Event], None] | None = None,
+                 heartbeat: Heartbeat | None = None) -> None:
         self.run = run
         self.listener = listener
+        self.heartbeat = heartbeat or Heartbeat(run)
         self.last_batch: Event | None = None
         self.throttle = Throttle(STATUS_INTERVAL)
 
     def __call__(self, event: Event) -> None:
         event = plain(event)
+        self.heartbeat.progressed()
         kind = event.get("type")
         if kind == "batch":
             self.last_batch = event
@@ -134,7 +162,8 @@ class Reporter:
 
     def _write(self, *, force: bool = False, **changes: Any) -> None:
         if self.throttle.due(force=force):
-            self.run.update(**self.pending(), **changes)
+            with writing(f"writing the run's status ({STATUS_FILE})"):
+                self.heartbeat.update(**self.pending(), **changes)
 
 
 def plain(value: Any) -> Any:

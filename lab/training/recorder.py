@@ -10,7 +10,8 @@ a run folder is readable without the app and a page can follow a run through its
     {"type": "epoch", "phase", "epoch", "epochs", "logs": {...}}
 
 Every file is written atomically (history.csv is rewritten each epoch), so a crash or a reader never
-sees half of one. Keras is imported inside functions: the progress callback class is made on first use.
+sees half of one, and a failed save leaves the previous best checkpoint whole. A write error (a full disk)
+is a `LabError` naming the file: the run fails with that reason. Keras is imported inside functions: the progress callback class is made on first use.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
 from lab.progress import Throttle
-from lab.storage import write_bytes_atomic, write_json_atomic
+from lab.storage import temporary_model, write_bytes_atomic, write_json_atomic, writing
 from lab.training.backbones import Backbone
 from lab.training.config import TrainConfig
 
@@ -95,7 +96,8 @@ class Recorder:
         from lab.training.models import trainable_layers_table
 
         self.layer_rows += [{"phase": phase, **row} for row in trainable_layers_table(model)]
-        _write_csv(self.run_dir / "layers.csv", LAYER_FIELDS, self.layer_rows)
+        with writing("writing layers.csv"):
+            _write_csv(self.run_dir / "layers.csv", LAYER_FIELDS, self.layer_rows)
 
     def callbacks(self, export, phase: str, *, total_epochs: int, batch_size: int) -> list:
         """Keras callbacks that record one `fit` call: batch events, the stop poll, per-epoch history and
@@ -116,11 +118,13 @@ class Recorder:
         row = {"epoch": epoch, "phase": phase, **logs, "seconds": round(seconds, 3),
                "images_per_second": round(images_per_second, 2)}
         self.history.append(row)
-        _write_csv(self.run_dir / "history.csv", HISTORY_FIELDS, self.history)
+        with writing("writing the history (history.csv)"):
+            _write_csv(self.run_dir / "history.csv", HISTORY_FIELDS, self.history)
         accuracy = logs.get("val_accuracy")
         if accuracy is not None and (self.best is None or accuracy > self.best[0]):
+            with writing("saving the best checkpoint (best.keras)"):
+                save_model(export, self.run_dir / "best.keras")
             self.best = (accuracy, epoch)
-            save_model(export, self.run_dir / "best.keras")
         self.emit({"type": "epoch", "phase": phase, "epoch": epoch, "epochs": epochs, "logs": logs})
 
     def finish(self, config: TrainConfig, data, backbone: Backbone, export,
@@ -130,11 +134,14 @@ class Recorder:
             self.phase("save", "No TensorBoard logs: the tensorboard package is not installed")
         if export is not None:
             self.phase("save", "Saving the final model")
-            save_model(export, self.run_dir / "model.keras")
+            with writing("saving the final model (model.keras)"):
+                save_model(export, self.run_dir / "model.keras")
         if predictions is not None:
-            predictions.save(self.run_dir / PREDICTIONS_FILE)
+            with writing(f"saving the predictions ({PREDICTIONS_FILE})"):
+                predictions.save(self.run_dir / PREDICTIONS_FILE)
         metrics = {**self._metrics(config, data, backbone, export), **_test_metrics(predictions)}
-        write_json_atomic(self.run_dir / "metrics.json", metrics)
+        with writing("writing metrics.json"):
+            write_json_atomic(self.run_dir / "metrics.json", metrics)
         self.phase("done", "Stopped on request" if self.stopped else "Finished")
         return metrics
 
@@ -287,8 +294,9 @@ def _number(value: Any) -> float | None:
 
 
 def save_model(model, path: Path) -> None:
-    """Save a .keras file atomically: write beside it, then rename over it."""
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    """Save a .keras file atomically: write beside it, then rename over it, so a failed save (a full disk)
+    leaves the previous file whole. A killed save's temporary file is removed later (`lab.leftovers`)."""
+    temporary = temporary_model(path, os.getpid())
     try:
         model.save(temporary)
         os.replace(temporary, path)
