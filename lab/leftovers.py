@@ -4,7 +4,7 @@ Every long write in the lab goes to a hidden name first and is renamed into plac
 killed mid-way (SIGKILL, out of memory, a full disk, a closed laptop) leaves the hidden name behind:
 
 - `.extracting-*` staging folders in the datasets folder (`lab.data.archive`: an unpack; one was 1.6 GB),
-- `.download-*` partial files beside them (`lab.data.download`),
+- `.download-*` partial files in the downloads folder (`lab.data.download`),
 - `.<stem>.<pid>.tmp.keras` checkpoints in run folders (`lab.storage.temporary_model`, `save_model`).
 
 `clean_leftovers` runs where the lab starts (the app's server, each `python -m lab` command). A checkpoint
@@ -32,8 +32,8 @@ STAGING_PREFIXES = (".extracting-", ".download-")
 
 def clean_leftovers(settings: Settings) -> list[Path]:
     """Remove the leftovers of killed unpacks, downloads and checkpoint saves; return what was removed."""
-    leftovers = [path for path in _entries(settings.datasets_dir) if path.name.startswith(STAGING_PREFIXES)
-                 and _unchanged_for(path) >= STALE_SECONDS]
+    leftovers = [path for folder in (settings.datasets_dir, settings.downloads_dir) for path in _entries(folder)
+                 if path.name.startswith(STAGING_PREFIXES) and _unchanged_for(path) >= STALE_SECONDS]
     leftovers += [path for folder in _entries(settings.runs_dir) for path in _entries(folder)
                   if _abandoned_checkpoint(path)]
     return [path for path in leftovers if _remove(path)]

@@ -57,6 +57,11 @@ class Settings:
         return self.workspace / "cache"
 
     @property
+    def downloads_dir(self) -> Path:
+        """Where downloads arrive (the sample's zip): in the cache, which uploads cannot write."""
+        return self.cache_dir / "downloads"
+
+    @property
     def datasets_dir(self) -> Path:
         """Where uploads and downloads are unpacked; always one of the data folders."""
         return self.workspace / "datasets"

@@ -42,14 +42,17 @@ def test_the_next_start_removes_what_killed_work_left_and_keeps_live_work(
         for number in range(3):
             bundle.writestr(f"pets/cats/cat.{number}.jpg", b"not decoded")
     datasets, run = settings.datasets_dir, settings.runs_dir / "20261130-120000-mobilenet-frozen-0000"
+    downloads = settings.downloads_dir
     run.mkdir(parents=True)
+    downloads.mkdir(parents=True)
     killed_in(f"from lab.data.archive import extract_zip\nextract_zip(Path({str(archive)!r}), "
               f"Path({str(datasets)!r}), on_progress={KILL_MYSELF})")
-    killed_in(f"from lab.data.download import _fetch\n_fetch({archive.as_uri()!r}, Path({str(datasets)!r}) / "
+    killed_in(f"from lab.data.download import _fetch\n_fetch({archive.as_uri()!r}, Path({str(downloads)!r}) / "
               f"'pets.zip', on_progress={KILL_MYSELF})")
     killed_in(f"from lab.storage import temporary_model\ntemporary_model(Path({str(run / 'best.keras')!r}), "
               f"os.getpid()).write_bytes(b'half a model')\nos.kill(os.getpid(), signal.SIGKILL)")
-    left = sorted(path.name.split("-")[0].split(".")[1] for path in [*datasets.iterdir(), *run.iterdir()])
+    left = sorted(path.name.split("-")[0].split(".")[1]
+                  for path in [*datasets.iterdir(), *downloads.iterdir(), *run.iterdir()])
     assert left == ["best", "download", "extracting"]  # one of each, hidden
 
     unpacking = datasets / ".extracting-live"  # an unpack under way: a file was added a moment ago
@@ -59,14 +62,15 @@ def test_the_next_start_removes_what_killed_work_left_and_keeps_live_work(
     os.utime(unpacking / "cats")  # the folder it writes into changed just now
     saving = temporary_model(run / "model.keras", os.getpid())  # this live process is saving it
     saving.write_bytes(b"being written")
-    downloading = datasets / ".download-live"
+    downloading = downloads / ".download-live"
     downloading.write_bytes(b"arriving")
-    for path in datasets.iterdir():
+    for path in [*datasets.iterdir(), *downloads.iterdir()]:
         if path not in (unpacking, downloading):
             age(path, STALE_SECONDS + 60)  # the killed ones, long ago
 
     assert lab_cli("runs").returncode == 0  # a start of the lab
-    assert sorted(path.name for path in datasets.iterdir()) == [".download-live", ".extracting-live"]
+    assert [path.name for path in datasets.iterdir()] == [".extracting-live"]
+    assert [path.name for path in downloads.iterdir()] == [".download-live"]
     assert [path.name for path in run.iterdir()] == [saving.name]
 
 

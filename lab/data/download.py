@@ -49,7 +49,7 @@ def download_sample(
     """Fetch the zip (from `url`, else `sample_url()`) once into the workspace's datasets folder, unpack it,
     and return the dataset folder."""
     url = url or sample_url()
-    archive = settings.cache_dir / "downloads" / Path(url).name
+    archive = settings.downloads_dir / Path(url).name
     if not archive.exists():
         try:
             _fetch(url, archive, on_progress)
