@@ -22,6 +22,7 @@ from app_pages.charts import COLOURS, size_map
 from app_pages.session_keys import DATASET_PATH
 from lab.access import allowed_data_path, shown_path
 from lab.data import Manifest, ScanReport, build_manifest, download_sample, list_manifests, load_manifest, scan
+from lab.data.archive import store_upload
 from lab.data.download import local_samples
 from lab.data.records import SPLITS
 from lab.data.summary import SIZE_CELL
@@ -29,7 +30,6 @@ from lab.data.thumbnail import square_thumbnail
 from lab.errors import LabError
 from lab.progress import Progress
 from lab.settings import Settings, load_settings
-from lab.storage import write_bytes_atomic
 from lab.workspace import dataset_names
 
 FOLDER, UPLOAD, SAMPLE = "A folder on this server", "Upload a zip", "Download the sample"
@@ -118,9 +118,7 @@ def upload_source(settings: Settings) -> str | None:
     uploaded = st.file_uploader("A .zip of your photos (class folders, split folders or cat.1.jpg-style names)",
                                 type=["zip"])
     if st.button("Unpack and scan", type="primary", disabled=uploaded is None, icon=":material/unarchive:"):
-        target = settings.datasets_dir / Path(uploaded.name).name
-        write_bytes_atomic(target, uploaded.getvalue())
-        return str(target)
+        return str(store_upload(uploaded.getvalue(), uploaded.name, settings.datasets_dir))
     return None
 
 

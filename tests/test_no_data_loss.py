@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from lab.cli import main
-from lab.data.archive import extract_zip
+from lab.data.archive import extract_zip, store_upload
 from tests.conftest import FILTERED
 
 Snapshot = dict[str, tuple[str, int, int]]  # relative path -> (sha256, size, mtime_ns)
@@ -74,6 +74,8 @@ def test_no_action_changes_a_source_file(source: Path, workspace: Path, tiny_fla
         ("manifest with an export", lambda: cli("manifest", str(source), "--name", "mine", "--export", str(exported))),
         ("the same export again, over its hard links",
          lambda: state.update(again=main(["manifest", str(source), "--name", "mine", "--export", str(exported)]))),
+        ("an upload of the zip", lambda: store_upload((source / "my-photos.zip").read_bytes(), "my-photos.zip",
+                                                      workspace / "datasets")),
         ("unpacking the zip", lambda: extract_zip(source / "my-photos.zip", workspace / "datasets")),
         ("training", train),
         ("evaluation", lambda: cli("evaluate", str(state["run"]), "--data", str(source), "--split", "validation")),
@@ -91,3 +93,11 @@ def test_no_action_changes_a_source_file(source: Path, workspace: Path, tiny_fla
         assert not changed, f"{name} changed {len(changed)} source files, e.g. {changed[:3]}"
     assert state["again"] == 2  # refused: "is not empty: export into a new folder"
     assert any(exported.rglob("*.jpg")) and (workspace / "gradcam").is_dir()  # the actions did write elsewhere
+
+
+def test_an_upload_never_replaces_an_earlier_one(tmp_path: Path) -> None:
+    first = store_upload(b"the first pets.zip", "pets.zip", tmp_path)
+    again = store_upload(b"the first pets.zip", "pets.zip", tmp_path)
+    other = store_upload(b"another pets.zip", "../pets.zip", tmp_path)
+    assert first == again == tmp_path / "pets.zip" and other == tmp_path / "pets-2.zip"
+    assert first.read_bytes() == b"the first pets.zip" and other.read_bytes() == b"another pets.zip"

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from lab.errors import LabError
 from lab.progress import Progress, no_progress
-from lab.storage import CHUNK, file_digest
+from lab.storage import CHUNK, file_digest, write_bytes_atomic
 
 # Photos barely compress, so an honest zip unpacks to about its own size: 4 x the Dataset page's upload
 # limit (server.maxUploadSize = 1024 MB in .streamlit/config.toml) leaves room for PNGs and never
@@ -64,6 +64,23 @@ def extract_zip(archive: Path, datasets_dir: Path, *, on_progress: Progress = no
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return destination
+
+
+def store_upload(data: bytes, name: str, datasets_dir: Path) -> Path:
+    """Keep an uploaded zip in `datasets_dir` under its own name, and never over another file.
+
+    The same bytes uploaded again reuse the file already there; different bytes under a taken name go to
+    `name-2.zip`, `name-3.zip`, ...: an upload must not replace the zip someone uploaded before it.
+    """
+    base = Path(_safe_stem(Path(name)))
+    for number in range(1, 10_000):
+        target = datasets_dir / f"{base}{'' if number == 1 else f'-{number}'}.zip"
+        if not target.exists():
+            write_bytes_atomic(target, data)
+            return target
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return target
+    raise LabError(f"{datasets_dir} already holds 10,000 uploads named {base}: rename the zip, then upload it.")
 
 
 def unpacked_limit(datasets_dir: Path) -> int:
