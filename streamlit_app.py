@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from app_pages.script_cleanup import keep_keras_state
@@ -183,13 +182,8 @@ def devices_found(devices: list[dict[str, Any]]) -> None:
                    "the 20,000-image ones are for a machine with a GPU.")
 
 
-def sidebar() -> DeltaGenerator:
-    """Workspace (in demo mode, what the lab offers instead) and training jobs; returns the slot for the
-    compute device, filled after the page.
-
-    Finding the devices imports TensorFlow (seconds, once per server, in a background thread): until then
-    the slot says so, and the home page's rerun once they are found fills it.
-    """
+def sidebar() -> None:
+    """Workspace (in demo mode, what the lab offers instead), the compute device and the training jobs."""
     settings = load_settings()
     if settings.demo:  # a traceback names the server's folders: visitors get a generic message
         st.set_option("client.showErrorDetails", "none")
@@ -199,9 +193,7 @@ def sidebar() -> DeltaGenerator:
         else:
             st.caption("Workspace")
             st.code(str(settings.workspace), language=None, wrap_lines=True)
-        device_slot = st.empty()
         st.fragment(job_status, run_every=JOB_POLL_SECONDS)()
-    return device_slot
 
 
 def compute_summary() -> str:
@@ -213,7 +205,10 @@ def compute_summary() -> str:
 
 
 def job_status() -> None:
-    """Which training jobs are running or waiting; re-drawn every few seconds while one is under way.
+    """The compute device, and which training jobs are running or waiting; re-drawn every few seconds.
+
+    Finding the devices imports TensorFlow (seconds, once per server, in a background thread): until then the
+    first line says so, and the next poll after they are found names them, on whatever page is open.
 
     Every tab polls, whether or not a run was under way when it opened, so the tab that launches a run shows
     it within one poll. Each poll also reconciles the queue, so a worker that died is reported failed on every
@@ -225,6 +220,7 @@ def job_status() -> None:
     running = [f"{run.id} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING else run.id
                for run, status in statuses if status.state == RUNNING]
     queued = [run.id for run, status in statuses if status.state == QUEUED]
+    st.markdown(compute_summary())
     st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
     if queued:
         st.caption(f"{len(queued)} waiting: {', '.join(queued)}")
@@ -235,6 +231,5 @@ pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW]
 pages += [st.Page(TUTORIALS, title="Tutorials", icon=":material/school:")]
 current = st.navigation(pages)
-device_slot = sidebar()
+sidebar()
 current.run()
-device_slot.markdown(compute_summary())
