@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from lab.errors import LabError
 from lab.runs.status import RUNNING, Status, now_iso
@@ -129,7 +129,7 @@ class Heartbeat:
         with self.lock:
             return self.run.update(heartbeat=now_iso(), **changes)
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Heartbeat:
         self.thread.start()
         return self
 
