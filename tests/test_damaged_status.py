@@ -75,3 +75,15 @@ def test_the_train_page_shows_a_damaged_run_and_lists_the_others(runs: tuple[Run
     chosen.set_value(damaged["a list"].id).run()
     assert not app.exception
     assert any(DAMAGE["a list"][1] in box.value for box in app.info), [box.value for box in app.info]
+
+
+def test_a_damaged_config_or_metrics_file_is_named_and_the_pages_carry_on(runs: tuple[Run, dict[str, Run]],
+                                                                          lab_cli: LabCli) -> None:
+    good, damaged = runs
+    (good.path / "config.json").write_text('{"backbone": ')
+    (good.path / "metrics.json").write_text("[1, 2")
+    listed = {run["id"]: run for run in json.loads(lab_cli("runs", "--json").stdout)}
+    assert listed[good.id]["damaged_files"] == ["config.json", "metrics.json"]
+    assert lab_cli("runs").returncode == 0
+    for page in ("home", "train", "compare"):
+        open_page(page)  # raises nothing

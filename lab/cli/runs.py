@@ -79,5 +79,6 @@ def _line(listed: Run) -> str:
     shown = f"{accuracy:.4f}" if isinstance(accuracy, (int, float)) else "-"
     named = f"  {summary['name']!r}" if summary["name"] != summary["id"] else ""
     tags = f"  [{', '.join(summary['tags'])}]" if summary["tags"] else ""
-    line = f"{summary['id']}  {shown_state(status):<8}  {shown:>6}  {summary['config']}{named}{tags}"
+    damaged = f"  (damaged: {', '.join(summary['damaged_files'])})" if summary["damaged_files"] else ""
+    line = f"{summary['id']}  {shown_state(status):<8}  {shown:>6}  {summary['config']}{named}{tags}{damaged}"
     return f"{line}\n    {status_text(status)}" if status.active or status.state == UNKNOWN else line

@@ -55,7 +55,7 @@ class Run:
         return hash(self.path.resolve())
 
     def config_dict(self) -> dict[str, Any]:
-        return read_json(self.path / CONFIG_FILE, default={})
+        return _json_object(self.path / CONFIG_FILE) or {}
 
     def config(self) -> TrainConfig:
         return TrainConfig.from_dict(self.config_dict())
@@ -106,7 +106,12 @@ class Run:
             return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
     def metrics(self) -> dict[str, Any]:
-        return read_json(self.path / METRICS_FILE, default={})
+        return _json_object(self.path / METRICS_FILE) or {}
+
+    def damaged_files(self) -> list[str]:
+        """The run's JSON files that exist but cannot be read as an object: shown with the run, never an error."""
+        return [name for name in (CONFIG_FILE, METRICS_FILE)
+                if _json_object(self.path / name) is None]
 
     def labels(self) -> Labels:
         """The name and tags a person gave the run (`lab.runs.labels` changes them)."""
@@ -167,7 +172,18 @@ class Run:
             "epochs": config.get("epochs"),
             "train_images": metrics.get("train_images"),
             "seconds": metrics.get("seconds"),
+            "damaged_files": self.damaged_files(),
         }
+
+
+def _json_object(path: Path) -> dict[str, Any] | None:
+    """A run file's JSON object ({} when the file is missing), or None when it is not a readable object.
+    Run files are read by every listing, so one damaged file must not hide the other runs."""
+    try:
+        value = read_json(path, {})
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _config_summary(config: dict[str, Any]) -> str:

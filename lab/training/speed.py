@@ -109,8 +109,12 @@ class FinishedRun:
 
     @classmethod
     def read(cls, folder: Path) -> FinishedRun | None:
-        metrics = read_json(folder / "metrics.json", None)
-        if not metrics or metrics.get("stopped") or not metrics.get("seconds"):
+        """The run in `folder`, or None when it did not finish or its files are missing or damaged."""
+        try:
+            metrics = read_json(folder / "metrics.json", None)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(metrics, dict) or metrics.get("stopped") or not metrics.get("seconds"):
             return None
         if not (folder / "history.csv").exists():
             return None
