@@ -30,8 +30,9 @@ def deaf():
     process.wait()
 
 
-def test_a_silent_run_reads_not_responding_and_stop_ends_it(app, deaf, tiny_config: TrainConfig,
+def test_a_silent_run_reads_not_responding_and_stop_ends_it(fresh_app, deaf, tiny_config: TrainConfig,
                                                             tmp_path: Path) -> None:
+    app = fresh_app  # a server of its own: the failed run it leaves must not show on the shared app's pages
     run = RunStore(app.server.workspace / "runs").create(tiny_config, running_in=jobs.process_identity(deaf.pid))
     two_minutes_ago = datetime.now().astimezone() - timedelta(minutes=2)
     run.update(heartbeat=two_minutes_ago.isoformat(timespec="milliseconds"))  # its last beat
@@ -49,5 +50,4 @@ def test_a_silent_run_reads_not_responding_and_stop_ends_it(app, deaf, tiny_conf
     expect(sidebar.get_by_text("Training: nothing running")).to_be_visible()
     assert deaf.wait(timeout=5) < 0 and run.status().state == "failed"
     app.screenshot(tmp_path / "killed.png")
-    print(tmp_path)
     assert app.page.get_by_test_id("stException").count() == 0  # the failure's red box is the run's, not the page's
