@@ -14,7 +14,7 @@ from lab.cli.train import flags_from_config
 from lab.evaluation.evaluate import evaluate_run
 from lab.runs.tracking import RECORD, URI_VARIABLE, track, track_quietly, tracked
 from lab.training.config import TrainConfig
-from tests.conftest import FILTERED
+from tests.conftest import FILTERED, LabCli
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,19 @@ def test_an_unreachable_server_costs_a_log_line_not_the_run(evaluated_run: Path,
     assert line.startswith("MLflow: could not copy this run to http://127.0.0.1:9") and "\n" not in line
     assert "python -m lab runs track" in line
     assert sorted(path.name for path in evaluated_run.iterdir()) == before
+
+
+def test_a_run_is_copied_when_it_ends_and_again_on_request(lab_cli: LabCli, tiny_flags: list[str], store: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    trained = json.loads(lab_cli("train", *tiny_flags, "--json").stdout.splitlines()[-1])
+    run_dir = Path(trained["run_dir"])
+    done = tracked(run_dir)
+    assert done is not None and done.uri == store
+    assert f"MLflow: copied to run {done.run_id}" in (run_dir / "log.txt").read_text()
+    assert MlflowClient(tracking_uri=store).get_run(done.run_id).info.status == "FINISHED"
+    again = lab_cli("runs", "track", run_dir.name, "--json")
+    assert json.loads(again.stdout)["run_id"] == done.run_id
+    monkeypatch.delenv(URI_VARIABLE)
+    off = lab_cli("runs", "track", run_dir.name)
+    assert off.returncode == 2 and off.stderr.strip() == (
+        f"error: tracking is off: set {URI_VARIABLE} to an MLflow tracking server or sqlite:///path.db")
