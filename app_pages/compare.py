@@ -51,6 +51,7 @@ COLUMNS = {
     "tags": st.column_config.ListColumn("tags"),
     "reference": st.column_config.TextColumn("published experiment", help="The tutorial experiment this run repeats"),
     "reference_accuracy": st.column_config.NumberColumn("published acc", format="percent"),
+    "mlflow": st.column_config.LinkColumn("MLflow", display_text="open", help="The run's copy in MLflow"),
 }
 # What a reader scans for first (which run, on how many photos, how good, against the tutorial), then how.
 COLUMN_ORDER = ("name", "train_images", "best_val_accuracy", "test_accuracy", "reference_accuracy", "reference",
@@ -118,8 +119,9 @@ def runs_table(rows: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(rows).set_index("id")
     frame["created"] = pd.to_datetime(frame["created"], errors="coerce", utc=True).dt.tz_convert(None)
     frame["reference"] = frame["reference"].fillna("")  # most runs repeat no tutorial experiment
+    order = COLUMN_ORDER + (("mlflow",) if frame["mlflow"].notna().any() else ())  # only where runs are copied
     st.dataframe(frame, key=TABLE_KEY, on_select=functools.partial(remember_selection, list(frame.index)),
-                 selection_mode="multi-row", hide_index=True, column_config=COLUMNS, column_order=COLUMN_ORDER)
+                 selection_mode="multi-row", hide_index=True, column_config=COLUMNS, column_order=order)
     st.download_button("Download the table as CSV", frame.to_csv().encode(), "runs.csv", "text/csv",
                        icon=":material/download:")
 

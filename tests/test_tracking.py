@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,10 @@ from mlflow.tracking import MlflowClient
 from lab.cli import main
 from lab.cli.train import flags_from_config
 from lab.evaluation.evaluate import evaluate_run
-from lab.runs.tracking import RECORD, URI_VARIABLE, track, track_quietly, tracked
+from lab.runs.tracking import RECORD, UI_VARIABLE, URI_VARIABLE, track, track_quietly, tracked
 from lab.training.config import TrainConfig
-from tests.conftest import FILTERED
+from tests.apptest import open_page
+from tests.conftest import FILTERED, LabCli
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +97,29 @@ def test_an_unreachable_server_costs_a_log_line_not_the_run(evaluated_run: Path,
     assert line.startswith("MLflow: could not copy this run to http://127.0.0.1:9") and "\n" not in line
     assert "python -m lab runs track" in line
     assert sorted(path.name for path in evaluated_run.iterdir()) == before
+
+
+def test_a_run_is_copied_when_it_ends_and_again_on_request(lab_cli: LabCli, tiny_flags: list[str], store: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    trained = json.loads(lab_cli("train", *tiny_flags, "--json").stdout.splitlines()[-1])
+    run_dir = Path(trained["run_dir"])
+    done = tracked(run_dir)
+    assert done is not None and done.uri == store
+    assert f"MLflow: copied to run {done.run_id}" in (run_dir / "log.txt").read_text()
+    assert MlflowClient(tracking_uri=store).get_run(done.run_id).info.status == "FINISHED"
+    again = lab_cli("runs", "track", run_dir.name, "--json")
+    assert json.loads(again.stdout)["run_id"] == done.run_id
+    monkeypatch.delenv(URI_VARIABLE)
+    off = lab_cli("runs", "track", run_dir.name)
+    assert off.returncode == 2 and off.stderr.strip() == (
+        f"error: tracking is off: set {URI_VARIABLE} to an MLflow tracking server or sqlite:///path.db")
+
+
+def test_the_compare_page_links_each_copied_run_to_mlflow(evaluated_run: Path, store: str, workspace: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(UI_VARIABLE, "http://127.0.0.1:5000")  # `mlflow ui` over the local store
+    done = track(evaluated_run)
+    assert done.link == f"http://127.0.0.1:5000/#/experiments/{done.experiment_id}/runs/{done.run_id}"
+    shutil.copytree(evaluated_run, workspace / "runs" / evaluated_run.name)
+    frame = open_page("compare").dataframe[0].value
+    assert list(frame["mlflow"]) == [done.link]

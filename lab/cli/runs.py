@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from lab.errors import LabError
@@ -15,16 +16,17 @@ from lab.runs import jobs, labels
 from lab.runs.describe import shown_state, status_text
 from lab.runs.status import MEANINGS, UNKNOWN
 from lab.runs.store import Run, RunStore
+from lab.runs.tracking import URI_VARIABLE, track, tracking_uri
 from lab.settings import load_settings
 
 LABEL_EDITS = {"rename": labels.rename, "tag": labels.tag, "untag": labels.untag}
-ACTIONS = ("stop", "delete", *LABEL_EDITS)
+ACTIONS = ("stop", "delete", *LABEL_EDITS, "track")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     states = "\n".join(f"  {state:<9} {meaning}" for state, meaning in MEANINGS.items())
     parser = subparsers.add_parser(
-        "runs", help="list, stop, delete, rename or tag training runs", description=__doc__.split("\n\n")[0],
+        "runs", help="list, stop, delete, rename, tag or track training runs", description=__doc__.split("\n\n")[0],
         epilog=f"states:\n{states}", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("action", nargs="?", choices=("list", *ACTIONS), default="list")
@@ -48,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         answer = {"id": args.run_id, "status": status.state}
         print(json.dumps(answer) if args.json else f"{args.run_id}: {status.state}")
         return 0
+    if args.action == "track":
+        return _track(RunStore(runs_dir).get(args.run_id), args.json)
     if args.action == "delete":
         RunStore(runs_dir).delete(args.run_id)
         print(json.dumps({"id": args.run_id, "deleted": True}) if args.json else f"deleted {args.run_id}")
@@ -59,6 +63,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         for listed in runs:
             print(_line(listed))
+    return 0
+
+
+def _track(run: Run, as_json: bool) -> int:
+    """Copy the run to MLflow; MLflow's own error (an unreachable server) is a one-line failure."""
+    try:
+        done = track(run.path)
+    except Exception as error:  # noqa: BLE001  (an outside service's failure, reported in one line)
+        raise LabError(f"could not copy {run.id} to MLflow at {tracking_uri()}: {type(error).__name__}") from error
+    if done is None:
+        raise LabError(f"tracking is off: set {URI_VARIABLE} to an MLflow tracking server or sqlite:///path.db")
+    print(json.dumps({"id": run.id, **asdict(done)}) if as_json else
+          f"{run.id}: MLflow run {done.run_id}" + (f" ({done.link})" if done.link else f" in {done.uri}"))
     return 0
 
 

@@ -14,10 +14,11 @@ from lab.errors import LabError
 from lab.evaluation.references import reference_for
 from lab.runs.status import UNKNOWN
 from lab.runs.store import Run, RunStore
+from lab.runs.tracking import tracked
 
 COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "image_size", "epochs",
            "best_val_accuracy", "test_accuracy", "seconds", "images_per_second", "status", "created", "tags",
-           "reference", "reference_accuracy")
+           "reference", "reference_accuracy", "mlflow")
 
 
 def run_rows(runs_dir: Path) -> list[dict[str, Any]]:
@@ -61,4 +62,5 @@ def run_row(run: Run, state: str) -> dict[str, Any]:
         "tags": summary["tags"],
         "reference": reference.label if reference else None,
         "reference_accuracy": reference.accuracy if reference else None,
+        "mlflow": copy.link if (copy := tracked(run.path)) else None,
     }

@@ -3,7 +3,8 @@
 Off unless `TRANSFER_LAB_MLFLOW_URI` names a store: a tracking server (`http://mlflow.internal:5000`) or a local
 one (`sqlite:///path/mlflow.db`; MLflow 3 refuses plain `file:` folders unless `MLFLOW_ALLOW_FILE_STORE=true`).
 Without it nothing is imported and nothing is sent anywhere. `TRANSFER_LAB_MLFLOW_EXPERIMENT` names the
-experiment (default "transfer-lab").
+experiment (default "transfer-lab"); `TRANSFER_LAB_MLFLOW_UI` gives the address of an `mlflow ui` serving a
+local store, so runs copied there get links too (a tracking server's own address serves as its link).
 
 The run folder stays the record every page reads; MLflow receives a copy made from the folder's files when the
 run ends (finished, stopped or failed) and again after each evaluation: the config as parameters, every epoch's
@@ -32,6 +33,7 @@ from lab.runs.store import Run
 from lab.storage import read_json, write_json_atomic
 
 URI_VARIABLE, EXPERIMENT_VARIABLE = "TRANSFER_LAB_MLFLOW_URI", "TRANSFER_LAB_MLFLOW_EXPERIMENT"
+UI_VARIABLE = "TRANSFER_LAB_MLFLOW_UI"  # the web address of `mlflow ui` over a local store, for links
 DEFAULT_EXPERIMENT = "transfer-lab"
 RECORD = "mlflow.json"  # in the run folder: where its MLflow copy is
 RUN_FILES = ("config.json", "metrics.json", "history.csv", "layers.csv")
@@ -229,6 +231,6 @@ def _curves_page(folder: Path, scratch: Path) -> Path | None:
 
 
 def _link(uri: str, experiment_id: str, run_id: str) -> str | None:
-    if uri.startswith(("http://", "https://")):
-        return f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-    return None
+    """The run's page in MLflow's web UI: on the tracking server, or on `TRANSFER_LAB_MLFLOW_UI` for a local store."""
+    web = uri if uri.startswith(("http://", "https://")) else os.environ.get(UI_VARIABLE, "").strip()
+    return f"{web.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if web else None

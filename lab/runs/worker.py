@@ -5,7 +5,8 @@ callback that writes progress to `status.json` and a stop check that honours the
 SIGTERM and Ctrl-C, while a `Heartbeat` keeps the status's heartbeat fresh (`lab.runs.liveness`). Then it
 records how it ended: finished, stopped (history and best checkpoint kept) or failed (the message of a
 `LabError`, a full disk's "no space left on device while ...", or the exception with its traceback in
-`log.txt`). Last, it starts the next queued run, so the queue advances with no page open.
+`log.txt`). Then it starts the next queued run, so the queue advances with no page open, and last copies the
+run to MLflow when tracking is on (`lab.runs.tracking`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lab.runs.describe import Event, event_text
 from lab.runs.liveness import Heartbeat
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status, now_iso
 from lab.runs.store import STATUS_FILE, Run, RunStore
+from lab.runs.tracking import track_into_log
 from lab.settings import Settings, load_settings
 from lab.storage import writing
 
@@ -59,6 +61,7 @@ def execute(
     run.log(f"{state}" + (f": {error}" if error else ""))
     status = record_end(run, store, state=state, ended=now_iso(), error=error, **reporter.pending())
     jobs.reconcile(store.runs_dir, settings)
+    track_into_log(run.path)  # after the next run has started: MLflow being slow or down holds up nothing
     if interrupted:
         raise KeyboardInterrupt
     return status
