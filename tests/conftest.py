@@ -4,6 +4,7 @@ tiny training run every training test starts from."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,19 @@ def tiny_config() -> TrainConfig:
     return TrainConfig(data=str(FILTERED), backbone="mobilenet", weights=str(TINY_MOBILENET),
                        strategy="feature-extractor", image_size=128, epochs=1, batch_size=10, train_size=40,
                        validation_size=20, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
+    """A finished run of `tiny_config`, trained once for the session by `python -m lab train` in a workspace of
+    its own. Tests copy the folder into their workspace (`shutil.copytree(tiny_run, runs_dir / tiny_run.name)`)
+    and change the copy, never this folder."""
+    root = tmp_path_factory.mktemp("tiny-run")
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
+           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+    done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
+    assert done.returncode == 0, done.stderr
+    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ no server path appears in any page's text."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,21 +18,11 @@ from lab.cli.train import flags_from_config
 from lab.settings import DEMO_UPLOAD_MB, load_settings
 from lab.training.config import TrainConfig
 from tests.apptest import open_page
-from tests.conftest import FILTERED, SHARED, WEIGHTS, LabCli
+from tests.conftest import FILTERED, SHARED
 
 CAT = min((FILTERED / "validation" / "cats").iterdir())
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "code", "info", "warning", "error", "success",
                  "text", "toast")
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
-    root = tmp_path_factory.mktemp("demo-mode")
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
-           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-    done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
-    assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
 
 
 @pytest.fixture
@@ -47,9 +35,9 @@ def demo(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 @pytest.fixture
-def demo_with_run(demo: Path, trained_run: Path) -> str:
-    shutil.copytree(trained_run, load_settings().runs_dir / trained_run.name)
-    return trained_run.name
+def demo_with_run(demo: Path, tiny_run: Path) -> str:
+    shutil.copytree(tiny_run, load_settings().runs_dir / tiny_run.name)
+    return tiny_run.name
 
 
 def page_text(app: AppTest) -> str:

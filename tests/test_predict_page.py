@@ -3,8 +3,6 @@ bad uploads explained one by one, the batch table and the demo's big answer."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 from pathlib import Path
 
@@ -12,31 +10,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.predicting import Photo
-from lab.cli.train import flags_from_config
 from lab.settings import load_settings
-from lab.training.config import TrainConfig
 from tests import corpus
 from tests.apptest import open_page
-from tests.conftest import FILTERED, SHARED, WEIGHTS, LabCli
+from tests.conftest import FILTERED
 
 CAT = min((FILTERED / "validation" / "cats").iterdir())
 DOG = min((FILTERED / "validation" / "dogs").iterdir())
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
-    root = tmp_path_factory.mktemp("predict-page")
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
-           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-    done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
-    assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
-
-
 @pytest.fixture
-def run_id(trained_run: Path, workspace: Path) -> str:
-    shutil.copytree(trained_run, load_settings().runs_dir / trained_run.name)
-    return trained_run.name
+def run_id(tiny_run: Path, workspace: Path) -> str:
+    shutil.copytree(tiny_run, load_settings().runs_dir / tiny_run.name)
+    return tiny_run.name
 
 
 def upload(app: AppTest, key: str, *files: tuple[str, bytes]) -> AppTest:

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from lab.cli import build_parser
 from lab.cli.train import config_from_args, flags_from_config
 from lab.data import scan
+from lab.data.scan_cache import is_utf8
 from lab.errors import LabError
 from lab.settings import load_settings
 from lab.training.config import FIELDS, TrainConfig
@@ -122,14 +123,6 @@ FILES = st.lists(st.tuples(st.sampled_from([b"cats", b"dogs"]), NAMES, st.sample
                  unique_by=lambda file: (file[0], file[1]))
 
 
-def utf8(name: bytes) -> bool:
-    try:
-        name.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=FILES)
 def test_files_of_any_name_scan_without_an_exception(files: list[tuple[bytes, bytes, str]], workspace: Path,
@@ -148,6 +141,6 @@ def test_files_of_any_name_scan_without_an_exception(files: list[tuple[bytes, by
             continue
         assert len(report.records) + len(report.invalid) + report.ignored <= len(files)
         assert len(report.records) == sum(content == "photo" and name.lower().endswith((b".jpg", b".jpeg", b".png"))
-                                          and utf8(name) for _, name, content in files)
-        assert len(report.invalid) >= sum(not utf8(name) and name.lower().endswith((b".jpg", b".jpeg", b".png"))
+                                          and is_utf8(os.fsdecode(name)) for _, name, content in files)
+        assert len(report.invalid) >= sum(not is_utf8(os.fsdecode(name)) and name.lower().endswith((b".jpg", b".jpeg", b".png"))
                                           for _, name, _ in files)  # listed as bad with a reason: rename it

@@ -5,28 +5,25 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import pytest
 from playwright.sync_api import expect
 
-from lab.cli.train import flags_from_config
 from tests.browser.conftest import RUN_TIMEOUT_MS, App, running_app
-from tests.conftest import FILTERED, SHARED, WEIGHTS
+from tests.conftest import FILTERED, SHARED
 
 CAT = min((FILTERED / "validation" / "cats").iterdir())
 SHOTS = os.environ.get("TRANSFER_LAB_SHOTS")  # a folder to keep the screenshots in, for looking at them
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory, tiny_config, lab_cli_env):
-    """A demo-mode server of its own, with one finished tiny run trained by the CLI (which demo mode leaves be)."""
+def demo_server(tmp_path_factory, tiny_run):
+    """A demo-mode server of its own, holding one finished tiny run (demo mode trains none itself)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRANSFER_LAB_DEMO", "1")
         with running_app(tmp_path_factory.mktemp("demo-browser")) as server:
-            env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(server.workspace),
-                   "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-            done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
-            assert done.returncode == 0, done.stderr
+            shutil.copytree(tiny_run, server.workspace / "runs" / tiny_run.name)
             yield server
 
 

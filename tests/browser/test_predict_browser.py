@@ -3,29 +3,25 @@ view from the page and see the big answer."""
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from lab.cli.train import flags_from_config
 from tests.browser.conftest import RUN_TIMEOUT_MS, App, running_app
-from tests.conftest import FILTERED, SHARED, WEIGHTS
+from tests.conftest import FILTERED
 
 DOG = min((FILTERED / "validation" / "dogs").iterdir())
 CAT = min((FILTERED / "validation" / "cats").iterdir())
 
 
 @pytest.fixture(scope="module")
-def predict_server(tmp_path_factory, tiny_config, lab_cli_env):
+def predict_server(tmp_path_factory, tiny_run):
     """A server of its own with one finished tiny run (its run would otherwise show on other tests' pages)."""
     with running_app(tmp_path_factory.mktemp("predict-browser")) as server:
-        env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(server.workspace),
-               "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-        done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
-        assert done.returncode == 0, done.stderr
+        shutil.copytree(tiny_run, server.workspace / "runs" / tiny_run.name)
         yield server
 
 
