@@ -36,8 +36,8 @@ def short_name(run_id: str) -> str:
 def run_row(run: Run, state: str) -> dict[str, Any]:
     """One run's row; unreadable files leave their cells empty and the status `unknown`."""
     try:
-        if state == UNKNOWN:
-            raise LabError(f"{run.path} has no readable status")
+        if state == UNKNOWN or run.damaged_files():  # what is readable is shown; the rest stays empty
+            raise LabError(f"{run.path} has no readable status, config or metrics")
         summary, config, metrics = run.summary(), run.config_dict(), run.metrics()
     except (LabError, ValueError, TypeError, AttributeError, OSError):
         labels = run.labels()

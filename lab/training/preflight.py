@@ -50,7 +50,11 @@ def problems(config: TrainConfig, settings: Settings) -> dict[str, str]:
     if weights:
         found["weights"] = weights
     if "data" not in found:
-        sizes = split_sizes(config.data, seed=config.seed, settings=settings)
+        try:  # it exists, but may not be a dataset (a file that is no zip, a damaged manifest, no images)
+            sizes = split_sizes(config.data, seed=config.seed, settings=settings)
+        except LabError as error:
+            found["data"] = str(error)
+            return found
         found.update(size_problems(sizes, train_split=config.train_split, train_size=config.train_size,
                                    validation_size=config.validation_size))
     return found
