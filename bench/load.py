@@ -93,6 +93,13 @@ async def move_threshold(page, step: int) -> None:
     await idle(page)
 
 
+INTERACTIONS = {  # (page, step, photo) -> the interaction, done
+    "run": lambda page, step, photo: choose_run(page, step),
+    "photo": lambda page, step, photo: predict_photo(page, photo),
+    "threshold": lambda page, step, photo: move_threshold(page, step),
+}
+
+
 class Load:
     """Hands out the interactions, records their latencies, and prints the server's memory every 50."""
 
@@ -125,12 +132,13 @@ async def session(browser, url: str, number: int, photos: list[Path], load: Load
     while load.take():
         kind = KINDS[step % len(KINDS)]
         began = time.perf_counter()
-        if kind == "run":
-            await choose_run(page, step)
-        elif kind == "photo":
-            await predict_photo(page, photos[(step * 7 + number) % len(photos)])
-        else:
-            await move_threshold(page, step)
+        try:
+            await INTERACTIONS[kind](page, step, photos[(step * 7 + number) % len(photos)])
+        except Exception:
+            shot = Path(tempfile.gettempdir()) / f"bench-load-session-{number}.png"
+            await page.screenshot(path=str(shot))
+            print(f"session {number} failed at its {kind} interaction; the page as it was: {shot}", flush=True)
+            raise
         load.record(kind, time.perf_counter() - began)
         step += 1
     await page.close()
@@ -155,10 +163,13 @@ def report(load: Load, sessions: int, growth_mib: float) -> bool:
     everything = [seconds for kind in KINDS for seconds in load.latencies[kind]]
     for label, values in [*load.latencies.items(), ("all", everything)]:
         if len(values) >= 2:
-            p95 = statistics.quantiles(values, n=20)[18]
+            p95 = statistics.quantiles(values, n=20, method="inclusive")[18]  # never beyond the largest
             print(f"{label:9s} {len(values):4d} interactions: p50 {statistics.median(values):.3f} s, "
                   f"p95 {p95:.3f} s, max {max(values):.3f} s")
-    baseline = load.memory.get(50, load.memory[0])
+    if load.done < 100:
+        print(f"{load.done} interactions: too few to judge growth after the first 50 (run 100 or more)")
+        return True
+    baseline = load.memory[50]
     growth = load.memory[load.done] - baseline
     within = growth <= growth_mib
     print(f"{sessions} sessions, {load.done} interactions: server memory {load.memory[0]:.0f} MiB at the start, "
