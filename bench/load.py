@@ -78,11 +78,13 @@ async def choose_run(page, step: int) -> None:
 
 async def predict_photo(page, photo: Path) -> None:
     """The previous photo removed, this one uploaded, and its answer shown (its caption under the picture)."""
-    remove = page.get_by_test_id("stFileUploaderDeleteBtn")
+    remove = page.get_by_test_id("stFileChipDeleteBtn")
     if await remove.count():
         await remove.first.locator("button").click()
+        await remove.first.wait_for(state="detached")  # the removal reached the page before the next upload
         await idle(page)
     await page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(photo))
+    await page.get_by_test_id("stFileChip").filter(has_text=photo.name).wait_for(state="attached")
     await page.get_by_test_id("stImage").filter(has_text=photo.name).first.wait_for(state="visible")
     await idle(page)
 
@@ -137,7 +139,7 @@ async def session(browser, url: str, number: int, photos: list[Path], load: Load
         except Exception:
             shot = Path(tempfile.gettempdir()) / f"bench-load-session-{number}.png"
             await page.screenshot(path=str(shot))
-            print(f"session {number} failed at its {kind} interaction; the page as it was: {shot}", flush=True)
+            print(f"session {number} failed at its {kind} interaction (step {step - number}); the page as it was: {shot}", flush=True)
             raise
         load.record(kind, time.perf_counter() - began)
         step += 1
