@@ -23,7 +23,7 @@ from lab.runs.describe import NOT_RESPONDING, shown_state
 from lab.runs.jobs import reconcile
 from lab.runs.status import QUEUED, RUNNING, UNKNOWN
 from lab.runs.store import Run, RunStore
-from lab.settings import load_settings
+from lab.settings import Settings, load_settings
 from lab.workspace import describe_device, summarize_workspace
 
 st.set_page_config(page_title="Transfer Lab", layout="wide")
@@ -196,7 +196,11 @@ def sidebar() -> None:
         st.fragment(job_status, run_every=JOB_POLL_SECONDS)()
 
 
-def compute_summary() -> str:
+def compute_summary(settings: Settings) -> str:
+    """This server's devices, or the Ray cluster that trains the runs instead (its address hidden in demo mode)."""
+    if settings.executor == "ray":
+        where = "a Ray cluster" if settings.demo else f"the Ray cluster at `{settings.ray_address}`"
+        return f"**Compute:** {where} trains the runs"
     devices = compute_devices()
     if devices is None:
         return "**Compute:** looking for GPUs..."
@@ -220,7 +224,7 @@ def job_status() -> None:
     running = [f"{run.id} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING else run.id
                for run, status in statuses if status.state == RUNNING]
     queued = [run.id for run, status in statuses if status.state == QUEUED]
-    st.markdown(compute_summary())
+    st.markdown(compute_summary(settings))
     st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
     if queued:
         st.caption(f"{len(queued)} waiting: {', '.join(queued)}")

@@ -24,6 +24,7 @@ from lab.errors import LabError
 from lab.paths import absolute, same_path
 
 _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+EXECUTORS = ("local", "ray")
 DEMO_UPLOAD_MB = 10  # a phone photo is 2-8 MB; a dataset zip (65 MB for the sample) is not a demo's business
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -43,6 +44,9 @@ class Settings:
     weights_dirs: tuple[Path, ...]
     max_running: int = 1
     demo: bool = False
+    executor: str = "local"
+    ray_address: str = "auto"
+    ray_cpus: float = 1.0
 
     @property
     def runs_dir(self) -> Path:
@@ -82,7 +86,9 @@ def load_settings() -> Settings:
         data_dirs = (datasets, *data_dirs)
     weights = _paths("TRANSFER_LAB_WEIGHTS_DIR", [workspace / "weights", _SHARED / "weights"])
     return Settings(workspace=workspace, data_dirs=data_dirs, weights_dirs=weights, max_running=_max_running(),
-                    demo=os.environ.get("TRANSFER_LAB_DEMO", "").strip().lower() in _TRUE)
+                    demo=os.environ.get("TRANSFER_LAB_DEMO", "").strip().lower() in _TRUE, executor=_executor(),
+                    ray_address=os.environ.get("TRANSFER_LAB_RAY_ADDRESS", "").strip() or "auto",
+                    ray_cpus=_ray_cpus())
 
 
 def _max_running() -> int:
@@ -90,3 +96,21 @@ def _max_running() -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise LabError(f"TRANSFER_LAB_MAX_RUNNING={raw!r} is not allowed: it must be a whole number >= 1.")
     return int(raw)
+
+
+def _executor() -> str:
+    raw = os.environ.get("TRANSFER_LAB_EXECUTOR", "local").strip().lower() or "local"
+    if raw not in EXECUTORS:
+        raise LabError(f"TRANSFER_LAB_EXECUTOR={raw!r} is not allowed: it must be {' or '.join(EXECUTORS)}.")
+    return raw
+
+
+def _ray_cpus() -> float:
+    raw = os.environ.get("TRANSFER_LAB_RAY_CPUS", "1")
+    try:
+        cpus = float(raw)
+    except ValueError:
+        cpus = 0.0
+    if not cpus > 0:
+        raise LabError(f"TRANSFER_LAB_RAY_CPUS={raw!r} is not allowed: it must be a number of CPUs above 0.")
+    return cpus

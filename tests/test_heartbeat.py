@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from lab.runs import jobs, liveness
+from lab.runs.executors import worker_alive
 from lab.runs.describe import NOT_RESPONDING, shown_state, status_text
 from lab.runs.liveness import Heartbeat, Timing
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, Status, now_iso
@@ -93,7 +94,7 @@ def test_a_worker_stopped_with_sigstop_is_not_responding_and_stop_kills_it(
     status = stuck.status()
     assert status.state == FAILED and status.error.endswith("; stopped with SIGKILL"), status.error
     assert status.error.startswith("not responding for ")
-    assert not jobs.worker_alive(status)
+    assert not worker_alive(status)
     assert "sent SIGTERM" in stuck.log_tail()
 
     assert lab_cli("runs", "delete", stuck.id).returncode == 0 and not stuck.path.exists()

@@ -16,6 +16,7 @@ import pytest
 
 from lab.errors import LabError
 from lab.runs import jobs
+from lab.runs.executors import worker_environment
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status
 from lab.runs.store import Run, RunStore
 from lab.runs.worker import Reporter, Stopper
@@ -127,7 +128,7 @@ def test_max_running_comes_from_the_environment(workspace: Path, monkeypatch: py
 
 def test_worker_environment_spells_out_the_settings(workspace: Path) -> None:
     settings = load_settings()
-    env = jobs.worker_environment(settings)
+    env = worker_environment(settings)
     assert env["TRANSFER_LAB_WORKSPACE"] == str(settings.workspace)
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(REPO)  # where `python -m lab` imports from
 

@@ -155,7 +155,7 @@ def test_a_status_with_every_field_set_round_trips(tmp_path: Path) -> None:
         pid_created=1735783445.25, phase={"type": "phase", "phase": "fine-tune", "message": "unfreezing"},
         progress={"type": "batch", "batch": 3, "batches": 7, "loss": 0.25},
         epoch={"type": "epoch", "epoch": 2, "epochs": 5, "logs": {"val_accuracy": 0.875}}, error="out of memory",
-        heartbeat="2025-01-02T03:04:59.010+01:00",
+        heartbeat="2025-01-02T03:04:59.010+01:00", task="e7d31c8fcca9ce4af5ebe44502000000", held="features-study-1",
     )
     for field in fields(Status):  # a field added later must be set here too
         assert getattr(written, field.name) not in (None, field.default, MISSING), field.name

@@ -42,6 +42,10 @@ def status_text(status: Status, *, stopping: bool = False) -> str:
     if not status.active:
         return status.state + (f": {status.error}" if status.error else "")
     if status.state == QUEUED:
+        if status.held:
+            return f"{QUEUED}: waiting for its study's features, computed once for all its runs ({status.held})"
+        if status.task:
+            return f"{QUEUED}: handed to the Ray cluster, waiting for room there (task {status.task[:12]})"
         return f"{QUEUED}: {MEANINGS[QUEUED]}"
     if status.progress:
         return progress_text(status.progress)

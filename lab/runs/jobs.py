@@ -1,85 +1,75 @@
-"""Background training: a worker process per run, a queue, stop, and detection of dead workers.
+"""Background training: a queue of runs, workers that take them, stop, and detection of dead workers.
 
-Each run trains in its own process (`python -m lab worker RUN_DIR`, in a new session, output to the
-run's `log.txt`), never a fork of a process that has loaded TensorFlow and never a thread of the
-Streamlit server: a page rerun, a closed tab or a second browser neither stops nor duplicates it, and
-the process's memory (GPU memory included) is freed when it ends.
+Each run trains in a worker of its own, never a thread of the Streamlit server or a fork of a process that
+has loaded TensorFlow: a page rerun, a closed tab or a second browser neither stops nor duplicates it, and
+the worker's memory (GPU memory included) is freed when it ends. Where the worker runs is the executor's
+business (`lab.runs.executors`): a process on this machine (`python -m lab worker RUN_DIR`, output to the
+run's `log.txt`; at most `settings.max_running` at once, one by default: two trainings on a laptop CPU are
+each slower than one after the other), or a Ray actor on a cluster (as many as the cluster has room for).
+Later launches wait as `queued`.
 
-At most `settings.max_running` runs train at once (one by default: two trainings on a laptop CPU are each
-slower than one after the other); later launches wait as `queued`. The queue advances without any
-page open, because a worker that ends starts the next queued run. `reconcile()`, called by pages and
-the CLI whenever they look, catches what a worker could not report itself: a worker that was killed
-(SIGKILL, out of memory) is marked failed within one poll, a stop the worker does not honour is enforced
-(`enforce_stop`: SIGTERM, then SIGKILL), and queued runs start when nothing runs.
-Every queue decision happens under the runs folder's lock.
+The queue advances without any page open, because a worker that ends starts the next queued run.
+`reconcile()`, called by pages and the CLI whenever they look, catches what a worker could not report itself:
+a worker that was killed (SIGKILL, out of memory, a lost node) is marked failed within one poll, a stop the
+worker does not honour is enforced (`enforce_stop`: SIGTERM, then SIGKILL, or Ray's kill), and queued runs
+start while there is room. Every queue decision happens under the runs folder's lock.
 """
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import psutil
-
 from lab.errors import LabError
 from lab.runs import liveness
+from lab.runs.executors import Executor, executor_for, executor_of, process_identity
 from lab.runs.liveness import Timing
 from lab.runs.status import FAILED, QUEUED, RUNNING, STOPPED, Status, now_iso
-from lab.runs.store import LOG_FILE, Run, RunStore
+from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
 from lab.training.config import TrainConfig
 
+__all__ = ["enforce_stop", "launch", "launch_in_order", "process_identity", "reconcile", "stop"]
+
+HELD_GRACE = 60.0  # seconds a held run's releaser has to appear on the cluster
 DEAD_WORKER = (
     "worker process exited without finishing (killed or out of memory?) — its partial history is kept"
 )
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def process_identity(pid: int | None = None) -> tuple[int, float]:
-    """A process's pid and creation time (this process by default): together they name it uniquely,
-    even after the system reuses the pid."""
-    process = psutil.Process(pid)
-    return process.pid, process.create_time()
-
-
-def worker_alive(status: Status) -> bool:
-    """Whether the process `status` names is still the run's worker, alive and not a zombie."""
-    if status.pid is None:
-        return False
-    try:
-        process = psutil.Process(status.pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        created = process.create_time()
-    except psutil.Error:
-        return False
-    return status.pid_created is None or abs(created - status.pid_created) < 1.0
-
-
-def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path | None = None) -> Run:
-    """Queue `config` as a new run, and start it if nothing else is training. A `TrainConfig` is valid
-    by construction, so nothing here checks it again."""
+def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path | None = None, *,
+           held: str | None = None) -> Run:
+    """Queue `config` as a new run, and start it if there is room. A `TrainConfig` is valid by construction, so
+    nothing here checks it again. `held`: what the run waits for before it may start (a study's feature task,
+    which releases it); None to start as soon as there is room."""
     settings = settings or load_settings()
     store = RunStore(runs_dir or settings.runs_dir)
     run = store.create(config)
-    run.log(f"queued: {config.summary()}")
-    reconcile(store.runs_dir, settings)
+    run.log(f"queued: {config.summary()}" + (f"; waits for {held}" if held else ""))
+    if held:
+        run.update(held=held)  # nothing to start: its releaser may not exist yet
+    else:
+        reconcile(store.runs_dir, settings, strict=True)
     return run
 
 
-def launch_in_order(config: TrainConfig, settings: Settings) -> Run:
+def launch_in_order(config: TrainConfig, settings: Settings, *, held: str | None = None) -> Run:
     """`launch`, then wait out the millisecond of the run's creation time, so a run launched next is created
     strictly later and the queue (oldest first) cannot take the two in the wrong order: a group of runs
     (a study, a replay) runs in the order it was planned."""
-    run = launch(config, settings)
+    run = launch(config, settings, held=held)
     created = run.status().created
     while now_iso() <= created:
         time.sleep(0.001)
     return run
+
+
+def release(run: Run, why: str) -> None:
+    """Let a held run start (its feature task is done, or gone); the next `reconcile` starts it."""
+    if run.status().held is not None:
+        run.update(held=None)
+        run.log(why)
 
 
 def stop(run_id: str, runs_dir: Path | None = None, *, wait: bool = False) -> Status:
@@ -87,12 +77,15 @@ def stop(run_id: str, runs_dir: Path | None = None, *, wait: bool = False) -> St
     (not responding, or ignoring the request for `Timing.stop_grace`) is ended with SIGTERM, then SIGKILL,
     by `enforce_stop`, which every `reconcile` applies, so the page's polls finish what its Stop button
     began. `wait`: return once the run has ended, at most both grace periods later (the CLI)."""
-    store = RunStore(runs_dir or load_settings().runs_dir)
+    settings = load_settings()
+    store = RunStore(runs_dir or settings.runs_dir)
     run = store.get(run_id)
     limits = liveness.timing()
     with store.lock():
         status = run.status()
         if status.state == QUEUED:
+            if status.task is not None:  # handed to Ray, waiting for room there: withdrawn
+                executor_of(status, settings).end(run, status, signal.SIGKILL)
             run.log("stopped before it started")
             return run.update(state=STOPPED, ended=now_iso(), error="stopped before it started")
         if status.state != RUNNING:
@@ -102,29 +95,29 @@ def stop(run_id: str, runs_dir: Path | None = None, *, wait: bool = False) -> St
             run.log("stop requested")
     deadline = time.monotonic() + limits.stop_grace + limits.kill_grace + 5
     while True:
-        reconcile(store.runs_dir)  # a worker not responding gets its SIGTERM now; a dead one is reported
+        reconcile(store.runs_dir, settings)  # a worker not responding gets its SIGTERM now; a dead one is reported
         status = run.status()
         if not wait or status.state != RUNNING or time.monotonic() >= deadline:
             return status
         time.sleep(min(1.0, limits.kill_grace / 2))
 
 
-def enforce_stop(run: Run, status: Status, limits: Timing) -> Status:
+def enforce_stop(run: Run, status: Status, limits: Timing, executor: Executor) -> Status:
     """The next step for a live worker asked to stop: SIGTERM once it is not responding or has ignored
     the stop file for `stop_grace`; SIGKILL `kill_grace` after the SIGTERM, and the run marked failed with
-    why. The stop file records the signal sent and when, so each poll (under the lock) takes one step."""
+    why. The stop file records what was sent and when, so each poll (under the lock) takes one step."""
     request = run.stop_request()
     if request is None:
         return status
     at, sent = request
     waited, quiet = time.time() - at, liveness.not_responding_for(status, limits)
     if not sent and (quiet is not None or waited >= limits.stop_grace):
-        _send(status, signal.SIGTERM)
-        run.request_stop(signal.SIGTERM.name)
-        run.log(f"{_why(quiet, limits)}: sent SIGTERM")
-    elif sent == signal.SIGTERM.name and waited >= limits.kill_grace:
-        _send(status, signal.SIGKILL)
-        error = f"{_why(quiet, limits)}; stopped with SIGKILL"
+        done = executor.end(run, status, signal.SIGTERM)
+        run.request_stop(done)
+        run.log(f"{_why(quiet, limits)}: sent {done}")
+    elif sent and waited >= limits.kill_grace:
+        done = executor.end(run, status, signal.SIGKILL)
+        error = f"{_why(quiet, limits)}; stopped with {done}"
         run.log(f"failed: {error}")
         return run.update(state=FAILED, ended=now_iso(), error=error)
     return status
@@ -136,82 +129,84 @@ def _why(quiet: float | None, limits: Timing) -> str:
     return f"did not stop within {limits.stop_grace:.0f} s of the stop request"
 
 
-def _send(status: Status, signum: signal.Signals) -> None:
-    """Signal the worker `status` names, if it is still that process (never one that inherited its pid)."""
-    if worker_alive(status):
-        try:
-            os.kill(status.pid, signum)
-        except ProcessLookupError:
-            pass  # it ended between the check and the signal
-
-
-def reconcile(runs_dir: Path | None = None, settings: Settings | None = None) -> list[Run]:
+def reconcile(runs_dir: Path | None = None, settings: Settings | None = None, *, strict: bool = False) -> list[Run]:
     """Mark runs whose worker is gone as failed, enforce stops that live workers ignore, then start queued
-    runs (oldest first) while fewer than `settings.max_running` train. Returns the runs it started. Cheap
-    enough to call on every poll: one small read per run, one `stat` per running one. A status it cannot
-    write (a full disk) is left for the next poll, never an error for the page or command that looked."""
+    runs (oldest first) while the executor has room. Returns the runs it started. Cheap enough to call on
+    every poll: one small read per run, one `stat` (or one question to the Ray cluster) per active one. A
+    status it cannot write (a full disk) is left for the next poll, never an error for the page or command
+    that looked. An executor that cannot start runs (a Ray cluster out of reach) leaves them queued; `strict`
+    (a launch) raises its `LabError`, so the person who launched learns why the run waits."""
     settings = settings or load_settings()
     store = RunStore(runs_dir or settings.runs_dir)
     limits = liveness.timing()
     with store.lock():
         statuses = store.statuses()
-        running = sum(_check_running(run, status, limits) for run, status in statuses if status.state == RUNNING)
-        queued = [run for run, status in reversed(statuses) if status.state == QUEUED]
-        started = queued[: max(0, settings.max_running - running)]
-        for run in started:
-            _start_worker(run, settings)
+        running = sum(_check_running(run, status, limits, settings) for run, status in statuses
+                      if status.state == RUNNING)
+        for run, status in statuses:
+            if status.state == QUEUED and status.task is not None:
+                _check_handed_over(run, status, settings)
+            elif status.state == QUEUED and status.held is not None:
+                _check_held(run, status, settings)
+        queued = [run for run, status in reversed(statuses)
+                  if status.state == QUEUED and status.task is None and status.held is None]
+        executor = executor_for(settings)
+        started = queued[: executor.slots(running, len(queued))]
+        try:
+            for run in started:
+                executor.start(run)
+        except LabError:
+            if strict:
+                raise
+            return []
     return started
 
 
-def _check_running(run: Run, status: Status, limits: Timing) -> bool:
-    """Whether a run marked running still occupies a worker slot, after marking it failed if its worker
+def _check_running(run: Run, status: Status, limits: Timing, settings: Settings) -> bool:
+    """Whether a run marked running still occupies a worker, after marking it failed if its worker
     died or was killed for ignoring a stop."""
     try:
-        if worker_alive(status):
-            return enforce_stop(run, status, limits).state == RUNNING
-        error = _ended_by(run) or DEAD_WORKER
-        run.log(f"failed: {error}")
-        run.update(state=FAILED, ended=now_iso(), error=error)
+        executor = executor_of(status, settings)
+        if executor.alive(run, status):
+            return enforce_stop(run, status, limits, executor).state == RUNNING
+        _fail(run, _ended_by(run) or executor.end_reason(run, status) or DEAD_WORKER)
         return False
     except (OSError, LabError):
         return True
+
+
+def _check_handed_over(run: Run, status: Status, settings: Settings) -> None:
+    """A queued run a cluster accepted but has not started: failed with the cluster's reason if its task died
+    before the worker could claim the run (a node that cannot see the workspace, a worker that could not start)."""
+    try:
+        executor = executor_of(status, settings)
+        if not executor.alive(run, status):
+            _fail(run, executor.end_reason(run, status) or "its task on the cluster ended before the run started")
+    except (OSError, LabError):
+        pass  # the cluster cannot be asked now: the next poll asks again
+
+
+def _check_held(run: Run, status: Status, settings: Settings) -> None:
+    """A run held for a study's feature task on the cluster: released if that task is gone without releasing it
+    (killed, its node lost), so the run computes what features it lacks itself rather than wait for ever. Not in
+    the `HELD_GRACE` seconds after the run was queued, while the task is being created."""
+    from lab.runs import ray_cluster
+
+    if liveness.age(status) < HELD_GRACE:
+        return
+    try:
+        if not ray_cluster.named_task_alive(settings, status.held):
+            release(run, f"released: {status.held} ended without finishing; this run computes the features it lacks")
+    except (OSError, LabError):
+        pass  # the cluster cannot be asked now: the next poll asks again
+
+
+def _fail(run: Run, error: str) -> None:
+    run.log(f"failed: {error}")
+    run.update(state=FAILED, ended=now_iso(), error=error)
 
 
 def _ended_by(run: Run) -> str | None:
     """Why a dead worker ended, when a stop enforced with a signal ended it."""
     request = run.stop_request()
     return f"ended by {request[1]} after a stop request it did not honour" if request and request[1] else None
-
-
-def _start_worker(run: Run, settings: Settings) -> None:
-    """Start `python -m lab worker RUN_DIR` detached, and record its pid; the caller holds the lock,
-    so the worker's own claim of the run waits until this record is written."""
-    run.log("starting a worker process")
-    with (run.path / LOG_FILE).open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "lab", "worker", str(run.path)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=worker_environment(settings),
-            start_new_session=True,
-        )
-    try:
-        pid, created = process_identity(process.pid)
-    except psutil.Error:
-        pid, created = process.pid, 0.0
-    run.mark_running(pid, created)
-
-
-def worker_environment(settings: Settings) -> dict[str, str]:
-    """This environment plus the settings spelled out, so the worker (and any worker it starts in
-    turn) uses the same folders whatever its working directory, and can import `lab`."""
-    path = os.environ.get("PYTHONPATH", "")
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (str(_PROJECT_ROOT), path) if p),
-        "TRANSFER_LAB_WORKSPACE": str(settings.workspace),
-        "TRANSFER_LAB_DATA_DIRS": os.pathsep.join(map(str, settings.data_dirs)),
-        "TRANSFER_LAB_WEIGHTS_DIR": os.pathsep.join(map(str, settings.weights_dirs)),
-        "TRANSFER_LAB_MAX_RUNNING": str(settings.max_running),
-    }

@@ -92,6 +92,14 @@ def silence(status: Status) -> float:
     return max(0.0, time.time() - last)
 
 
+def age(status: Status) -> float:
+    """Seconds since the run was created."""
+    try:
+        return max(0.0, time.time() - datetime.fromisoformat(status.created).timestamp())
+    except (TypeError, ValueError):
+        return float("inf")
+
+
 def not_responding_for(status: Status, limits: Timing | None = None) -> float | None:
     """How long a running run has been silent, when that is longer than the limit; else None."""
     if status.state != RUNNING:

@@ -47,6 +47,9 @@ class Status:
     of `lab.training.train.train`; the epochs themselves are in `history.csv`, which training rewrites each epoch.
     `heartbeat` is the last time the worker process proved it is alive and making progress
     (`lab.runs.liveness`); only the worker writes it.
+    `task` names the Ray actor a run was handed to (`lab.runs.ray_cluster`; None for a local worker process),
+    so any process can ask the cluster about it, and `held` says what a queued run waits for before it may
+    start (a study's shared features), or None.
     A status that cannot be read is `Status.damaged(reason)`: state `unknown`, the reason as its error.
     """
 
@@ -62,6 +65,8 @@ class Status:
     epoch: dict[str, Any] | None = None
     error: str | None = None
     heartbeat: str | None = None
+    task: str | None = None
+    held: str | None = None
 
     @classmethod
     def damaged(cls, reason: str, created: str = "") -> Status:

@@ -13,6 +13,7 @@ its runs are still queued.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import time
@@ -32,7 +33,7 @@ from lab.runs.describe import Event
 from lab.runs.records import Records
 from lab.runs.status import STOPPED, UNKNOWN
 from lab.runs.store import Run, RunStore
-from lab.settings import Settings
+from lab.settings import Settings, load_settings
 from lab.training.config import TrainConfig
 from lab.training.preflight import preflight
 
@@ -159,15 +160,49 @@ def list_studies(settings: Settings) -> list[str]:
 def launch_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: int, settings: Settings) -> Study:
     """Plan a study and queue its runs for background workers, largest size first, then save its record.
 
-    The queue starts runs in the order they were created (to the millisecond), one at a time by default, so
-    the largest run extracts every image's features before a smaller one looks for them. With
-    `settings.max_running` above one, smaller runs may start alongside it and extract features of their own.
+    Locally the queue starts runs in the order they were created (to the millisecond), one at a time by
+    default, so the largest run extracts every image's features before a smaller one looks for them (with
+    `settings.max_running` above one, smaller runs may start alongside it and extract features of their own).
+    On a Ray cluster a feature-extractor study fans out: its runs are held while one feature task computes
+    every image's features (`extract_and_release`), then they all train at once, reading the shared cache.
     """
     study = plan_study(config, sizes, repeats, settings)
-    queued = [(size, repeat, jobs.launch_in_order(planned, settings)) for size, repeat, planned in study.configs()]
+    fans_out = settings.executor == "ray" and config.strategy == "feature-extractor"
+    held = f"features-{study.name}" if fans_out else None
+    queued = [(size, repeat, jobs.launch_in_order(planned, settings, held=held))
+              for size, repeat, planned in study.configs()]
     study = with_runs(study, queued)
     save_study(study, settings)
+    if held:
+        from lab.runs import ray_cluster
+
+        ray_cluster.fan_out(held, functools.partial(extract_and_release, study.name), settings)
+    jobs.reconcile(settings.runs_dir, settings, strict=True)
     return study
+
+
+def extract_and_release(name: str) -> None:
+    """A study's feature task (on a cluster): the backbone features of every image its runs use, computed once,
+    then its held runs released to train side by side. Released also when extraction fails, so each run meets
+    the failure itself, or computes what it lacks; nothing waits for ever."""
+    from lab.training.train import extract_only
+
+    settings = load_settings()
+    study = load_study(name, settings)
+    store = RunStore(settings.runs_dir)
+    why = "released: the study's feature task ended with an error"
+    try:
+        largest = [config for size, _, config in study.configs() if size == study.sizes[0]]
+        needed = largest[:1] if study.sizes[0] is None else largest  # 'all' is the same images for every seed
+        computed = sum(extract_only(config, studies_dir(settings) / f"{name}.features", settings=settings)
+                       .get("computed", 0) for config in needed)
+        why = f"released: the study's feature task computed {computed} images' features"
+    finally:
+        with store.lock():
+            for run in (Run(store.runs_dir / row["run_id"]) for row in study.runs):
+                if run.path.is_dir():  # not deleted meanwhile
+                    jobs.release(run, why)
+        jobs.reconcile(settings.runs_dir, settings)
 
 
 def run_study(study: Study, settings: Settings, *, on_event: Callable[[Event], None] | None = None) -> Study:

@@ -12,6 +12,7 @@ run to MLflow when tracking is on (`lab.runs.tracking`).
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 import traceback
@@ -35,12 +36,14 @@ END_RETRY_SECONDS, END_PATIENCE_SECONDS = 5.0, 600.0  # recording how a run ende
 
 
 def execute(
-    run: Run, settings: Settings | None = None, *, on_event: Callable[[Event], None] | None = None
+    run: Run, settings: Settings | None = None, *, on_event: Callable[[Event], None] | None = None,
+    task: str | None = None,
 ) -> Status:
-    """Train `run` in this process and return its final status; `on_event` also sees every event."""
+    """Train `run` in this process and return its final status; `on_event` also sees every event. `task`: the
+    Ray actor this process is, when the run was handed to a cluster (`lab.runs.ray_cluster`)."""
     settings = settings or load_settings()
     store = RunStore(run.path.parent)
-    claim(run, store)
+    claim(run, store, task)
     heartbeat = Heartbeat(run)
     stopper = Stopper(run, heartbeat)
     reporter = Reporter(run, on_event, heartbeat)
@@ -83,16 +86,19 @@ def record_end(run: Run, store: RunStore, **changes: Any) -> Status:
             time.sleep(END_RETRY_SECONDS)
 
 
-def claim(run: Run, store: RunStore) -> Status:
+def claim(run: Run, store: RunStore, task: str | None = None) -> Status:
     """Mark `run` running in this process. Only a queued run, or one a launcher has just started in
-    this very process, may be claimed: a run never gets two workers."""
+    this very process, may be claimed, and a run handed to a Ray task only by that task: a run never gets
+    two workers."""
     pid, created = jobs.process_identity()
     with store.lock():
         status = run.status()
         if not (status.state == QUEUED or (status.state == RUNNING and status.pid == pid)):
             owner = f" by process {status.pid}" if status.state == RUNNING else ""
             raise LabError(f"Run {run.id} is already {status.state}{owner}; only a queued run can start.")
-        run.log(f"running in process {pid}")
+        if status.task not in (None, task):
+            raise LabError(f"Run {run.id} was handed to the Ray task {status.task}; only that task can start it.")
+        run.log(f"running in process {pid}" + (f" on {socket.gethostname()} (Ray task {task})" if task else ""))
         return run.mark_running(pid, created)
 
 

@@ -122,20 +122,10 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, distributi
     """Backbone once per image (cached), then only the head trains; the saved model is end to end."""
     import keras
 
-    from lab.training.features import extract_features
-    from lab.training.models import POOLING, assemble, build_head, compile_model
+    from lab.training.models import assemble, build_head, compile_model
 
     head = config.resolved_head
-    splits = {"train": data.train, "validation": data.validation, "test": data.test}
-    records = [record for split in splits.values() for record in split]  # one pass, one traced forward function
-    recorder.phase("features", f"Backbone features for {len(data.train)} training, {len(data.validation)} "
-                               f"validation and {len(data.test)} test images")
-    matrix, stats = extract_features(
-        records, backbone, pooling=POOLING[head], batch_size=config.batch_size, settings=settings, seed=config.seed,
-        on_progress=recorder.feature_progress(config.batch_size), should_stop=recorder.stop)
-    recorder.feature_stats = stats.to_dict()
-    recorder.phase("features", f"{stats.hits} from the cache, {stats.computed} computed"
-                   + (f" at {stats.images_per_second:.1f} images/s" if stats.images_per_second else ""))
+    splits, matrix = _features(config, data, backbone, recorder, settings)
     if matrix is None:
         return None, None
     bounds = np.cumsum([0, *map(len, splits.values())])
@@ -153,6 +143,40 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, distributi
            "class_weight": _class_weights(config, data)}
     _fit(trainer, export, fit, config, recorder, phase="train", epochs=config.epochs)
     return export, _feature_predictor(head_model, features, data.classes, config.batch_size)
+
+
+def _features(config: TrainConfig, data, backbone: Backbone, recorder: Recorder, settings: Settings):
+    """Every training, validation and test image's backbone features, from the cache where it has them: the
+    splits and one matrix of their rows in that order (None when stopped)."""
+    from lab.training.features import extract_features
+    from lab.training.models import POOLING
+
+    splits = {"train": data.train, "validation": data.validation, "test": data.test}
+    records = [record for split in splits.values() for record in split]  # one pass, one traced forward function
+    recorder.phase("features", f"Backbone features for {len(data.train)} training, {len(data.validation)} "
+                               f"validation and {len(data.test)} test images")
+    matrix, stats = extract_features(
+        records, backbone, pooling=POOLING[config.resolved_head], batch_size=config.batch_size, settings=settings,
+        seed=config.seed, on_progress=recorder.feature_progress(config.batch_size), should_stop=recorder.stop)
+    recorder.feature_stats = stats.to_dict()
+    recorder.phase("features", f"{stats.hits} from the cache, {stats.computed} computed"
+                   + (f" at {stats.images_per_second:.1f} images/s" if stats.images_per_second else ""))
+    return splits, matrix
+
+
+def extract_only(config: TrainConfig, work_dir: Path, *, on_event: Callable[[Event], None] = _ignore,
+                 settings: Settings | None = None) -> dict[str, Any]:
+    """Put the features a feature-extractor run of `config` needs into the cache and train nothing: a study on a
+    cluster computes them once, so its runs, side by side, all read them. `work_dir` holds nothing but what a
+    `Recorder` needs. Returns the cache's statistics (`computed`, `hits`, ...)."""
+    settings = settings or load_settings()
+    recorder = Recorder(Path(work_dir), on_event, _never)
+    spec = BACKBONES[config.backbone]
+    weights = resolve_weights(spec, config.weights, image_size=config.image_size, settings=settings)
+    data = _load_data(config, settings, recorder)
+    backbone = _build_backbone(config, spec, weights, _prepare_devices(config, recorder), recorder)
+    _features(config, data, backbone, recorder, settings)
+    return recorder.feature_stats or {}
 
 
 def _train_on_images(config: TrainConfig, data, backbone: Backbone, distribution, recorder: Recorder):
