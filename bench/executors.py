@@ -9,11 +9,11 @@ seeds 1-4), launched at once as the Train page launches them (`jobs.launch`) and
 - `ray`: a one-node Ray cluster with 2 CPUs (`ray start --head`, started here; 1 CPU per run, so two at once).
 
 Printed per mode, as medians over `--rounds` rounds: the wall time from the first launch to the last run's end,
-and per run its start-up (launch to the worker's claim of the run, for the first run(s), which wait for
-nobody: process spawn, or Ray's scheduling, actor creation and worker start), its worker time (claim to end)
-and the training's own seconds; worker time minus training is TensorFlow's import and the model's build and
-save, the same in every mode. Also the cluster's own start-up, paid once per machine. This machine has 2 cores:
-no speed-up is expected from Ray here; the figures say what the cluster costs per run.
+and for the first run launched (it waits for no other) the time from launch to its end, the training's own
+seconds (`metrics.json`, from the start of `train` in the worker, TensorFlow's import included), and the
+difference: the executor's overhead per run (a process spawn and Python's start; or Ray's scheduling, actor
+creation and worker start, and its removal). Also the cluster's own start-up, paid once per machine. This
+machine has 2 cores: no speed-up is expected from Ray over two local workers; the figures say what it costs.
 
     python bench/executors.py [--rounds 3]
 """
@@ -83,8 +83,9 @@ def seconds_between(start: str, end: str) -> float:
 def one_round(mode: str, address: str) -> dict[str, list[float] | float]:
     """Launch the four runs in a fresh workspace under `mode`, poll until they end, and time them."""
     with tempfile.TemporaryDirectory(prefix="bench-executors-") as folder:
-        os.environ.update(TRANSFER_LAB_WORKSPACE=folder, TRANSFER_LAB_EXECUTOR="local",
-                          TRANSFER_LAB_RAY_ADDRESS=address, RAY_AUTH_MODE="disabled", **MODES[mode])
+        os.environ.update({"TRANSFER_LAB_WORKSPACE": folder, "TRANSFER_LAB_EXECUTOR": "local",
+                           "TRANSFER_LAB_MAX_RUNNING": "1", "TRANSFER_LAB_RAY_ADDRESS": address,
+                           "RAY_AUTH_MODE": "disabled", **MODES[mode]})
         settings = load_settings()
         began = time.perf_counter()
         runs = [jobs.launch(dataclasses.replace(TINY, seed=seed), settings) for seed in (1, 2, 3, 4)]
@@ -96,13 +97,15 @@ def one_round(mode: str, address: str) -> dict[str, list[float] | float]:
 
 
 def timings(runs: list[Run]) -> dict[str, list[float]]:
+    """For the first run launched (it waits for no other): launch to end, and the training's own seconds
+    (`metrics.json`, from the start of `train` in the worker: TensorFlow's import included)."""
     statuses = [run.status() for run in runs]
     failed = [(run.id, status.error) for run, status in zip(runs, statuses) if status.state != "finished"]
     if failed:
         raise SystemExit(f"runs did not finish: {failed}")
-    first = min(seconds_between(s.created, s.started) for s in statuses)  # the run that waited for nobody
-    return {"start-up": [first], "worker": [seconds_between(s.started, s.ended) for s in statuses],
-            "training": [run.metrics()["seconds"] for run in runs]}
+    first = runs[0]
+    status = statuses[0]
+    return {"first run": [seconds_between(status.created, status.ended)], "training": [first.metrics()["seconds"]]}
 
 
 def main() -> None:
@@ -121,11 +124,12 @@ def main() -> None:
     baseline = statistics.median(r["wall"] for r in results["local x1"])
     for mode, rounds in results.items():
         wall = statistics.median(r["wall"] for r in rounds)
-        per_run = {key: statistics.median(v for r in rounds for v in r[key]) for key in ("start-up", "worker",
-                                                                                      "training")}
-        print(f"{mode:9s} wall {wall:5.1f} s ({wall / baseline:.2f}x local x1) · start-up of the first run "
-              f"{per_run['start-up']:.2f} s · per run: worker {per_run['worker']:.1f} s, of which training "
-              f"{per_run['training']:.1f} s")
+        first = statistics.median(r["first run"][0] for r in rounds)
+        training = statistics.median(r["training"][0] for r in rounds)
+        overheads = sorted(r["first run"][0] - r["training"][0] for r in rounds)
+        print(f"{mode:9s} wall {wall:5.1f} s ({wall / baseline:.2f}x local x1) · first run: launch to end "
+              f"{first:.1f} s, training {training:.1f} s, overhead {statistics.median(overheads):.2f} s "
+              f"(range {overheads[0]:.2f}-{overheads[-1]:.2f})")
     print(os.popen("uptime").read().strip())
 
 
