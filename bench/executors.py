@@ -80,7 +80,7 @@ def seconds_between(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-def one_round(mode: str, address: str) -> dict[str, list[float] | float]:
+def one_round(mode: str, address: str) -> dict[str, float]:
     """Launch the four runs in a fresh workspace under `mode`, poll until they end, and time them."""
     with tempfile.TemporaryDirectory(prefix="bench-executors-") as folder:
         os.environ.update({"TRANSFER_LAB_WORKSPACE": folder, "TRANSFER_LAB_EXECUTOR": "local",
@@ -96,16 +96,15 @@ def one_round(mode: str, address: str) -> dict[str, list[float] | float]:
         return {"wall": wall, **timings(runs)}
 
 
-def timings(runs: list[Run]) -> dict[str, list[float]]:
+def timings(runs: list[Run]) -> dict[str, float]:
     """For the first run launched (it waits for no other): launch to end, and the training's own seconds
     (`metrics.json`, from the start of `train` in the worker: TensorFlow's import included)."""
     statuses = [run.status() for run in runs]
     failed = [(run.id, status.error) for run, status in zip(runs, statuses) if status.state != "finished"]
     if failed:
         raise SystemExit(f"runs did not finish: {failed}")
-    first = runs[0]
-    status = statuses[0]
-    return {"first run": [seconds_between(status.created, status.ended)], "training": [first.metrics()["seconds"]]}
+    return {"first run": seconds_between(statuses[0].created, statuses[0].ended),
+            "training": runs[0].metrics()["seconds"]}
 
 
 def main() -> None:
@@ -115,7 +114,7 @@ def main() -> None:
     print(os.popen("uptime").read().strip())
     with ray_head() as (address, cluster_seconds):
         print(f"Ray cluster (1 node, 2 CPUs) started in {cluster_seconds:.1f} s")
-        results: dict[str, list[dict]] = {mode: [] for mode in MODES}
+        results: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
         for number in range(args.rounds):
             for mode in MODES:  # interleaved, so a noisy minute falls on every mode alike
                 results[mode].append(one_round(mode, address))
@@ -124,9 +123,9 @@ def main() -> None:
     baseline = statistics.median(r["wall"] for r in results["local x1"])
     for mode, rounds in results.items():
         wall = statistics.median(r["wall"] for r in rounds)
-        first = statistics.median(r["first run"][0] for r in rounds)
-        training = statistics.median(r["training"][0] for r in rounds)
-        overheads = sorted(r["first run"][0] - r["training"][0] for r in rounds)
+        first = statistics.median(r["first run"] for r in rounds)
+        training = statistics.median(r["training"] for r in rounds)
+        overheads = sorted(r["first run"] - r["training"] for r in rounds)
         print(f"{mode:9s} wall {wall:5.1f} s ({wall / baseline:.2f}x local x1) · first run: launch to end "
               f"{first:.1f} s, training {training:.1f} s, overhead {statistics.median(overheads):.2f} s "
               f"(range {overheads[0]:.2f}-{overheads[-1]:.2f})")

@@ -106,11 +106,19 @@ def _executor() -> str:
 
 
 def _ray_cpus() -> float:
-    raw = os.environ.get("TRANSFER_LAB_RAY_CPUS", "1")
+    return positive_number("TRANSFER_LAB_RAY_CPUS", 1.0, "CPUs")
+
+
+def positive_number(variable: str, default: float, unit: str) -> float:
+    """The number of `unit` the environment variable `variable` sets (else `default`); anything but a number above
+    0 is a `LabError` naming the variable, the value and what it must be."""
+    raw = os.environ.get(variable)
+    if raw is None:
+        return default
     try:
-        cpus = float(raw)
+        number = float(raw)
     except ValueError:
-        cpus = 0.0
-    if not cpus > 0:
-        raise LabError(f"TRANSFER_LAB_RAY_CPUS={raw!r} is not allowed: it must be a number of CPUs above 0.")
-    return cpus
+        number = 0.0
+    if not number > 0:
+        raise LabError(f"{variable}={raw!r} is not allowed: it must be a number of {unit} above 0.")
+    return number

@@ -151,14 +151,14 @@ def reconcile(runs_dir: Path | None = None, settings: Settings | None = None, *,
         queued = [run for run, status in reversed(statuses)
                   if status.state == QUEUED and status.task is None and status.held is None]
         executor = executor_for(settings)
-        started = queued[: executor.slots(running, len(queued))]
+        started: list[Run] = []
         try:
-            for run in started:
+            for run in queued[: executor.slots(running, len(queued))]:
                 executor.start(run)
+                started.append(run)
         except LabError:
             if strict:
                 raise
-            return []
     return started
 
 

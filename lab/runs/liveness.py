@@ -29,7 +29,6 @@ can take seconds rather than minutes.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab.errors import LabError
 from lab.runs.status import RUNNING, Status, now_iso
+from lab.settings import positive_number
 
 if TYPE_CHECKING:
     from lab.runs.store import Run  # the store imports this module: the type only, no import at run time
@@ -71,16 +71,7 @@ class Timing:
 
 def timing() -> Timing:
     """The timing from the environment (`TRANSFER_LAB_NOT_RESPONDING_SECONDS`), else the defaults."""
-    raw = os.environ.get(LIMIT_VARIABLE)
-    if raw is None:
-        return Timing()
-    try:
-        limit = float(raw)
-    except ValueError:
-        limit = 0.0
-    if not limit > 0:
-        raise LabError(f"{LIMIT_VARIABLE}={raw!r} is not allowed: it must be a number of seconds above 0.")
-    return Timing(limit)
+    return Timing(positive_number(LIMIT_VARIABLE, NOT_RESPONDING_SECONDS, "seconds"))
 
 
 def silence(status: Status) -> float:

@@ -112,11 +112,7 @@ class RayExecutor:
 
     def start(self, run: Run) -> None:
         """Create the run's actor and record its id; the run stays queued until the actor claims it."""
-        connect(self.settings)
-        actor = _actor_class().options(
-            name=actor_name(run), namespace=NAMESPACE, lifetime="detached", max_restarts=0,
-            runtime_env={"env_vars": environment(self.settings)}, **self.resources(),
-        ).remote(str(run.path))
+        actor = spawn(actor_name(run), functools.partial(_execute, str(run.path)), self.settings, sees=run.path)
         task = actor._actor_id.hex()  # the id is the one name of an actor that outlives its (reusable) name
         run.update(task=task)
         run.log(f"handed to the Ray cluster at {self.settings.ray_address} as task {task}")
@@ -143,11 +139,9 @@ class RayExecutor:
         file); a task already gone is left alone."""
         import ray
 
-        connect(self.settings)
-        try:
-            ray.kill(ray.get_actor(actor_name(run), namespace=NAMESPACE), no_restart=True)
-        except ValueError:
-            pass  # no live actor by that name: it has ended
+        actor = _live_actor(self.settings, actor_name(run))
+        if actor is not None:  # else it has ended
+            ray.kill(actor, no_restart=True)
         return "Ray's kill"
 
 
@@ -157,24 +151,37 @@ def actor_name(run: Run) -> str:
 
 def named_task_alive(settings: Settings, name: str) -> bool:
     """Whether the lab's actor called `name` still lives (a detached actor's name is freed when it dies)."""
+    return _live_actor(settings, name) is not None
+
+
+def _live_actor(settings: Settings, name: str) -> Any:
+    """The lab's live actor called `name`, or None."""
     import ray
 
     connect(settings)
     try:
-        ray.get_actor(name, namespace=NAMESPACE)
+        return ray.get_actor(name, namespace=NAMESPACE)
     except ValueError:
-        return False
-    return True
+        return None
 
 
-def fan_out(name: str, work: Callable[[], None], settings: Settings) -> None:
-    """Run `work` (a study's feature extraction, which releases the study's held runs when it ends) as the
-    detached actor `name`, with the resources of a run; returns at once."""
+def spawn(name: str, work: Callable[[], None], settings: Settings, *, sees: Path | None = None) -> Any:
+    """Run `work` as the detached actor `name` with a run's resources, and return its handle at once. `sees`: a
+    run folder whose `config.json` the actor's node must see, or the actor fails at creation, saying so."""
     connect(settings)
-    _actor_class().options(
+    return _actor_class().options(
         name=name, namespace=NAMESPACE, lifetime="detached", max_restarts=0,
         runtime_env={"env_vars": environment(settings)}, **RayExecutor(settings).resources(),
-    ).remote(None, work)
+    ).remote(work, str(sees) if sees else None)
+
+
+def _execute(run_dir: str) -> None:
+    """A run's work in its actor: the worker's `execute`, claiming the run as this actor's task."""
+    import ray
+
+    from lab.runs import worker
+
+    worker.execute(Run(Path(run_dir)), task=ray.get_runtime_context().get_actor_id())
 
 
 def actor_record(settings: Settings, task: str | None) -> dict[str, Any]:
@@ -200,7 +207,7 @@ def environment(settings: Settings) -> dict[str, str]:
     """What a worker on any node needs: the settings spelled out, `lab` importable, and this process's lab,
     MLflow, TensorFlow and Keras variables; not its whole environment (another machine's PATH is wrong)."""
     forwarded = {name: value for name, value in os.environ.items() if name.startswith(FORWARDED)}
-    return {**forwarded, **worker_environment(settings), "TRANSFER_LAB_EXECUTOR": "ray"}
+    return {**forwarded, **worker_environment(settings)}
 
 
 @functools.cache
@@ -210,32 +217,25 @@ def _actor_class():
 
     @ray.remote
     class LabWorker:
-        """One run's worker, or a study's feature task (`work`, with no run). It checks at creation that this node
-        sees the run folder (a node without the shared workspace fails with that reason), then works in a thread
+        """Does `work` (a run's, or a study's feature task) once. It checks at creation that this node sees the
+        run folder (a node without the shared workspace fails with that reason), then works in a thread
         of its own and, done, removes itself from the cluster.
 
         The work starts from the constructor, not from a method call: a call is owned by the process that makes
         it and is lost if that process exits before the actor exists (a CLI launch that returns at once), while
         a detached actor's creation belongs to the cluster."""
 
-        def __init__(self, run_dir: str | None, work: Callable[[], None] | None = None) -> None:
-            run = Run(Path(run_dir)) if run_dir else None
-            if run and not (run.path / CONFIG_FILE).is_file():
-                raise LabError(f"Ray node {socket.gethostname()} cannot see the run folder {run_dir}: mount the "
+        def __init__(self, work: Callable[[], None], sees: str | None) -> None:
+            if sees and not (Path(sees) / CONFIG_FILE).is_file():
+                raise LabError(f"Ray node {socket.gethostname()} cannot see the run folder {sees}: mount the "
                                "lab's workspace at the same path on every node of the cluster (README, "
                                "\"Outgrowing one machine\"), then launch the run again.")
-            threading.Thread(target=self._work, args=(run, work), daemon=True).start()
+            threading.Thread(target=self._work, args=(work,), daemon=True).start()
 
-        def _work(self, run: Run | None, work: Callable[[], None] | None) -> None:
-            context = ray.get_runtime_context()
+        def _work(self, work: Callable[[], None]) -> None:
             try:
-                if run:
-                    from lab.runs import worker
-
-                    worker.execute(run, task=context.get_actor_id())
-                elif work:
-                    work()
-            finally:
-                ray.kill(context.current_actor, no_restart=True)  # frees its CPUs or GPU; the run is recorded
+                work()
+            finally:  # frees its CPUs or GPU; the run has recorded how it ended
+                ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
 
     return LabWorker

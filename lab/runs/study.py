@@ -176,7 +176,7 @@ def launch_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: in
     if held:
         from lab.runs import ray_cluster
 
-        ray_cluster.fan_out(held, functools.partial(extract_and_release, study.name), settings)
+        ray_cluster.spawn(held, functools.partial(extract_and_release, study.name), settings)
     jobs.reconcile(settings.runs_dir, settings, strict=True)
     return study
 
