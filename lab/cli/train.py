@@ -87,10 +87,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def config_from_args(args: argparse.Namespace, presets: Mapping[str, TrainConfig] = PRESETS) -> TrainConfig:
-    """The validated config: preset (from `presets`), then config file, then flags."""
+    """The validated config: preset (from `presets`), then config file, then flags. A size no flag names is the
+    backbone's native one (`TrainConfig`), and a `--backbone` that replaces the preset's or the file's brings its
+    own native size unless `--image-size` is given, as choosing a backbone does on the Train page."""
     values: dict[str, Any] = presets[args.preset].to_dict() if args.preset else {}
     if args.config:
         values.update(_read_config_file(args.config))
+    base = dict(values)
     for field in FIELDS.values():
         value = getattr(args, field.name)
         if value is None:
@@ -100,6 +103,8 @@ def config_from_args(args: argparse.Namespace, presets: Mapping[str, TrainConfig
         values[field.name] = value
     if "data" not in values:
         raise LabError("No data: pass --data PATH (or a --preset or --config that names it).")
+    if args.backbone and args.image_size is None and args.backbone != base.get("backbone", args.backbone):
+        values.pop("image_size", None)  # as on the Train page: a new backbone brings its native size
     return TrainConfig.from_dict(values)
 
 

@@ -115,7 +115,8 @@ FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
     FieldSpec("head", "choice", "Head",
               "auto: the Keras tutorial's head (GAP, BatchNorm, Dropout 0.2, softmax) or the CNN's own layers",
               choices=HEADS),
-    FieldSpec("image_size", "integer", "Image size (px)", "square input size in pixels",
+    FieldSpec("image_size", "integer", "Image size (px)",
+              "square input size in pixels; empty = the backbone's native size", optional=True,
               low=min(spec.min_size for spec in BACKBONES.values()), high=1024),
     FieldSpec("epochs", "integer", "Epochs", "passes over the training images (before unfreezing, when fine-tuning)",
               low=1, high=10_000),
@@ -162,6 +163,7 @@ class TrainConfig:
         so augmentation applies), "fine-tune" (head first, then unfreeze from `fine_tune_at`).
     head: "auto" is the Keras tutorial's head on a pretrained backbone and the tutorial's own dense
         layers on `basic_cnn*`.
+    image_size: None = the backbone's native size, resolved on construction (a config always holds a number).
     fine_tune_at: a named boundary of the backbone ("" = its default); layers from there on train.
     train_size / validation_size: stratified subsets (None = all available).
     augment / augment_overrides: a preset of `lab.augment` and changes to it (stored parsed).
@@ -175,7 +177,7 @@ class TrainConfig:
     weights: str = "imagenet"
     strategy: str = "feature-extractor"
     head: str = "auto"
-    image_size: int = 160
+    image_size: int | None = None
     epochs: int = 10
     batch_size: int = 32
     optimizer: str = "adam"
@@ -193,7 +195,11 @@ class TrainConfig:
     mixed_precision: bool = False
 
     def __post_init__(self) -> None:
-        """Refuse the first bad value or impossible combination (`LabError`): a config is always valid."""
+        """Refuse the first bad value or impossible combination (`LabError`): a config is always valid. A config
+        that names no image size gets its backbone's native one, whichever door it came through."""
+        FIELDS["backbone"].check(self.backbone)
+        if self.image_size is None:
+            object.__setattr__(self, "image_size", get_spec(self.backbone).native_size)
         for spec in FIELDS.values():
             spec.check(getattr(self, spec.name))
         object.__setattr__(self, "augment_overrides", _parsed_overrides(self.augment, self.augment_overrides))
