@@ -17,13 +17,13 @@ import psutil
 import pytest
 
 from lab.runs import jobs, liveness
-from lab.runs.executors import worker_alive
 from lab.runs.describe import NOT_RESPONDING, shown_state, status_text
+from lab.runs.executors import worker_alive
 from lab.runs.liveness import Heartbeat, Timing
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, Status, now_iso
 from lab.runs.store import Run, RunStore
 from lab.runs.worker import Reporter, Stopper
-from lab.settings import load_settings
+from lab.settings import VARIABLES, load_settings
 from lab.training.config import TrainConfig
 from tests.conftest import LabCli
 from tests.test_jobs import ended, wait_for
@@ -33,20 +33,20 @@ LIMIT = 5.0  # seconds: a beat every 1.25 s, SIGKILL 1 s after SIGTERM
 
 @pytest.fixture
 def short_limit(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Timing:
-    monkeypatch.setenv(liveness.LIMIT_VARIABLE, str(LIMIT))
+    monkeypatch.setenv(VARIABLES["not_responding_seconds"], str(LIMIT))
     return liveness.timing()
 
 
 def test_the_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(liveness.LIMIT_VARIABLE, raising=False)
+    monkeypatch.delenv(VARIABLES["not_responding_seconds"], raising=False)
     assert liveness.timing() == Timing(60.0) and Timing(60.0).beat == 5.0 and Timing(60.0).kill_grace == 10.0
-    monkeypatch.setenv(liveness.LIMIT_VARIABLE, "soon")
+    monkeypatch.setenv(VARIABLES["not_responding_seconds"], "soon")
     with pytest.raises(Exception, match="TRANSFER_LAB_NOT_RESPONDING_SECONDS='soon'"):
         liveness.timing()
 
 
 def test_a_silent_running_run_reads_not_responding(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(liveness.LIMIT_VARIABLE, raising=False)
+    monkeypatch.delenv(VARIABLES["not_responding_seconds"], raising=False)
     long_ago = "2025-01-02T03:04:05.006+01:00"
     silent = Status(state=RUNNING, created=long_ago, updated=long_ago, pid=42, heartbeat=long_ago)
     assert shown_state(silent) == NOT_RESPONDING and status_text(silent).startswith("not responding: ")

@@ -16,13 +16,11 @@ import pytest
 
 from lab.errors import LabError
 from lab.runs import jobs
-from lab.runs.executors import worker_environment
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status
 from lab.runs.store import Run, RunStore
 from lab.runs.worker import Reporter, Stopper
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
-from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -124,13 +122,6 @@ def test_max_running_comes_from_the_environment(workspace: Path, monkeypatch: py
     monkeypatch.setenv("TRANSFER_LAB_MAX_RUNNING", "two")
     with pytest.raises(LabError, match="TRANSFER_LAB_MAX_RUNNING='two'"):
         load_settings()
-
-
-def test_worker_environment_spells_out_the_settings(workspace: Path) -> None:
-    settings = load_settings()
-    env = worker_environment(settings)
-    assert env["TRANSFER_LAB_WORKSPACE"] == str(settings.workspace)
-    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(REPO)  # where `python -m lab` imports from
 
 
 def test_the_reporter_throttles_batches_but_writes_every_epoch(runs_dir: Path, tiny_config: TrainConfig) -> None:

@@ -173,3 +173,27 @@ def test_the_executor_setting_is_checked(workspace: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("TRANSFER_LAB_RAY_CPUS", "0")
     with pytest.raises(LabError, match="TRANSFER_LAB_RAY_CPUS='0'"):
         load_settings()
+
+
+def test_runs_trained_on_the_cluster_reach_the_mlflow_store_with_every_epoch(
+        on_ray: Settings, tiny_config: TrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray and MLflow together (each was once only tested alone): the settings reach the actors, and two runs
+    ending side by side both reach a new sqlite store (its first two writers once raced to create its tables, and
+    one copy was lost with "Online migration expected to match one row")."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("TRANSFER_LAB_MLFLOW_URI", uri)
+    monkeypatch.setenv("TRANSFER_LAB_MLFLOW_EXPERIMENT", "on the cluster")
+    runs = [jobs.launch(dataclasses.replace(tiny_config, epochs=2, seed=seed), load_settings()) for seed in (3, 4)]
+    wait_for(lambda: all("MLflow:" in run.log_tail(80) for run in runs), on_ray, seconds=300)
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("on the cluster")
+    assert experiment is not None
+    for run in runs:
+        assert "MLflow: copied to run" in run.log_tail(80), run.log_tail(80)
+        copy = client.get_run(json.loads((run.path / "mlflow.json").read_text())["run_id"])
+        assert copy.info.run_name == run.id and copy.info.status == "FINISHED"
+        assert copy.info.experiment_id == experiment.experiment_id
+        assert [m.step for m in client.get_metric_history(copy.info.run_id, "val_accuracy")] == [1, 2]
+        assert "Ray task" in run.log_tail(80)

@@ -17,7 +17,6 @@ computed from an unpacked copy; Google publishes no SHA-256 of it). A zip that f
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 import urllib.error
 import urllib.parse
@@ -28,7 +27,7 @@ from pathlib import Path
 from lab.data.archive import extract_zip
 from lab.errors import LabError
 from lab.progress import Progress, no_progress
-from lab.settings import Settings
+from lab.settings import Settings, load_settings
 
 SAMPLE_DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 TIMEOUT_SECONDS = 10
@@ -40,7 +39,7 @@ SAMPLE_IMAGES_DIGEST = "82830046ad67af3dec9fd89d79ea3d02d1bb8baf0168463e7ea4f7ef
 
 def sample_url() -> str:
     """Where the sample is downloaded from: `TRANSFER_LAB_SAMPLE_URL`, else Google's storage."""
-    return os.environ.get("TRANSFER_LAB_SAMPLE_URL") or SAMPLE_DATASET_URL
+    return load_settings().sample_url or SAMPLE_DATASET_URL
 
 
 def download_sample(

@@ -18,16 +18,13 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from typing import Protocol
 
 import psutil
 
 from lab.runs.status import Status
 from lab.runs.store import LOG_FILE, Run
-from lab.settings import Settings
-
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from lab.settings import Settings, worker_environment
 
 
 class Executor(Protocol):
@@ -107,22 +104,6 @@ class LocalExecutor:
             except ProcessLookupError:
                 pass  # it ended between the check and the signal
         return signum.name
-
-
-def worker_environment(settings: Settings) -> dict[str, str]:
-    """The settings spelled out as environment variables, and `lab` on the import path, so a worker (and any
-    worker it starts in turn) uses the same folders whatever its working directory or machine."""
-    path = os.environ.get("PYTHONPATH", "")
-    return {
-        "PYTHONPATH": os.pathsep.join(p for p in (str(_PROJECT_ROOT), path) if p),
-        "TRANSFER_LAB_WORKSPACE": str(settings.workspace),
-        "TRANSFER_LAB_DATA_DIRS": os.pathsep.join(map(str, settings.data_dirs)),
-        "TRANSFER_LAB_WEIGHTS_DIR": os.pathsep.join(map(str, settings.weights_dirs)),
-        "TRANSFER_LAB_MAX_RUNNING": str(settings.max_running),
-        "TRANSFER_LAB_EXECUTOR": settings.executor,
-        "TRANSFER_LAB_RAY_ADDRESS": settings.ray_address,
-        "TRANSFER_LAB_RAY_CPUS": str(settings.ray_cpus),
-    }
 
 
 def executor_for(settings: Settings) -> Executor:

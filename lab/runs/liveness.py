@@ -37,15 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 from lab.errors import LabError
 from lab.runs.status import RUNNING, Status, now_iso
-from lab.settings import positive_number
+from lab.settings import NOT_RESPONDING_SECONDS, positive_number
 
 if TYPE_CHECKING:
     from lab.runs.store import Run  # the store imports this module: the type only, no import at run time
 
 BEAT_SECONDS = 5.0
-NOT_RESPONDING_SECONDS = 60.0
 STALL_SECONDS = 900.0
-LIMIT_VARIABLE = "TRANSFER_LAB_NOT_RESPONDING_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ class Timing:
 
 def timing() -> Timing:
     """The timing from the environment (`TRANSFER_LAB_NOT_RESPONDING_SECONDS`), else the defaults."""
-    return Timing(positive_number(LIMIT_VARIABLE, NOT_RESPONDING_SECONDS, "seconds"))
+    return Timing(positive_number("not_responding_seconds", NOT_RESPONDING_SECONDS, "seconds"))
 
 
 def silence(status: Status) -> float:

@@ -30,14 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
-from lab.runs.executors import worker_environment
 from lab.runs.status import Status
 from lab.runs.store import CONFIG_FILE, Run
-from lab.settings import Settings
+from lab.settings import Settings, worker_environment
 
 NAMESPACE = "transfer-lab"
 WAITING = ("DEPENDENCIES_UNREADY", "PENDING_CREATION", "ALIVE", "RESTARTING")  # actor states of a live task
-FORWARDED = ("TRANSFER_LAB_", "MLFLOW_", "TF_", "KERAS_")  # this process's variables a worker needs too
 RETRY_SECONDS = 60.0  # after a failed connection, polls do not try again (and wait again) for this long
 CONNECT_SECONDS = 3.0
 _joined: str | None = None  # the address this process joined (None inside an actor, which Ray joined for it)
@@ -171,7 +169,7 @@ def spawn(name: str, work: Callable[[], None], settings: Settings, *, sees: Path
     connect(settings)
     return _actor_class().options(
         name=name, namespace=NAMESPACE, lifetime="detached", max_restarts=0,
-        runtime_env={"env_vars": environment(settings)}, **RayExecutor(settings).resources(),
+        runtime_env={"env_vars": worker_environment(settings)}, **RayExecutor(settings).resources(),
     ).remote(work, str(sees) if sees else None)
 
 
@@ -201,13 +199,6 @@ def death_reason(cause: Any) -> str:
     message = getattr(context, "error_message", "") or getattr(context, "formatted_exception_string", "")
     lines = [line.strip() for line in str(message).splitlines() if line.strip()]
     return lines[-1] if lines else str(context).strip().splitlines()[0]
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    """What a worker on any node needs: the settings spelled out, `lab` importable, and this process's lab,
-    MLflow, TensorFlow and Keras variables; not its whole environment (another machine's PATH is wrong)."""
-    forwarded = {name: value for name, value in os.environ.items() if name.startswith(FORWARDED)}
-    return {**forwarded, **worker_environment(settings)}
 
 
 @functools.cache

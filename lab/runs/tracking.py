@@ -18,6 +18,7 @@ Compare page can link to it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -30,11 +31,10 @@ from typing import Any
 
 from lab.runs.status import FAILED, FINISHED, STOPPED
 from lab.runs.store import Run
-from lab.storage import read_json, write_json_atomic
+from lab.settings import VARIABLES, load_settings
+from lab.storage import file_lock, read_json, write_json_atomic
 
-URI_VARIABLE, EXPERIMENT_VARIABLE = "TRANSFER_LAB_MLFLOW_URI", "TRANSFER_LAB_MLFLOW_EXPERIMENT"
-UI_VARIABLE = "TRANSFER_LAB_MLFLOW_UI"  # the web address of `mlflow ui` over a local store, for links
-DEFAULT_EXPERIMENT = "transfer-lab"
+URI_VARIABLE, UI_VARIABLE = VARIABLES["mlflow_uri"], VARIABLES["mlflow_ui"]
 RECORD = "mlflow.json"  # in the run folder: where its MLflow copy is
 RUN_FILES = ("config.json", "metrics.json", "history.csv", "layers.csv")
 MLFLOW_STATUS = {FINISHED: "FINISHED", STOPPED: "KILLED", FAILED: "FAILED"}
@@ -59,7 +59,7 @@ class Tracked:
 
 def tracking_uri() -> str | None:
     """The MLflow store runs are copied to, or None: tracking is off."""
-    return os.environ.get(URI_VARIABLE, "").strip() or None
+    return load_settings().mlflow_uri
 
 
 def tracked(run_dir: Path) -> Tracked | None:
@@ -81,8 +81,22 @@ def track(run_dir: Path) -> Tracked | None:
         os.environ.setdefault(variable, value)  # MLflow reads them from the environment only
     from mlflow.tracking import MlflowClient
 
-    run = Run(run_dir)
-    client = MlflowClient(tracking_uri=uri)
+    with _store_lock(uri):
+        return _copy(Run(run_dir), MlflowClient(tracking_uri=uri), uri)
+
+
+def _store_lock(uri: str):
+    """A lock around a copy into a local sqlite store. Two runs ending together (side by side on a Ray cluster)
+    would otherwise both create a new store's tables at once, and MLflow's schema migration fails for one of them
+    ("Online migration expected to match one row"); a server takes care of its own concurrency."""
+    if not uri.startswith("sqlite:///"):
+        return contextlib.nullcontext()
+    database = Path(uri.removeprefix("sqlite:///"))
+    return file_lock(database.with_name(database.name + ".lock"))
+
+
+def _copy(run: Run, client: Any, uri: str) -> Tracked:
+    """Create the run's MLflow copy (or find the one `mlflow.json` names) and bring it up to date."""
     earlier = tracked(run.path)
     if earlier and earlier.uri == uri:
         run_id, experiment_id = earlier.run_id, earlier.experiment_id
@@ -126,7 +140,7 @@ def track_into_log(run_dir: Path) -> None:
 
 def _experiment(client: Any, uri: str) -> str:
     """The experiment's id, created on first use; a local store keeps its artifacts beside the database."""
-    name = os.environ.get(EXPERIMENT_VARIABLE, "").strip() or DEFAULT_EXPERIMENT
+    name = load_settings().mlflow_experiment
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         return existing.experiment_id
@@ -232,5 +246,5 @@ def _curves_page(folder: Path, scratch: Path) -> Path | None:
 
 def _link(uri: str, experiment_id: str, run_id: str) -> str | None:
     """The run's page in MLflow's web UI: on the tracking server, or on `TRANSFER_LAB_MLFLOW_UI` for a local store."""
-    web = uri if uri.startswith(("http://", "https://")) else os.environ.get(UI_VARIABLE, "").strip()
+    web = uri if uri.startswith(("http://", "https://")) else (load_settings().mlflow_ui or "")
     return f"{web.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if web else None
