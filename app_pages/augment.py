@@ -2,7 +2,8 @@
 
 A thin view over `lab.augment`: the grid, each operation alone and the training batch are made by the same
 `build_augmenter` that training passes to the tf.data pipeline, so what is shown here is what the model gets.
-Parameters use the tutorials' `ImageDataGenerator` names and meanings.
+Parameters use the tutorials' `ImageDataGenerator` names and meanings; the controls show and read a spec
+through `lab.augment.form`. Choosing the photo is `app_pages.augment_photo`.
 
 The controls and everything they draw are one fragment (`workbench`): a slider step or a re-roll reruns only
 that, with the photo decoded once and each spec's layers built once (cached), and only the images that
@@ -11,36 +12,37 @@ changed computed again. Choosing another photo reruns the page.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from app_pages.session_keys import DATASET_PATH
-from app_pages.uploads import one_small_enough, upload_mb
+from app_pages.augment_photo import choose_photo, scanned
 from lab.augment import (
+    BRIGHTNESS_ON,
+    DEFAULT_PRESET,
     FILL_MODES,
+    FORM_FIELDS,
     PARAMETERS,
     PRESETS,
     Augmenter,
     AugmentSpec,
     cli_command,
+    control_bounds,
+    form_values,
     preview,
     single_operations,
+    spec_from_form,
+    to_uint8,
     training_batch,
 )
-from lab.augment.legacy import NOT_IN_LEGACY, legacy_generator_class, legacy_preview
-from lab.data import ScanReport, scan
+from lab.augment.legacy import legacy_generator_class, legacy_preview, missing_operations
 from lab.errors import LabError
-from lab.settings import Settings, load_settings
-from lab.storage import write_bytes_atomic
+from lab.settings import load_settings
 from lab.workspace import dataset_names
 
-DATASET, UPLOAD = "A photo from a dataset", "Upload a photo"
 SIZES = (96, 128, 160, 192, 224, 299)
-STARTING_PRESET = "keras-tutorial"
 GRID_COLUMNS = 3
 ALONE_COLUMNS = 9  # "each operation alone" shows every variant of the grid, up to nine to a row
 KEPT = "augment_kept"  # session key of the settings' copies (`keep_settings`)
@@ -48,11 +50,6 @@ HASH_SPEC = {AugmentSpec: lambda spec: json.dumps(spec.to_dict(), sort_keys=True
 
 
 # ---- cached lab calls: re-runs that change nothing cost nothing -----------------------------------
-
-
-@st.cache_data(max_entries=4, show_spinner="Scanning the dataset (once; later visits are instant)...")
-def scanned(path: str) -> ScanReport:
-    return scan(path)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -92,87 +89,14 @@ def legacy_variants(path: str, size: int, spec: AugmentSpec, n: int, seed: int) 
     return to_uint8(legacy_preview(original(path, size), spec, n, seed))
 
 
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(images), 0, 255).astype(np.uint8)
-
-
-# ---- choosing a photo ---------------------------------------------------------------------------
-
-
-def choose_photo(settings: Settings) -> tuple[str | None, str | None]:
-    """(the photo's path, None while the upload box is empty; the dataset folder it came from, None for an upload)."""
-    st.session_state.setdefault("augment_source", DATASET)
-    if st.radio("Photo", (DATASET, UPLOAD), horizontal=True, label_visibility="collapsed",
-                key="augment_source") == UPLOAD:
-        return uploaded_photo(settings), None
-    return dataset_photo(settings)
-
-
-def dataset_photo(settings: Settings) -> tuple[str, str]:
-    names = {str(folder): name for folder, name in dataset_names(settings).items()}
-    current = st.session_state.get(DATASET_PATH)  # set by the Dataset page
-    if current and current not in names:
-        names = {current: Path(current).name, **names}
-    if not names:
-        raise LabError("No image folders found in the data folders: add one on the Dataset page, or upload a photo.")
-    if current and st.session_state.get("augment_followed") != current:  # a dataset newly scanned: follow it
-        st.session_state["augment_dataset"] = st.session_state["augment_followed"] = current
-    keep_choice("augment_dataset", list(names))
-    folder_column, class_column, number_column = st.columns([3, 1, 1], vertical_alignment="bottom")
-    folder = folder_column.selectbox("Dataset", list(names), format_func=names.get, key="augment_dataset")
-    report = scanned(folder)
-    if not report.records:
-        raise LabError(f"{names[folder]} holds no usable images: pick another dataset, or upload a photo.")
-    keep_choice("augment_class", list(report.classes))
-    label = class_column.selectbox("Class", list(report.classes), key="augment_class")
-    photos = [r for r in report.records if r.label == label]
-    if st.session_state.get("augment_photo", 1) > len(photos):  # another class may hold fewer photos
-        st.session_state["augment_photo"] = 1
-    number = number_column.number_input("Photo number", 1, len(photos), key="augment_photo",
-                                        help=f"1 to {len(photos)}: the {label} photos in file-name order")
-    st.button("Another photo", icon=":material/shuffle:", on_click=_random_photo, args=(len(photos),))
-    return photos[number - 1].path, folder
-
-
-def keep_choice(key: str, options: list[str]) -> None:
-    """Move a choice the options no longer hold (another dataset's classes) to the first option.
-
-    Set, not dropped: the browser keeps showing a keyed selectbox's old value until the server sends a new one.
-    """
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = options[0]
-
-
-def _random_photo(count: int) -> None:
-    st.session_state["augment_photo"] = int(np.random.default_rng().integers(1, count + 1))
-
-
-def uploaded_photo(settings: Settings) -> str | None:
-    upload = st.file_uploader("A photo of a cat or a dog", type=["jpg", "jpeg", "png", "bmp", "gif", "webp"],
-                              max_upload_size=upload_mb(settings))
-    upload = one_small_enough(upload, settings)
-    if upload is None:
-        st.info("Drop a photo on the box above, or press Upload (JPEG, PNG, BMP, GIF or WebP), to see what "
-                "training would make of it. Your settings are kept, and \"A photo from a dataset\" brings its "
-                "photo back.",
-                icon=":material/add_photo_alternate:")
-        return None
-    data = upload.getvalue()
-    target = settings.workspace / "uploads" / (hashlib.sha256(data).hexdigest()[:16] + Path(upload.name).suffix)
-    if not target.exists():
-        write_bytes_atomic(target, data)
-    return str(target)
-
-
 # ---- settings that outlive the widgets showing them ---------------------------------------------
 
 
 def kept_keys() -> list[str]:
     """Every setting of this page: the photo, the size, the preset, each parameter, the grid and the views."""
-    parameters = [f"augment_{name}" for name in PARAMETERS] + ["augment_brightness_on"]
-    return ["augment_source", "augment_dataset", "augment_class", "augment_photo",
-            "augment_size", "augment_preset", *parameters, "augment_n", "augment_seed", "augment_show_batch",
-            "augment_show_legacy"]
+    return ["augment_source", "augment_dataset", "augment_class", "augment_photo", "augment_size",
+            "augment_preset", *(f"augment_{name}" for name in FORM_FIELDS), "augment_n", "augment_seed",
+            "augment_show_batch", "augment_show_legacy"]
 
 
 def keep_settings() -> None:
@@ -195,17 +119,14 @@ def keep_settings() -> None:
 
 def apply_preset() -> None:
     """Set every control to the chosen preset's value (a callback, so it runs before the controls draw)."""
-    spec = PRESETS[st.session_state["augment_preset"]]
-    for name, value in spec.to_dict().items():
+    for name, value in form_values(PRESETS[st.session_state["augment_preset"]]).items():
         st.session_state[f"augment_{name}"] = value
-    st.session_state["augment_brightness_on"] = spec.brightness_range is not None
-    st.session_state["augment_brightness_range"] = spec.brightness_range or (0.8, 1.2)
 
 
 def controls() -> AugmentSpec:
     """Preset plus one labelled control per ImageDataGenerator parameter; returns the spec they describe."""
     if "augment_preset" not in st.session_state:
-        st.session_state["augment_preset"] = STARTING_PRESET
+        st.session_state["augment_preset"] = DEFAULT_PRESET
         apply_preset()
     st.selectbox("Preset", list(PRESETS), key="augment_preset", on_change=apply_preset,
                  help="keras-tutorial and five-model-tutorial are the tutorials' ImageDataGenerator settings; "
@@ -214,7 +135,7 @@ def controls() -> AugmentSpec:
     _slider("width_shift_range", 0.01)
     _slider("height_shift_range", 0.01)
     shear = PARAMETERS["shear_range"]
-    st.number_input(shear.label, 0.0, shear.high - 0.1, step=0.1, format="%.1f", key="augment_shear_range",
+    st.number_input(shear.label, *control_bounds(shear, 0.1), step=0.1, format="%.1f", key="augment_shear_range",
                     help=shear.help)
     _slider("zoom_range", 0.01)
     for name in ("horizontal_flip", "vertical_flip"):
@@ -223,18 +144,16 @@ def controls() -> AugmentSpec:
     st.selectbox(fill.label, FILL_MODES, key="augment_fill_mode", help=fill.help)
     _slider("cval", 1.0, disabled=st.session_state["augment_fill_mode"] != "constant")
     brightness = PARAMETERS["brightness_range"]
-    on = st.checkbox("Brightness", key="augment_brightness_on", help=brightness.help)
+    on = st.checkbox("Brightness", key=f"augment_{BRIGHTNESS_ON}", help=brightness.help)
     st.slider(brightness.label, 0.0, 2.0, step=0.05, key="augment_brightness_range", disabled=not on)
     _slider("contrast", 0.05)
     _slider("random_erasing", 0.05)
-    values = {name: st.session_state[f"augment_{name}"] for name in PARAMETERS if name != "brightness_range"}
-    return AugmentSpec(**values, brightness_range=st.session_state["augment_brightness_range"] if on else None)
+    return spec_from_form({name: st.session_state[f"augment_{name}"] for name in FORM_FIELDS})
 
 
 def _slider(name: str, step: float, disabled: bool = False) -> None:
     parameter = PARAMETERS[name]
-    high = parameter.high - step if parameter.high_open else parameter.high
-    st.slider(parameter.label, float(parameter.low), float(high), step=step, key=f"augment_{name}",
+    st.slider(parameter.label, *control_bounds(parameter, step), step=step, key=f"augment_{name}",
               help=parameter.help, disabled=disabled)
 
 
@@ -304,7 +223,7 @@ def legacy_view(path: str, size: int, spec: AugmentSpec, n: int, seed: int) -> N
         return
     if not st.toggle("Compare with ImageDataGenerator", key="augment_show_legacy"):
         return
-    missing = [op for op in spec.operations if op in NOT_IN_LEGACY]
+    missing = missing_operations(spec)
     st.caption("The same parameters through the legacy `ImageDataGenerator`. Its random numbers differ, so "
                "compare how much the photos vary, not photo by photo."
                + (f" It has no {', '.join(missing)}: left out on its side." if missing else ""))
@@ -341,7 +260,7 @@ def workbench(path: str, dataset: str | None) -> None:
             st.error(str(error))
 
 
-def main() -> None:
+def page() -> None:
     st.title("Augment")
     st.markdown("Training on slightly changed copies of each photo (turned, shifted, zoomed, mirrored) teaches "
                 "a model what a cat looks like rather than what these particular pictures look like. Choose how "
@@ -357,4 +276,4 @@ def main() -> None:
         workbench(path, dataset)
 
 
-main()
+page()

@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 from lab.augment import (
+    BRIGHTNESS_ON,
+    DEFAULT_PRESET,
+    FORM_FIELDS,
     OPERATIONS,
     PARAMETERS,
     PRESETS,
@@ -17,14 +20,21 @@ from lab.augment import (
     AugmentSpec,
     augment_batch,
     build_augmenter,
+    control_bounds,
+    form_values,
     only,
     overrides_from,
     parse_assignments,
     preview,
     single_operations,
     spec_from,
+    spec_from_form,
+    to_uint8,
     training_records,
 )
+from lab.augment.legacy import missing_operations
+from lab.cli import build_parser
+from lab.cli.augment import requested_spec
 from lab.data.records import ImageRecord
 from lab.errors import LabError
 from tests.conftest import FILTERED
@@ -54,6 +64,46 @@ def test_presets_are_the_tutorials_parameters():
     assert PRESETS["five-model-tutorial"] == AugmentSpec(rotation_range=50, zoom_range=0.3, **tutorial)
     # keras.io: RandomFlip("horizontal"), RandomRotation(0.1) -> 0.1 of a turn, default "reflect" fill.
     assert PRESETS["light"] == AugmentSpec(rotation_range=36, horizontal_flip=True, fill_mode="reflect")
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_form_shows_each_preset_and_reads_it_back(preset):
+    values = form_values(PRESETS[preset])
+    assert set(values) == set(FORM_FIELDS) and spec_from_form(values) == PRESETS[preset]
+
+
+def test_a_form_keeps_a_brightness_range_to_switch_on_and_ignores_it_while_off():
+    values = form_values(AugmentSpec())
+    assert values[BRIGHTNESS_ON] is False and values["brightness_range"] == (0.8, 1.2)
+    assert spec_from_form(values).brightness_range is None
+    assert spec_from_form({**values, BRIGHTNESS_ON: True}).brightness_range == (0.8, 1.2)
+    bright = form_values(AugmentSpec(brightness_range=(0.5, 1.5)))
+    assert bright[BRIGHTNESS_ON] is True and bright["brightness_range"] == (0.5, 1.5)
+
+
+def test_controls_stay_one_step_inside_an_open_bound_and_reach_a_closed_one():
+    assert control_bounds(PARAMETERS["width_shift_range"], 0.01) == (0.0, 0.99)
+    assert control_bounds(PARAMETERS["shear_range"], 0.1) == (0.0, 89.9)
+    assert control_bounds(PARAMETERS["rotation_range"], 1.0) == (0.0, 180.0)
+    for name, parameter in PARAMETERS.items():
+        if parameter.kind == "number":  # the highest value a control offers is one the spec accepts
+            assert getattr(AugmentSpec(**{name: control_bounds(parameter, 0.01)[1]}), name) > 0
+
+
+def test_the_default_preset_is_the_keras_tutorial_and_the_cli_applies_it():
+    assert DEFAULT_PRESET == "keras-tutorial"
+    args = build_parser().parse_args(["augment", "photo.jpg", "--out", "x"])
+    assert args.preset == DEFAULT_PRESET and requested_spec(args) == PRESETS["keras-tutorial"]
+
+
+def test_pixels_to_show_are_rounded_and_clipped_to_8_bits():
+    shown = to_uint8(np.array([-3.0, 0.4, 0.6, 254.5, 300.0], dtype=np.float32))
+    assert shown.dtype == np.uint8 and shown.tolist() == [0, 0, 1, 254, 255]
+
+
+def test_the_operations_image_data_generator_lacks_are_named_in_order():
+    assert missing_operations(EVERYTHING) == ["contrast", "random_erasing"]
+    assert missing_operations(PRESETS["keras-tutorial"]) == []
 
 
 def test_parameters_describe_every_field_in_order():

@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 
 from lab.data import build_manifest, load_manifest, scan, training_splits
+from lab.data.split_choices import (
+    default_subset,
+    manifest_row,
+    own_split_images,
+    split_sizes_text,
+    training_images,
+)
 from lab.errors import LabError
 from lab.settings import load_settings
 from tests import corpus
@@ -58,6 +65,28 @@ def test_manifest_round_trips_by_name(workspace: Path) -> None:
     manifest.save(settings)
     loaded = load_manifest("filtered-1k", settings)
     assert loaded.splits == manifest.splits and loaded.content_hash == manifest.content_hash
+
+
+def test_the_split_builder_keeps_a_datasets_own_folders_and_offers_nested_tutorial_subsets(
+        tmp_path: Path, workspace: Path) -> None:
+    filtered = scan(FILTERED)
+    assert own_split_images(filtered, "validation") == 1000 and own_split_images(filtered, "test") is None
+    assert training_images(filtered) == 2000
+    assert [default_subset(2000, index) for index in range(3)] == [("train_1000", 1000), ("train_500", 500),
+                                                                  ("train_333", 333)]
+    unsplit = scan(corpus.class_folders(tmp_path / "data", per_class=10))
+    assert own_split_images(unsplit, "validation") is None and training_images(unsplit) == 20
+    assert default_subset(20, 0) == ("train_10", 10) and default_subset(1, 0) == ("train_0", 1)
+
+
+def test_a_manifest_in_words_lists_the_base_splits_first_then_the_subsets(workspace: Path) -> None:
+    manifest = build_manifest(scan(FILTERED), name="words", test=0.1, seed=3,
+                              subsets={"train_500": ("train", 500), "a_few": ("validation", 10)})
+    assert split_sizes_text(manifest) == "train 1,800 · validation 1,000 · test 200 · a_few 10 · train_500 500"
+    row = manifest_row(manifest, "cats_and_dogs_filtered")
+    assert row["splits"] == split_sizes_text(manifest) and row["classes"] == "cats, dogs"
+    assert row["dataset"] == "cats_and_dogs_filtered" and row["content hash"] == manifest.content_hash[:12]
+    assert "T" not in row["created"] and row["seed"] == 3
 
 
 @pytest.mark.parametrize("kwargs, message", [

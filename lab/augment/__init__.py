@@ -1,9 +1,9 @@
 """Augmentation in `ImageDataGenerator`'s vocabulary, run by Keras 3 preprocessing layers.
 
-Owns the augmentation spec and its presets (`spec`), the layers it becomes and how a preview or a training
-batch is augmented (`augmenter`, with the custom layers in `layers`; an `Augmenter` keeps one spec's layers
-built and reseeds them per call), the equivalent `python -m lab augment` command line (`command`), and the
-legacy `ImageDataGenerator` kept for comparison (`legacy`).
+Owns the augmentation spec and its presets (`spec`), a spec as a form's values and back (`form`), the layers
+it becomes and how a preview or a training batch is augmented (`augmenter`, with the custom layers in `layers`;
+an `Augmenter` keeps one spec's layers built and reseeds them per call), the equivalent `python -m lab augment`
+command line (`command`), and the legacy `ImageDataGenerator` kept for comparison (`legacy`).
 
 Must not import Streamlit, nor TensorFlow or Keras at load time: pages import this package, and only
 `build_augmenter` and the functions that call it load Keras. It may use `lab.data` (records, the pipeline).
@@ -16,11 +16,14 @@ from lab.augment.augmenter import (
     operation_seeds,
     preview,
     reseed,
+    to_uint8,
     training_batch,
     training_records,
 )
 from lab.augment.command import cli_command, cli_value
+from lab.augment.form import BRIGHTNESS_ON, FORM_FIELDS, control_bounds, form_values, spec_from_form
 from lab.augment.spec import (
+    DEFAULT_PRESET,
     FILL_MODES,
     OPERATIONS,
     PARAMETERS,
@@ -35,7 +38,10 @@ from lab.augment.spec import (
 )
 
 __all__ = [
+    "BRIGHTNESS_ON",
+    "DEFAULT_PRESET",
     "FILL_MODES",
+    "FORM_FIELDS",
     "OPERATIONS",
     "PARAMETERS",
     "PRESETS",
@@ -46,6 +52,8 @@ __all__ = [
     "build_augmenter",
     "cli_command",
     "cli_value",
+    "control_bounds",
+    "form_values",
     "only",
     "operation_seeds",
     "overrides_from",
@@ -54,6 +62,8 @@ __all__ = [
     "reseed",
     "single_operations",
     "spec_from",
+    "spec_from_form",
+    "to_uint8",
     "training_batch",
     "training_records",
 ]

@@ -152,6 +152,11 @@ def preview(image: np.ndarray, spec: AugmentSpec | Augmenter, n: int, seed: int)
     return augment_batch(np.repeat(np.asarray(image, dtype=np.float32)[None], n, axis=0), spec, seed)
 
 
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Augmented float pixels in [0, 255] as 8-bit ones, rounded and clipped: for showing or saving as PNG."""
+    return np.clip(np.round(images), 0, 255).astype(np.uint8)
+
+
 def training_records(records: Sequence[ImageRecord]) -> list[ImageRecord]:
     """The records a training batch is drawn from: the training split, or every record when none is marked so.
 

@@ -28,6 +28,11 @@ def legacy_generator_class() -> type | None:
         return None
 
 
+def missing_operations(spec: AugmentSpec) -> list[str]:
+    """The operations `spec` switches on that ImageDataGenerator lacks: left out on its side of a comparison."""
+    return [operation for operation in spec.operations if operation in NOT_IN_LEGACY]
+
+
 def legacy_kwargs(spec: AugmentSpec) -> dict[str, Any]:
     """The `ImageDataGenerator(...)` arguments for `spec`: the same names, the same values."""
     return {

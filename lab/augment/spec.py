@@ -207,6 +207,7 @@ PRESETS: dict[str, AugmentSpec] = {
     # degrees, with the Keras layers' default fill ("reflect").
     "light": AugmentSpec(rotation_range=36, horizontal_flip=True, fill_mode="reflect"),
 }
+DEFAULT_PRESET = "keras-tutorial"  # what the CLI applies without --preset and the Augment page opens with
 
 
 def spec_from(preset: str, overrides: Mapping[str, Any] | None = None) -> AugmentSpec:

@@ -10,7 +10,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lab.augment import PARAMETERS, PRESETS, AugmentSpec, parse_assignments, preview, spec_from
+from lab.augment import (
+    DEFAULT_PRESET,
+    PARAMETERS,
+    PRESETS,
+    AugmentSpec,
+    parse_assignments,
+    preview,
+    spec_from,
+    to_uint8,
+)
 from lab.errors import LabError
 from lab.storage import write_bytes_atomic
 
@@ -18,8 +27,8 @@ from lab.storage import write_bytes_atomic
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("augment", help="write augmented variants of an image, as training sees them")
     parser.add_argument("image", help="an image file")
-    parser.add_argument("--preset", default="keras-tutorial", help=f"one of: {', '.join(PRESETS)} "
-                        "(default: keras-tutorial)")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help=f"one of: {', '.join(PRESETS)} "
+                        f"(default: {DEFAULT_PRESET})")
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
                         help="change one parameter of the preset (repeatable); parameters: "
                         f"{', '.join(PARAMETERS)}")
@@ -54,5 +63,5 @@ def run(args: argparse.Namespace) -> int:
 
 def _png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8)).save(buffer, format="PNG")
+    Image.fromarray(to_uint8(image)).save(buffer, format="PNG")
     return buffer.getvalue()

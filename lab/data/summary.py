@@ -114,13 +114,14 @@ def _per_folder(paths: Sequence[str], root: Path) -> Counter[Path]:
     """Folder -> files under it, counted per parent folder first since there are few."""
     counts: Counter[Path] = Counter()
     for folder, files in Counter(os.path.dirname(path) for path in paths).items():
-        relative = _relative(Path(folder), root)
+        relative = relative_path(Path(folder), root)
         for level in (relative, *relative.parents):
             counts[level] += files
     return counts
 
 
-def _relative(path: Path, root: Path) -> Path:
+def relative_path(path: Path, root: Path) -> Path:
+    """`path` relative to `root`, or `path` unchanged where it does not lie under `root`."""
     try:
         return path.relative_to(root)
     except ValueError:
