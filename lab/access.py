@@ -15,8 +15,9 @@ path is shown: `shown_path` gives the name a visitor can know instead (a dataset
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from lab.data.manifest import manifest_path
 from lab.data.training import resolve_data_path
@@ -97,6 +98,13 @@ def shown_path(path: str | Path, settings: Settings) -> str:
     if within(path, [settings.runs_dir]):
         return f"run {Path(path).resolve().relative_to(settings.runs_dir.resolve()).as_posix()}"
     return Path(path).name
+
+
+def shown_config(config: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """A run's config as a browser may see it: its data and weights paths through `shown_path` (by name
+    in demo mode)."""
+    return {field: shown_path(value, settings) if field in ("data", "weights") and value else value
+            for field, value in config.items()}
 
 
 def _inside(raw: str | Path, folders: Sequence[Path], exists: Callable[[Path], bool]) -> Path | None:

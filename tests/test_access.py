@@ -17,6 +17,7 @@ from lab.access import (
     allowed_data_source,
     allowed_weights,
     browser_config,
+    shown_config,
     shown_path,
 )
 from lab.data import build_manifest, scan
@@ -135,6 +136,10 @@ def test_demo_mode_launches_nothing_and_shows_names_not_paths(server: Path, monk
     assert shown_path(server / "data" / "pets" / "cats", settings) == "pets/cats"
     assert shown_path(settings.runs_dir / "0101-run", settings) == "run 0101-run"
     assert shown_path(server / "secret" / "key.weights.h5", settings) == "key.weights.h5"
+    config = {"data": str(server / "data" / "pets"), "weights": str(server / "weights" / "mine.weights.h5"),
+              "epochs": 3, "fine_tune_at": ""}
+    assert shown_config(config, settings) == {"data": "pets", "weights": "mine.weights.h5", "epochs": 3,
+                                              "fine_tune_at": ""}
     message = refusal_of(allowed_data_path, settings, "nowhere")
     assert str(server) not in message and "the data folder" in message
 
@@ -143,6 +148,7 @@ def test_outside_demo_mode_the_checked_config_is_what_launches(server: Path) -> 
     settings = load_settings()
     config = browser_config(TrainConfig(data="pets", backbone="mobilenet", weights="mine.weights.h5"), settings)
     assert config.data == str(server / "data" / "pets")
+    assert shown_config(config.to_dict(), settings) == config.to_dict()  # paths as they are outside demo mode
     assert config.weights == str(server / "weights" / "mine.weights.h5")
 
 

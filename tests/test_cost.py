@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from lab.runs.describe import progress_text
 from lab.settings import load_settings
 from lab.training import recorder
 from lab.training.config import TrainConfig
-from lab.training.cost import estimate_cost, time_in_words
+from lab.training.cost import estimate_cost, preset_seconds, time_in_words
 from lab.training.recorder import EpochClock
 from lab.training.speed import PROCESS_SECONDS, FinishedRun
 from lab.training.train import train
@@ -87,6 +88,17 @@ def test_each_strategy_is_calibrated_from_earlier_runs_of_that_strategy(workspac
     for epoch, group in itertools.groupby(events, key=lambda event: event["epoch"]):
         etas = [event["eta_seconds"] for event in group if event["eta_seconds"] is not None]
         assert all(later >= earlier / 5 - 2 for earlier, later in itertools.pairwise(etas)), (epoch, etas)
+
+
+def test_a_presets_time_is_known_once_a_run_like_it_measured_the_speed(workspace, tiny_config, tiny_run):
+    settings = load_settings()
+    assert preset_seconds(tiny_config, settings) is None  # never measured for a list of presets
+    shutil.copytree(tiny_run, settings.runs_dir / tiny_run.name)
+    seconds = preset_seconds(tiny_config, settings)
+    assert seconds is not None and seconds == estimate_cost(tiny_config, settings, measure=False)["seconds"]
+    all_images = dataclasses.replace(tiny_config, train_size=None, validation_size=None)
+    assert preset_seconds(all_images, settings) > seconds  # the whole folder, counted once the speed is known
+    assert preset_seconds(dataclasses.replace(all_images, data="not-here"), settings) is None  # no photos to count
 
 
 def test_the_eta_stays_steady_within_an_epoch_whose_first_batch_traced_the_graph(monkeypatch):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lab.errors import LabError
+from lab.evaluation.evaluate import evaluation_names, evaluations, evaluations_stamp
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.paired import mcnemar_exact, pair
 from lab.evaluation.predictions import Predictions, concatenate
@@ -116,3 +118,27 @@ def test_a_damaged_predictions_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "predictions.csv").write_text("not,a,table\n")
     with pytest.raises(LabError, match="not a predictions table"):
         Predictions.load(tmp_path / "predictions.csv")
+
+
+def test_every_view_is_plain_data_for_a_page_to_cache() -> None:
+    interpretation = Interpretation(predictions())
+    views = interpretation.views(top=2)
+    assert (views["accuracy"], views["n"], views["classes"]) == (0.7, 10, ["cat", "dog"])
+    assert views["counts"] == [[3, 1], [2, 4]] and views["normalized"] == [[0.75, 0.25], [1 / 3, 2 / 3]]
+    assert [row["path"] for row in views["top_losses"]] == [row["path"] for row in interpretation.top_losses(2)]
+    assert views["most_confused"] == [("dog", "cat", 2), ("cat", "dog", 1)]
+    assert views["report"] == interpretation.report() and views["curves"]["roc"]["auc"] == pytest.approx(0.875)
+
+
+def test_stored_evaluations_are_named_own_splits_first_and_stamped_by_their_files(tmp_path: Path) -> None:
+    assert evaluations_stamp(tmp_path) == ()
+    concatenate([predictions(split="validation"), predictions(split="test")]).save(tmp_path / "predictions.csv")
+    (tmp_path / "evaluations" / "holdout").mkdir(parents=True)
+    predictions(split="holdout").save(tmp_path / "evaluations" / "holdout" / "predictions.csv")
+    stamp = evaluations_stamp(tmp_path)
+    assert len(stamp) == 2
+    os.utime(tmp_path / "predictions.csv", (1, 1))
+    assert evaluations_stamp(tmp_path) != stamp  # a file written again is a new key
+    assert evaluation_names([evaluations(tmp_path), {"another": None, "validation": None}]) == [
+        "test", "validation", "another", "holdout"]
+    assert evaluation_names([{}]) == []

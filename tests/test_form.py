@@ -1,17 +1,33 @@
-"""The config form's rules in lab: what a backbone or strategy change rules out, and the overrides text box."""
+"""The config form's rules in lab: what a backbone or strategy change rules out, the overrides text box, the
+form's start, and the words its pickers show."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
+import pytest
+
+from lab.errors import LabError
+from lab.settings import load_settings
 from lab.training.config import TrainConfig
 from lab.training.form import (
+    STARTING_PRESET,
+    backbone_label,
+    choices_note,
+    config_from_form,
+    data_choice,
+    manifest_label,
     matching_preset,
     overrides_text,
     parse_overrides_text,
     repair,
     size_note,
+    split_label,
+    starting_config,
     suggested_weights,
+    weights_label,
+    with_current,
 )
 from lab.training.presets import DESCRIPTIONS, PRESETS
 
@@ -83,3 +99,55 @@ def test_the_preset_a_config_is_whatever_its_data():
     assert matching_preset(moved, PRESETS) == "mobilenet-v2-quick"
     assert matching_preset(dataclasses.replace(moved, epochs=6), PRESETS) is None
     assert set(DESCRIPTIONS) == set(PRESETS)  # every preset is described for the picker
+
+
+def test_the_strategy_is_explained_and_a_non_native_size_costed_on_a_second_line():
+    assert choices_note("frozen", "mobilenet_v2", 224) == (
+        "**frozen**: frozen backbone inside the model, run on every augmented batch.")
+    note = choices_note("feature-extractor", "mobilenet_v2", 160)
+    assert note.startswith("**feature-extractor**: backbone features computed once and cached")
+    assert note.endswith("  \n160 px instead of MobileNetV2's native 224 px: faster (about 2.0x less computation "
+                         "per image); about 1-1.5 points lower accuracy, measured on cats_and_dogs_filtered")
+
+
+def test_a_new_form_starts_on_the_chosen_dataset_else_the_sample_else_the_first():
+    datasets = {Path("/d/tiny-upload"): "tiny-upload (uploaded)", Path("/d/cats_and_dogs_filtered"): "cats_and_dogs_filtered"}
+    quick = PRESETS[STARTING_PRESET]
+    assert starting_config(datasets, "/d/mine") == dataclasses.replace(quick, data="/d/mine")
+    assert starting_config(datasets).data == "/d/cats_and_dogs_filtered"  # not the upload that sorts first
+    assert starting_config({Path("/d/pets"): "pets"}).data == "/d/pets"
+    assert starting_config({}) == quick
+
+
+def test_a_presets_bare_folder_name_becomes_the_folder_the_data_box_lists(workspace):
+    settings = load_settings()
+    folder = data_choice("cats_and_dogs_filtered", settings)
+    assert Path(folder).is_absolute() and Path(folder, "train").is_dir()
+    assert data_choice("no-such-set", settings) == "no-such-set"  # left as typed: the form says what is wrong
+
+
+def test_a_form_is_read_as_a_config_naming_its_first_bad_field():
+    values = {**PRESETS["vgg16-frozen-augmented"].to_dict(), "augment_overrides": "rotation_range=30"}
+    config = config_from_form(values)
+    assert config.augment_overrides == {"rotation_range": 30.0}
+    with pytest.raises(LabError, match="fine_tune_at"):
+        config_from_form({**values, "fine_tune_at": "block4"})
+
+
+def test_a_picker_keeps_the_value_it_holds():
+    assert with_current(["a", "b"], "b") == ["a", "b"]
+    assert with_current(["a", "b"], None) == ["a", "b"]
+    assert with_current(["a", "b"], "typed") == ["typed", "a", "b"]
+
+
+def test_pickers_say_choices_in_few_words():
+    assert [weights_label(w) for w in ("imagenet", "none")] == ["imagenet", "none (random)"]
+    assert weights_label("/w/mobilenet_v2_1.0_224_no_top.weights.h5") == "mobilenet_v2_1.0_224 · local file"
+    assert weights_label("/w/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5") == (
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop · local file")
+    assert backbone_label("mobilenet", AVAILABLE) == "mobilenet · weights here: imagenet, file"
+    assert backbone_label("vgg16", AVAILABLE) == "vgg16 · weights here: none"
+    sizes = {"train": 2000, "validation": 1000, "train_1000": 1000}
+    assert manifest_label("cats", sizes) == "cats · manifest: train 2,000 · validation 1,000 · train_1000 1,000"
+    assert split_label("train_1000", sizes) == "train_1000 · 1,000 images"
+    assert split_label("train", {}) == "train"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lab.evaluation.references import REFERENCES, reference_for
+from lab.evaluation.references import REFERENCES, reference_for, study_reference
 from lab.training.presets import PRESETS
 
 
@@ -23,3 +23,7 @@ def test_data_epochs_and_seed_may_differ_but_the_training_recipe_may_not() -> No
     assert reference_for(other_size.to_dict(), other_size.resolved_head) is None
     quick = PRESETS["mobilenet-v2-quick"]
     assert reference_for(quick.to_dict(), quick.resolved_head) is None
+
+
+def test_a_study_is_drawn_against_the_keras_tutorials_vgg16() -> None:
+    assert study_reference() == ("Keras tutorial, VGG16 on 1K and on 20K: 93%", 0.93)

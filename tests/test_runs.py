@@ -15,11 +15,12 @@ import pytest
 from lab.cli import main
 from lab.errors import LabError
 from lab.runs import labels
-from lab.runs.describe import event_text, status_fraction, status_text
+from lab.runs.describe import event_text, meanings_text, status_fraction, status_text
+from lab.runs.differences import config_differences, points_change
 from lab.runs.jobs import process_identity
-from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, UNKNOWN, Status, now_iso
+from lab.runs.status import FAILED, FINISHED, MEANINGS, QUEUED, RUNNING, STOPPED, UNKNOWN, Status, now_iso
 from lab.runs.store import Run, RunStore
-from lab.runs.table import COLUMNS, run_rows
+from lab.runs.table import COLUMNS, filter_choices, filter_rows, published_figures, run_rows
 from lab.training.config import TrainConfig
 from lab.training.presets import PRESETS
 
@@ -309,3 +310,54 @@ def test_files_the_lab_writes_are_readable_by_others(tmp_path: Path) -> None:
 
     write_json_atomic(tmp_path / "card.json", {"classes": ["cats", "dogs"]})
     assert (tmp_path / "card.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_every_state_is_explained_on_one_line() -> None:
+    assert meanings_text() == "; ".join(f"{state}: {meaning}" for state, meaning in MEANINGS.items())
+    assert meanings_text().startswith(f"{QUEUED}: waiting for a worker") and f"{UNKNOWN}: " in meanings_text()
+
+
+ROWS = [
+    {"id": "1-a", "name": "baseline", "status": FINISHED, "backbone": "vgg16", "strategy": "frozen", "tags": ["k"],
+     "reference": "VGG16 frozen, 1K images", "reference_accuracy": 0.93},
+    {"id": "2-b", "name": "b", "status": FAILED, "backbone": "mobilenet", "strategy": None, "tags": ["k", "x"],
+     "reference": None, "reference_accuracy": None},
+    {"id": "3-c", "name": "c", "status": FINISHED, "backbone": "mobilenet", "strategy": "frozen", "tags": [],
+     "reference": "Basic CNN from scratch", "reference_accuracy": 0.72},
+]
+
+
+def ids(rows: list[dict]) -> list[str]:
+    return [row["id"] for row in rows]
+
+
+def test_the_runs_table_is_searched_and_filtered_by_any_cell_choice_and_tag() -> None:
+    assert filter_rows(ROWS) == ROWS
+    assert ids(filter_rows(ROWS, "BASE")) == ["1-a"]  # any cell, any case
+    assert ids(filter_rows(ROWS, wanted={"backbone": ["mobilenet"], "status": []})) == ["2-b", "3-c"]
+    assert ids(filter_rows(ROWS, wanted={"backbone": ["mobilenet"], "strategy": ["frozen"]})) == ["3-c"]
+    assert ids(filter_rows(ROWS, tags=["x", "nowhere"])) == ["2-b"]
+    assert ids(filter_rows(ROWS, "mobilenet", tags=["k"])) == ["2-b"]
+    assert filter_choices(ROWS, "strategy") == ["frozen"]  # an empty cell offers nothing
+    assert filter_choices(ROWS, "backbone") == ["mobilenet", "vgg16"]
+    assert filter_choices(ROWS, "tags") == ["k", "x"]
+
+
+def test_the_published_figures_the_rows_repeat() -> None:
+    assert published_figures(ROWS) == {"VGG16 frozen, 1K images": 0.93, "Basic CNN from scratch": 0.72}
+    assert published_figures(ROWS[1:2]) == {}
+
+
+def test_only_the_config_fields_that_differ_are_compared() -> None:
+    first = {"backbone": "vgg16", "epochs": 5, "weights": "imagenet"}
+    second = {"backbone": "vgg16", "epochs": 8, "weights": "imagenet", "class_weights": True}
+    assert config_differences({"a": first, "b": second}) == {
+        "a": {"class_weights": "None", "epochs": "5"}, "b": {"class_weights": "True", "epochs": "8"}}
+    assert config_differences({"a": first, "b": dict(first)}) == {"a": {}, "b": {}}
+    assert config_differences({"a": {"x": 1}, "b": {"x": 1.5}})["b"] == {"x": "1.5"}
+
+
+def test_metric_changes_read_in_percentage_points() -> None:
+    assert points_change(0.925, 0.9) == "+2.5 points"
+    assert points_change(0.8, 0.9) == "-10.0 points"
+    assert points_change(None, 0.9) is None and points_change(0.9, None) is None

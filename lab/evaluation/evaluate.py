@@ -13,6 +13,7 @@ classes are matched to the run's by name; a class the run does not know is an er
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,22 @@ def evaluate_run(run_dir: Path, data: str | Path, *, split: str | None = None, n
     write_json_atomic(folder / SUMMARY_FILE, summary)
     track_into_log(run_dir)  # the run's MLflow copy gains this evaluation (when tracking is on)
     return summary
+
+
+def evaluations_stamp(run_dir: Path) -> tuple[float, ...]:
+    """The modification times of a run's stored predictions (its own and each named evaluation's): a cache
+    key that changes when `evaluations` would read something else."""
+    run_dir = Path(run_dir)
+    files = [run_dir / PREDICTIONS_FILE, *sorted((run_dir / EVALUATIONS_DIR).glob(f"*/{PREDICTIONS_FILE}"))]
+    return tuple(path.stat().st_mtime for path in files if path.exists())
+
+
+def evaluation_names(stored: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The evaluation sets any of several runs has (each run's `evaluations`): the runs' own test and
+    validation splits first, then the named evaluations alphabetically."""
+    found = {name for evaluated in stored for name in evaluated}
+    own = [name for name in ("test", "validation") if name in found]
+    return [*own, *sorted(found - set(own))]
 
 
 def evaluations(run_dir: Path) -> dict[str, Predictions]:

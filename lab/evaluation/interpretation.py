@@ -74,6 +74,15 @@ class Interpretation:
                  for t in self._labels for q in self._labels if t != q and counts[t, q] >= min_count]
         return sorted(pairs, key=lambda pair: -pair[2])
 
+    def views(self, top: int = 12) -> dict[str, Any]:
+        """Every view as plain data (lists, not arrays), for a page to cache and draw: accuracy, n, classes,
+        the report, the confusion matrix in counts and normalised, the curves, the `top` losses and the
+        most-confused pairs."""
+        return {"accuracy": self.predictions.accuracy, "n": len(self.predictions), "classes": self.classes,
+                "report": self.report(), "counts": self.confusion_matrix().tolist(),
+                "normalized": self.confusion_matrix(normalize=True).tolist(), "curves": self.curves(),
+                "top_losses": self.top_losses(top), "most_confused": self.most_confused()}
+
     def summary(self) -> dict[str, Any]:
         """The JSON the CLI prints and runs store: accuracy, n, classes, per_class, confusion matrix, curves' areas."""
         report = self.report()

@@ -24,6 +24,11 @@ _TENSORFLOW_NOISE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d
 NOT_RESPONDING = "not responding"  # a running run whose worker gave no sign of life within the limit
 
 
+def meanings_text() -> str:
+    """Every state and what it means, on one line (a status column's help)."""
+    return "; ".join(f"{state}: {meaning}" for state, meaning in MEANINGS.items())
+
+
 def shown_state(status: Status) -> str:
     """The state a person sees: the state on disk, or "not responding" for a silent running run."""
     return NOT_RESPONDING if not_responding_for(status) is not None else status.state

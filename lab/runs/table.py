@@ -7,6 +7,7 @@ the run folders on every call; a folder whose files are damaged or half-written 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,29 @@ COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "ima
 def run_rows(runs_dir: Path) -> list[dict[str, Any]]:
     """Every run under `runs_dir`, newest first, as one flat row (`COLUMNS`)."""
     return [run_row(Run(Path(runs_dir) / run_id), state) for run_id, state in RunStore(runs_dir).states().items()]
+
+
+def filter_choices(rows: list[dict[str, Any]], field: str) -> list[str]:
+    """What a filter on `field` offers: each value the rows hold, as text, sorted (a run's tags one by one)."""
+    if field == "tags":
+        return sorted({tag for row in rows for tag in row["tags"]})
+    return sorted({str(row[field]) for row in rows if row[field] is not None})
+
+
+def filter_rows(rows: list[dict[str, Any]], text: str = "", wanted: Mapping[str, Collection[str]] | None = None,
+                tags: Collection[str] = ()) -> list[dict[str, Any]]:
+    """The rows that hold `text` in any cell (any case), whose `field` is one of `wanted[field]` (an empty
+    choice keeps every row), and that carry at least one of `tags` (when any are given)."""
+    text = text.lower()
+    return [row for row in rows
+            if (not text or text in " ".join(map(str, row.values())).lower())
+            and all(not values or str(row[field]) in values for field, values in (wanted or {}).items())
+            and (not tags or set(tags) & set(row["tags"]))]
+
+
+def published_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The tutorial experiments these rows repeat, each with its published accuracy (a chart's reference lines)."""
+    return {row["reference"]: row["reference_accuracy"] for row in rows if row["reference"]}
 
 
 def short_name(run_id: str) -> str:

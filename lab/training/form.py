@@ -6,20 +6,37 @@ config enforces: when the backbone or strategy changes, values they rule out are
 (weights this machine has, the tutorial CNNs only from scratch, a boundary and an image size the
 backbone knows, no fine-tune boundary outside fine-tuning); a config that still holds one is refused
 by `TrainConfig` itself, never silently corrected. A new backbone brings its native image size unless
-the person chose a size; `size_note` says what another size costs. `matching_preset` tells a form which
-tutorial experiment it holds. The augmentation overrides are a text box in a form: `overrides_text`
-and `parse_overrides_text` convert both ways.
+the person chose a size; `size_note` says what another size costs, `choices_note` what the strategy
+does. `matching_preset` tells a form which tutorial experiment it holds; `starting_config` is the form
+before anyone touches it. The augmentation overrides are a text box in a form: `overrides_text` and
+`parse_overrides_text` convert both ways, and `config_from_form` reads a whole form. The labels
+(`weights_label`, `backbone_label`, `manifest_label`, `split_label`) say a choice in the words a picker
+shows, short enough for a narrow box.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from lab.augment import parse_assignments
+from lab.data.training import resolve_data_path
+from lab.settings import Settings
 from lab.training.backbones import get_spec
 from lab.training.config import WEIGHT_KINDS, TrainConfig
-from lab.training.presets import MEASURED_SIZE_EFFECTS
+from lab.training.presets import MEASURED_SIZE_EFFECTS, PRESETS
+
+STARTING_PRESET = "mobilenet-v2-quick"  # fast enough that a newcomer's first run ends while they watch
+SAMPLE_DATASET = "cats_and_dogs_filtered"
+STRATEGY_HELP = {
+    "scratch": "random weights, every layer trains (the tutorial's own CNNs)",
+    "feature-extractor": "backbone features computed once and cached; only the head trains (fast, no augmentation)",
+    "frozen": "frozen backbone inside the model, run on every augmented batch",
+    "fine-tune": "train the head, then unfreeze from a boundary at a lower learning rate",
+}
+WEIGHTS_FILE_SUFFIX = re.compile(r"(_imagenet)?(_no_top)?(\.weights)?\.h5$")  # what every weights file name says
 
 
 def suggested_weights(backbone: str, strategy: str, available: Mapping[str, list[str]]) -> str:
@@ -90,3 +107,61 @@ def _text(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return str(value).lower()
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def choices_note(strategy: str, backbone: str, image_size: int) -> str:
+    """What the chosen strategy does, and (on a second line) what a non-native image size costs."""
+    note = size_note(backbone, image_size)
+    return f"**{strategy}**: {STRATEGY_HELP[strategy]}." + (f"  \n{note[0].upper()}{note[1:]}" if note else "")
+
+
+def starting_config(datasets: Mapping[Path, str], chosen: str | None = None) -> TrainConfig:
+    """The form before anyone touches it: the quick preset on `chosen` (the dataset picked last), else the
+    shared sample, else the first dataset (never merely what sorts first: a tiny upload cannot run it).
+
+    datasets: each dataset folder -> the name a person knows it by (`lab.workspace.dataset_names`).
+    """
+    preset = PRESETS[STARTING_PRESET]
+    sample = [str(folder) for folder, name in datasets.items() if name == SAMPLE_DATASET]
+    data = chosen or next(iter([*sample, *map(str, datasets)]), preset.data)
+    return TrainConfig.from_dict({**preset.to_dict(), "data": data})
+
+
+def data_choice(source: str, settings: Settings) -> str:
+    """A preset's bare folder name (`cats_and_dogs_filtered`) as the folder a data picker lists."""
+    folder = resolve_data_path(source, settings)
+    return str(folder) if folder is not None and folder.is_absolute() and folder.exists() else source
+
+
+def config_from_form(values: Mapping[str, Any]) -> TrainConfig:
+    """The config a form's raw values describe (the overrides as typed text); `LabError` names the first bad
+    field, a stale fine-tune boundary included."""
+    return TrainConfig.from_dict({**values, "augment_overrides": parse_overrides_text(values["augment_overrides"])})
+
+
+def with_current(options: Sequence[Any], current: Any) -> list[Any]:
+    """A picker's `options` plus the value it holds, so a preset's or a typed value is never dropped."""
+    return list(options) if current in options or current is None else [current, *options]
+
+
+def weights_label(value: str) -> str:
+    """Short enough for a narrow box: "imagenet", "none (random)", "mobilenet_v2_1.0_224 · local file"."""
+    if value in WEIGHT_KINDS:
+        return {"imagenet": "imagenet", "none": "none (random)"}[value]
+    return f"{WEIGHTS_FILE_SUFFIX.sub('', Path(value).name)} · local file"
+
+
+def backbone_label(name: str, available: Mapping[str, list[str]]) -> str:
+    """A backbone with the kinds of weights this machine has for it: "vgg16 · weights here: imagenet, file"."""
+    kinds = ["imagenet" if w == "imagenet" else "file" for w in available.get(name, []) if w != "none"]
+    return f"{name} · weights here: {', '.join(dict.fromkeys(kinds)) or 'none'}"
+
+
+def manifest_label(name: str, sizes: Mapping[str, int]) -> str:
+    """A saved manifest with its splits and subsets: "cats · manifest: train 2,000 · validation 1,000"."""
+    return f"{name} · manifest: " + " · ".join(f"{split} {count:,}" for split, count in sizes.items())
+
+
+def split_label(name: str, sizes: Mapping[str, int]) -> str:
+    """A split with its images, where they are known: "train_1000 · 1,000 images"."""
+    return f"{name} · {sizes[name]:,} images" if name in sizes else name

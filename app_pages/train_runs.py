@@ -1,0 +1,126 @@
+"""The Train page's live view of the runs: the queue reconciled, the chosen run's state, figures, curves and log.
+
+Not a page. A thin view over `lab.runs` (`jobs` to reconcile and stop, `describe` for the words, `store` to
+read and delete). It polls the run folders with `st.fragment(run_every=...)`, so a reload, a second browser
+or an app restart re-attaches to what is running. Session state holds one run id.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages.charts import curves
+from lab.evaluation.evaluate import MODEL_FILE
+from lab.runs import jobs
+from lab.runs.describe import meanings_text, readable_log, status_fraction, status_text
+from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, STOPPED, Status, runs_in
+from lab.runs.store import Run, RunStore
+from lab.settings import Settings
+from lab.training.cost import duration_text
+
+RUN_KEY = "train_run_id"
+ACTIVE_POLL, IDLE_POLL = 1.0, 5.0  # seconds between refreshes of the live view
+# How an ended run's state is shown: finished in green, stopped in amber, failed in red.
+ENDED = {FINISHED: (st.success, ":material/check_circle:"), STOPPED: (st.warning, ":material/pause_circle:"),
+         FAILED: (st.error, ":material/error:")}
+
+
+def runs_section(settings: Settings) -> None:
+    """The live view, polled fast while a run is under way and slowly otherwise."""
+    st.header("Runs")
+    busy = bool(runs_in(RunStore(settings.runs_dir).states(), *ACTIVE_STATES))
+    st.fragment(watch, run_every=ACTIVE_POLL if busy else IDLE_POLL)(settings, busy)
+
+
+def watch(settings: Settings, was_active: bool) -> None:
+    """The live part of the page: queue, runs, and the selected run, re-read from disk on every poll."""
+    jobs.reconcile(settings.runs_dir, settings)
+    runs = {run.id: run for run in RunStore(settings.runs_dir).list()}
+    states = {run_id: run.status().state for run_id, run in runs.items()}
+    active = runs_in(states, *ACTIVE_STATES)
+    if bool(active) != was_active:
+        st.rerun()  # poll faster (or slower) from now on
+    if not runs:
+        st.info("No runs yet: configure one above and press Launch.")
+        return
+    if st.session_state.get(RUN_KEY) not in runs:
+        st.session_state[RUN_KEY] = active[-1] if active else next(iter(runs))
+    chosen = st.selectbox("Run", list(runs), key=RUN_KEY, persist_state="session",
+                          format_func=lambda run_id: f"{run_id} · {states[run_id]}")
+    show_run(runs[chosen], settings.runs_dir)
+    with st.expander(f"All runs ({len(runs)})"):
+        runs_table(list(runs.values()))
+
+
+def show_run(run: Run, runs_dir: Path) -> None:
+    status = run.status()
+    show_state(run, status, runs_dir)
+    metrics = run.metrics()
+    if metrics.get("best_val_accuracy") is not None:
+        accuracy, test, epochs, images, seconds = st.columns(5)
+        accuracy.metric("Best validation accuracy", f"{metrics['best_val_accuracy']:.1%}",
+                        help=f"at epoch {metrics.get('best_epoch')}; best.keras holds that model")
+        if metrics.get("test_accuracy") is not None:
+            test.metric("Test accuracy", f"{metrics['test_accuracy']:.1%}",
+                        help=f"the final model on {metrics.get('test_images', 0):,} photos it never saw in training")
+        epochs.metric("Epochs", metrics.get("epochs_completed"))
+        images.metric("Training images", f"{metrics.get('train_images', 0):,}")
+        seconds.metric("Time", duration_text(metrics.get("seconds") or 0))
+    if status.state in (FINISHED, STOPPED) and (run.path / MODEL_FILE).exists():
+        next_steps(run)
+    if not status.active:
+        st.button("Delete this run", key=f"delete_{run.id}", icon=":material/delete:", on_click=delete_run,
+                  args=(run.id, runs_dir), help="Removes the run folder: model, checkpoints, history and log.")
+    history = run.history()
+    if history:
+        loss, accuracy = st.columns(2)
+        loss.plotly_chart(curves({"": history}, "loss"), key=f"loss_{run.id}")
+        accuracy.plotly_chart(curves({"": history}, "accuracy"), key=f"accuracy_{run.id}")
+    st.caption(f"Run folder: {run.path} · {run.config_dict().get('backbone')} · log (TensorFlow's start-up "
+               "messages left out; log.txt has everything):")
+    st.code(readable_log(run.log_tail(400)) or "(empty)", language=None, wrap_lines=True)
+
+
+def show_state(run: Run, status: Status, runs_dir: Path) -> None:
+    """A progress bar and a Stop button while the run is under way; once it ended, its state in its colour."""
+    if not status.active:
+        box, icon = ENDED.get(status.state, (st.info, ":material/help:"))
+        box(status_text(status), icon=icon)
+        return
+    stopping = run.stop_requested()
+    bar, button = st.columns([5, 1], vertical_alignment="bottom")
+    bar.progress(status_fraction(status), text=status_text(status, stopping=stopping))
+    # Primary and beside its progress bar: unmistakable next to Streamlit's own small "Stop" in the header,
+    # which only interrupts a page refresh.
+    button.button("Stop training", key=f"stop_{run.id}", icon=":material/stop_circle:", disabled=stopping,
+                  type="primary", on_click=jobs.stop, args=(run.id, runs_dir), width="stretch",
+                  help="Stops after the current batch; the history and the best checkpoint are kept.")
+
+
+def next_steps(run: Run) -> None:
+    """What a person can do with a trained model: compare it, and take it away."""
+    compare, download = st.columns(2)
+    compare.markdown("**Next:** [compare it with your other runs](/compare), its test photos and its mistakes "
+                     "included.")
+    download.download_button("Download the model (.keras)", data=functools.partial((run.path / MODEL_FILE).read_bytes),
+                             file_name=f"{run.id}.keras", mime="application/octet-stream",
+                             icon=":material/download:", key=f"download_{run.id}",
+                             help="Raw RGB photos (0-255) in, one probability per class out; "
+                                  "keras.saving.load_model opens it.")
+
+
+def delete_run(run_id: str, runs_dir: Path) -> None:
+    """Runs before the rerun, so the run selector then simply falls back to another run."""
+    RunStore(runs_dir).delete(run_id)
+    st.session_state.pop(RUN_KEY, None)
+
+
+def runs_table(runs: list[Run]) -> None:
+    rows = [{k: s[k] for k in ("id", "status", "best_val_accuracy", "epochs_completed", "config", "created")}
+            for s in (run.summary() for run in runs)]
+    st.dataframe(rows, hide_index=True, column_config={
+        "status": st.column_config.TextColumn("status", help=meanings_text()),
+        "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent")})
