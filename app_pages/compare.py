@@ -23,13 +23,13 @@ from lab.evaluation.evaluate import EVALUATIONS_DIR, evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.paired import pair
 from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
-from lab.evaluation.references import REFERENCES
 from lab.runs import labels, study
 from lab.runs.status import MEANINGS, RUNNING
 from lab.runs.store import Run, RunStore
 from lab.runs.table import run_rows
 from lab.settings import Settings, load_settings
 from lab.training.presets import STUDY_PRESETS
+from lab.training.references import REFERENCES
 
 TABLE_KEY, SELECTED_KEY, EVALUATION_KEY = "compare_table", "compare_selected", "compare_evaluation"
 MANAGED_KEY, CONFIRM_KEY = "compare_run", "compare_confirm"

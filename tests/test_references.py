@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lab.evaluation.references import REFERENCES, reference_for
 from lab.training.presets import PRESETS
+from lab.training.references import REFERENCES, reference_for
 
 
 def test_every_reference_names_a_preset_that_matches_it() -> None:
