@@ -19,10 +19,12 @@ import streamlit as st
 from app_pages.charts import confusion_heatmap, curves, pr_figure, roc_figure, study_figure
 from lab.access import TRAINING_OFF, shown_path
 from lab.errors import LabError
-from lab.evaluation.evaluate import EVALUATIONS_DIR, evaluations
+from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.paired import pair
-from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
+from lab.evaluation.predictions import Predictions
+from lab.run_files import EVALUATIONS as EVALUATIONS_DIR
+from lab.run_files import PREDICTIONS as PREDICTIONS_FILE
 from lab.runs import labels, study
 from lab.runs.status import MEANINGS, RUNNING
 from lab.runs.store import Run, RunStore

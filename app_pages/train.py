@@ -28,9 +28,9 @@ from app_pages.charts import curves
 from app_pages.session_keys import DATASET_PATH
 from lab.access import TRAINING_OFF, browser_config, refusals
 from lab.data.manifest import list_manifests, manifest_path
-from lab.data.training import resolve_data_path, split_sizes
+from lab.data.run_data import resolve_data_path, split_sizes
 from lab.errors import LabError
-from lab.evaluation.evaluate import MODEL_FILE
+from lab.run_files import MODEL as MODEL_FILE
 from lab.runs import jobs
 from lab.runs.describe import readable_log, status_fraction, status_text
 from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, MEANINGS, STOPPED, Status, runs_in

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lab.data.manifest import manifest_path
-from lab.data.training import resolve_data_path
+from lab.data.run_data import resolve_data_path
 from lab.errors import LabError
 from lab.paths import absolute, same_path, within
 from lab.settings import Settings

@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
+from lab.evaluation.predictions import Predictions
 from lab.progress import Throttle
+from lab.run_files import PREDICTIONS as PREDICTIONS_FILE
 from lab.storage import temporary_model, write_bytes_atomic, write_json_atomic, writing
-from lab.training.backbones import Backbone
+from lab.training.backbone_factory import Backbone
 from lab.training.config import TrainConfig
 
 Event = dict[str, Any]
