@@ -3,7 +3,7 @@
 A thin view over `lab.runs.table` (the rows and their filters), `lab.runs.differences` (what differs
 between the runs picked), `lab.runs.labels` (rename, tag), `lab.runs.store` (delete),
 `app_pages.evaluation_views` (each run's stored evaluation and the paired comparison) and `lab.runs.study`
-with `lab.evaluation.references` (the dataset-size study against the tutorial's figure). Nothing here runs
+with `lab.training.references` (the dataset-size study against the tutorial's figure). Nothing here runs
 a model: every view reads files the runs stored. Session state holds only run ids. In demo mode (`Settings.demo`) nothing is
 renamed, tagged, deleted or launched, and runs and datasets go by name, never by path.
 """
@@ -21,7 +21,6 @@ from app_pages.charts import curves, study_figure
 from app_pages.evaluation_views import MCNEMAR_HELP, evaluation_section
 from lab.access import TRAINING_OFF, shown_config, shown_path
 from lab.errors import LabError
-from lab.evaluation.references import study_reference
 from lab.runs import labels, study
 from lab.runs.describe import meanings_text
 from lab.runs.differences import config_differences, points_change
@@ -30,6 +29,7 @@ from lab.runs.store import Run, RunStore
 from lab.runs.table import filter_choices, filter_rows, published_figures, run_rows
 from lab.settings import Settings, load_settings
 from lab.training.presets import STUDY_PRESETS
+from lab.training.references import study_reference
 
 TABLE_KEY, SELECTED_KEY = "compare_table", "compare_selected"
 MANAGED_KEY, CONFIRM_KEY = "compare_run", "compare_confirm"

@@ -250,6 +250,8 @@ def export_section(run_dir: Path, settings: Settings) -> None:
 
 def make_export(run_dir: Path, exports: Path) -> None:
     from lab.evaluation.export import export_run
+    from lab.runs.store import Run
+    from lab.training.backbones import preprocessing_words
 
     st.caption("Every export takes raw RGB pixels (0-255) at the run's input size, and is checked against the "
                "run's own model on real photos before it is offered.")
@@ -259,7 +261,8 @@ def make_export(run_dir: Path, exports: Path) -> None:
         exports.mkdir(exist_ok=True)  # a folder, so the export is named after the run and the format
         try:
             with st.spinner(f"Exporting as {choice} and checking it..."):
-                made = export_run(run_dir, format, exports, quantize=quantize)
+                made = export_run(run_dir, format, exports, quantize=quantize,
+                                  preprocessing=preprocessing_words(Run(run_dir).config_dict()))
             st.success(f"{made.path.name} is made and checked: download it below.")
         except LabError as error:
             st.error(str(error))

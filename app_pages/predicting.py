@@ -18,8 +18,8 @@ import numpy as np
 import streamlit as st
 
 from lab.errors import LabError
-from lab.evaluation.evaluate import MODEL_FILE
 from lab.evaluation.predict import Explanation, Predictor, best_run
+from lab.run_files import MODEL as MODEL_FILE
 from lab.runs.status import FINISHED
 from lab.runs.table import run_rows
 

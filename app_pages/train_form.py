@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from lab.data.manifest import list_manifests, manifest_path
-from lab.data.training import resolve_data_path, split_sizes
+from lab.data.run_data import resolve_data_path, split_sizes
 from lab.errors import LabError
 from lab.settings import Settings
 from lab.training.backbones import BackboneSpec, get_spec

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.charts import curves
-from lab.evaluation.evaluate import MODEL_FILE
+from lab.run_files import MODEL as MODEL_FILE
 from lab.runs import jobs
 from lab.runs.describe import meanings_text, readable_log, status_fraction, status_text
 from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, STOPPED, Status, runs_in

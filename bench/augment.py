@@ -65,7 +65,7 @@ def training_records(count: int):
 
 
 def frozen_mobilenet_v2(classes: int):
-    from lab.training.backbones import create_backbone
+    from lab.training.backbone_factory import create_backbone
     from lab.training.models import build_model, compile_model
 
     backbone = create_backbone("mobilenet_v2", weights=str(MOBILENET_V2), image_size=SIZE)

@@ -81,7 +81,7 @@ def extraction_against_forward(args: argparse.Namespace, data, repeats: int = 3)
     import numpy as np
 
     from lab.settings import load_settings
-    from lab.training.backbones import create_backbone
+    from lab.training.backbone_factory import create_backbone
     from lab.training.features import clear_cache, extract_features, feature_extractor
 
     settings = load_settings()
@@ -124,7 +124,7 @@ def tutorial_style(args: argparse.Namespace, data, epochs: int, *, augment: bool
 
     from lab.augment import spec_from
     from lab.augment.legacy import legacy_generator_class, legacy_kwargs
-    from lab.training.backbones import create_backbone
+    from lab.training.backbone_factory import create_backbone
 
     backbone = create_backbone(args.backbone, args.weights, args.image_size)
     preprocess = _preprocess_function(backbone)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.data.manifest import manifest_path
-from lab.data.training import resolve_data_path
+from lab.data.run_data import resolve_data_path
 from lab.errors import LabError
 from lab.paths import absolute, same_path, within
 from lab.settings import Settings

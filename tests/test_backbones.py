@@ -9,7 +9,8 @@ import pytest
 
 from lab.errors import LabError
 from lab.settings import load_settings
-from lab.training.backbones import BACKBONES, count_flops, create_backbone, preprocessing_layer
+from lab.training.backbone_factory import count_flops, create_backbone, preprocessing_layer
+from lab.training.backbones import BACKBONES
 from lab.training.weights import alpha_from_file_name, imagenet_file_name, online, weights_available
 from tests.conftest import MOBILENET_V2, TINY_MOBILENET
 

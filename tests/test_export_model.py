@@ -18,6 +18,7 @@ from lab.errors import LabError
 from lab.evaluation import export
 from lab.evaluation.export import FORMATS, export_path, export_run, validation_samples
 from lab.evaluation.predictions import Predictions
+from lab.training.backbones import preprocessing_words
 from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, WEIGHTS, LabCli
 
@@ -45,6 +46,12 @@ def sure_photos(run_dir: Path, count: int = 8) -> list[str]:
     validation = Predictions.load(run_dir / "predictions.csv").split("validation")
     surest = np.argsort(-validation.probabilities.max(axis=1))[:count]
     return [validation.paths[i] for i in surest]
+
+
+def card_words(run_dir: Path) -> str:
+    """What the run's model does to its pixels, in the words its card uses (as `lab export` finds them)."""
+    config = run_dir / "config.json"
+    return preprocessing_words(json.loads(config.read_text()) if config.exists() else {})
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +106,8 @@ def test_every_format_loads_back_in_its_runtime_and_agrees_with_keras(
         trained, keras_reference, tmp_path: Path, format: str, quantize: str | None, runtime) -> None:
     run_dir, _ = trained
     images, reference = keras_reference
-    result = export_run(run_dir, format, tmp_path / "out", quantize=quantize, samples=sure_photos(run_dir))
+    result = export_run(run_dir, format, tmp_path / "out", preprocessing=card_words(run_dir), quantize=quantize,
+                        samples=sure_photos(run_dir))
     assert result.path.parent == tmp_path / "out" and result.path.suffix == FORMATS[format].suffix
     assert result.size_bytes == result.path.stat().st_size > 0
     assert sorted(p.name for p in result.path.parent.iterdir()) == sorted(
@@ -157,7 +165,7 @@ def test_a_tampered_export_is_refused(trained, tmp_path: Path, monkeypatch: pyte
     flipped = dataclasses.replace(FORMATS["keras"], run=lambda *args: 1 - export._run_keras(*args))
     monkeypatch.setitem(FORMATS, "keras", flipped)
     with pytest.raises(LabError, match="parity check"):
-        export_run(run_dir, "keras", tmp_path / "model.keras")
+        export_run(run_dir, "keras", tmp_path / "model.keras", preprocessing=card_words(run_dir))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -183,4 +191,5 @@ def test_options_and_names_are_checked_before_any_work(tmp_path: Path) -> None:
                                                  ("keras", "dynamic", 1e-4, "only with format tflite"),
                                                  ("tflite", None, 1e-3, "can only be tightened")]:
         with pytest.raises(LabError, match=message):
-            export_run(run_dir, format, tmp_path, quantize=quantize, tolerance=tolerance)
+            export_run(run_dir, format, tmp_path, preprocessing=card_words(run_dir), quantize=quantize,
+                       tolerance=tolerance)

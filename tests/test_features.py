@@ -11,7 +11,7 @@ import pytest
 from lab.data import training_splits
 from lab.data.pipeline import image_dataset
 from lab.settings import load_settings
-from lab.training.backbones import create_backbone
+from lab.training.backbone_factory import create_backbone
 from lab.training.features import FeatureCache, cache_key, cache_size, clear_cache, extract_features, feature_extractor
 from tests.conftest import FILTERED, TINY_MOBILENET
 

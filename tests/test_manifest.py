@@ -137,7 +137,7 @@ def test_cli_manifest_saves_subsets_and_exports_folders(tmp_path: Path, workspac
 
 
 def test_a_bare_name_is_a_saved_manifest_or_a_folder_in_the_data_folders(workspace: Path) -> None:
-    from lab.data.training import resolve_data_path
+    from lab.data.run_data import resolve_data_path
 
     settings = load_settings()
     assert resolve_data_path("cats_and_dogs_filtered", settings) == FILTERED

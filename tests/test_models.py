@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lab.errors import LabError
-from lab.training.backbones import create_backbone
+from lab.training.backbone_factory import create_backbone
 from lab.training.models import build_head, build_model, compile_model, trainable_layers_table, unfreeze_from
 from tests.conftest import TINY_MOBILENET
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lab.evaluation.references import REFERENCES, reference_for, study_reference
 from lab.training.presets import PRESETS
+from lab.training.references import REFERENCES, reference_for, study_reference
 
 
 def test_every_reference_names_a_preset_that_matches_it() -> None:

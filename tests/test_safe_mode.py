@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.evaluation.evaluate import MODEL_FILE, load_model
+from lab.evaluation.evaluate import load_model
 from lab.evaluation.predict import Predictor
+from lab.run_files import MODEL
 from tests.conftest import FILTERED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,7 @@ def run_with_code(tmp_path: Path) -> Path:
     outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(doubled))
     run = tmp_path / "run-with-code"
     run.mkdir()
-    keras.Model(inputs, outputs).save(run / MODEL_FILE)
+    keras.Model(inputs, outputs).save(run / MODEL)
     (run / "metrics.json").write_text(json.dumps({"classes": ["cats", "dogs"]}))
     return run
 

@@ -12,7 +12,6 @@ from mlflow.tracking import MlflowClient
 
 from lab.cli import main
 from lab.cli.train import flags_from_config
-from lab.evaluation.evaluate import evaluate_run
 from lab.runs.tracking import RECORD, UI_VARIABLE, URI_VARIABLE, track, track_quietly, tracked
 from lab.training.config import TrainConfig
 from tests.apptest import open_page
@@ -67,7 +66,7 @@ def test_a_run_is_copied_with_its_config_epochs_results_and_files(evaluated_run:
 
 def test_an_evaluation_lands_in_the_same_mlflow_run(evaluated_run: Path, store: str) -> None:
     first = track(evaluated_run)
-    evaluate_run(evaluated_run, FILTERED, split="validation", name="again")
+    assert main(["evaluate", str(evaluated_run), "--data", str(FILTERED), "--split", "validation", "--name", "again"]) == 0
     copy = MlflowClient(tracking_uri=store).get_run(first.run_id)
     assert "eval/again/accuracy" in copy.data.metrics
     assert f"MLflow: copied to run {first.run_id}" in (evaluated_run / "log.txt").read_text()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.training.backbones import create_backbone, get_spec
+from lab.training.backbone_factory import create_backbone
+from lab.training.backbones import get_spec
 from lab.training.weights import read_layout, weights_mismatch
 from tests.conftest import MOBILENET_V2, TINY_MOBILENET
 

@@ -1,9 +1,10 @@
 """`python -m lab evaluate RUN_DIR --data PATH`: a finished run on any folder, zip or manifest split.
 
 The result is stored inside the run (`evaluations/<name>/`), so the Compare page shows it without running
-the model again. With `--json` the last stdout line is one JSON object: accuracy, n, classes (the model's
-output order), per_class (precision, recall, f1, support), confusion_matrix (rows true, columns predicted),
-macro and weighted averages, ROC AUC and average precision for two classes, and the name it was stored under.
+the model again, and copied to the run's MLflow copy when tracking is on. With `--json` the last stdout line
+is one JSON object: accuracy, n, classes (the model's output order), per_class (precision, recall, f1,
+support), confusion_matrix (rows true, columns predicted), macro and weighted averages, ROC AUC and average
+precision for two classes, and the name it was stored under.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from lab.cli.progress_line import progress_reporter
 from lab.evaluation.evaluate import evaluate_run
+from lab.runs.tracking import track_into_log
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     summary = evaluate_run(args.run_dir, args.data, split=args.split, name=args.name, batch_size=args.batch_size,
                            on_progress=progress_reporter())
+    track_into_log(args.run_dir)  # the run's MLflow copy gains this evaluation (when tracking is on)
     if args.json:
         print(json.dumps(summary))
         return 0

@@ -5,6 +5,11 @@ training pipeline, the interpretation built from it (classification report, conf
 precision-recall curves, top losses, most-confused pairs), the paired comparison of two runs on one
 evaluation set (McNemar's exact test), and named evaluations stored inside a run.
 
-Pages and the CLI read stored predictions; nothing here runs a model on a page visit. Must not import
-Streamlit; TensorFlow, scikit-learn and SciPy are imported inside the functions that need them.
+Pages and the CLI read stored predictions; nothing here runs a model on a page visit. TensorFlow,
+scikit-learn and SciPy are imported inside the functions that need them.
+
+Must not import Streamlit, nor `lab.training`, `lab.runs`, `lab.replays`, `lab.workspace`, `lab.access`,
+`lab.leftovers` or `lab.cli`: training and the runs call evaluation, so what evaluation needs from them
+(the backbone's preprocessing for a model card, whether to copy an evaluation to MLflow) comes from its
+caller, as data or as the caller's own next step.
 """

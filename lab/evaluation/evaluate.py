@@ -2,8 +2,9 @@
 
 A run's own validation and test predictions are written by training (`<run>/predictions.csv`). Any
 other evaluation — the run on another folder, a zip, or a manifest split — is stored under
-`<run>/evaluations/<name>/` as `predictions.csv` and `summary.json`, so a run can hold several and the
-Compare page reads them without running the model again.
+`<run>/evaluations/<name>/` as `predictions.csv` and `summary.json` (names spelled in `lab.run_files`), so a
+run can hold several and the Compare page reads them without running the model again. Whether an evaluation is
+also copied to MLflow is the caller's choice (`lab evaluate` copies it, `lab.runs.tracking.track_into_log`).
 
 The run's model is loaded with Keras's safe mode (no arbitrary code from a model file) and fed through
 the training pipeline, so images are decoded and resized exactly as in training. The evaluation set's
@@ -20,15 +21,12 @@ from typing import Any
 from lab.data.records import ImageRecord
 from lab.errors import LabError
 from lab.evaluation.interpretation import Interpretation
-from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions, predict_records
+from lab.evaluation.predictions import Predictions, predict_records
 from lab.progress import Progress, no_progress
-from lab.runs.tracking import track_into_log
+from lab.run_files import EVALUATION_SUMMARY, MODEL, PREDICTIONS, RunFiles
 from lab.settings import Settings, load_settings
 from lab.storage import read_json, write_json_atomic
 
-EVALUATIONS_DIR = "evaluations"
-SUMMARY_FILE = "summary.json"
-MODEL_FILE = "model.keras"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
@@ -36,9 +34,9 @@ def load_model(run_dir: Path):
     """The run's final model, with Keras's safe mode on and without its (unneeded) optimizer."""
     import keras
 
-    path = Path(run_dir) / MODEL_FILE
+    path = RunFiles(Path(run_dir)).model
     if not path.exists():
-        raise LabError(f"{run_dir} has no {MODEL_FILE}: only a finished (or stopped) run can be evaluated.")
+        raise LabError(f"{run_dir} has no {MODEL}: only a finished (or stopped) run can be evaluated.")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)  # never False: a file may carry code
     except ValueError as error:  # Keras's refusal of a Lambda layer or other code, or a damaged file
@@ -49,7 +47,7 @@ def load_model(run_dir: Path):
 
 def run_classes(run_dir: Path) -> list[str]:
     """The run's classes in its model's output order (sorted names, as Keras's directory loaders use)."""
-    classes = (read_json(Path(run_dir) / "metrics.json", {}) or {}).get("classes")
+    classes = (read_json(RunFiles(Path(run_dir)).metrics, {}) or {}).get("classes")
     if not classes:
         raise LabError(f"{run_dir} has no metrics.json with its classes: it did not finish training.")
     return list(classes)
@@ -63,7 +61,7 @@ def evaluation_records(data: str | Path, split: str | None, classes: list[str],
     split folder's `test` split when it has one, else every valid image.
     """
     from lab.data import load_manifest, scan
-    from lab.data.training import resolve_data_path
+    from lab.data.run_data import resolve_data_path
 
     folder = resolve_data_path(data, settings)
     if folder is None:
@@ -106,18 +104,17 @@ def evaluate_run(run_dir: Path, data: str | Path, *, split: str | None = None, n
     predictions = predict_records(model, records, classes, split=name, image_size=image_size,
                                   batch_size=batch_size, on_progress=on_progress)
     summary = {"name": name, "data": str(data), **Interpretation(predictions).summary()}
-    folder = run_dir / EVALUATIONS_DIR / name
-    predictions.save(folder / PREDICTIONS_FILE)
-    write_json_atomic(folder / SUMMARY_FILE, summary)
-    track_into_log(run_dir)  # the run's MLflow copy gains this evaluation (when tracking is on)
+    folder = RunFiles(run_dir).evaluation(name)
+    predictions.save(folder / PREDICTIONS)
+    write_json_atomic(folder / EVALUATION_SUMMARY, summary)
     return summary
 
 
 def evaluations_stamp(run_dir: Path) -> tuple[float, ...]:
     """The modification times of a run's stored predictions (its own and each named evaluation's): a cache
     key that changes when `evaluations` would read something else."""
-    run_dir = Path(run_dir)
-    files = [run_dir / PREDICTIONS_FILE, *sorted((run_dir / EVALUATIONS_DIR).glob(f"*/{PREDICTIONS_FILE}"))]
+    layout = RunFiles(Path(run_dir))
+    files = [layout.predictions, *sorted(layout.evaluations.glob(f"*/{PREDICTIONS}"))]
     return tuple(path.stat().st_mtime for path in files if path.exists())
 
 
@@ -131,13 +128,12 @@ def evaluation_names(stored: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def evaluations(run_dir: Path) -> dict[str, Predictions]:
     """Every stored evaluation of a run by name: its own splits ("validation", "test") and named ones."""
-    run_dir = Path(run_dir)
+    files = RunFiles(Path(run_dir))
     found: dict[str, Predictions] = {}
-    own = run_dir / PREDICTIONS_FILE
-    if own.exists():
-        table = Predictions.load(own)
+    if files.predictions.exists():
+        table = Predictions.load(files.predictions)
         found.update({split: table.split(split) for split in table.split_names()})
-    for folder in sorted((run_dir / EVALUATIONS_DIR).glob("*/")):
-        if (folder / PREDICTIONS_FILE).exists():
-            found[folder.name] = Predictions.load(folder / PREDICTIONS_FILE)
+    for folder in sorted(files.evaluations.glob("*/")):
+        if (folder / PREDICTIONS).exists():
+            found[folder.name] = Predictions.load(folder / PREDICTIONS)
     return found

@@ -10,7 +10,9 @@ the TFLite interpreter) and run on real photos — by default the run's own vali
 the lab's decoder. Float formats must stay within `FLOAT_TOLERANCE` of Keras's probabilities, the
 quantised one must pick the same top class on at least `MIN_AGREEMENT` of the images. The export is built
 in a hidden folder beside its destination and moved into place only when it passes, with its model card
-(`lab.evaluation.model_card`), so a failure leaves nothing half-written behind.
+(`lab.evaluation.model_card`), so a failure leaves nothing half-written behind. The caller words the
+backbone's preprocessing for the card (`lab.training.backbones.preprocessing_words`): the registry sits
+above evaluation.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import numpy as np
 from lab.errors import LabError
 from lab.evaluation.evaluate import load_model, run_classes
 from lab.evaluation.model_card import card_markdown, model_card
-from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
+from lab.evaluation.predictions import Predictions
+from lab.run_files import RunFiles
 from lab.storage import write_bytes_atomic, write_json_atomic
 
 FLOAT_TOLERANCE = 1e-4  # the largest probability difference a float export may show against Keras
@@ -153,10 +156,12 @@ FORMATS: dict[str, _Format] = {
 }
 
 
-def export_run(run_dir: str | Path, format: str, out: str | Path, *, quantize: str | None = None,
+def export_run(run_dir: str | Path, format: str, out: str | Path, *, preprocessing: str, quantize: str | None = None,
                samples: Sequence[str | Path] | None = None, tolerance: float = FLOAT_TOLERANCE) -> ExportResult:
     """Export `run_dir`'s model as `format` to `out` (a file, or a folder to name it in), with its card.
 
+    `preprocessing` is what the model does to its raw pixels, in words, for the card
+    (`lab.training.backbones.preprocessing_words` of the run's config).
     `samples` are the photos the parity check runs on (default: up to `DEFAULT_SAMPLES` of the run's
     validation images); `tolerance` may only tighten `FLOAT_TOLERANCE`. A failed check is a `LabError`.
     """
@@ -181,7 +186,8 @@ def export_run(run_dir: str | Path, format: str, out: str | Path, *, quantize: s
                            f"max difference {parity.max_abs_difference:.2e}, same top class on "
                            f"{parity.top_class_agreement:.1%} of {parity.images} images); nothing was written. "
                            "Try another format, or report it with the run's config.")
-        card = model_card(run_dir, model, format=format, quantize=quantize, file=staged, parity=parity.as_dict())
+        card = model_card(run_dir, preprocessing=preprocessing, image_size=image_size, format=format,
+                          quantize=quantize, file=staged, parity=parity.as_dict())
         return _publish(staged, path, card, format, quantize, parity)
 
 
@@ -210,7 +216,7 @@ def export_path(run_dir: Path, format: str, quantize: str | None, out: Path) -> 
 
 def validation_samples(run_dir: Path, limit: int = DEFAULT_SAMPLES) -> list[str]:
     """Up to `limit` of the run's validation photos, spread evenly over its predictions table."""
-    table = run_dir / PREDICTIONS_FILE
+    table = RunFiles(run_dir).predictions
     paths = Predictions.load(table).split("validation").paths if table.exists() else ()
     if not paths:
         raise LabError(f"{run_dir} has no validation predictions to check the export on; give sample images.")

@@ -5,6 +5,10 @@ One dictionary (`model_card`) is written twice: as JSON for tools and as Markdow
 as Keras's directory loaders use), the input (raw RGB 0..255 at the run's size, the backbone's
 preprocessing inside the model), the run's config and dataset manifest hash, its validation and test
 metrics, the library versions that wrote it, the parity check the export passed, and its intended use.
+
+The card is made from plain data: the run folder's files (named by `lab.run_files`) and the words for the
+backbone's preprocessing, which the export's caller takes from the backbone registry
+(`lab.training.backbones.preprocessing_words`, a layer above evaluation).
 """
 
 from __future__ import annotations
@@ -14,17 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
-from lab.runs.store import Run
-from lab.storage import file_digest
-
-PREPROCESSING = {
-    "caffe": "RGB is flipped to BGR and the ImageNet channel means are subtracted (Keras's 'caffe' mode)",
-    "tf": "pixels are scaled from 0..255 to -1..1 (Keras's 'tf' mode)",
-    "torch": "pixels are scaled to 0..1 and normalised with the ImageNet mean and standard deviation",
-    "included": "the backbone's own first layers rescale and normalise the pixels",
-    "unit": "pixels are scaled from 0..255 to 0..1",
-}
+from lab.evaluation.predictions import Predictions
+from lab.paths import absolute
+from lab.run_files import RunFiles
+from lab.storage import file_digest, read_json
 
 INTENDED_USE = (
     "An educational image classifier trained in Transfer Lab to learn transfer learning, typically on "
@@ -32,8 +29,8 @@ INTENDED_USE = (
 )
 NOT_FOR = (
     "Decisions about people, animals' health or safety, or anything with consequences.",
-    "Images unlike its training photos: it always answers with one of its classes, even for an image "
-    "showing none of them.",
+    ("Images unlike its training photos: it always answers with one of its classes, even for an image "
+     "showing none of them."),
     "Claims of accuracy beyond the validation and test figures below, which come from small datasets.",
 )
 
@@ -45,25 +42,29 @@ CALLING = {
 }
 
 
-def model_card(run_dir: Path, model, *, format: str, quantize: str | None, file: Path,
-               parity: dict[str, Any]) -> dict[str, Any]:
-    """The card of `file`, an export of `run_dir`'s `model`, which passed `parity`."""
-    run = Run(run_dir)
-    metrics, config = run.metrics(), run.config_dict()
-    size, classes = int(model.input_shape[1]), list(metrics["classes"])
+def model_card(run_dir: Path, *, preprocessing: str, image_size: int, format: str, quantize: str | None,
+               file: Path, parity: dict[str, Any]) -> dict[str, Any]:
+    """The card of `file`, an export of `run_dir`'s model (`image_size` pixels square in), which passed `parity`.
+
+    `preprocessing` says in words what the model does to its raw pixels (`preprocessing_words`).
+    """
+    files = RunFiles(absolute(run_dir))
+    metrics, config = read_json(files.metrics, {}), read_json(files.config, {})
+    classes = list(metrics["classes"])
     return {
         "model": {"file": file.name, "format": format, "quantize": quantize, "bytes": file.stat().st_size,
-                  "sha256": file_digest(file), "run": run.id,
+                  "sha256": file_digest(file), "run": files.root.name,
                   "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "how_to_call": CALLING[format]},
         "classes": classes,
         "class_order": "sorted class names, as Keras's directory loaders use; output i is classes[i]",
-        "input": {"shape": [None, size, size, 3], "dtype": "float32", "values": "raw RGB pixels, 0..255",
-                  "image_size": size, "preprocessing": _preprocessing(config.get("backbone", ""))},
+        "input": {"shape": [None, image_size, image_size, 3], "dtype": "float32", "values": "raw RGB pixels, 0..255",
+                  "image_size": image_size,
+                  "preprocessing": f"inside the model: {preprocessing}; do not preprocess before calling it"},
         "output": {"shape": [None, len(classes)], "values": "one probability per class, in the order of classes"},
         "config": config,
         "dataset_manifest_hash": metrics.get("manifest_hash"),
-        "metrics": _metrics(run, metrics),
+        "metrics": _metrics(files, metrics),
         "libraries": _versions(),
         "parity": parity,
         "intended_use": INTENDED_USE,
@@ -71,26 +72,18 @@ def model_card(run_dir: Path, model, *, format: str, quantize: str | None, file:
     }
 
 
-def _preprocessing(backbone: str) -> str:
-    from lab.training.backbones import get_spec
-
-    mode = get_spec(backbone).preprocessing if backbone else "unit"
-    return f"inside the model: {PREPROCESSING.get(mode, mode)}; do not preprocess before calling it"
-
-
-def _metrics(run: Run, metrics: dict[str, Any]) -> dict[str, Any]:
+def _metrics(files: RunFiles, metrics: dict[str, Any]) -> dict[str, Any]:
     """Validation and test accuracy, and per class where the run stored predictions for the split."""
     test = metrics.get("test") or {}
     return {"validation": {"accuracy": metrics.get("best_val_accuracy"), "images": metrics.get("validation_images"),
-                           "per_class": _validation_per_class(run.path)},
+                           "per_class": _validation_per_class(files.predictions)},
             "test": {"accuracy": metrics.get("test_accuracy"), "images": metrics.get("test_images", 0),
                      "per_class": test.get("per_class")}}
 
 
-def _validation_per_class(run_dir: Path) -> dict[str, Any] | None:
+def _validation_per_class(table: Path) -> dict[str, Any] | None:
     from lab.evaluation.interpretation import Interpretation
 
-    table = run_dir / PREDICTIONS_FILE
     validation = Predictions.load(table).split("validation") if table.exists() else None
     return Interpretation(validation).summary()["per_class"] if validation is not None and len(validation) else None
 
@@ -108,9 +101,9 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines = [
         f"# Model card: {model['file']}",
         "",
-        f"Exported from run `{model['run']}` as {model['format']}"
-        f"{' (dynamic-range quantised)' if model['quantize'] else ''}, {model['bytes']:,} bytes, "
-        f"sha256 `{model['sha256']}`, on {model['exported']}.",
+        (f"Exported from run `{model['run']}` as {model['format']}"
+         f"{' (dynamic-range quantised)' if model['quantize'] else ''}, {model['bytes']:,} bytes, "
+         f"sha256 `{model['sha256']}`, on {model['exported']}."),
         "",
         "## Intended use",
         "",
@@ -133,10 +126,10 @@ def card_markdown(card: dict[str, Any]) -> str:
         "",
         "## Parity check",
         "",
-        f"Before it was offered, the export was run on {parity['images']} real photos beside the Keras model: "
-        f"largest probability difference {parity['max_abs_difference']:.2e}, same top class on "
-        f"{parity['top_class_agreement']:.1%}; criterion: {parity['criterion']} ("
-        f"{'passed' if parity['passed'] else 'failed'}).",
+        (f"Before it was offered, the export was run on {parity['images']} real photos beside the Keras model: "
+         f"largest probability difference {parity['max_abs_difference']:.2e}, same top class on "
+         f"{parity['top_class_agreement']:.1%}; criterion: {parity['criterion']} ("
+         f"{'passed' if parity['passed'] else 'failed'})."),
         "",
         "## Provenance",
         "",

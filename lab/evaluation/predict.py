@@ -26,8 +26,9 @@ from lab.data.archive import extract_zip, is_zip
 from lab.data.check import check_file
 from lab.data.records import IMAGE_SUFFIXES, ImageRecord
 from lab.errors import LabError
-from lab.evaluation.evaluate import MODEL_FILE, load_model, run_classes
+from lab.evaluation.evaluate import load_model, run_classes
 from lab.progress import Progress, no_progress
+from lab.run_files import MODEL as MODEL_FILE
 from lab.settings import Settings, load_settings
 
 Source = str | Path | bytes

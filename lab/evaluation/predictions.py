@@ -24,7 +24,6 @@ from lab.errors import LabError
 from lab.progress import Progress, no_progress
 from lab.storage import write_bytes_atomic
 
-PREDICTIONS_FILE = "predictions.csv"
 FIXED_COLUMNS = ("split", "path", "digest", "true", "predicted")
 PROBABILITY_PREFIX = "p_"
 EPSILON = 1e-7  # the loss of a probability of 0 is finite, as in Keras's cross-entropy

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.evaluation.references import FIVE_MODEL_TUTORIAL, KERAS_TUTORIAL
+from lab.training.references import FIVE_MODEL_TUTORIAL, KERAS_TUTORIAL
 
 EVERY_ROW = "*"  # a variant's change for every row
 

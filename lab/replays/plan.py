@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.data.manifest import Manifest, load_manifest
-from lab.data.training import resolve_data_path
+from lab.data.run_data import resolve_data_path
 from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Experiment, Replay, Variant
 from lab.runs import jobs, worker

@@ -24,7 +24,7 @@ from typing import Any
 
 from lab.data import build_manifest, load_manifest, scan
 from lab.data.manifest import Manifest, manifest_path
-from lab.data.training import resolve_data_path
+from lab.data.run_data import resolve_data_path
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.paired import pair

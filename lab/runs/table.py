@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
-from lab.evaluation.references import reference_for
 from lab.runs.status import UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import tracked
+from lab.training.references import reference_for
 
 COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "image_size", "epochs",
            "best_val_accuracy", "test_accuracy", "seconds", "images_per_second", "status", "created", "tags",

@@ -1,4 +1,4 @@
-"""The registry of backbones: one row per network, one factory, timm-style.
+"""The registry of backbones: one row per network, timm-style (`timm/models/_registry.py`). Data only.
 
 Adding a backbone is one `BackboneSpec` row in `BACKBONES`, written with keyword fields; nothing else
 changes. Each row knows its Keras constructor, native and minimum input size, its preprocessing
@@ -6,28 +6,23 @@ changes. Each row knows its Keras constructor, native and minimum input size, it
 objects), its named fine-tune boundaries, the Keras file its ImageNet weights come in (and, for the
 MobileNets, the sizes and width multipliers those files exist for), and its size: parameters and
 FLOPs per image at the native size without the classifier top. FLOPs are 2 x the multiply-adds of the
-convolution and dense layers counted from the built model's layer shapes by `count_flops` (BatchNorm,
-activations and pooling are left out); the table was filled by running it, and a test re-counts a few
-entries. The tutorial's own CNNs carry their layer sizes in their row (`CnnLayers`).
+convolution and dense layers counted from the built model's layer shapes by
+`lab.training.backbone_factory.count_flops` (BatchNorm, activations and pooling are left out); the table was
+filled by running it, and a test re-counts a few entries. The tutorial's own CNNs carry their layer sizes in
+their row (`CnnLayers`).
 
-Where the weights come from is `lab.training.weights`: `build_backbone` takes an already-resolved
-`WeightsSource`, so a run resolves its weights once; `create_backbone(name, weights, ...)` does both
-for benches and tests.
-
-This module does not import TensorFlow at load time: pages list backbones without paying for it.
+Nothing here builds: `lab.training.backbone_factory` builds a row into a model, and `lab.training.weights`
+decides where its weights come from; both read this table, which imports neither. No TensorFlow either:
+pages list backbones without paying for it.
 """
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lab.errors import LabError
-from lab.settings import Settings
-
-if TYPE_CHECKING:
-    from lab.training.weights import WeightsSource
 
 
 @dataclass(frozen=True)
@@ -176,163 +171,18 @@ def get_spec(name: str) -> BackboneSpec:
         raise LabError(f"backbone={name!r} is unknown; choose one of: {', '.join(BACKBONES)}.") from None
 
 
-@dataclass
-class Backbone:
-    """A built backbone: `model` maps preprocessed images to features; `preprocess` maps raw 0..255
-    images to what `model` expects (None when the Keras model preprocesses itself)."""
-
-    spec: BackboneSpec
-    model: Any
-    preprocess: Any
-    image_size: int
-    weights: WeightsSource
-
-    def __call__(self, images, training: bool = False):
-        """Raw 0..255 images -> features. `training=False` keeps BatchNorm in inference mode."""
-        x = self.preprocess(images) if self.preprocess is not None else images
-        return self.model(x, training=training)
+PREPROCESSING_WORDS = {
+    "caffe": "RGB is flipped to BGR and the ImageNet channel means are subtracted (Keras's 'caffe' mode)",
+    "tf": "pixels are scaled from 0..255 to -1..1 (Keras's 'tf' mode)",
+    "torch": "pixels are scaled to 0..1 and normalised with the ImageNet mean and standard deviation",
+    "included": "the backbone's own first layers rescale and normalise the pixels",
+    "unit": "pixels are scaled from 0..255 to 0..1",
+}
 
 
-def create_backbone(name: str, weights: str = "none", image_size: int | None = None, *,
-                    alpha: float | None = None, settings: Settings | None = None) -> Backbone:
-    """Build backbone `name` for square `image_size` images (default: its native size), without a top.
-
-    The factory for callers that start from a name (benches, tests): it checks the name and size,
-    resolves the weights, then builds. weights: "imagenet", "none", or a weights file path / name (see
-    `lab.training.weights.resolve_weights`). alpha: MobileNet width multiplier; by default read from
-    the weights file name, else 1.0.
-    """
-    from lab.training.weights import resolve_weights
-
-    spec = get_spec(name)
-    size = image_size or spec.native_size
-    if size < spec.min_size:
-        raise LabError(f"image_size={size} is too small for {name}; it needs at least {spec.min_size} pixels.")
-    return build_backbone(spec, resolve_weights(spec, weights, image_size=size, alpha=alpha, settings=settings), size)
-
-
-def build_backbone(spec: BackboneSpec, weights: WeightsSource, image_size: int) -> Backbone:
-    """Build `spec` for square `image_size` images with weights already resolved (a valid size for it)."""
-    model = _build(spec, image_size, weights)
-    return Backbone(spec, model, preprocessing_layer(spec.preprocessing), image_size, weights.with_digest())
-
-
-def _build(spec: BackboneSpec, size: int, source: WeightsSource):
-    if spec.cnn is not None:
-        return _tutorial_cnn(spec.name, spec.cnn, size)
-    import keras
-
-    constructor = getattr(keras.applications, spec.constructor)
-    options: dict[str, Any] = {"include_top": False, "input_shape": (size, size, 3)}
-    if spec.width_multiplier:
-        options["alpha"] = source.alpha or 1.0
-    try:
-        model = constructor(weights="imagenet" if source.kind == "imagenet" else None, **options)
-    except (ValueError, OSError) as error:
-        what = f"weights file {source.path}" if source.kind == "file" else f"{source.kind} weights"
-        raise LabError(
-            f"Could not load {what} into {spec.name} ({_describe(options)}): {error}. Check that the file is "
-            "meant for this backbone (and, for MobileNets, its width multiplier alpha)."
-        ) from error
-    if source.kind == "file":
-        try:
-            with warnings.catch_warnings():  # a mismatched file warns once per layer before it fails
-                warnings.filterwarnings("ignore", message="Skipping nested container")
-                model.load_weights(source.path)
-        except (ValueError, OSError) as error:  # Keras's message holds the tensors' values: kilobytes
-            from lab.training.weights import weights_mismatch
-
-            raise LabError(f"Could not load weights file {source.path} into {spec.name} ({_describe(options)}): "
-                           f"{weights_mismatch(model, source.path, spec)}") from error
-    return model
-
-
-def _describe(options: dict[str, Any]) -> str:
-    size = options["input_shape"][0]
-    return f"{size}px" + (f", alpha {options['alpha']}" if "alpha" in options else "")
-
-
-def _tutorial_cnn(name: str, cnn: CnnLayers, size: int):
-    """The five-model tutorial's own CNN as its row describes it, up to (not including) the output layer."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((size, size, 3))
-    x = inputs
-    for index, count in enumerate(cnn.filters, start=1):
-        x = layers.Conv2D(count, 3, activation="relu", name=f"conv{index}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool{index}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    for index, units in enumerate(cnn.dense, start=1):
-        x = layers.Dense(units, activation="relu", name=f"dense{index}")(x)
-        if cnn.dropout:
-            x = layers.Dropout(cnn.dropout, name=f"dropout{index}")(x)
-    return keras.Model(inputs, x, name=name)
-
-
-_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-_TORCH_MEAN = (0.485, 0.456, 0.406)
-_TORCH_STD = (0.229, 0.224, 0.225)
-
-
-def preprocessing_layer(mode: str):
-    """The backbone's `keras.applications` preprocess_input as stock Keras layers (so saved models load
-    anywhere without custom objects), or None when the model preprocesses itself."""
-    import keras
-    import numpy as np
-    from keras import layers
-
-    if mode == "included":
-        return None
-    if mode == "tf":
-        steps = [layers.Rescaling(1 / 127.5, offset=-1.0)]
-    elif mode == "unit":
-        steps = [layers.Rescaling(1 / 255.0)]
-    elif mode == "torch":
-        steps = [layers.Rescaling(1 / 255.0),
-                 layers.Normalization(mean=_TORCH_MEAN, variance=[s * s for s in _TORCH_STD])]
-    elif mode == "caffe":
-        swap = layers.Dense(3, trainable=False, name="rgb_to_bgr_minus_mean")
-        swap.build((None, 3))
-        swap.set_weights([np.eye(3, dtype="float32")[::-1], -np.array(_CAFFE_MEAN_BGR, dtype="float32")])
-        steps = [swap]
-    else:
-        raise ValueError(f"unknown preprocessing mode {mode!r}")
-    return keras.Sequential(steps, name=f"preprocess_{mode}")
-
-
-def count_flops(model) -> int:
-    """FLOPs per image: 2 x multiply-adds of Conv2D, DepthwiseConv2D, SeparableConv2D and Dense layers,
-    from the layers' input and output shapes (nested models included)."""
-    total = 0
-    for layer in _leaf_layers(model):
-        total += _layer_macs(layer)
-    return 2 * total
-
-
-def _leaf_layers(model):
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:
-            yield from _leaf_layers(layer)
-        else:
-            yield layer
-
-
-def _layer_macs(layer) -> int:
-    import math
-
-    from keras import layers
-
-    if not isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D, layers.Dense)):
-        return 0
-    in_shape, out_shape = layer.input.shape, layer.output.shape
-    out_pixels = math.prod(d for d in out_shape[1:-1])
-    if isinstance(layer, layers.Dense):
-        return math.prod(in_shape[1:]) * layer.units
-    kernel = math.prod(layer.kernel_size)
-    if isinstance(layer, layers.DepthwiseConv2D):
-        return out_pixels * out_shape[-1] * kernel
-    if isinstance(layer, layers.SeparableConv2D):
-        return out_pixels * (in_shape[-1] * layer.depth_multiplier * kernel + in_shape[-1] * layer.depth_multiplier
-                             * out_shape[-1])
-    return out_pixels * out_shape[-1] * kernel * in_shape[-1] // layer.groups
+def preprocessing_words(config: Mapping[str, Any]) -> str:
+    """What a model trained with `config` (a run's config.json) does to its raw pixels, in words: an export's
+    model card states it (a config naming no backbone reads as "unit")."""
+    backbone = config.get("backbone", "")
+    mode = get_spec(backbone).preprocessing if backbone else "unit"
+    return PREPROCESSING_WORDS.get(mode, mode)

@@ -155,7 +155,7 @@ class TrainConfig:
 
     data: a data folder, a .zip, a saved manifest name, or the name of a folder inside a data folder.
     train_split: the split to train on: "train", or a subset a manifest holds ("train_1000"); a plain
-        folder has "train" only. Checked against the data by `lab.data.training.training_splits`.
+        folder has "train" only. Checked against the data by `lab.data.run_data.training_splits`.
     weights: "imagenet" (Keras's download and cache), "none" (random initialisation), or a local
         weights file: a path, or a file name found in one of `settings.weights_dirs`.
     strategy: "scratch" (random weights, all trainable), "feature-extractor" (backbone features

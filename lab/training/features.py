@@ -30,7 +30,7 @@ from lab.data.records import ImageRecord
 from lab.progress import Progress, no_progress
 from lab.settings import Settings
 from lab.storage import file_lock, read_json, write_json_atomic
-from lab.training.backbones import Backbone
+from lab.training.backbone_factory import Backbone
 
 SHARD_ROWS = 1024
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.augment import parse_assignments
-from lab.data.training import resolve_data_path
+from lab.data.run_data import resolve_data_path
 from lab.settings import Settings
 from lab.training.backbones import get_spec
 from lab.training.config import WEIGHT_KINDS, TrainConfig

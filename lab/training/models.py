@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.errors import LabError
-from lab.training.backbones import Backbone
+from lab.training.backbone_factory import Backbone
 
 # Head name -> how the backbone's feature map is pooled before it. A user chooses among the first three;
 # "output_only" is what head "auto" means for the tutorial's own CNNs, which end in their own dense

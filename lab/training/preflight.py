@@ -15,7 +15,7 @@ after the first time).
 from __future__ import annotations
 
 from lab.data.manifest import list_manifests, manifest_path
-from lab.data.training import resolve_data_path, size_problems, split_sizes
+from lab.data.run_data import resolve_data_path, size_problems, split_sizes
 from lab.errors import LabError
 from lab.settings import Settings
 from lab.training.backbones import BACKBONES

@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from lab.evaluation.predictions import PREDICTIONS_FILE, Predictions
+from lab.evaluation.predictions import Predictions
 from lab.progress import Throttle
+from lab.run_files import PREDICTIONS
 from lab.storage import temporary_model, write_bytes_atomic, write_json_atomic, writing
-from lab.training.backbones import Backbone
+from lab.training.backbone_factory import Backbone
 from lab.training.config import TrainConfig
 
 Event = dict[str, Any]
@@ -137,8 +138,8 @@ class Recorder:
             with writing("saving the final model (model.keras)"):
                 save_model(export, self.run_dir / "model.keras")
         if predictions is not None:
-            with writing(f"saving the predictions ({PREDICTIONS_FILE})"):
-                predictions.save(self.run_dir / PREDICTIONS_FILE)
+            with writing(f"saving the predictions ({PREDICTIONS})"):
+                predictions.save(self.run_dir / PREDICTIONS)
         metrics = {**self._metrics(config, data, backbone, export), **_test_metrics(predictions)}
         with writing("writing metrics.json"):
             write_json_atomic(self.run_dir / "metrics.json", metrics)

@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from lab.run_files import RunFiles
 from lab.storage import read_json
-from lab.training.backbones import BackboneSpec, build_backbone
+from lab.training.backbone_factory import build_backbone
+from lab.training.backbones import BackboneSpec
 from lab.training.config import TrainConfig
 from lab.training.features import feature_extractor
 from lab.training.weights import WeightsSource
@@ -110,15 +112,16 @@ class FinishedRun:
     @classmethod
     def read(cls, folder: Path) -> FinishedRun | None:
         """The run in `folder`, or None when it did not finish or its files are missing or damaged."""
+        files = RunFiles(folder)
         try:
-            metrics = read_json(folder / "metrics.json", None)
+            metrics = read_json(files.metrics, None)
         except (OSError, ValueError):
             return None
         if not isinstance(metrics, dict) or metrics.get("stopped") or not metrics.get("seconds"):
             return None
-        if not (folder / "history.csv").exists():
+        if not files.history.exists():
             return None
-        with open(folder / "history.csv", newline="") as handle:
+        with open(files.history, newline="") as handle:
             return cls(metrics, list(csv.DictReader(handle)))
 
     def matches(self, config: TrainConfig, *, strategy: bool = True) -> bool:

@@ -36,7 +36,8 @@ import numpy as np
 from lab.data.records import ImageRecord
 from lab.evaluation.predictions import Predictions, concatenate
 from lab.settings import Settings, load_settings
-from lab.training.backbones import BACKBONES, Backbone, BackboneSpec, build_backbone
+from lab.training.backbone_factory import Backbone, build_backbone
+from lab.training.backbones import BACKBONES, BackboneSpec
 from lab.training.config import TrainConfig
 from lab.training.recorder import Event, Recorder
 from lab.training.weights import WeightsSource, resolve_weights

@@ -7,8 +7,9 @@ initialisation, marked so in the run). The answer is a `WeightsSource`, recorded
 result can be traced to the exact file (its SHA-256) it started from.
 
 Functions take the registry row (`BackboneSpec`), not a name: by the time weights are resolved the
-backbone name has been validated, once, by the config. This module may import the registry;
-`lab.training.backbones` never imports this one at load time (building takes a resolved source).
+backbone name has been validated, once, by the config. This module reads the registry
+(`lab.training.backbones`, data only); the factory (`lab.training.backbone_factory`) imports this one to
+build, never the reverse.
 """
 
 from __future__ import annotations

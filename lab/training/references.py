@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lab.training.presets import PRESETS
+
 # The fields that define an experiment; the rest (data path, epochs, seed, ...) may vary between reproductions.
 SIGNATURE = ("backbone", "strategy", "head", "augment", "image_size", "train_size")
 
@@ -56,8 +58,6 @@ def signature(config: dict[str, Any]) -> tuple:
 
 def reference_for(config: dict[str, Any], resolved_head: str | None = None) -> Reference | None:
     """The published figure a run with this config reproduces, if any."""
-    from lab.training.presets import PRESETS
-
     own = signature({**config, "head": resolved_head or config.get("head")})
     for reference in REFERENCES:
         preset = PRESETS[reference.preset]
