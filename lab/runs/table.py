@@ -7,12 +7,14 @@ the run folders on every call; a folder whose files are damaged or half-written 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
 from lab.evaluation.references import reference_for
-from lab.runs.status import UNKNOWN
+from lab.run_files import MODEL
+from lab.runs.status import FINISHED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import tracked
 
@@ -24,6 +26,25 @@ COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "ima
 def run_rows(runs_dir: Path) -> list[dict[str, Any]]:
     """Every run under `runs_dir`, newest first, as one flat row (`COLUMNS`)."""
     return [run_row(Run(Path(runs_dir) / run_id), state) for run_id, state in RunStore(runs_dir).states().items()]
+
+
+def finished_with_model(runs_dir: Path) -> list[dict[str, Any]]:
+    """The rows of the finished runs whose model is saved, newest first: the runs a photo can be predicted with."""
+    return [row for row in run_rows(runs_dir)
+            if row["status"] == FINISHED and (Path(runs_dir) / row["id"] / MODEL).exists()]
+
+
+def best_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with the best run moved to the front (highest test accuracy, then validation accuracy; a
+    missing figure counts as the lowest), the others in their order."""
+    if not rows:
+        return []
+    best = max(rows, key=lambda row: (_number(row.get("test_accuracy")), _number(row.get("best_val_accuracy"))))
+    return [best, *(row for row in rows if row is not best)]
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not math.isnan(value) else -1.0
 
 
 def short_name(run_id: str) -> str:
