@@ -7,7 +7,8 @@ recorded each image's size), which is several times cheaper than a full decode a
 rather than dropping them: on two cores that leaves the CPU to the backbone.
 Images are squashed to the input size, as the tutorials' generators did, and kept as uint8 until they
 leave the optional cache so a cached dataset takes a quarter of the memory. Nothing holds a whole
-dataset in one array.
+dataset in one array. One file is `load_image`; an upload's bytes are decoded by the same decoders in
+memory (`decode_image`, and `decode_photo` for the photo and the model's image from one decode).
 """
 
 from __future__ import annotations
