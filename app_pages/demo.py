@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages.predicting import UPLOAD_TYPES, Answer, Photo, answer_for, display_name, sureness
+from app_pages.answers import UPLOAD_TYPES, Answer, Photo, answer_for, display_name, sureness
 from app_pages.uploads import one_small_enough, upload_mb
 from lab.settings import load_settings
 

@@ -2,7 +2,7 @@
 folder or zip, and export the model with its card. `?demo=1` shows the demo view (`app_pages.demo`).
 
 A thin view over `lab.evaluation` (predict, export, stored evaluations). The model is loaded once per run
-and each photo's answer cached by its content (`app_pages.predicting`); session state holds only ids.
+and each photo's answer cached by its content (`app_pages.answers`); session state holds only ids.
 In demo mode (`Settings.demo`, not the `?demo=1` view) uploads are small (`app_pages.uploads`), no export
 is made, and files go by their dataset's name.
 """
@@ -15,19 +15,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_pages.charts import probability_bars
-from app_pages.demo import demo_view
-from app_pages.predicting import (
+from app_pages.answers import (
     UPLOAD_TYPES,
     Answer,
     Photo,
     answer_for,
     display_name,
-    finished_runs,
     predictor,
+    run_choices,
     sureness,
     thumbnail_url,
 )
+from app_pages.charts import probability_bars
+from app_pages.demo import demo_view
 from app_pages.uploads import one_small_enough, small_enough, upload_mb
 from lab.access import shown_path
 from lab.errors import LabError
@@ -49,7 +49,7 @@ FEATURE_MAPS_HELP = ("Each small square is one filter of the chosen layer: brigh
 
 def page() -> None:
     settings = load_settings()
-    runs = finished_runs(settings.runs_dir)
+    runs = run_choices(settings.runs_dir)
     if st.query_params.get("demo") == "1" and runs:
         run_id = st.query_params.get("run") if st.query_params.get("run") in runs else next(iter(runs))
         demo_view(settings.runs_dir / run_id, runs[run_id])

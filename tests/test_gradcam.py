@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from lab.cli.train import flags_from_config
+from lab.data.pipeline import decode_image
 from lab.errors import LabError
 from lab.evaluation.gradcam import overlay
-from lab.evaluation.predict import Predictor, load_photo
+from lab.evaluation.predict import Predictor
 from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, WEIGHTS, LabCli
 
@@ -72,7 +73,7 @@ def test_grad_cam_reads_the_backbones_last_convolutional_map(predictor) -> None:
 
 
 def test_overlay_is_uint8_rgb_over_the_photo_at_its_own_size(predictor) -> None:
-    photo = load_photo(CAT.read_bytes(), "cat.jpg")
+    photo = decode_image(CAT.read_bytes(), "cat.jpg", None)
     blended = overlay(photo, predictor.explain(predictor.decode(CAT)).heatmap)
     assert blended.dtype == np.uint8 and blended.shape == photo.shape
     assert not np.array_equal(blended, photo.astype(np.uint8))

@@ -1,8 +1,10 @@
 """Prediction with a real run trained here: uploads as bytes or files, clear messages for bad ones, batch
-prediction over folders and zips, the best run, and `lab predict`'s command-line contract."""
+prediction over folders and zips, one decode for what a page shows, the runs to predict with, and `lab
+predict`'s command-line contract."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -12,10 +14,12 @@ import numpy as np
 import pytest
 
 from lab.cli.train import flags_from_config
+from lab.data.pipeline import load_image
 from lab.errors import LabError
-from lab.evaluation.predict import Predictor, best_run
+from lab.evaluation.predict import Predictor, fit_within
 from lab.runs.status import FINISHED, RUNNING
 from lab.runs.store import METRICS_FILE, RunStore
+from lab.runs.table import best_first, finished_with_model
 from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
 from tests import corpus
@@ -46,6 +50,72 @@ def test_an_upload_as_bytes_predicts_as_the_same_file_does(predictor: Predictor)
     np.testing.assert_array_equal(from_bytes, from_file)
     assert predictor.predict(from_bytes) == pytest.approx(predictor.predict(from_file[None])[0])
     assert predictor.predict(from_bytes).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every decode of image bytes from now on, by TensorFlow's real decoders wrapped to be counted: "jpeg 1/2"
+    for a JPEG decoded at half scale, "image" for any other format."""
+    import tensorflow as tf
+
+    made: list[str] = []
+
+    def counted(decoder, name):
+        def decode(contents, *args, **kwargs):
+            made.append(f"{name} 1/{kwargs['ratio']}" if name == "jpeg" else name)
+            return decoder(contents, *args, **kwargs)
+        return decode
+
+    monkeypatch.setattr(tf.io, "decode_jpeg", counted(tf.io.decode_jpeg, "jpeg"))
+    monkeypatch.setattr(tf.io, "decode_image", counted(tf.io.decode_image, "image"))
+    return made
+
+
+def as_png(photo: Path) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    with Image.open(photo) as image:
+        image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_one_decode_gives_the_answer_the_photo_as_shown_and_the_overlay(predictor: Predictor,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    made = decodes(monkeypatch)
+    small = DOGS[0]  # 200x339: under twice the 128 px input, so training decodes it whole too
+    shown = predictor.explain_photo(small.read_bytes(), name=small.name, side=640)
+    assert made == ["jpeg 1/1"]
+    np.testing.assert_array_equal(shown.photo, load_image(small, None))  # the photo is that one decode
+    made.clear()
+    predictor.explain_photo(as_png(small), name="dog.png", side=640)
+    assert made == ["image"]
+    made.clear()
+    large = CATS[0]  # 459x499: training reads it at half scale, and so does the model here; the photo is whole
+    predictor.explain_photo(large.read_bytes(), name=large.name, side=640)
+    assert made == ["jpeg 1/1", "jpeg 1/2"]
+
+
+@pytest.mark.parametrize(("photo", "as_bytes", "side"), [
+    (DOGS[0], True, 640),  # the page, a photo decoded whole for the model
+    (CATS[0], True, 640),  # the page, a photo the model sees from a half-scale decode
+    (CATS[1], True, 300),  # a photo shrunk to be shown
+    (CATS[2], False, None),  # `lab predict --gradcam`: a file, at its own size
+])
+def test_the_one_call_shows_what_the_two_step_path_drew(predictor: Predictor, photo: Path, as_bytes: bool,
+                                                        side: int | None) -> None:
+    from lab.evaluation.gradcam import overlay
+
+    # before: explain the photo, then decode it again at its own size, shrink it and draw the heatmap on it
+    explained = predictor.explain(predictor.decode(photo))
+    whole = load_image(photo, None)
+    drawn = fit_within(whole, side) if side else whole
+    shown = predictor.explain_photo(photo.read_bytes() if as_bytes else photo, name=photo.name, side=side)
+    np.testing.assert_array_equal(shown.explanation.image, explained.image)
+    assert shown.explanation.probabilities == explained.probabilities
+    np.testing.assert_array_equal(shown.explanation.heatmap, explained.heatmap)
+    np.testing.assert_array_equal(shown.photo, drawn.astype(np.uint8))
+    np.testing.assert_array_equal(shown.overlay, overlay(drawn, explained.heatmap))
+    assert shown.overlay.shape == shown.photo.shape and max(shown.photo.shape[:2]) <= (side or max(whole.shape))
 
 
 @pytest.mark.parametrize(("name", "data", "reason"), [
@@ -83,9 +153,10 @@ def test_batch_over_a_folder_and_a_zip_gives_one_result_per_file_and_reasons_for
     np.testing.assert_allclose([list(r.probabilities.values()) for r in listed], expected, atol=1e-5)
 
 
-def test_best_run_is_the_finished_one_with_the_best_test_then_validation_accuracy(tmp_path: Path) -> None:
+def test_the_runs_to_predict_with_are_the_finished_ones_best_test_then_validation_accuracy_first(
+        tmp_path: Path) -> None:
     store = RunStore(tmp_path / "runs")
-    assert best_run(store.runs_dir) is None
+    assert best_first(finished_with_model(store.runs_dir)) == []
     made = {}
     for name, state, metrics in [("low", FINISHED, {"test_accuracy": 0.7, "best_val_accuracy": 0.99}),
                                  ("tie-val", FINISHED, {"test_accuracy": 0.9, "best_val_accuracy": 0.8}),
@@ -96,7 +167,9 @@ def test_best_run_is_the_finished_one_with_the_best_test_then_validation_accurac
         write_json_atomic(run.path / METRICS_FILE, metrics)
         (run.path / "model.keras").touch()
         made[name] = run.path
-    assert best_run(store.runs_dir) == made["best"]
+    ranked = [row["id"] for row in best_first(finished_with_model(store.runs_dir))]
+    assert ranked[0] == made["best"].name
+    assert sorted(ranked) == sorted(made[name].name for name in ("low", "tie-val", "best"))  # not the running one
 
 
 def test_cli_prints_one_entry_per_image_and_writes_gradcam_overlays(run_dir: Path, lab_cli: LabCli,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages.predicting import Photo
+from app_pages.answers import Photo
 from lab.settings import load_settings
 from tests import corpus
 from tests.apptest import open_page

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from lab.cli.progress_line import progress_reporter
-from lab.evaluation.predict import FilePrediction, Predictor, load_photo
+from lab.evaluation.predict import FilePrediction, Predictor
 from lab.storage import write_bytes_atomic
 
 
@@ -45,16 +45,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_overlays(predictor: Predictor, results: list[FilePrediction], folder: Path, class_name: str | None) -> None:
-    """One `<index>-<name>.png` per predicted image: the heatmap over the photo as it was decoded."""
+    """One `<index>-<name>.png` per predicted image: the heatmap over the photo at its own size."""
     from PIL import Image
-
-    from lab.evaluation.gradcam import overlay
 
     folder.mkdir(parents=True, exist_ok=True)
     for index, result in enumerate(results, start=1):
         if result.error is not None:
             continue
-        explanation = predictor.explain(result.path, class_name)
         buffer = io.BytesIO()
-        Image.fromarray(overlay(load_photo(result.path), explanation.heatmap)).save(buffer, format="PNG")
+        Image.fromarray(predictor.explain_photo(result.path, class_name).overlay).save(buffer, format="PNG")
         write_bytes_atomic(folder / f"{index:04d}-{Path(result.path).stem}.png", buffer.getvalue())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import warnings
 from pathlib import Path
@@ -48,16 +49,28 @@ def check_file(path: str | Path) -> FileCheck:
     """Read and decode `path`; never raises for a bad file, returns a `FileCheck` with the reason."""
     try:
         stat = os.stat(path)
-        if stat.st_size == 0:
-            return FileCheck(size=0, mtime_ns=stat.st_mtime_ns, ok=False, reason="empty file (0 bytes)")
-        if stat.st_size > MAX_FILE_BYTES:
-            return FileCheck(size=stat.st_size, mtime_ns=stat.st_mtime_ns, ok=False,
-                             reason=f"too large ({stat.st_size / 2**20:,.0f} MiB; the limit for a photo is "
-                                    f"{MAX_FILE_BYTES // 2**20} MiB): not read")
+        if (wrong_size := _size_problem(stat.st_size, stat.st_mtime_ns)) is not None:
+            return wrong_size
         with open(path, "rb") as handle:
             return check_stream(handle, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
     except OSError as error:  # gone since it was listed, unreadable, a link loop, or a folder named like an image
         return FileCheck(size=0, mtime_ns=0, ok=False, reason=_unreadable(error))
+
+
+def check_bytes(data: bytes) -> FileCheck:
+    """`check_file` for a file's content already in memory (an upload), with the same reasons."""
+    return _size_problem(len(data), 0) or check_stream(io.BytesIO(data), size=len(data), mtime_ns=0)
+
+
+def _size_problem(size: int, mtime_ns: int) -> FileCheck | None:
+    """A file that is empty, or too large to be a photo, is bad before it is read."""
+    if size == 0:
+        return FileCheck(size=0, mtime_ns=mtime_ns, ok=False, reason="empty file (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        return FileCheck(size=size, mtime_ns=mtime_ns, ok=False,
+                         reason=f"too large ({size / 2**20:,.0f} MiB; the limit for a photo is "
+                                f"{MAX_FILE_BYTES // 2**20} MiB): not read")
+    return None
 
 
 def _unreadable(error: OSError) -> str:

@@ -7,11 +7,13 @@ recorded each image's size), which is several times cheaper than a full decode a
 rather than dropping them: on two cores that leaves the CPU to the backbone.
 Images are squashed to the input size, as the tutorials' generators did, and kept as uint8 until they
 leave the optional cache so a cached dataset takes a quarter of the memory. Nothing holds a whole
-dataset in one array.
+dataset in one array. One file is `load_image`; an upload's bytes are decoded by the same decoders in
+memory (`decode_image`, and `decode_photo` for the photo and the model's image from one decode).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,8 +21,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from lab.data.check import check_file
-from lab.data.records import ImageRecord
+from lab.data.check import check_bytes, check_file
+from lab.data.records import FileCheck, ImageRecord
 from lab.errors import LabError
 
 SHUFFLE_BUFFER_AFTER_CACHE = 2048
@@ -32,15 +34,19 @@ def _size(image_size: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def _pil_decode(path: np.ndarray | bytes) -> np.ndarray:
-    """Decode with Pillow: first frame, EXIF orientation applied, 16-bit scaled (not clipped) to 8."""
     with Image.open(np.asarray(path).item().decode()) as image:
-        image.seek(0)
-        upright = ImageOps.exif_transpose(image)
-        if upright.mode.startswith("I"):
-            wide = np.asarray(upright, dtype=np.uint32)
-            scale = 257 if wide.max() > 255 else 1
-            return np.repeat((wide // scale).astype(np.uint8)[..., None], 3, axis=-1)
-        return np.asarray(upright.convert("RGB"), dtype=np.uint8)
+        return _pil_pixels(image)
+
+
+def _pil_pixels(image: Image.Image) -> np.ndarray:
+    """Decode with Pillow: first frame, EXIF orientation applied, 16-bit scaled (not clipped) to 8."""
+    image.seek(0)
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode.startswith("I"):
+        wide = np.asarray(upright, dtype=np.uint32)
+        scale = 257 if wide.max() > 255 else 1
+        return np.repeat((wide // scale).astype(np.uint8)[..., None], 3, axis=-1)
+    return np.asarray(upright.convert("RGB"), dtype=np.uint8)
 
 
 def _jpeg_scale(shape: tf.Tensor, size: tuple[int, int] | None) -> tf.Tensor:
@@ -54,18 +60,21 @@ def _jpeg_scale(shape: tf.Tensor, size: tuple[int, int] | None) -> tf.Tensor:
     return index
 
 
+def _native_decode(data: tf.Tensor, shape: tf.Tensor, size: tuple[int, int] | None) -> tf.Tensor:
+    """A file's bytes through TensorFlow's decoders; a JPEG at the coarsest DCT scale that still fits `size`."""
+    def jpeg() -> tf.Tensor:
+        branches = [lambda s=s: tf.io.decode_jpeg(data, channels=3, ratio=s) for s in JPEG_SCALES]
+        return tf.switch_case(_jpeg_scale(shape, size), branches)
+
+    def other() -> tf.Tensor:
+        return tf.io.decode_image(data, channels=3, expand_animations=False)
+
+    return tf.cond(tf.io.is_jpeg(data), jpeg, other)
+
+
 def _decode(path: tf.Tensor, needs_pil: tf.Tensor, shape: tf.Tensor, size: tuple[int, int] | None) -> tf.Tensor:
     def native() -> tf.Tensor:
-        data = tf.io.read_file(path)
-
-        def jpeg() -> tf.Tensor:
-            branches = [lambda s=s: tf.io.decode_jpeg(data, channels=3, ratio=s) for s in JPEG_SCALES]
-            return tf.switch_case(_jpeg_scale(shape, size), branches)
-
-        def other() -> tf.Tensor:
-            return tf.io.decode_image(data, channels=3, expand_animations=False)
-
-        return tf.cond(tf.io.is_jpeg(data), jpeg, other)
+        return _native_decode(tf.io.read_file(path), shape, size)
 
     def pillow() -> tf.Tensor:
         return tf.numpy_function(_pil_decode, [path], tf.uint8, stateful=False)
@@ -75,13 +84,15 @@ def _decode(path: tf.Tensor, needs_pil: tf.Tensor, shape: tf.Tensor, size: tuple
     return image
 
 
+def _resize(image: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    resized = tf.image.resize(image, size, method="bilinear")
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
 def _decode_and_resize(path: tf.Tensor, needs_pil: tf.Tensor, shape: tf.Tensor,
                        size: tuple[int, int] | None) -> tf.Tensor:
     image = _decode(path, needs_pil, shape, size)
-    if size is None:
-        return image
-    resized = tf.image.resize(image, size, method="bilinear")
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+    return image if size is None else _resize(image, size)
 
 
 def image_dataset(
@@ -137,10 +148,50 @@ def load_image(path: str | Path, image_size: int | tuple[int, int] | None) -> np
 
     The file is checked first, so an upload that is not a usable image gets a `LabError` with the reason.
     """
-    check = check_file(path)
-    if not check.ok:
-        raise LabError(f"{Path(path).name} cannot be used: {check.reason}.")
+    check = _usable(check_file(path), path)
     size = None if image_size is None else _size(image_size)
-    shape = tf.constant([check.height, check.width])
-    image = _decode_and_resize(tf.constant(str(path)), tf.constant(check.needs_pil), shape, size)
+    image = _decode_and_resize(tf.constant(str(path)), tf.constant(check.needs_pil), _shape(check), size)
     return image.numpy().astype(np.float32)
+
+
+def decode_image(data: bytes, name: str, image_size: int | tuple[int, int] | None) -> np.ndarray:
+    """`load_image` for a file's content in memory (an upload, named `name`), never written to a file."""
+    check = _usable(check_bytes(data), name)
+    size = None if image_size is None else _size(image_size)
+    image = _decode_content(tf.constant(data), check, size)
+    return (image if size is None else _resize(image, size)).numpy().astype(np.float32)
+
+
+def decode_photo(data: bytes, name: str, image_size: int | tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """An upload decoded once for both its uses: the photo at its own size and the image the model sees at
+    `image_size`, exactly what `decode_image` gives with `None` and with `image_size`.
+
+    The image is the photo resized, except for a JPEG at least twice `image_size` a side: training reads
+    that at a reduced DCT scale, so its image comes from that decode (a quarter of the pixels or fewer).
+    """
+    check = _usable(check_bytes(data), name)
+    size, content = _size(image_size), tf.constant(data)
+    photo = _decode_content(content, check, None)
+    scaled = not check.needs_pil and bool(tf.io.is_jpeg(content)) and int(_jpeg_scale(_shape(check), size)) > 0
+    image = _resize(_decode_content(content, check, size) if scaled else photo, size)
+    return photo.numpy().astype(np.float32), image.numpy().astype(np.float32)
+
+
+def _decode_content(content: tf.Tensor, check: FileCheck, size: tuple[int, int] | None) -> tf.Tensor:
+    """`_decode`, run eagerly on a checked file's content in memory."""
+    if check.needs_pil:
+        with Image.open(io.BytesIO(content.numpy())) as image:
+            return tf.constant(_pil_pixels(image))
+    return _native_decode(content, _shape(check), size)
+
+
+def _shape(check: FileCheck) -> tf.Tensor:
+    return tf.constant([check.height, check.width])
+
+
+def _usable(check: FileCheck, name: str | Path) -> FileCheck:
+    """The check of a usable file; else a `LabError` naming the file (its last part: an upload's name may
+    carry folders) and why it is not usable."""
+    if not check.ok:
+        raise LabError(f"{Path(name).name or 'upload'} cannot be used: {check.reason}.")
+    return check

@@ -2,8 +2,10 @@
 
 A `Predictor` loads a run's model once (Keras's safe mode on), so a page keeps one per run with
 `st.cache_resource` and calls it for every upload. Photos, uploaded bytes or files, are decoded by the
-training pipeline's own `load_image`, so the model sees a photo exactly as it saw its training images;
-a file that is not a usable image is a `LabError` with the reason from the lab's file checks.
+training pipeline's own decoders (an upload in memory, never through a file), so the model sees a photo
+exactly as it saw its training images; a file that is not a usable image is a `LabError` with the reason
+from the lab's file checks. `explain_photo` is what a page or `lab predict --gradcam` shows: one decode
+gives the answer, the photo as shown and the Grad-CAM overlay drawn on it.
 
 Batch prediction (a folder, a zip, a list of paths) checks every file first, in threads, and predicts the
 good ones through the training pipeline; an unreadable file gets its reason and never stops the others.
@@ -12,7 +14,6 @@ good ones through the training pipeline; an unreadable file gets its reason and 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,23 +35,6 @@ from lab.settings import Settings, load_settings
 Source = str | Path | bytes
 
 
-def best_run(runs_dir: Path) -> Path | None:
-    """The best finished run with a model: highest test accuracy, then validation accuracy; None if none."""
-    from lab.runs.status import FINISHED
-    from lab.runs.table import run_rows
-
-    def rank(row: dict[str, Any]) -> tuple[float, float]:
-        return (_number(row.get("test_accuracy")), _number(row.get("best_val_accuracy")))
-
-    finished = [row for row in run_rows(runs_dir)
-                if row["status"] == FINISHED and (Path(runs_dir) / row["id"] / MODEL_FILE).exists()]
-    return Path(runs_dir) / max(finished, key=rank)["id"] if finished else None
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and value == value else -1.0
-
-
 @dataclass(frozen=True)
 class Explanation:
     """One photo's answer: the image the model saw, a probability per class, and a Grad-CAM heatmap of the
@@ -68,6 +52,16 @@ class Explanation:
     @property
     def confidence(self) -> float:
         return self.probabilities[self.label]
+
+
+@dataclass(frozen=True)
+class ExplainedPhoto:
+    """What a person is shown for one photo: the answer, the photo (uint8 RGB, at most the side asked for)
+    and the Grad-CAM overlay of the explained class drawn on it, of the same size."""
+
+    explanation: Explanation
+    photo: np.ndarray
+    overlay: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -113,7 +107,11 @@ class Predictor:
     def decode(self, source: Source, name: str = "upload") -> np.ndarray:
         """A photo (a path, or an upload's bytes named `name`) as float32 (size, size, 3) in [0, 255], decoded
         and resized exactly as in training; a `LabError` says why a file is not a usable image."""
-        return _load(source, name, self.image_size)
+        from lab.data.pipeline import decode_image, load_image
+
+        if isinstance(source, bytes):
+            return decode_image(source, name, self.image_size)
+        return load_image(source, self.image_size)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Probabilities per class for one decoded image (h, w, 3) -> (classes,), or a batch -> (n, classes)."""
@@ -130,6 +128,19 @@ class Predictor:
         probabilities, heatmaps = self.gradcam(image[None], np.array([index]))
         chosen = self.classes[int(np.argmax(probabilities[0]))] if class_name is None else class_name
         return Explanation(image, self._named(probabilities[0]), heatmaps[0], chosen)
+
+    def explain_photo(self, source: Source, class_name: str | None = None, name: str = "upload",
+                      side: int | None = None) -> ExplainedPhoto:
+        """`explain`, with the photo (at most `side` pixels a side; None: its own size) and the heatmap drawn
+        over it, from one decode of the photo (`decode_photo`)."""
+        from lab.data.pipeline import decode_photo
+        from lab.evaluation.gradcam import overlay
+
+        data, name = (source, name) if isinstance(source, bytes) else (Path(source).read_bytes(), Path(source).name)
+        photo, image = decode_photo(data, name, self.image_size)
+        explanation = self.explain(image, class_name)
+        shown = fit_within(photo, side) if side else photo
+        return ExplainedPhoto(explanation, shown.astype(np.uint8), overlay(shown, explanation.heatmap))
 
     def predict_files(self, sources: Sequence[str | Path] | str | Path, *, batch_size: int = 32,
                       settings: Settings | None = None, on_progress: Progress = no_progress) -> list[FilePrediction]:
@@ -169,22 +180,15 @@ class Predictor:
         return {label: float(p) for label, p in zip(self.classes, probabilities)}
 
 
-def _load(source: Source, name: str, image_size: int | None) -> np.ndarray:
-    """`load_image` for a path or for bytes; bytes go through a private file named like the upload, so the
-    decode (and the error message) is the pipeline's own."""
-    from lab.data.pipeline import load_image
+def fit_within(photo: np.ndarray, side: int) -> np.ndarray:
+    """The photo at most `side` pixels a side (float32), so a camera's 12-megapixel shot stays light."""
+    from PIL import Image
 
-    if not isinstance(source, bytes):
-        return load_image(source, image_size)
-    with tempfile.TemporaryDirectory(prefix="lab-upload-") as folder:
-        path = Path(folder) / (Path(name).name or "upload")
-        path.write_bytes(source)
-        return load_image(path, image_size)
-
-
-def load_photo(source: Source, name: str = "upload") -> np.ndarray:
-    """A photo at its own size (float32, as training decodes it): what an overlay is drawn on."""
-    return _load(source, name, None)
+    if max(photo.shape[:2]) <= side:
+        return photo
+    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))
+    image.thumbnail((side, side))
+    return np.asarray(image, dtype=np.float32)
 
 
 def image_files(sources: Sequence[str | Path], settings: Settings | None = None) -> list[Path]:

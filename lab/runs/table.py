@@ -7,12 +7,14 @@ the run folders on every call; a folder whose files are damaged or half-written 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
-from lab.runs.status import UNKNOWN
+from lab.run_files import MODEL
+from lab.runs.status import FINISHED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import tracked
 from lab.training.references import reference_for
@@ -48,6 +50,25 @@ def filter_rows(rows: list[dict[str, Any]], text: str = "", wanted: Mapping[str,
 def published_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
     """The tutorial experiments these rows repeat, each with its published accuracy (a chart's reference lines)."""
     return {row["reference"]: row["reference_accuracy"] for row in rows if row["reference"]}
+
+
+def finished_with_model(runs_dir: Path) -> list[dict[str, Any]]:
+    """The rows of the finished runs whose model is saved, newest first: the runs a photo can be predicted with."""
+    return [row for row in run_rows(runs_dir)
+            if row["status"] == FINISHED and (Path(runs_dir) / row["id"] / MODEL).exists()]
+
+
+def best_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with the best run moved to the front (highest test accuracy, then validation accuracy; a
+    missing figure counts as the lowest), the others in their order."""
+    if not rows:
+        return []
+    best = max(rows, key=lambda row: (_number(row.get("test_accuracy")), _number(row.get("best_val_accuracy"))))
+    return [best, *(row for row in rows if row is not best)]
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not math.isnan(value) else -1.0
 
 
 def short_name(run_id: str) -> str:

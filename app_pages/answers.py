@@ -18,10 +18,8 @@ import numpy as np
 import streamlit as st
 
 from lab.errors import LabError
-from lab.evaluation.predict import Explanation, Predictor, best_run
-from lab.run_files import MODEL as MODEL_FILE
-from lab.runs.status import FINISHED
-from lab.runs.table import run_rows
+from lab.evaluation.predict import Explanation, Predictor
+from lab.runs.table import best_first, finished_with_model
 
 DISPLAY_SIDE = 640  # photos are shown (and overlaid) at most this many pixels a side
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
@@ -64,31 +62,15 @@ def predictor(run_dir: str) -> Predictor:
 def answer(run_dir: str, digest: str, name: str, class_name: str | None, _data: bytes) -> Answer:
     """The prediction and Grad-CAM overlay of the photo whose bytes hash to `digest` (the bytes themselves
     are not hashed again); an unusable photo is an `Answer` with the reason, cached like any other."""
-    model = predictor(run_dir)
     try:
-        explained = model.explain(_data, class_name, name=name)
-        from lab.evaluation.gradcam import overlay
-        from lab.evaluation.predict import load_photo
-
-        photo = shrink(load_photo(_data, name))
+        shown = predictor(run_dir).explain_photo(_data, class_name, name=name, side=DISPLAY_SIDE)
     except LabError as error:
         return Answer(name, error=str(error))
-    return Answer(name, explained, overlay(photo, explained.heatmap), photo.astype(np.uint8))
+    return Answer(name, shown.explanation, shown.overlay, shown.photo)
 
 
 def answer_for(run_dir: Path, photo: Photo, class_name: str | None = None) -> Answer:
     return answer(str(run_dir), photo.digest, photo.name, class_name, photo.data)
-
-
-def shrink(photo: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
-    """The photo at most `side` pixels a side (float32), so a camera's 12-megapixel shot stays light."""
-    from PIL import Image
-
-    if max(photo.shape[:2]) <= side:
-        return photo
-    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))
-    image.thumbnail((side, side))
-    return np.asarray(image, dtype=np.float32)
 
 
 def thumbnail_url(path: str | Path, side: int = 64) -> str | None:
@@ -106,14 +88,10 @@ def thumbnail_url(path: str | Path, side: int = 64) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def finished_runs(runs_dir: Path) -> dict[str, str]:
-    """Run id -> a readable label with its accuracies, for every finished run, best (`best_run`) first."""
-    best = best_run(runs_dir)
-    labels = {row["id"]: run_label(row) for row in run_rows(runs_dir)
-              if row["status"] == FINISHED and (runs_dir / row["id"] / MODEL_FILE).exists()}
-    if best is not None and best.name in labels:
-        labels = {best.name: labels[best.name] + " · best", **labels}
-    return labels
+def run_choices(runs_dir: Path) -> dict[str, str]:
+    """Run id -> a readable label with its accuracies, for every run a photo can be predicted with, the best
+    (`best_first`) first."""
+    return {row["id"]: run_label(row) for row in best_first(finished_with_model(runs_dir))}
 
 
 def run_label(row: dict[str, Any]) -> str:
