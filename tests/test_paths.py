@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.access import allowed_data_path
 from lab.data import scan
 from lab.errors import LabError
 from lab.runs import jobs
@@ -19,7 +20,6 @@ from lab.settings import load_settings
 from lab.training.backbones import BACKBONES
 from lab.training.config import TrainConfig
 from lab.training.weights import resolve_weights, weights_available
-from lab.access import allowed_data_path
 from lab.workspace import dataset_folders
 from tests.conftest import FILTERED, TINY_MOBILENET
 

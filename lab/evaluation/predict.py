@@ -29,7 +29,6 @@ from lab.data.records import IMAGE_SUFFIXES, ImageRecord
 from lab.errors import LabError
 from lab.evaluation.evaluate import load_model, run_classes
 from lab.progress import Progress, no_progress
-from lab.run_files import MODEL as MODEL_FILE
 from lab.settings import Settings, load_settings
 
 Source = str | Path | bytes
