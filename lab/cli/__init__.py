@@ -3,6 +3,8 @@
 Each command lives in its own module with `add_parser(subparsers)` registering its arguments and
 setting `func`, a callable taking the parsed arguments and returning the exit code. A `LabError`
 becomes one line on stderr and exit code 2; no traceback for user mistakes.
+
+Must not import Streamlit: the pages are the other door onto the same `lab`, and neither door imports the other.
 """
 
 from __future__ import annotations

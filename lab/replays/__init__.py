@@ -4,6 +4,7 @@
 one into runs on this machine (shared splits, stand-in backbones, the record) and queues or runs them, and
 `table` reads the runs back into the tutorial's table and checks its findings against the numbers.
 
-Builds on `lab.runs` (the queue, the worker, the study's shared manifest) and `lab.evaluation`; must not
-import Streamlit, and imports TensorFlow only inside the runs it starts.
+Builds on `lab.runs` (the queue, the worker, the study's shared manifest), `lab.training` and `lab.evaluation`.
+Must not import Streamlit, nor `lab.cli`, `lab.workspace`, `lab.access` or `lab.leftovers` (the doors call the
+replays, never the reverse); TensorFlow is imported only inside the runs it starts.
 """
