@@ -14,8 +14,9 @@ import pytest
 from lab.cli.train import flags_from_config
 from lab.errors import LabError
 from lab.evaluation.predict import Predictor, best_run
+from lab.run_files import METRICS
 from lab.runs.status import FINISHED, RUNNING
-from lab.runs.store import METRICS_FILE, RunStore
+from lab.runs.store import RunStore
 from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
 from tests import corpus
@@ -93,7 +94,7 @@ def test_best_run_is_the_finished_one_with_the_best_test_then_validation_accurac
                                  ("running", RUNNING, {"test_accuracy": 0.99, "best_val_accuracy": 0.99})]:
         run = store.create(TrainConfig(data=str(FILTERED)))
         run.update(state=state)
-        write_json_atomic(run.path / METRICS_FILE, metrics)
+        write_json_atomic(run.path / METRICS, metrics)
         (run.path / "model.keras").touch()
         made[name] = run.path
     assert best_run(store.runs_dir) == made["best"]
