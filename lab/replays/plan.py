@@ -27,7 +27,7 @@ from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Experiment, Replay, Variant
 from lab.runs import jobs
 from lab.runs.describe import Event
-from lab.runs.records import Records
+from lab.runs.groups import Records
 from lab.runs.status import STOPPED
 from lab.runs.store import RunStore
 from lab.runs.study import study_manifest

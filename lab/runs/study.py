@@ -30,8 +30,8 @@ from lab.evaluation.evaluate import evaluations
 from lab.evaluation.paired import pair
 from lab.runs import jobs
 from lab.runs.describe import Event
+from lab.runs.groups import Records
 from lab.runs.placement import executor_for
-from lab.runs.records import Records
 from lab.runs.status import STOPPED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
