@@ -28,7 +28,7 @@ from paths import SHARED
 
 from lab.data.manifest import Manifest
 from lab.data.splits import stratified_subset
-from lab.runs import jobs, worker
+from lab.runs import jobs
 from lab.runs.store import RunStore
 from lab.runs.study import Study, parse_sizes, plan_study, results, run_study, study_manifest
 from lab.settings import Settings
@@ -84,7 +84,7 @@ def alone(study: Study, settings: Settings) -> str:
     """The study's largest run by itself, as `lab train` runs it in the foreground."""
     _, _, config = study.configs()[0]
     run = RunStore(settings.runs_dir).create(config, running_in=jobs.process_identity())
-    worker.execute(run, settings)
+    jobs.take_turn(run, settings)
     return run.id
 
 

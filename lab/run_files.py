@@ -27,8 +27,8 @@ EVALUATION_SUMMARY = "summary.json"  # inside each evaluation's folder
 EXPORTS = "exports"  # exported models with their model cards
 TENSORBOARD = "tensorboard"  # TensorBoard's event files
 MLFLOW_RECORD = "mlflow.json"  # where the run's MLflow copy is
-LABELS = "labels.json"  # in the runs folder: every run's name and tags
-LABELS_LOCK = ".labels.lock"
+LABELS = "labels.json"  # the name and tags a person gives the run
+LABELS_LOCK = ".labels.lock"  # held while the labels change
 QUEUE_LOCK = ".queue.lock"  # in the runs folder: held while the queue decides
 
 
@@ -97,3 +97,11 @@ class RunFiles:
     @property
     def mlflow_record(self) -> Path:
         return self.root / MLFLOW_RECORD
+
+    @property
+    def labels(self) -> Path:
+        return self.root / LABELS
+
+    @property
+    def labels_lock(self) -> Path:
+        return self.root / LABELS_LOCK

@@ -18,8 +18,9 @@ import pytest
 
 from lab.runs import jobs, liveness
 from lab.runs.describe import NOT_RESPONDING, shown_state, status_text
-from lab.runs.executors import worker_alive
-from lab.runs.liveness import Heartbeat, Timing
+from lab.runs.heartbeat import Heartbeat
+from lab.runs.liveness import Timing
+from lab.runs.local import worker_alive
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, Status, now_iso
 from lab.runs.store import Run, RunStore
 from lab.runs.worker import Reporter, Stopper

@@ -17,8 +17,9 @@ from lab.cli.train import flags_from_config
 from lab.data.pipeline import load_image
 from lab.errors import LabError
 from lab.evaluation.predict import Predictor, fit_within
+from lab.run_files import METRICS
 from lab.runs.status import FINISHED, RUNNING
-from lab.runs.store import METRICS_FILE, RunStore
+from lab.runs.store import RunStore
 from lab.runs.table import best_first, finished_with_model
 from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
@@ -164,7 +165,7 @@ def test_the_runs_to_predict_with_are_the_finished_ones_best_test_then_validatio
                                  ("running", RUNNING, {"test_accuracy": 0.99, "best_val_accuracy": 0.99})]:
         run = store.create(TrainConfig(data=str(FILTERED)))
         run.update(state=state)
-        write_json_atomic(run.path / METRICS_FILE, metrics)
+        write_json_atomic(run.path / METRICS, metrics)
         (run.path / "model.keras").touch()
         made[name] = run.path
     ranked = [row["id"] for row in best_first(finished_with_model(store.runs_dir))]

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
+from lab.run_files import CONFIG
 from lab.runs import jobs
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED
-from lab.runs.store import CONFIG_FILE, Run
+from lab.runs.store import Run
 from lab.runs.study import launch_study
 from lab.settings import Settings, load_settings
 from lab.training.config import TrainConfig
@@ -144,7 +145,7 @@ def test_a_node_that_cannot_see_the_run_folder_fails_the_run_with_that_reason(
         on_ray: Settings, tiny_config: TrainConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSFER_LAB_MAX_RUNNING", "1")
     hidden = jobs.RunStore(on_ray.runs_dir).create(tiny_config)
-    (hidden.path / CONFIG_FILE).rename(hidden.path / "config.elsewhere")  # as a node without the shared folder sees it
+    (hidden.path / CONFIG).rename(hidden.path / "config.elsewhere")  # as a node without the shared folder sees it
     jobs.reconcile(on_ray.runs_dir, on_ray)
     wait_for(ended(hidden), on_ray, seconds=60)
     status = hidden.status()

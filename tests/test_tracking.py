@@ -12,7 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from lab.cli import main
 from lab.cli.train import flags_from_config
-from lab.runs.tracking import RECORD, UI_VARIABLE, URI_VARIABLE, track, track_quietly, tracked
+from lab.run_files import MLFLOW_RECORD
+from lab.runs.tracking import UI_VARIABLE, URI_VARIABLE, track, track_quietly, tracked
 from lab.training.config import TrainConfig
 from tests.apptest import open_page
 from tests.conftest import FILTERED, LabCli
@@ -82,9 +83,9 @@ def test_copying_again_updates_the_same_mlflow_run(evaluated_run: Path, store: s
 def test_nothing_is_sent_or_written_when_tracking_is_off(evaluated_run: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(URI_VARIABLE, raising=False)
-    (evaluated_run / RECORD).unlink(missing_ok=True)
+    (evaluated_run / MLFLOW_RECORD).unlink(missing_ok=True)
     assert track(evaluated_run) is None and track_quietly(evaluated_run) is None
-    assert not (evaluated_run / RECORD).exists()
+    assert not (evaluated_run / MLFLOW_RECORD).exists()
 
 
 def test_an_unreachable_server_costs_a_log_line_not_the_run(evaluated_run: Path,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lab.cli.progress_line import progress_reporter
 from lab.evaluation.evaluate import evaluate_run
+from lab.run_files import RunFiles
 from lab.runs.tracking import track_into_log
 
 
@@ -43,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {label}: precision {row['precision']:.3f} recall {row['recall']:.3f} f1 {row['f1']:.3f} "
               f"({row['support']} images)")
     print("  confusion (rows true, columns predicted): " + json.dumps(summary["confusion_matrix"]))
-    print(f"stored in {Path(args.run_dir) / 'evaluations' / summary['name']}", file=sys.stderr)
+    print(f"stored in {RunFiles(Path(args.run_dir)).evaluation(summary['name'])}", file=sys.stderr)
     return 0

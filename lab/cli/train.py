@@ -23,7 +23,7 @@ from typing import Any
 from lab.augment import parse_assignments
 from lab.errors import LabError
 from lab.progress import Throttle
-from lab.runs import jobs, worker
+from lab.runs import jobs
 from lab.runs.describe import event_text
 from lab.runs.status import FAILED, FINISHED
 from lab.runs.store import Run, RunStore
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     foreground = RunStore(runs_dir).create(config, running_in=jobs.process_identity())
     print(f"run {foreground.id} in {foreground.path}", file=sys.stderr)
-    final = worker.execute(foreground, settings, on_event=ProgressLines())
+    final = jobs.take_turn(foreground, settings, on_event=ProgressLines())
     _print_result(result(foreground), args.json)
     if final.state == FAILED:
         print(f"error: {final.error}", file=sys.stderr)

@@ -1,5 +1,8 @@
 """`python -m lab worker RUN_DIR`: the background worker process `lab.runs.jobs` starts for a queued run.
 
+It takes the run's turn (`lab.runs.jobs.take_turn`): trains the run, then starts the next queued one, then copies
+the run to MLflow when tracking is on.
+
 Not meant to be typed by hand (though it works on a queued run): the Train page and
 `lab train --background` start it, with its output going to the run's `log.txt`.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lab.runs import worker
+from lab.runs import jobs
 from lab.runs.status import FAILED
 from lab.runs.store import Run
 
@@ -21,5 +24,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    status = worker.execute(Run(args.run_dir))
+    status = jobs.take_turn(Run(args.run_dir))
     return 1 if status.state == FAILED else 0

@@ -25,9 +25,9 @@ from lab.data.manifest import Manifest, load_manifest
 from lab.data.run_data import resolve_data_path
 from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Experiment, Replay, Variant
-from lab.runs import jobs, worker
+from lab.runs import jobs
 from lab.runs.describe import Event
-from lab.runs.records import Records
+from lab.runs.groups import Records
 from lab.runs.status import STOPPED
 from lab.runs.store import RunStore
 from lab.runs.study import study_manifest
@@ -230,6 +230,6 @@ def run_replay(planned: PlannedReplay, settings: Settings, *, on_event: Callable
         if on_event:
             on_event({"type": "phase", "phase": "replay",
                       "message": f"row {number}/{len(planned.rows)}: {row['experiment']} ({run.id})"})
-        if worker.execute(run, settings, on_event=on_event).state == STOPPED:
+        if jobs.take_turn(run, settings, on_event=on_event).state == STOPPED:
             break  # the person stopped this row (Ctrl-C, SIGTERM, its stop file): the rows after it wait
     return planned

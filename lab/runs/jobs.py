@@ -8,7 +8,9 @@ run's `log.txt`; at most `settings.max_running` at once, one by default: two tra
 each slower than one after the other), or a Ray actor on a cluster (as many as the cluster has room for).
 Later launches wait as `queued`.
 
-The queue advances without any page open, because a worker that ends starts the next queued run.
+The queue advances without any page open, because whatever runs a worker (`lab worker`, the foreground
+`lab train`, a study or replay in the foreground, a Ray actor) does so through `take_turn`: it executes the run
+(`lab.runs.worker`), then starts the next queued run, then copies the run to MLflow.
 `reconcile()`, called by pages and the CLI whenever they look, catches what a worker could not report itself:
 a worker that was killed (SIGKILL, out of memory, a lost node) is marked failed within one poll, a stop the
 worker does not honour is enforced (`enforce_stop`: SIGTERM, then SIGKILL, or Ray's kill), and queued runs
@@ -19,18 +21,22 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.runs import liveness
-from lab.runs.executors import Executor, executor_for, executor_of, process_identity
+from lab.runs import liveness, worker
+from lab.runs.describe import Event
+from lab.runs.executors import Executor, process_identity
 from lab.runs.liveness import Timing
+from lab.runs.placement import executor_for, executor_of
 from lab.runs.status import FAILED, QUEUED, RUNNING, STOPPED, Status, now_iso
 from lab.runs.store import Run, RunStore
+from lab.runs.tracking import track_into_log
 from lab.settings import Settings, load_settings
 from lab.training.config import TrainConfig
 
-__all__ = ["enforce_stop", "launch", "launch_in_order", "process_identity", "reconcile", "stop"]
+__all__ = ["enforce_stop", "launch", "launch_in_order", "process_identity", "reconcile", "stop", "take_turn"]
 
 HELD_GRACE = 60.0  # seconds a held run's releaser has to appear on the cluster
 DEAD_WORKER = (
@@ -65,6 +71,26 @@ def launch_in_order(config: TrainConfig, settings: Settings, *, held: str | None
     return run
 
 
+def take_turn(run: Run, settings: Settings | None = None, *, on_event: Callable[[Event], None] | None = None,
+              task: str | None = None) -> Status:
+    """A worker's turn: execute `run` in this process (`lab.runs.worker.execute`, whose arguments these are), then
+    start the next queued run, then copy `run` to MLflow when tracking is on: last, so MLflow being slow or down
+    holds up nothing. A Ctrl-C that stopped the run hands on all the same before it is raised again."""
+    settings = settings or load_settings()
+    try:
+        status = worker.execute(run, settings, on_event=on_event, task=task)
+    except KeyboardInterrupt:
+        _hand_on(run, settings)
+        raise
+    _hand_on(run, settings)
+    return status
+
+
+def _hand_on(run: Run, settings: Settings) -> None:
+    reconcile(run.path.parent, settings)
+    track_into_log(run.path)
+
+
 def release(run: Run, why: str) -> None:
     """Let a held run start (its feature task is done, or gone); the next `reconcile` starts it."""
     if run.status().held is not None:
@@ -84,7 +110,7 @@ def stop(run_id: str, runs_dir: Path | None = None, *, wait: bool = False) -> St
     with store.lock():
         status = run.status()
         if status.state == QUEUED:
-            if status.task is not None:  # handed to Ray, waiting for room there: withdrawn
+            if status.task is not None:  # handed to a cluster, waiting for room there: withdrawn
                 executor_of(status, settings).end(run, status, signal.SIGKILL)
             run.log("stopped before it started")
             return run.update(state=STOPPED, ended=now_iso(), error="stopped before it started")
@@ -154,7 +180,7 @@ def reconcile(runs_dir: Path | None = None, settings: Settings | None = None, *,
         started: list[Run] = []
         try:
             for run in queued[: executor.slots(running, len(queued))]:
-                executor.start(run)
+                executor.start(run, take_turn)
                 started.append(run)
         except LabError:
             if strict:
@@ -190,12 +216,10 @@ def _check_held(run: Run, status: Status, settings: Settings) -> None:
     """A run held for a study's feature task on the cluster: released if that task is gone without releasing it
     (killed, its node lost), so the run computes what features it lacks itself rather than wait for ever. Not in
     the `HELD_GRACE` seconds after the run was queued, while the task is being created."""
-    from lab.runs import ray_cluster
-
     if liveness.age(status) < HELD_GRACE:
         return
     try:
-        if not ray_cluster.named_task_alive(settings, status.held):
+        if not executor_of(status, settings).task_alive(status.held):
             release(run, f"released: {status.held} ended without finishing; this run computes the features it lacks")
     except (OSError, LabError):
         pass  # the cluster cannot be asked now: the next poll asks again

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.run_files import RunFiles
 from lab.storage import file_lock, read_json, write_json_atomic
 
-LABELS_FILE, LABELS_LOCK = "labels.json", ".labels.lock"
 MAX_NAME = 80
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}$")
 
@@ -50,7 +50,7 @@ def check_tag(tag: str) -> str:
 def read_labels(run_dir: Path) -> Labels:
     """The run's labels; a missing or damaged `labels.json` reads as no labels, never an error."""
     try:
-        value = read_json(Path(run_dir) / LABELS_FILE, default={}) or {}
+        value = read_json(RunFiles(Path(run_dir)).labels, default={}) or {}
         return Labels(str(value.get("name") or ""), tuple(sorted({str(t) for t in value.get("tags") or ()})))
     except (ValueError, AttributeError, TypeError):
         return Labels()
@@ -81,8 +81,8 @@ def _some(tags: list[str]) -> list[str]:
 
 def _change(run_dir: Path, edit) -> Labels:
     """Read, edit and write `labels.json` under a lock, so two tabs tagging at once both count."""
-    run_dir = Path(run_dir)
-    with file_lock(run_dir / LABELS_LOCK):
-        labels = edit(read_labels(run_dir))
-        write_json_atomic(run_dir / LABELS_FILE, labels.to_dict())
+    files = RunFiles(Path(run_dir))
+    with file_lock(files.labels_lock):
+        labels = edit(read_labels(files.root))
+        write_json_atomic(files.labels, labels.to_dict())
     return labels

@@ -2,7 +2,7 @@
 
 A worker that is alive but not progressing (stopped with SIGSTOP, deadlocked, stuck on a hung filesystem) is
 invisible to a pid check: its process exists. So the worker writes a `heartbeat` time into `status.json`
-(`Heartbeat`), and a running run whose last sign of life is older than `Timing.limit` is shown as
+(`lab.runs.heartbeat`), and a running run whose last sign of life is older than `Timing.limit` is shown as
 "not responding": a view of the status, not a state on disk, because it heals by itself when a slow step ends.
 `lab.runs.jobs` ends such a run when a stop is asked for: stop file, SIGTERM, SIGKILL.
 
@@ -29,18 +29,12 @@ can take seconds rather than minutes.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from lab.errors import LabError
-from lab.runs.status import RUNNING, Status, now_iso
+from lab.runs.status import RUNNING, Status
 from lab.settings import NOT_RESPONDING_SECONDS, positive_number
-
-if TYPE_CHECKING:
-    from lab.runs.store import Run  # the store imports this module: the type only, no import at run time
 
 BEAT_SECONDS = 5.0
 STALL_SECONDS = 900.0
@@ -95,49 +89,3 @@ def not_responding_for(status: Status, limits: Timing | None = None) -> float | 
         return None
     quiet = silence(status)
     return quiet if quiet > (limits or timing()).limit else None
-
-
-class Heartbeat:
-    """Keeps the run's `heartbeat` fresh while its worker lives and makes progress; the one way the worker
-    writes `status.json` while it trains (`update`), so the beat and the main thread never interleave a read
-    and a write.
-
-    Every write beats (phase and epoch events, batches twice a second), and a background thread beats every
-    `Timing.beat` seconds, so steps that emit nothing (tracing a first epoch, saving a checkpoint, loading
-    weights) do not read as not responding. A thread alone would prove only that the process is alive and
-    scheduled, which is what SIGSTOP and a hung filesystem break, and would beat on through a deadlock of the
-    main thread; so it beats only while the main thread showed progress (`progressed`: an event or a stop
-    poll) within `STALL_SECONDS`.
-    """
-
-    def __init__(self, run: Run, limits: Timing | None = None) -> None:
-        self.run = run
-        self.timing = limits or timing()
-        self.lock = threading.Lock()
-        self.last_progress = time.monotonic()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"heartbeat {run.id}", daemon=True)
-
-    def progressed(self) -> None:
-        self.last_progress = time.monotonic()
-
-    def update(self, **changes: Any) -> Status:
-        """Write `changes` to the run's status with a fresh heartbeat."""
-        with self.lock:
-            return self.run.update(heartbeat=now_iso(), **changes)
-
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.done.set()
-        self.thread.join()
-
-    def _beat(self) -> None:
-        while not self.done.wait(self.timing.beat):
-            if time.monotonic() - self.last_progress < STALL_SECONDS:
-                try:
-                    self.update()
-                except (OSError, LabError):
-                    pass  # a full disk or a damaged status: the main thread meets it too, and reports it

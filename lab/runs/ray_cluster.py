@@ -1,5 +1,5 @@
-"""Runs on a Ray cluster (`TRANSFER_LAB_EXECUTOR=ray`): each queued run becomes a Ray actor running the same
-`lab.runs.worker.execute(run_dir)` as a local worker process, on whichever node has room.
+"""Runs on a Ray cluster (`TRANSFER_LAB_EXECUTOR=ray`): each queued run becomes a Ray actor doing the same work as
+a local worker process (`lab.runs.jobs.take_turn`, handed over as a callable), on whichever node has room.
 
 Why a detached actor and not a plain task: a Ray task belongs to the process that submitted it and dies with it,
 and the lab submits from short-lived processes (a CLI command, a worker handing on the queue, a page's script
@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.run_files import RunFiles
+from lab.runs.executors import RunWork
 from lab.runs.status import Status
-from lab.runs.store import CONFIG_FILE, Run
+from lab.runs.store import Run
 from lab.settings import Settings, worker_environment
 
 NAMESPACE = "transfer-lab"
@@ -102,15 +104,18 @@ def _unreachable(address: str, exc: Exception) -> LabError:
 class RayExecutor:
     """Runs as detached Ray actors; see the module docstring."""
 
+    fans_out = True  # every queued run goes to the cluster at once
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def slots(self, running: int, queued: int) -> int:
         return queued  # every queued run goes to the cluster at once: Ray places them as room appears
 
-    def start(self, run: Run) -> None:
-        """Create the run's actor and record its id; the run stays queued until the actor claims it."""
-        actor = spawn(actor_name(run), functools.partial(_execute, str(run.path)), self.settings, sees=run.path)
+    def start(self, run: Run, work: RunWork) -> None:
+        """Create the run's actor, doing `work` with the run, and record its id; the run stays queued until the
+        actor claims it."""
+        actor = spawn(actor_name(run), functools.partial(_as_task, work, str(run.path)), self.settings, sees=run.path)
         task = actor._actor_id.hex()  # the id is the one name of an actor that outlives its (reusable) name
         run.update(task=task)
         run.log(f"handed to the Ray cluster at {self.settings.ray_address} as task {task}")
@@ -142,14 +147,16 @@ class RayExecutor:
             ray.kill(actor, no_restart=True)
         return "Ray's kill"
 
+    def spawn(self, name: str, work: Callable[[], None]) -> None:
+        spawn(name, work, self.settings)
+
+    def task_alive(self, name: str) -> bool:
+        """Whether the lab's actor called `name` still lives (a detached actor's name is freed when it dies)."""
+        return _live_actor(self.settings, name) is not None
+
 
 def actor_name(run: Run) -> str:
     return f"run-{run.id}"
-
-
-def named_task_alive(settings: Settings, name: str) -> bool:
-    """Whether the lab's actor called `name` still lives (a detached actor's name is freed when it dies)."""
-    return _live_actor(settings, name) is not None
 
 
 def _live_actor(settings: Settings, name: str) -> Any:
@@ -173,13 +180,11 @@ def spawn(name: str, work: Callable[[], None], settings: Settings, *, sees: Path
     ).remote(work, str(sees) if sees else None)
 
 
-def _execute(run_dir: str) -> None:
-    """A run's work in its actor: the worker's `execute`, claiming the run as this actor's task."""
+def _as_task(work: RunWork, run_dir: str) -> None:
+    """A run's work in its actor, which claims the run as this actor's task."""
     import ray
 
-    from lab.runs import worker
-
-    worker.execute(Run(Path(run_dir)), task=ray.get_runtime_context().get_actor_id())
+    work(Run(Path(run_dir)), task=ray.get_runtime_context().get_actor_id())
 
 
 def actor_record(settings: Settings, task: str | None) -> dict[str, Any]:
@@ -217,7 +222,7 @@ def _actor_class():
         a detached actor's creation belongs to the cluster."""
 
         def __init__(self, work: Callable[[], None], sees: str | None) -> None:
-            if sees and not (Path(sees) / CONFIG_FILE).is_file():
+            if sees and not RunFiles(Path(sees)).config.is_file():
                 raise LabError(f"Ray node {socket.gethostname()} cannot see the run folder {sees}: mount the "
                                "lab's workspace at the same path on every node of the cluster (README, "
                                "\"Outgrowing one machine\"), then launch the run again.")

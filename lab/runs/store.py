@@ -3,7 +3,7 @@
 A run is `<runs_dir>/<run-id>/` holding `config.json` (what to train), `status.json` (where it is:
 state, worker pid, progress, error), `log.txt`, and what `lab.training.train.train` writes (`history.csv`,
 `metrics.json`, `model.keras`, `best.keras`, `tensorboard/`, `layers.csv`), and `labels.json` (the name and
-tags a person gives it, `lab.runs.labels`). The folder is the only
+tags a person gives it, `lab.runs.labels`), each named by `lab.run_files`. The folder is the only
 shared state between the page, the CLI and the worker process, so every JSON file is written
 atomically and a reader never sees half of one.
 
@@ -27,15 +27,12 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.paths import absolute, same_path
+from lab.run_files import CONFIG, METRICS, QUEUE_LOCK, STATUS, RunFiles
 from lab.runs.labels import Labels, read_labels
 from lab.runs.liveness import not_responding_for
 from lab.runs.status import RUNNING, Status, now_iso
 from lab.storage import file_lock, read_json, write_json_atomic
 from lab.training.config import TrainConfig
-
-CONFIG_FILE, STATUS_FILE, LOG_FILE, STOP_FILE = "config.json", "status.json", "log.txt", "stop"
-HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
-LOCK_FILE = ".queue.lock"
 
 
 class Run:
@@ -44,6 +41,7 @@ class Run:
     def __init__(self, path: Path) -> None:
         self.path = absolute(path)
         self.id = self.path.name
+        self.files = RunFiles(self.path)
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
@@ -55,7 +53,7 @@ class Run:
         return hash(self.path.resolve())
 
     def config_dict(self) -> dict[str, Any]:
-        return _json_object(self.path / CONFIG_FILE) or {}
+        return _json_object(self.files.config) or {}
 
     def config(self) -> TrainConfig:
         return TrainConfig.from_dict(self.config_dict())
@@ -71,22 +69,22 @@ class Run:
     def read_status(self) -> Status:
         """The run's status, or `LabError` saying why `status.json` cannot be read: for writers, which must
         not build on a status they could not read."""
-        path = self.path / STATUS_FILE
+        path = self.files.status
         try:
             value = read_json(path)
         except (OSError, ValueError) as error:
             reason = "it is empty" if _empty(path) else str(error)
-            raise LabError(f"{STATUS_FILE} is damaged ({reason}); delete the run, or repair the file.") from None
+            raise LabError(f"{STATUS} is damaged ({reason}); delete the run, or repair the file.") from None
         if value is None:
-            raise LabError(f"{STATUS_FILE} is missing: not a run folder, or one still being made.")
+            raise LabError(f"{STATUS} is missing: not a run folder, or one still being made.")
         try:
             return Status.from_dict(value)
         except ValueError as error:
-            raise LabError(f"{STATUS_FILE} is damaged ({error}); delete the run, or repair the file.") from None
+            raise LabError(f"{STATUS} is damaged ({error}); delete the run, or repair the file.") from None
 
     def write_status(self, status: Status) -> Status:
         status = replace(status, updated=now_iso())
-        write_json_atomic(self.path / STATUS_FILE, status.to_dict())
+        write_json_atomic(self.files.status, status.to_dict())
         return status
 
     def update(self, **changes: Any) -> Status:
@@ -99,19 +97,18 @@ class Run:
 
     def history(self) -> list[dict[str, Any]]:
         """One row per completed epoch, from `history.csv` (empty before the first epoch ends)."""
-        path = self.path / HISTORY_FILE
+        path = self.files.history
         if not path.exists():
             return []
         with path.open(newline="") as handle:
             return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
     def metrics(self) -> dict[str, Any]:
-        return _json_object(self.path / METRICS_FILE) or {}
+        return _json_object(self.files.metrics) or {}
 
     def damaged_files(self) -> list[str]:
         """The run's JSON files that exist but cannot be read as an object: shown with the run, never an error."""
-        return [name for name in (CONFIG_FILE, METRICS_FILE)
-                if _json_object(self.path / name) is None]
+        return [name for name in (CONFIG, METRICS) if _json_object(self.path / name) is None]
 
     def labels(self) -> Labels:
         """The name and tags a person gave the run (`lab.runs.labels` changes them)."""
@@ -122,13 +119,13 @@ class Run:
         with the worker's own stdout/stderr, which also go there). Best effort: on a full disk the line
         is lost, never the command or the worker that wrote it (what matters goes to `status.json`)."""
         try:
-            with (self.path / LOG_FILE).open("a") as handle:
+            with self.files.log.open("a") as handle:
                 handle.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} {message}\n")
         except OSError:
             pass
 
     def log_tail(self, lines: int = 40) -> str:
-        path = self.path / LOG_FILE
+        path = self.files.log
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -137,16 +134,16 @@ class Run:
         """Ask the worker to stop after the current batch; it keeps the history and best checkpoint.
         `signal_sent`: the stop is being enforced with this signal (`lab.runs.jobs`), noted in the file,
         whose modification time says when the request, or its last signal, was made."""
-        (self.path / STOP_FILE).write_text(signal_sent)
+        self.files.stop.write_text(signal_sent)
 
     def stop_requested(self) -> bool:
-        return (self.path / STOP_FILE).exists()
+        return self.files.stop.exists()
 
     def stop_request(self) -> tuple[float, str] | None:
         """When the stop was asked for (or last enforced) and the signal sent then ("" for none); None
         when no stop was asked for."""
         try:
-            return (self.path / STOP_FILE).stat().st_mtime, (self.path / STOP_FILE).read_text().strip()
+            return self.files.stop.stat().st_mtime, self.files.stop.read_text().strip()
         except OSError:
             return None
 
@@ -218,7 +215,7 @@ class RunStore:
         running in that process (a foreground run), so no queue decision can start a worker for it."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         path = self._new_folder(config)
-        write_json_atomic(path / CONFIG_FILE, config.to_dict())
+        write_json_atomic(RunFiles(path).config, config.to_dict())
         run = Run(path)
         status = Status.queued()
         run.write_status(status.running_in(*running_in) if running_in else status)
@@ -237,7 +234,7 @@ class RunStore:
 
     def get(self, run_id: str) -> Run:
         path = self.runs_dir / run_id
-        if not run_id or "/" in run_id or not (path / STATUS_FILE).exists():
+        if not run_id or "/" in run_id or not RunFiles(path).status.exists():
             raise LabError(f"No run {run_id!r} in {self.runs_dir}; `python -m lab runs` lists them.")
         return Run(path)
 
@@ -268,7 +265,7 @@ class RunStore:
         """An exclusive lock on this runs folder, held around every queue decision, so two browsers,
         a restarted app and a finishing worker never start two workers for one queue. The OS drops
         it when its holder dies, so a killed worker cannot leave it stuck."""
-        with file_lock(self.runs_dir / LOCK_FILE):
+        with file_lock(self.runs_dir / QUEUE_LOCK):
             yield
 
 

@@ -28,9 +28,10 @@ from lab.data.run_data import resolve_data_path
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.paired import pair
-from lab.runs import jobs, worker
+from lab.runs import jobs
 from lab.runs.describe import Event
-from lab.runs.records import Records
+from lab.runs.groups import Records
+from lab.runs.placement import executor_for
 from lab.runs.status import STOPPED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
@@ -163,20 +164,19 @@ def launch_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: in
     Locally the queue starts runs in the order they were created (to the millisecond), one at a time by
     default, so the largest run extracts every image's features before a smaller one looks for them (with
     `settings.max_running` above one, smaller runs may start alongside it and extract features of their own).
-    On a Ray cluster a feature-extractor study fans out: its runs are held while one feature task computes
-    every image's features (`extract_and_release`), then they all train at once, reading the shared cache.
+    On an executor that fans out (a Ray cluster) a feature-extractor study fans out too: its runs are held while
+    one feature task computes every image's features (`extract_and_release`), then they all train at once,
+    reading the shared cache.
     """
     study = plan_study(config, sizes, repeats, settings)
-    fans_out = settings.executor == "ray" and config.strategy == "feature-extractor"
-    held = f"features-{study.name}" if fans_out else None
+    executor = executor_for(settings)
+    held = f"features-{study.name}" if executor.fans_out and config.strategy == "feature-extractor" else None
     queued = [(size, repeat, jobs.launch_in_order(planned, settings, held=held))
               for size, repeat, planned in study.configs()]
     study = with_runs(study, queued)
     save_study(study, settings)
     if held:
-        from lab.runs import ray_cluster
-
-        ray_cluster.spawn(held, functools.partial(extract_and_release, study.name), settings)
+        executor.spawn(held, functools.partial(extract_and_release, study.name))
     jobs.reconcile(settings.runs_dir, settings, strict=True)
     return study
 
@@ -221,7 +221,7 @@ def run_study(study: Study, settings: Settings, *, on_event: Callable[[Event], N
             images = "all" if size is None else f"{size:,}"
             on_event({"type": "phase", "phase": "study", "message": f"run {number}/{len(plan)}: {images} training "
                       f"images, seed {config.seed} ({run.id})"})
-        if worker.execute(run, settings, on_event=on_event).state == STOPPED:
+        if jobs.take_turn(run, settings, on_event=on_event).state == STOPPED:
             break  # the person stopped this run (Ctrl-C, SIGTERM, its stop file): the sizes after it wait
     return study
 

@@ -29,14 +29,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lab.run_files import CONFIG, EVALUATION_SUMMARY, HISTORY, LAYERS, METRICS, RunFiles
 from lab.runs.status import FAILED, FINISHED, STOPPED
 from lab.runs.store import Run
 from lab.settings import VARIABLES, load_settings
 from lab.storage import file_lock, read_json, write_json_atomic
 
 URI_VARIABLE, UI_VARIABLE = VARIABLES["mlflow_uri"], VARIABLES["mlflow_ui"]
-RECORD = "mlflow.json"  # in the run folder: where its MLflow copy is
-RUN_FILES = ("config.json", "metrics.json", "history.csv", "layers.csv")
+COPIED_FILES = (CONFIG, METRICS, HISTORY, LAYERS)  # the run's own files kept beside its MLflow copy
 MLFLOW_STATUS = {FINISHED: "FINISHED", STOPPED: "KILLED", FAILED: "FAILED"}
 FINAL_METRICS = ("best_val_accuracy", "best_epoch", "test_accuracy", "epochs_completed", "seconds",
                  "images_per_second", "parameters", "trainable_parameters", "train_images", "validation_images",
@@ -64,7 +64,7 @@ def tracking_uri() -> str | None:
 
 def tracked(run_dir: Path) -> Tracked | None:
     """Where `run_dir` was copied to in MLflow, read from its folder (None if it never was)."""
-    record = read_json(Path(run_dir) / RECORD, None)
+    record = read_json(RunFiles(Path(run_dir)).mlflow_record, None)
     return Tracked(**record) if isinstance(record, dict) and set(record) == set(Tracked.__annotations__) else None
 
 
@@ -110,7 +110,7 @@ def _copy(run: Run, client: Any, uri: str) -> Tracked:
     if state in MLFLOW_STATUS:  # a run still training stays "running" in MLflow too
         client.set_terminated(run_id, MLFLOW_STATUS[state])
     result = Tracked(uri, experiment_id, run_id, _link(uri, experiment_id, run_id))
-    write_json_atomic(run.path / RECORD, asdict(result))
+    write_json_atomic(run.files.mlflow_record, asdict(result))
     return result
 
 
@@ -174,7 +174,7 @@ def _log_metrics(client: Any, run_id: str, folder: Path) -> None:
 
     now = int(time.time() * 1000)
     metrics = [Metric(key, value, now, step) for step, key, value in _epoch_metrics(folder)]
-    summary = read_json(folder / "metrics.json", {}) or {}
+    summary = read_json(RunFiles(folder).metrics, {}) or {}
     metrics += [Metric(key, float(summary[key]), now, 0) for key in FINAL_METRICS if _is_number(summary.get(key))]
     for name, result in _evaluations(folder).items():
         metrics += [Metric(f"eval/{name}/{key}", float(result[key]), now, 0)
@@ -185,7 +185,7 @@ def _log_metrics(client: Any, run_id: str, folder: Path) -> None:
 
 def _epoch_metrics(folder: Path) -> list[tuple[int, str, float]]:
     """(step, metric, value) of every epoch in history.csv; steps count on through fine-tuning."""
-    path = folder / "history.csv"
+    path = RunFiles(folder).history
     if not path.exists():
         return []
     with open(path, newline="") as handle:
@@ -206,17 +206,20 @@ def _is_number(value: Any) -> bool:
 
 
 def _evaluations(folder: Path) -> dict[str, dict[str, Any]]:
-    summaries = sorted((folder / "evaluations").glob("*/summary.json"))
-    return {path.parent.name: read_json(path, {}) or {} for path in summaries}
+    return {path.parent.name: read_json(path, {}) or {} for path in _evaluation_summaries(folder)}
+
+
+def _evaluation_summaries(folder: Path) -> list[Path]:
+    return sorted(RunFiles(folder).evaluations.glob(f"*/{EVALUATION_SUMMARY}"))
 
 
 def _log_artifacts(client: Any, run_id: str, folder: Path) -> None:
-    for name in RUN_FILES:
+    for name in COPIED_FILES:
         if (folder / name).exists():
             client.log_artifact(run_id, str(folder / name))
-    for summary in sorted((folder / "evaluations").glob("*/summary.json")):
+    for summary in _evaluation_summaries(folder):
         client.log_artifact(run_id, str(summary), artifact_path=f"evaluations/{summary.parent.name}")
-    for card in sorted((folder / "exports").glob("*.md")):
+    for card in sorted(RunFiles(folder).exports.glob("*.md")):
         client.log_artifact(run_id, str(card), artifact_path="model_cards")
     with tempfile.TemporaryDirectory(prefix="lab-mlflow-") as scratch:
         curves = _curves_page(folder, Path(scratch))

@@ -2,11 +2,14 @@
 
 `execute` claims the run (marks it running with this process's pid), calls `lab.training.train.train` with a
 callback that writes progress to `status.json` and a stop check that honours the run's `stop` file,
-SIGTERM and Ctrl-C, while a `Heartbeat` keeps the status's heartbeat fresh (`lab.runs.liveness`). Then it
+SIGTERM and Ctrl-C, while a `Heartbeat` keeps the status's heartbeat fresh (`lab.runs.heartbeat`). Then it
 records how it ended: finished, stopped (history and best checkpoint kept) or failed (the message of a
 `LabError`, a full disk's "no space left on device while ...", or the exception with its traceback in
-`log.txt`). Then it starts the next queued run, so the queue advances with no page open, and last copies the
-run to MLflow when tracking is on (`lab.runs.tracking`).
+`log.txt`).
+
+What comes after is not the worker's business but its caller's: whatever runs a worker (`lab worker`, the
+foreground `lab train`, a Ray actor) does so through `lab.runs.jobs.take_turn`, which then starts the next
+queued run and copies this one to MLflow.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.progress import Throttle
-from lab.runs import jobs
+from lab.run_files import STATUS
 from lab.runs.describe import Event, event_text
-from lab.runs.liveness import Heartbeat
+from lab.runs.executors import process_identity
+from lab.runs.heartbeat import Heartbeat
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status, now_iso
-from lab.runs.store import STATUS_FILE, Run, RunStore
-from lab.runs.tracking import track_into_log
+from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
 from lab.storage import writing
 
@@ -40,7 +43,8 @@ def execute(
     task: str | None = None,
 ) -> Status:
     """Train `run` in this process and return its final status; `on_event` also sees every event. `task`: the
-    Ray actor this process is, when the run was handed to a cluster (`lab.runs.ray_cluster`)."""
+    Ray actor this process is, when the run was handed to a cluster (`lab.runs.ray_cluster`). A first Ctrl-C
+    stops the run gracefully and is raised again once its end is recorded."""
     settings = settings or load_settings()
     store = RunStore(run.path.parent)
     claim(run, store, task)
@@ -63,8 +67,6 @@ def execute(
             run.log(traceback.format_exc().rstrip())
     run.log(f"{state}" + (f": {error}" if error else ""))
     status = record_end(run, store, state=state, ended=now_iso(), error=error, **reporter.pending())
-    jobs.reconcile(store.runs_dir, settings)
-    track_into_log(run.path)  # after the next run has started: MLflow being slow or down holds up nothing
     if interrupted:
         raise KeyboardInterrupt
     return status
@@ -90,7 +92,7 @@ def claim(run: Run, store: RunStore, task: str | None = None) -> Status:
     """Mark `run` running in this process. Only a queued run, or one a launcher has just started in
     this very process, may be claimed, and a run handed to a Ray task only by that task: a run never gets
     two workers."""
-    pid, created = jobs.process_identity()
+    pid, created = process_identity()
     with store.lock():
         status = run.status()
         if not (status.state == QUEUED or (status.state == RUNNING and status.pid == pid)):
@@ -171,7 +173,7 @@ class Reporter:
 
     def _write(self, *, force: bool = False, **changes: Any) -> None:
         if self.throttle.due(force=force):
-            with writing(f"writing the run's status ({STATUS_FILE})"):
+            with writing(f"writing the run's status ({STATUS})"):
                 self.heartbeat.update(**self.pending(), **changes)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from lab.evaluation.predictions import Predictions
 from lab.progress import Throttle
-from lab.run_files import PREDICTIONS
+from lab.run_files import BEST_MODEL, HISTORY, LAYERS, METRICS, MODEL, PREDICTIONS, RunFiles
 from lab.storage import temporary_model, write_bytes_atomic, write_json_atomic, writing
 from lab.training.backbone_factory import Backbone
 from lab.training.config import TrainConfig
@@ -48,7 +48,7 @@ class Recorder:
     """Everything a run writes and reports: events, history.csv, layers.csv, checkpoints, metrics.json."""
 
     def __init__(self, run_dir: Path, on_event: Callable[[Event], None], should_stop: Callable[[], bool]) -> None:
-        self.run_dir = run_dir
+        self.files = RunFiles(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         self.emit = on_event
         self.should_stop = should_stop
@@ -97,8 +97,8 @@ class Recorder:
         from lab.training.models import trainable_layers_table
 
         self.layer_rows += [{"phase": phase, **row} for row in trainable_layers_table(model)]
-        with writing("writing layers.csv"):
-            _write_csv(self.run_dir / "layers.csv", LAYER_FIELDS, self.layer_rows)
+        with writing(f"writing {LAYERS}"):
+            _write_csv(self.files.layers, LAYER_FIELDS, self.layer_rows)
 
     def callbacks(self, export, phase: str, *, total_epochs: int, batch_size: int) -> list:
         """Keras callbacks that record one `fit` call: batch events, the stop poll, per-epoch history and
@@ -108,7 +108,7 @@ class Recorder:
         callbacks = [_progress_callback_class()(self, export, phase, total_epochs=total_epochs,
                                                 batch_size=batch_size)]
         if tensorboard_available():
-            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(self.run_dir / "tensorboard"), write_graph=False))
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(self.files.tensorboard), write_graph=False))
         return callbacks
 
     def epoch_done(self, export, phase: str, epochs: int, logs: dict[str, Any], seconds: float,
@@ -119,12 +119,12 @@ class Recorder:
         row = {"epoch": epoch, "phase": phase, **logs, "seconds": round(seconds, 3),
                "images_per_second": round(images_per_second, 2)}
         self.history.append(row)
-        with writing("writing the history (history.csv)"):
-            _write_csv(self.run_dir / "history.csv", HISTORY_FIELDS, self.history)
+        with writing(f"writing the history ({HISTORY})"):
+            _write_csv(self.files.history, HISTORY_FIELDS, self.history)
         accuracy = logs.get("val_accuracy")
         if accuracy is not None and (self.best is None or accuracy > self.best[0]):
-            with writing("saving the best checkpoint (best.keras)"):
-                save_model(export, self.run_dir / "best.keras")
+            with writing(f"saving the best checkpoint ({BEST_MODEL})"):
+                save_model(export, self.files.best_model)
             self.best = (accuracy, epoch)
         self.emit({"type": "epoch", "phase": phase, "epoch": epoch, "epochs": epochs, "logs": logs})
 
@@ -135,14 +135,14 @@ class Recorder:
             self.phase("save", "No TensorBoard logs: the tensorboard package is not installed")
         if export is not None:
             self.phase("save", "Saving the final model")
-            with writing("saving the final model (model.keras)"):
-                save_model(export, self.run_dir / "model.keras")
+            with writing(f"saving the final model ({MODEL})"):
+                save_model(export, self.files.model)
         if predictions is not None:
             with writing(f"saving the predictions ({PREDICTIONS})"):
-                predictions.save(self.run_dir / PREDICTIONS)
+                predictions.save(self.files.predictions)
         metrics = {**self._metrics(config, data, backbone, export), **_test_metrics(predictions)}
-        with writing("writing metrics.json"):
-            write_json_atomic(self.run_dir / "metrics.json", metrics)
+        with writing(f"writing {METRICS}"):
+            write_json_atomic(self.files.metrics, metrics)
         self.phase("done", "Stopped on request" if self.stopped else "Finished")
         return metrics
 
