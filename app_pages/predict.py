@@ -35,6 +35,7 @@ from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predict import image_files
 from lab.paths import within
+from lab.run_files import RunFiles
 from lab.settings import Settings, load_settings
 from lab.workspace import dataset_folders
 
@@ -238,7 +239,7 @@ def batch_table(results: list, settings: Settings) -> None:
 def export_section(run_dir: Path, settings: Settings) -> None:
     from lab.evaluation.export import shipped_exports
 
-    exports = run_dir / "exports"
+    exports = RunFiles(run_dir).exports
     if settings.demo:  # an export runs for minutes and writes to the server's disk
         st.caption("Demo mode: making exports is switched off on this server; the exports made before can be "
                    "downloaded.")

@@ -13,7 +13,6 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.charts import curves
-from lab.run_files import MODEL as MODEL_FILE
 from lab.runs import jobs
 from lab.runs.describe import meanings_text, readable_log, status_fraction, status_text
 from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, STOPPED, Status, runs_in
@@ -69,7 +68,7 @@ def show_run(run: Run, runs_dir: Path) -> None:
         epochs.metric("Epochs", metrics.get("epochs_completed"))
         images.metric("Training images", f"{metrics.get('train_images', 0):,}")
         seconds.metric("Time", duration_text(metrics.get("seconds") or 0))
-    if status.state in (FINISHED, STOPPED) and (run.path / MODEL_FILE).exists():
+    if status.state in (FINISHED, STOPPED) and run.files.model.exists():
         next_steps(run)
     if not status.active:
         st.button("Delete this run", key=f"delete_{run.id}", icon=":material/delete:", on_click=delete_run,
@@ -105,7 +104,7 @@ def next_steps(run: Run) -> None:
     compare, download = st.columns(2)
     compare.markdown("**Next:** [compare it with your other runs](/compare), its test photos and its mistakes "
                      "included.")
-    download.download_button("Download the model (.keras)", data=functools.partial((run.path / MODEL_FILE).read_bytes),
+    download.download_button("Download the model (.keras)", data=functools.partial(run.files.model.read_bytes),
                              file_name=f"{run.id}.keras", mime="application/octet-stream",
                              icon=":material/download:", key=f"download_{run.id}",
                              help="Raw RGB photos (0-255) in, one probability per class out; "
