@@ -219,3 +219,9 @@ def test_the_readme_maps_every_module() -> None:
         if f"`{relative}`" not in readme and not any(folder in row and f"`{path.name}`" in row for row in rows):
             missing.append(str(relative))
     assert missing == []
+
+
+@pytest.mark.parametrize("page", sorted(path.name for path in (REPO / "app_pages").glob("*.py")))
+def test_no_page_file_is_over_300_lines(page: str) -> None:
+    """Pages are thin views: a rule a CLI or another page would need belongs in `lab`."""
+    assert len((REPO / "app_pages" / page).read_text().splitlines()) <= 300
