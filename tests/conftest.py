@@ -88,17 +88,49 @@ def tiny_config() -> TrainConfig:
                        validation_size=20, seed=1)
 
 
+def workspace_env(root: Path) -> dict[str, str]:
+    """The environment of a `lab` subprocess working in a workspace at `root`, with ../shared's data and weights."""
+    return {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
+            "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+
+
+def trained_once(root: Path, config: TrainConfig, lab_cli_env: LabCli) -> Path:
+    """The folder of a finished run of `config`, trained by `python -m lab train` in a workspace at `root`."""
+    done = lab_cli_env(workspace_env(root), "train", *flags_from_config(config), "--json")
+    assert done.returncode == 0, done.stderr
+    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
     """A finished run of `tiny_config`, trained once for the session by `python -m lab train` in a workspace of
     its own. Tests copy the folder into their workspace (`shutil.copytree(tiny_run, runs_dir / tiny_run.name)`)
-    and change the copy, never this folder."""
-    root = tmp_path_factory.mktemp("tiny-run")
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
-           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-    done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
-    assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
+    and change the copy, never this folder; tests that only read a run may read it where it is."""
+    return trained_once(tmp_path_factory.mktemp("tiny-run"), tiny_config, lab_cli_env)
+
+
+@pytest.fixture(scope="session")
+def tiny_run_three_epochs(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
+                          lab_cli_env: LabCli) -> Path:
+    """`tiny_run` over three epochs (history to copy, a model a little surer of its photos), trained once for the
+    session for evaluation, export and tracking; like `tiny_run`, tests change a copy, never this folder."""
+    return trained_once(tmp_path_factory.mktemp("tiny-run-3"), dataclasses.replace(tiny_config, epochs=3),
+                        lab_cli_env)
+
+
+@pytest.fixture(scope="session")
+def run_pair(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
+    """A runs folder of two finished tiny runs (40 and 80 training images, over 2 and 3 epochs) with validation
+    and test predictions on the same 30 test photos, trained once for the session for the Compare page's tests
+    (AppTest and browser). Tests copy the folder (`shutil.copytree(run_pair, runs_dir)`), never change it."""
+    root = tmp_path_factory.mktemp("run-pair")
+    made = lab_cli_env(workspace_env(root), "manifest", str(FILTERED), "--name", "filtered-with-test", "--test", "30",
+                       "--seed", "1")
+    assert made.returncode == 0, made.stderr
+    for train_size, epochs in ((40, 2), (80, 3)):
+        config = dataclasses.replace(tiny_config, data="filtered-with-test", train_size=train_size, epochs=epochs)
+        trained_once(root, config, lab_cli_env)
+    return root / "runs"
 
 
 @pytest.fixture

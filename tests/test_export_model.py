@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -13,19 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab.cli.train import flags_from_config
 from lab.errors import LabError
 from lab.evaluation import export
 from lab.evaluation.export import FORMATS, export_path, export_run, validation_samples
 from lab.evaluation.predictions import Predictions
-from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, WEIGHTS, LabCli
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
+def trained(tmp_path_factory: pytest.TempPathFactory, tiny_run_three_epochs: Path,
             lab_cli_env: LabCli) -> tuple[Path, LabCli]:
-    """One finished run of the tiny config, kept for the module, and a `lab` that runs in its workspace."""
+    """A copy of the session's three-epoch tiny run, kept for the module, and a `lab` that runs in its
+    workspace."""
     root = tmp_path_factory.mktemp("export")
     env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root / "workspace"),
            "TRANSFER_LAB_DATA_DIRS": str(FILTERED.parent), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
@@ -33,9 +33,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
     def lab(*args: str) -> subprocess.CompletedProcess:
         return lab_cli_env(env, *args)
 
-    done = lab("train", *flags_from_config(dataclasses.replace(tiny_config, epochs=3)), "--json")
-    assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"]), lab
+    return shutil.copytree(tiny_run_three_epochs, root / "workspace" / "runs" / tiny_run_three_epochs.name), lab
 
 
 def sure_photos(run_dir: Path, count: int = 8) -> list[str]:
