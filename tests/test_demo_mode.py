@@ -145,6 +145,7 @@ def test_augment_takes_a_small_photo_and_shows_no_path(demo: Path) -> None:
     assert uploader.proto.max_upload_size_mb == DEMO_UPLOAD_MB
 
 
+@pytest.mark.slow  # a study in a subprocess
 def test_a_study_is_shown_without_its_run_folders(demo: Path, tiny_config: TrainConfig, lab_cli,
                                                   tmp_path: Path) -> None:
     photos = tmp_path / "pets"

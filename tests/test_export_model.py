@@ -91,8 +91,9 @@ def run_tflite(path: Path, images: np.ndarray, tmp_path: Path) -> np.ndarray:
 
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 @pytest.mark.parametrize(("format", "quantize", "runtime"), [
-    ("keras", None, run_keras), ("savedmodel", None, run_savedmodel), ("tflite", None, run_tflite),
-    ("tflite", "dynamic", run_tflite)])
+    ("keras", None, run_keras),
+    *(pytest.param(*case, marks=pytest.mark.slow) for case in  # TensorFlow's converters take their time
+      [("savedmodel", None, run_savedmodel), ("tflite", None, run_tflite), ("tflite", "dynamic", run_tflite)])])
 def test_every_format_loads_back_in_its_runtime_and_agrees_with_keras(
         trained, keras_reference, tmp_path: Path, format: str, quantize: str | None, runtime) -> None:
     run_dir, _ = trained
@@ -111,6 +112,7 @@ def test_every_format_loads_back_in_its_runtime_and_agrees_with_keras(
     assert result.parity.images == len(images) and result.parity.passed
 
 
+@pytest.mark.slow  # a TFLite export in a subprocess
 def test_the_card_records_class_order_input_metrics_versions_and_parity(trained, tmp_path: Path) -> None:
     run_dir, lab = trained
     done = lab("export", str(run_dir), "--format", "tflite", "--quantize", "dynamic",
@@ -141,6 +143,7 @@ def test_by_default_the_check_runs_on_the_runs_validation_photos(trained) -> Non
     assert set(chosen) <= set(Predictions.load(run_dir / "predictions.csv").split("validation").paths)
 
 
+@pytest.mark.slow  # a TFLite export in a subprocess
 def test_a_failed_parity_check_exits_non_zero_and_ships_nothing(trained, tmp_path: Path) -> None:
     run_dir, lab = trained
     out = tmp_path / "out"

@@ -72,6 +72,7 @@ def test_the_heartbeat_thread_beats_only_while_the_main_thread_progresses(
     assert run.status().state == QUEUED  # a beat changes the heartbeat only
 
 
+@pytest.mark.slow  # two real workers train
 def test_a_worker_stopped_with_sigstop_is_not_responding_and_stop_kills_it(
     short_limit: Timing, lab_cli: LabCli, tiny_config: TrainConfig
 ) -> None:

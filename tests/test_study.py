@@ -48,6 +48,7 @@ def test_sizes_parse_largest_first_and_refuse_mistakes() -> None:
             parse_sizes(text)
 
 
+@pytest.mark.slow  # a study in a subprocess
 def test_a_study_from_the_cli_extracts_features_once_and_judges_every_size_on_one_test_set(
     lab_cli, study_config: TrainConfig
 ) -> None:
@@ -66,6 +67,7 @@ def test_a_study_from_the_cli_extracts_features_once_and_judges_every_size_on_on
     assert 0 <= summary["mcnemar_p"] <= 1 and summary["sentence"]
 
 
+@pytest.mark.slow  # real workers train
 def test_launch_study_queues_the_largest_size_first_and_the_queue_finishes_them(
     workspace: Path, study_config: TrainConfig
 ) -> None:
