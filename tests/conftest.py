@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ MOBILENET_V2 = WEIGHTS / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
 # This machine offline: VGG16 has random weights only; MobileNetV2 has the shared ImageNet file.
 OFFLINE = {"vgg16": ["none"], "mobilenet_v2": ["none", str(MOBILENET_V2)], "resnet50": ["none"],
            "efficientnet_b0": ["none"], "basic_cnn": ["none"], "basic_cnn_dropout": ["none"]}
+STUDY_PER_CLASS = 60  # `tiny_study`'s photos: the study holds out 12 for validation and 12 for test, trains on 96
 LabCli = Callable[..., subprocess.CompletedProcess]  # `lab_cli`'s run(*args), `lab_cli_env`'s run(env, *args)
 
 
@@ -131,6 +133,35 @@ def run_pair(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
         config = dataclasses.replace(tiny_config, data="filtered-with-test", train_size=train_size, epochs=epochs)
         trained_once(root, config, lab_cli_env)
     return root / "runs"
+
+
+@dataclasses.dataclass(frozen=True)
+class FinishedStudy:
+    """A workspace holding one finished study (its record, manifest and runs), and the study's JSON summary."""
+
+    workspace: Path
+    summary: dict
+
+    def copy_into(self, workspace: Path) -> None:
+        """The study's record, manifest and runs copied into `workspace`, for a test to show or change."""
+        for folder in ("studies", "manifests", "runs"):
+            shutil.copytree(self.workspace / folder, workspace / folder, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
+               lab_cli_env: LabCli) -> FinishedStudy:
+    """`lab study --sizes 20,all` of the tiny run on a plain folder of STUDY_PER_CLASS real photos per class, run once
+    for the session; tests read it where it is or copy it into their workspace (`tiny_study.copy_into(workspace)`)."""
+    from tests import corpus
+
+    root = tmp_path_factory.mktemp("tiny-study")
+    photos = corpus.copy_of_sample(root / "pets", STUDY_PER_CLASS)
+    config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
+    done = lab_cli_env(workspace_env(root / "workspace"), "study", "--sizes", "20,all", *flags_from_config(config),
+                       "--json")
+    assert done.returncode == 0, done.stderr
+    return FinishedStudy(root / "workspace", json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ so the table, the evaluation views and the paired comparison read real stored pr
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,14 +10,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.cli.train import flags_from_config
 from lab.runs import labels
 from lab.runs.jobs import process_identity
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
 from tests.apptest import open_page as open_app
-from tests.conftest import FILTERED
+from tests.conftest import FILTERED, FinishedStudy
 
 
 @pytest.fixture
@@ -172,18 +170,10 @@ def test_labels_json_is_what_the_page_wrote(run_ids: list[str]) -> None:
     assert json.loads((load_settings().runs_dir / run_ids[1] / "labels.json").read_text())["name"] == "from the CLI"
 
 
-@pytest.mark.slow  # a study in a subprocess
-def test_a_finished_study_shows_its_chart_and_mcnemar_sentence(workspace: Path, tiny_config: TrainConfig,
-                                                               lab_cli, tmp_path: Path) -> None:
-    photos = tmp_path / "pets"
-    for label in ("cats", "dogs"):
-        (photos / label).mkdir(parents=True)
-        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:40]:
-            shutil.copy(source, photos / label / source.name)
-    config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
-    done = lab_cli("study", "--sizes", "20,all", *flags_from_config(config), "--json")
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+@pytest.mark.slow  # the session's study, in a subprocess
+def test_a_finished_study_shows_its_chart_and_mcnemar_sentence(workspace: Path, tiny_study: FinishedStudy) -> None:
+    tiny_study.copy_into(workspace)
+    summary = tiny_study.summary
 
     app = open_page()
     assert app.get("plotly_chart"), "the study's accuracy-against-images chart"
