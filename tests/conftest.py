@@ -33,6 +33,16 @@ STUDY_PER_CLASS = 60  # `tiny_study`'s photos: the study holds out 12 for valida
 LabCli = Callable[..., subprocess.CompletedProcess]  # `lab_cli`'s run(*args), `lab_cli_env`'s run(env, *args)
 
 
+# Shared fixtures that cost several trainings: a test that reads one is in the slow tier (`-m "not slow"` skips it).
+SLOW_FIXTURES = {"run_pair", "tiny_study", "keras_replay_tiny"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def shared_scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One scan cache for the session: ../shared is decoded once, not once per test."""

@@ -28,6 +28,7 @@ def _pngs(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.glob("*.png"))}
 
 
+@pytest.mark.slow  # TensorFlow in three subprocesses
 def test_same_seed_same_files_other_seed_other_files(tmp_path: Path, augment) -> None:
     common = [str(CAT), "--preset", "five-model-tutorial", "--set", "shear_range=15", "--n", "4"]
     for folder, seed in (("a", "3"), ("b", "3"), ("c", "4")):

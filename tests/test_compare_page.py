@@ -170,7 +170,6 @@ def test_labels_json_is_what_the_page_wrote(run_ids: list[str]) -> None:
     assert json.loads((load_settings().runs_dir / run_ids[1] / "labels.json").read_text())["name"] == "from the CLI"
 
 
-@pytest.mark.slow  # the session's study, in a subprocess
 def test_a_finished_study_shows_its_chart_and_mcnemar_sentence(workspace: Path, tiny_study: FinishedStudy) -> None:
     tiny_study.copy_into(workspace)
     summary = tiny_study.summary

@@ -107,6 +107,7 @@ def test_compare_reads_runs_but_changes_nothing(demo_with_run: str) -> None:
     assert_no_server_path(app)
 
 
+@pytest.mark.slow  # Grad-CAM on the page
 def test_predict_answers_a_photo_and_makes_no_export(demo_with_run: str) -> None:
     app = open_page("predict")
     uploader = next(u for u in app.get("file_uploader") if "predict_upload" in u.proto.id)
@@ -142,7 +143,6 @@ def test_augment_takes_a_small_photo_and_shows_no_path(demo: Path) -> None:
     assert uploader.proto.max_upload_size_mb == DEMO_UPLOAD_MB
 
 
-@pytest.mark.slow  # the session's study, in a subprocess
 def test_a_study_is_shown_without_its_run_folders(demo: Path, tiny_study: FinishedStudy) -> None:
     tiny_study.copy_into(demo)  # made by the CLI, which may train
     app = open_page("compare")

@@ -16,6 +16,8 @@ from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predictions import Predictions
 from tests.conftest import FILTERED, WEIGHTS, LabCli
 
+pytestmark = pytest.mark.slow  # every test runs `lab evaluate` in a subprocess
+
 
 @pytest.fixture(scope="module")
 def trained(

@@ -162,6 +162,7 @@ def test_a_tampered_export_is_refused(trained, tmp_path: Path, monkeypatch: pyte
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # TensorFlow in two subprocesses
 def test_a_missing_run_or_model_is_one_line_and_exit_2(trained, tmp_path: Path) -> None:
     run_dir, lab = trained
     missing = lab("export", str(tmp_path / "nowhere"), "--format", "keras", "--out", str(tmp_path))

@@ -94,6 +94,7 @@ def test_best_run_is_the_finished_one_with_the_best_test_then_validation_accurac
     assert best_run(store.runs_dir) == made["best"]
 
 
+@pytest.mark.slow  # TensorFlow in a subprocess
 def test_cli_prints_one_entry_per_image_and_writes_gradcam_overlays(run_dir: Path, lab_cli: LabCli,
                                                                     tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
@@ -115,6 +116,7 @@ def test_cli_prints_one_entry_per_image_and_writes_gradcam_overlays(run_dir: Pat
         assert image.mode == "RGB" and image.size == Image.open(CATS[0]).size
 
 
+@pytest.mark.slow  # TensorFlow in subprocesses
 def test_cli_without_a_run_or_its_model_is_one_line_and_exit_2(lab_cli: LabCli, tmp_path: Path) -> None:
     for run in (tmp_path / "missing", tmp_path):
         done = lab_cli("predict", str(run), str(CATS[0]), "--json")

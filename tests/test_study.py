@@ -47,7 +47,6 @@ def test_sizes_parse_largest_first_and_refuse_mistakes() -> None:
             parse_sizes(text)
 
 
-@pytest.mark.slow  # the session's study, in a subprocess
 def test_a_study_from_the_cli_extracts_features_once_and_judges_every_size_on_one_test_set(
     tiny_study: FinishedStudy
 ) -> None:

@@ -16,6 +16,8 @@ from lab.runs.tracking import RECORD, UI_VARIABLE, URI_VARIABLE, track, track_qu
 from tests.apptest import open_page
 from tests.conftest import FILTERED, LabCli
 
+pytestmark = pytest.mark.slow  # every test reads a run evaluated on 1,000 photos
+
 
 @pytest.fixture(scope="module")
 def evaluated_run(tmp_path_factory: pytest.TempPathFactory, tiny_run_three_epochs: Path) -> Path:
@@ -96,7 +98,6 @@ def test_an_unreachable_server_costs_a_log_line_not_the_run(evaluated_run: Path,
     assert sorted(path.name for path in evaluated_run.iterdir()) == before
 
 
-@pytest.mark.slow  # a training in a subprocess
 def test_a_run_is_copied_when_it_ends_and_again_on_request(lab_cli: LabCli, tiny_flags: list[str], store: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     trained = json.loads(lab_cli("train", *tiny_flags, "--json").stdout.splitlines()[-1])
