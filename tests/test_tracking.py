@@ -16,7 +16,7 @@ from lab.runs.tracking import RECORD, UI_VARIABLE, URI_VARIABLE, track, track_qu
 from tests.apptest import open_page
 from tests.conftest import FILTERED, LabCli
 
-pytestmark = pytest.mark.slow  # every test reads a run evaluated on 1,000 photos
+pytestmark = pytest.mark.slow  # every test reads a run evaluated on all the sample's validation photos
 
 
 @pytest.fixture(scope="module")
