@@ -34,7 +34,7 @@ LabCli = Callable[..., subprocess.CompletedProcess]  # `lab_cli`'s run(*args), `
 
 
 # Shared fixtures that cost several trainings: a test that reads one is in the slow tier (`-m "not slow"` skips it).
-SLOW_FIXTURES = {"run_pair", "tiny_study", "keras_replay_tiny"}
+SLOW_FIXTURES = {"run_pair", "tiny_study", "keras_replay_tiny", "tiny_run_three_epochs"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

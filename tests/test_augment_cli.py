@@ -44,6 +44,7 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path: Path, augment) ->
         assert image.size == (224, 224) and image.mode == "RGB"
 
 
+@pytest.mark.slow  # TensorFlow in a subprocess
 def test_preset_none_only_resizes(tmp_path: Path, augment) -> None:
     from lab.data.pipeline import load_image
 
@@ -69,6 +70,7 @@ def test_mistakes_give_one_line_and_a_nonzero_exit(tmp_path: Path, augment, args
     assert not list(tmp_path.glob("*.png"))
 
 
+@pytest.mark.slow  # TensorFlow in two subprocesses
 def test_unreadable_images_give_one_line(tmp_path: Path, augment) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg at all")
