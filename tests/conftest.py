@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -28,7 +29,18 @@ MOBILENET_V2 = WEIGHTS / "mobilenet_v2_1.0_224_imagenet_no_top.weights.h5"
 # This machine offline: VGG16 has random weights only; MobileNetV2 has the shared ImageNet file.
 OFFLINE = {"vgg16": ["none"], "mobilenet_v2": ["none", str(MOBILENET_V2)], "resnet50": ["none"],
            "efficientnet_b0": ["none"], "basic_cnn": ["none"], "basic_cnn_dropout": ["none"]}
+STUDY_PER_CLASS = 60  # `tiny_study`'s photos: the study holds out 12 for validation and 12 for test, trains on 96
 LabCli = Callable[..., subprocess.CompletedProcess]  # `lab_cli`'s run(*args), `lab_cli_env`'s run(env, *args)
+
+
+# Shared fixtures that cost several trainings: a test that reads one is in the slow tier (`-m "not slow"` skips it).
+SLOW_FIXTURES = {"run_pair", "tiny_study", "keras_replay_tiny", "tiny_run_three_epochs"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -88,17 +100,78 @@ def tiny_config() -> TrainConfig:
                        validation_size=20, seed=1)
 
 
+def workspace_env(root: Path) -> dict[str, str]:
+    """The environment of a `lab` subprocess working in a workspace at `root`, with ../shared's data and weights."""
+    return {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
+            "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+
+
+def trained_once(root: Path, config: TrainConfig, lab_cli_env: LabCli) -> Path:
+    """The folder of a finished run of `config`, trained by `python -m lab train` in a workspace at `root`."""
+    done = lab_cli_env(workspace_env(root), "train", *flags_from_config(config), "--json")
+    assert done.returncode == 0, done.stderr
+    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
     """A finished run of `tiny_config`, trained once for the session by `python -m lab train` in a workspace of
     its own. Tests copy the folder into their workspace (`shutil.copytree(tiny_run, runs_dir / tiny_run.name)`)
-    and change the copy, never this folder."""
-    root = tmp_path_factory.mktemp("tiny-run")
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
-           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-    done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
+    and change the copy, never this folder; tests that only read a run may read it where it is."""
+    return trained_once(tmp_path_factory.mktemp("tiny-run"), tiny_config, lab_cli_env)
+
+
+@pytest.fixture(scope="session")
+def tiny_run_three_epochs(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
+                          lab_cli_env: LabCli) -> Path:
+    """`tiny_run` over three epochs (history to copy, a model a little surer of its photos), trained once for the
+    session for evaluation, export and tracking; like `tiny_run`, tests change a copy, never this folder."""
+    return trained_once(tmp_path_factory.mktemp("tiny-run-3"), dataclasses.replace(tiny_config, epochs=3),
+                        lab_cli_env)
+
+
+@pytest.fixture(scope="session")
+def run_pair(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
+    """A runs folder of two finished tiny runs (40 and 80 training images, over 2 and 3 epochs) with validation
+    and test predictions on the same 30 test photos, trained once for the session for the Compare page's tests
+    (AppTest and browser). Tests copy the folder (`shutil.copytree(run_pair, runs_dir)`), never change it."""
+    root = tmp_path_factory.mktemp("run-pair")
+    made = lab_cli_env(workspace_env(root), "manifest", str(FILTERED), "--name", "filtered-with-test", "--test", "30",
+                       "--seed", "1")
+    assert made.returncode == 0, made.stderr
+    for train_size, epochs in ((40, 2), (80, 3)):
+        config = dataclasses.replace(tiny_config, data="filtered-with-test", train_size=train_size, epochs=epochs)
+        trained_once(root, config, lab_cli_env)
+    return root / "runs"
+
+
+@dataclasses.dataclass(frozen=True)
+class FinishedStudy:
+    """A workspace holding one finished study (its record, manifest and runs), and the study's JSON summary."""
+
+    workspace: Path
+    summary: dict
+
+    def copy_into(self, workspace: Path) -> None:
+        """The study's record, manifest and runs copied into `workspace`, for a test to show or change."""
+        for folder in ("studies", "manifests", "runs"):
+            shutil.copytree(self.workspace / folder, workspace / folder, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
+               lab_cli_env: LabCli) -> FinishedStudy:
+    """`lab study --sizes 20,all` of the tiny run on a plain folder of STUDY_PER_CLASS real photos per class, run once
+    for the session; tests read it where it is or copy it into their workspace (`tiny_study.copy_into(workspace)`)."""
+    from tests import corpus
+
+    root = tmp_path_factory.mktemp("tiny-study")
+    photos = corpus.copy_of_sample(root / "pets", STUDY_PER_CLASS)
+    config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
+    done = lab_cli_env(workspace_env(root / "workspace"), "study", "--sizes", "20,all", *flags_from_config(config),
+                       "--json")
     assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
+    return FinishedStudy(root / "workspace", json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ def _pngs(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.glob("*.png"))}
 
 
+@pytest.mark.slow  # TensorFlow in three subprocesses
 def test_same_seed_same_files_other_seed_other_files(tmp_path: Path, augment) -> None:
     common = [str(CAT), "--preset", "five-model-tutorial", "--set", "shear_range=15", "--n", "4"]
     for folder, seed in (("a", "3"), ("b", "3"), ("c", "4")):
@@ -43,6 +44,7 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path: Path, augment) ->
         assert image.size == (224, 224) and image.mode == "RGB"
 
 
+@pytest.mark.slow  # TensorFlow in a subprocess
 def test_preset_none_only_resizes(tmp_path: Path, augment) -> None:
     from lab.data.pipeline import load_image
 
@@ -68,6 +70,7 @@ def test_mistakes_give_one_line_and_a_nonzero_exit(tmp_path: Path, augment, args
     assert not list(tmp_path.glob("*.png"))
 
 
+@pytest.mark.slow  # TensorFlow in two subprocesses
 def test_unreadable_images_give_one_line(tmp_path: Path, augment) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg at all")

@@ -3,45 +3,26 @@ so the table, the evaluation views and the paired comparison read real stored pr
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.cli.train import flags_from_config
 from lab.runs import labels
 from lab.runs.jobs import process_identity
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
 from tests.apptest import open_page as open_app
-from tests.conftest import FILTERED, SHARED, WEIGHTS, LabCli
-
-
-@pytest.fixture(scope="module")
-def trained_runs(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
-    """Two finished tiny runs (40 and 80 training images) with validation and test predictions on the same
-    30 test photos, in a runs folder kept for the module."""
-    root = tmp_path_factory.mktemp("compare")
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
-           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-    made = lab_cli_env(env, "manifest", str(FILTERED), "--name", "filtered-with-test", "--test", "30", "--seed", "1")
-    assert made.returncode == 0, made.stderr
-    for train_size, epochs in ((40, 2), (80, 3)):
-        config = dataclasses.replace(tiny_config, data="filtered-with-test", train_size=train_size, epochs=epochs)
-        done = lab_cli_env(env, "train", *flags_from_config(config), "--json")
-        assert done.returncode == 0, done.stderr
-    return root / "runs"
+from tests.conftest import FILTERED, FinishedStudy
 
 
 @pytest.fixture
-def run_ids(trained_runs: Path, workspace: Path) -> list[str]:
-    """The two runs copied into this test's workspace (tests rename and delete them), oldest first."""
-    shutil.copytree(trained_runs, load_settings().runs_dir)
+def run_ids(run_pair: Path, workspace: Path) -> list[str]:
+    """The session's two runs copied into this test's workspace (tests rename and delete them), oldest first."""
+    shutil.copytree(run_pair, load_settings().runs_dir)
     return sorted(path.name for path in load_settings().runs_dir.iterdir() if not path.name.startswith("."))
 
 
@@ -189,17 +170,9 @@ def test_labels_json_is_what_the_page_wrote(run_ids: list[str]) -> None:
     assert json.loads((load_settings().runs_dir / run_ids[1] / "labels.json").read_text())["name"] == "from the CLI"
 
 
-def test_a_finished_study_shows_its_chart_and_mcnemar_sentence(workspace: Path, tiny_config: TrainConfig,
-                                                               lab_cli, tmp_path: Path) -> None:
-    photos = tmp_path / "pets"
-    for label in ("cats", "dogs"):
-        (photos / label).mkdir(parents=True)
-        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:40]:
-            shutil.copy(source, photos / label / source.name)
-    config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
-    done = lab_cli("study", "--sizes", "20,all", *flags_from_config(config), "--json")
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+def test_a_finished_study_shows_its_chart_and_mcnemar_sentence(workspace: Path, tiny_study: FinishedStudy) -> None:
+    tiny_study.copy_into(workspace)
+    summary = tiny_study.summary
 
     app = open_page()
     assert app.get("plotly_chart"), "the study's accuracy-against-images chart"

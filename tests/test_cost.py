@@ -64,6 +64,7 @@ def test_the_estimate_counts_start_up_and_extraction_and_not_features_already_ca
     assert partly["cached_images"] == cached < 80 and partly["breakdown"]["extraction"] > 0
 
 
+@pytest.mark.slow  # trainings
 def test_each_strategy_is_calibrated_from_earlier_runs_of_that_strategy(workspace, tiny, monkeypatch):
     settings = load_settings()
     frozen = dataclasses.replace(tiny, strategy="frozen", batch_size=4, epochs=3)

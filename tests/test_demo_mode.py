@@ -4,7 +4,6 @@ no server path appears in any page's text."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +13,9 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from lab.access import TRAINING_OFF
-from lab.cli.train import flags_from_config
 from lab.settings import DEMO_UPLOAD_MB, load_settings
-from lab.training.config import TrainConfig
 from tests.apptest import open_page
-from tests.conftest import FILTERED, SHARED
+from tests.conftest import FILTERED, SHARED, FinishedStudy
 
 CAT = min((FILTERED / "validation" / "cats").iterdir())
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "code", "info", "warning", "error", "success",
@@ -110,6 +107,7 @@ def test_compare_reads_runs_but_changes_nothing(demo_with_run: str) -> None:
     assert_no_server_path(app)
 
 
+@pytest.mark.slow  # Grad-CAM on the page
 def test_predict_answers_a_photo_and_makes_no_export(demo_with_run: str) -> None:
     app = open_page("predict")
     uploader = next(u for u in app.get("file_uploader") if "predict_upload" in u.proto.id)
@@ -145,16 +143,8 @@ def test_augment_takes_a_small_photo_and_shows_no_path(demo: Path) -> None:
     assert uploader.proto.max_upload_size_mb == DEMO_UPLOAD_MB
 
 
-def test_a_study_is_shown_without_its_run_folders(demo: Path, tiny_config: TrainConfig, lab_cli,
-                                                  tmp_path: Path) -> None:
-    photos = tmp_path / "pets"
-    for label in ("cats", "dogs"):
-        (photos / label).mkdir(parents=True)
-        for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:30]:
-            shutil.copy(source, photos / label / source.name)
-    config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
-    done = lab_cli("study", "--sizes", "20,all", *flags_from_config(config), "--json")  # the CLI may train
-    assert done.returncode == 0, done.stderr
+def test_a_study_is_shown_without_its_run_folders(demo: Path, tiny_study: FinishedStudy) -> None:
+    tiny_study.copy_into(demo)  # made by the CLI, which may train
     app = open_page("compare")
     [table] = [frame.value for frame in app.dataframe if "run_dir" in frame.value]
     assert table["run_dir"].str.startswith("run ").all()

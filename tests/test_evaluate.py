@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lab.cli.train import flags_from_config
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predictions import Predictions
-from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, WEIGHTS, LabCli
+
+pytestmark = pytest.mark.slow  # every test runs `lab evaluate` in a subprocess
 
 
 @pytest.fixture(scope="module")
 def trained(
-    tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli
+    tmp_path_factory: pytest.TempPathFactory, tiny_run_three_epochs: Path, lab_cli_env: LabCli
 ) -> tuple[Path, LabCli, Path]:
-    """One finished run of the tiny config over three epochs, kept for the module; a `lab` that runs in its
+    """A copy of the session's three-epoch tiny run, kept for the module; a `lab` that runs in its
     workspace; and a folder in its data folders for the photos a test evaluates on."""
     root = tmp_path_factory.mktemp("evaluate")
     env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root / "workspace"),
@@ -33,9 +33,8 @@ def trained(
     def lab(*args: str) -> subprocess.CompletedProcess:
         return lab_cli_env(env, *args)
 
-    done = lab("train", *flags_from_config(dataclasses.replace(tiny_config, epochs=3)), "--json")
-    assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"]), lab, root / "data"
+    run_dir = shutil.copytree(tiny_run_three_epochs, root / "workspace" / "runs" / tiny_run_three_epochs.name)
+    return run_dir, lab, root / "data"
 
 
 def photos_folder(root: Path, classes: dict[str, str], per_class: int) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -13,20 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab.cli.train import flags_from_config
 from lab.errors import LabError
 from lab.evaluation import export
 from lab.evaluation.export import FORMATS, export_path, export_run, validation_samples
 from lab.evaluation.predictions import Predictions
 from lab.training.backbones import preprocessing_words
-from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, WEIGHTS, LabCli
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
+def trained(tmp_path_factory: pytest.TempPathFactory, tiny_run_three_epochs: Path,
             lab_cli_env: LabCli) -> tuple[Path, LabCli]:
-    """One finished run of the tiny config, kept for the module, and a `lab` that runs in its workspace."""
+    """A copy of the session's three-epoch tiny run, kept for the module, and a `lab` that runs in its
+    workspace."""
     root = tmp_path_factory.mktemp("export")
     env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root / "workspace"),
            "TRANSFER_LAB_DATA_DIRS": str(FILTERED.parent), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
@@ -34,9 +34,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
     def lab(*args: str) -> subprocess.CompletedProcess:
         return lab_cli_env(env, *args)
 
-    done = lab("train", *flags_from_config(dataclasses.replace(tiny_config, epochs=3)), "--json")
-    assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"]), lab
+    return shutil.copytree(tiny_run_three_epochs, root / "workspace" / "runs" / tiny_run_three_epochs.name), lab
 
 
 def sure_photos(run_dir: Path, count: int = 8) -> list[str]:
@@ -100,8 +98,9 @@ def run_tflite(path: Path, images: np.ndarray, tmp_path: Path) -> np.ndarray:
 
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 @pytest.mark.parametrize(("format", "quantize", "runtime"), [
-    ("keras", None, run_keras), ("savedmodel", None, run_savedmodel), ("tflite", None, run_tflite),
-    ("tflite", "dynamic", run_tflite)])
+    ("keras", None, run_keras),
+    *(pytest.param(*case, marks=pytest.mark.slow) for case in  # TensorFlow's converters take their time
+      [("savedmodel", None, run_savedmodel), ("tflite", None, run_tflite), ("tflite", "dynamic", run_tflite)])])
 def test_every_format_loads_back_in_its_runtime_and_agrees_with_keras(
         trained, keras_reference, tmp_path: Path, format: str, quantize: str | None, runtime) -> None:
     run_dir, _ = trained
@@ -121,6 +120,7 @@ def test_every_format_loads_back_in_its_runtime_and_agrees_with_keras(
     assert result.parity.images == len(images) and result.parity.passed
 
 
+@pytest.mark.slow  # a TFLite export in a subprocess
 def test_the_card_records_class_order_input_metrics_versions_and_parity(trained, tmp_path: Path) -> None:
     run_dir, lab = trained
     done = lab("export", str(run_dir), "--format", "tflite", "--quantize", "dynamic",
@@ -151,6 +151,7 @@ def test_by_default_the_check_runs_on_the_runs_validation_photos(trained) -> Non
     assert set(chosen) <= set(Predictions.load(run_dir / "predictions.csv").split("validation").paths)
 
 
+@pytest.mark.slow  # a TFLite export in a subprocess
 def test_a_failed_parity_check_exits_non_zero_and_ships_nothing(trained, tmp_path: Path) -> None:
     run_dir, lab = trained
     out = tmp_path / "out"
@@ -169,6 +170,7 @@ def test_a_tampered_export_is_refused(trained, tmp_path: Path, monkeypatch: pyte
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # TensorFlow in two subprocesses
 def test_a_missing_run_or_model_is_one_line_and_exit_2(trained, tmp_path: Path) -> None:
     run_dir, lab = trained
     missing = lab("export", str(tmp_path / "nowhere"), "--format", "keras", "--out", str(tmp_path))

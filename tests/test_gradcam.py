@@ -27,10 +27,18 @@ STRATEGIES = {
 }
 
 
-@pytest.fixture(scope="module", params=list(STRATEGIES))
+# the feature extractor reads the session's tiny run; the others train in a subprocess each: the slow tier
+TRAINED = ["feature-extractor", *(pytest.param(name, marks=pytest.mark.slow) for name in STRATEGIES
+                                  if name != "feature-extractor")]
+
+
+@pytest.fixture(scope="module", params=TRAINED)
 def predictor(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
               lab_cli_env: LabCli) -> Predictor:
-    """A finished run of each strategy, trained through `lab train` and loaded once."""
+    """A finished run of each strategy, trained through `lab train` and loaded once; the feature extractor's is
+    the session's tiny run (Grad-CAM writes nothing into the run folder)."""
+    if request.param == "feature-extractor":
+        return Predictor(request.getfixturevalue("tiny_run"))
     root = tmp_path_factory.mktemp("gradcam")
     env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
     config = dataclasses.replace(tiny_config, **STRATEGIES[request.param])

@@ -73,6 +73,7 @@ def test_the_heartbeat_thread_beats_only_while_the_main_thread_progresses(
     assert run.status().state == QUEUED  # a beat changes the heartbeat only
 
 
+@pytest.mark.slow  # two real workers train
 def test_a_worker_stopped_with_sigstop_is_not_responding_and_stop_kills_it(
     short_limit: Timing, lab_cli: LabCli, tiny_config: TrainConfig
 ) -> None:
@@ -103,6 +104,7 @@ def test_a_worker_stopped_with_sigstop_is_not_responding_and_stop_kills_it(
     assert RunStore(runs_dir).states() == {waiting.id: FINISHED}
 
 
+@pytest.mark.slow  # waits out the grace
 def test_a_responding_worker_that_ignores_its_stop_file_is_killed(short_limit: Timing, workspace: Path,
                                                                   tiny_config: TrainConfig) -> None:
     ignore_sigterm = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"

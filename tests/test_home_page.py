@@ -135,6 +135,7 @@ print(json.dumps({"first": first, "last": {**seen(app), "seconds": time.monotoni
 """
 
 
+@pytest.mark.slow  # a cold interpreter imports TensorFlow
 def test_the_home_page_draws_before_tensorflow_has_listed_the_devices(workspace: Path, data_dir: Path) -> None:
     visit = subprocess.run([sys.executable, "-c", COLD_SERVER_VISIT, page_script("home")], capture_output=True,
                            text=True, cwd=REPO, env=os.environ, timeout=300, check=True)

@@ -140,6 +140,7 @@ def test_the_reporter_throttles_batches_but_writes_every_epoch(runs_dir: Path, t
 # ---- real workers ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # two real workers train
 def test_stop_keeps_the_history_and_the_queue_moves_on(
     runs_dir: Path, tiny_config: TrainConfig, endless: TrainConfig
 ) -> None:
@@ -172,6 +173,7 @@ def assert_finished(run: Run) -> None:
     assert "running in process" in log and "epoch 1/1" in log and "finished" in log
 
 
+@pytest.mark.slow  # a real worker trains
 def test_a_killed_worker_is_reported_failed_within_seconds(runs_dir: Path, endless: TrainConfig) -> None:
     run = jobs.launch(endless)
     status = wait_for(run, lambda status: status.epoch is not None)

@@ -26,6 +26,7 @@ def _paths(records) -> set[str]:
     return {r.path for r in records}
 
 
+@pytest.mark.slow  # 20,000 files
 def test_flat_20k_is_split_stratified_with_nested_subsets(workspace: Path) -> None:
     report = scan(FLAT_20K)
     manifest = build_manifest(report, name="kaggle", validation=0.2, test=1000, seed=7,

@@ -75,6 +75,7 @@ def test_fine_tune_unfreezes_after_the_boundary_but_not_batchnorm(tiny):
         unfreeze_from(tiny, "block4")
 
 
+@pytest.mark.slow  # builds the full network to train
 def test_scratch_trains_everything_including_batchnorm(tiny):
     model = build_model(tiny, "linear", 2, "scratch")
     compile_model(model, "sgd", 1e-2)

@@ -56,6 +56,7 @@ def cli(*args: str) -> None:
     assert main([*args, "--json"]) == 0, f"lab {' '.join(args)} failed"
 
 
+@pytest.mark.slow  # trains, evaluates, predicts and exports
 def test_no_action_changes_a_source_file(source: Path, workspace: Path, tiny_flags: list[str],
                                          capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(source)

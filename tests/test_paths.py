@@ -68,6 +68,7 @@ def test_weights_found_through_the_link_are_named_as_the_settings_name_them(link
     assert source.path == expected and source.alpha == 0.25
 
 
+@pytest.mark.slow  # a training in a subprocess
 def test_a_run_trains_on_a_linked_data_folder_with_linked_weights(linked: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "lab", "train", "--data", "pets", "--backbone", "mobilenet", "--weights",
@@ -81,6 +82,7 @@ def test_a_run_trains_on_a_linked_data_folder_with_linked_weights(linked: Path) 
     assert Path(result["run_dir"]).parent == load_settings().runs_dir
 
 
+@pytest.mark.slow  # a real worker trains
 def test_a_background_worker_finds_the_lab_from_any_working_folder(
         linked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # the worker cannot import `lab` from its working folder

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lab.cli.train import flags_from_config
 from lab.data.pipeline import load_image
 from lab.errors import LabError
 from lab.evaluation.predict import Predictor, fit_within
@@ -24,19 +22,16 @@ from lab.runs.table import best_first, finished_with_model
 from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
 from tests import corpus
-from tests.conftest import FILTERED, WEIGHTS, LabCli
+from tests.conftest import FILTERED, LabCli
 
 CATS = sorted((FILTERED / "validation" / "cats").iterdir())[:3]
 DOGS = sorted((FILTERED / "validation" / "dogs").iterdir())[:3]
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig, lab_cli_env: LabCli) -> Path:
-    root = tmp_path_factory.mktemp("predict")
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-    done = lab_cli_env(env, "train", *flags_from_config(tiny_config), "--json")
-    assert done.returncode == 0, done.stderr
-    return Path(json.loads(done.stdout.splitlines()[-1])["run_dir"])
+def run_dir(tiny_run: Path) -> Path:
+    """The session's tiny run, read as it is: predicting writes nothing into the run folder."""
+    return tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +168,7 @@ def test_the_runs_to_predict_with_are_the_finished_ones_best_test_then_validatio
     assert sorted(ranked) == sorted(made[name].name for name in ("low", "tie-val", "best"))  # not the running one
 
 
+@pytest.mark.slow  # TensorFlow in a subprocess
 def test_cli_prints_one_entry_per_image_and_writes_gradcam_overlays(run_dir: Path, lab_cli: LabCli,
                                                                     tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
@@ -194,6 +190,7 @@ def test_cli_prints_one_entry_per_image_and_writes_gradcam_overlays(run_dir: Pat
         assert image.mode == "RGB" and image.size == Image.open(CATS[0]).size
 
 
+@pytest.mark.slow  # TensorFlow in subprocesses
 def test_cli_without_a_run_or_its_model_is_one_line_and_exit_2(lab_cli: LabCli, tmp_path: Path) -> None:
     for run in (tmp_path / "missing", tmp_path):
         done = lab_cli("predict", str(run), str(CATS[0]), "--json")

@@ -96,6 +96,7 @@ def test_the_demo_view_renders_a_big_answer_with_the_best_run(run_id: str) -> No
     assert image_captions(app) == ["The photo", "Where it looked: red counted most for its answer"]
 
 
+@pytest.mark.slow  # a folder of predictions
 def test_a_folder_is_predicted_as_a_table_with_thumbnails(run_id: str) -> None:
     app = open_page("predict")
     app.selectbox(key="predict_batch_folder").set_value(FILTERED / "validation" / "cats").run()

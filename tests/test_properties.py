@@ -92,6 +92,7 @@ TINY_RUNS = st.fixed_dictionaries({
 })
 
 
+@pytest.mark.slow  # three real trainings in subprocesses
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=TINY_RUNS)
 def test_a_valid_config_ends_as_a_real_run(values: dict[str, Any], workspace: Path) -> None:

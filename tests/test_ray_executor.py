@@ -91,6 +91,7 @@ def files(run_dir: Path) -> set[str]:
     return {str(path.relative_to(run_dir)).split("/")[0] for path in run_dir.iterdir()}
 
 
+@pytest.mark.slow  # on the real cluster
 def test_two_runs_submitted_together_both_finish_at_once_with_a_local_runs_files(
         on_ray: Settings, tiny_config: TrainConfig, tiny_run: Path, lab_cli, tiny_flags: list[str]) -> None:
     launched = lab_cli("train", *tiny_flags, "--background", "--json")  # a launcher that exits at once
@@ -108,6 +109,7 @@ def test_two_runs_submitted_together_both_finish_at_once_with_a_local_runs_files
     assert "Ray task" in runs[0].log_tail(80)
 
 
+@pytest.mark.slow  # on the real cluster
 def test_a_run_stopped_midway_is_stopped_with_its_history(on_ray: Settings, tiny_config: TrainConfig) -> None:
     run = jobs.launch(dataclasses.replace(tiny_config, epochs=400), on_ray)
     wait_for(lambda: len(run.history()) >= 2, on_ray)
@@ -116,6 +118,7 @@ def test_a_run_stopped_midway_is_stopped_with_its_history(on_ray: Settings, tiny
     assert 2 <= len(run.history()) < 400
 
 
+@pytest.mark.slow  # on the real cluster
 def test_a_task_whose_worker_is_killed_is_failed_with_rays_reason(on_ray: Settings,
                                                                   tiny_config: TrainConfig) -> None:
     run = jobs.launch(dataclasses.replace(tiny_config, epochs=400), on_ray)
@@ -127,6 +130,7 @@ def test_a_task_whose_worker_is_killed_is_failed_with_rays_reason(on_ray: Settin
     assert "Ray task died" in status.error and "worker process has died" in status.error, status.error
 
 
+@pytest.mark.slow  # on the real cluster
 def test_a_study_fans_out_one_feature_task_then_its_sizes_train_side_by_side(
         on_ray: Settings, tiny_config: TrainConfig, tmp_path: Path) -> None:
     photos = corpus.copy_of_sample(tmp_path / "pets", 30)
@@ -141,6 +145,7 @@ def test_a_study_fans_out_one_feature_task_then_its_sizes_train_side_by_side(
     assert "feature task computed 60 images' features" in runs[1].log_tail(80)  # 48 train, 6 validation, 6 test
 
 
+@pytest.mark.slow  # on the real cluster
 def test_a_node_that_cannot_see_the_run_folder_fails_the_run_with_that_reason(
         on_ray: Settings, tiny_config: TrainConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSFER_LAB_MAX_RUNNING", "1")

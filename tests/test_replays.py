@@ -107,6 +107,7 @@ def test_the_keras_tutorial_replayed_small_fills_its_table_and_judges_1k_against
     json.dumps(table)  # the CLI prints it as one JSON line
 
 
+@pytest.mark.slow  # six trainings
 def test_the_five_model_tutorial_replayed_small_checks_each_finding_against_its_numbers(
         workspace: Path, photos: Path) -> None:
     settings = load_settings()

@@ -45,6 +45,7 @@ def test_the_predictor_refuses_it_too(run_with_code: Path) -> None:
         Predictor(run_with_code).predict_files(PHOTO)
 
 
+@pytest.mark.slow  # TensorFlow in a subprocess
 def test_the_cli_says_so_in_one_line(run_with_code: Path, lab_cli) -> None:
     done = lab_cli("predict", str(run_with_code), str(PHOTO))
     assert done.returncode != 0

@@ -5,7 +5,6 @@ made once per folder, and mistakes refused before any run exists."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import time
 from pathlib import Path
@@ -24,9 +23,9 @@ from lab.settings import load_settings
 from lab.training.config import TrainConfig
 
 from . import corpus
-from .conftest import FILTERED
+from .conftest import FILTERED, STUDY_PER_CLASS, FinishedStudy
 
-PER_CLASS = 60  # 120 photos: the study holds out 12 for validation and 12 for test, and trains on up to 96
+PER_CLASS = STUDY_PER_CLASS  # 120 photos: the study holds out 12 for validation and 12 for test, trains on 96
 
 
 @pytest.fixture
@@ -49,11 +48,9 @@ def test_sizes_parse_largest_first_and_refuse_mistakes() -> None:
 
 
 def test_a_study_from_the_cli_extracts_features_once_and_judges_every_size_on_one_test_set(
-    lab_cli, study_config: TrainConfig
+    tiny_study: FinishedStudy
 ) -> None:
-    done = lab_cli("study", "--sizes", "20,all", *flags_from_config(study_config), "--json")
-    assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary = tiny_study.summary  # `lab study --sizes 20,all --json` of the tiny run on PER_CLASS photos per class
     largest, smallest = summary["runs"]
     assert (largest["size"], largest["train_images"], smallest["size"], smallest["train_images"]) == (None, 96, 20, 20)
     for row in summary["runs"]:
@@ -66,6 +63,7 @@ def test_a_study_from_the_cli_extracts_features_once_and_judges_every_size_on_on
     assert 0 <= summary["mcnemar_p"] <= 1 and summary["sentence"]
 
 
+@pytest.mark.slow  # real workers train
 def test_launch_study_queues_the_largest_size_first_and_the_queue_finishes_them(
     workspace: Path, study_config: TrainConfig
 ) -> None:

@@ -11,22 +11,21 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from lab.cli import main
-from lab.cli.train import flags_from_config
 from lab.run_files import MLFLOW_RECORD
 from lab.runs.tracking import UI_VARIABLE, URI_VARIABLE, track, track_quietly, tracked
-from lab.training.config import TrainConfig
 from tests.apptest import open_page
 from tests.conftest import FILTERED, LabCli
 
+pytestmark = pytest.mark.slow  # every test reads a run evaluated on all the sample's validation photos
+
 
 @pytest.fixture(scope="module")
-def evaluated_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig) -> Path:
-    """A tiny real run, three epochs, evaluated on 100 validation photos."""
+def evaluated_run(tmp_path_factory: pytest.TempPathFactory, tiny_run_three_epochs: Path) -> Path:
+    """A copy of the session's three-epoch tiny run, evaluated on 100 validation photos."""
     root = tmp_path_factory.mktemp("tracked")
+    run_dir = shutil.copytree(tiny_run_three_epochs, root / "runs" / tiny_run_three_epochs.name)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRANSFER_LAB_WORKSPACE", str(root / "workspace"))
-        assert main(["train", *flags_from_config(tiny_config), "--epochs", "3", "--runs-dir", str(root / "runs")]) == 0
-        (run_dir,) = [path for path in (root / "runs").iterdir() if path.is_dir()]
         assert main(["evaluate", str(run_dir), "--data", str(FILTERED), "--split", "validation"]) == 0
     return run_dir
 

@@ -85,6 +85,7 @@ def test_feature_extractor_end_to_end_then_a_second_run_reads_the_feature_cache(
     assert (metrics["features"]["hits"], metrics["features"]["computed"]) == (60, 0)
 
 
+@pytest.mark.slow  # a training of the frozen backbone
 def test_frozen_with_augmentation_end_to_end(workspace, tmp_path, tiny):
     config = dataclasses.replace(tiny, strategy="frozen", augment="light", head="five_model_tutorial",
                                  optimizer="rmsprop", learning_rate=1e-4, class_weights=True)
@@ -93,6 +94,7 @@ def test_frozen_with_augmentation_end_to_end(workspace, tmp_path, tiny):
     assert metrics["features"] is None
 
 
+@pytest.mark.slow  # two trainings
 def test_fine_tune_trains_the_head_then_unfreezes_at_a_lower_rate(workspace, tmp_path, tiny):
     config = dataclasses.replace(tiny, strategy="fine-tune", epochs=1, fine_tune_epochs=1, fine_tune_at="conv_13")
     metrics, events = run(config, tmp_path / "run")
@@ -109,6 +111,7 @@ def test_fine_tune_trains_the_head_then_unfreezes_at_a_lower_rate(workspace, tmp
     assert any("Unfroze 2 layers from conv_13" in event.get("message", "") for event in events)
 
 
+@pytest.mark.slow  # a training from scratch
 def test_scratch_basic_cnn_end_to_end(workspace, tmp_path, tiny):
     config = dataclasses.replace(tiny, backbone="basic_cnn", weights="none", strategy="scratch", optimizer="sgd")
     metrics, _ = run(config, tmp_path / "run")
@@ -117,6 +120,7 @@ def test_scratch_basic_cnn_end_to_end(workspace, tmp_path, tiny):
     assert metrics["trainable_parameters"] == metrics["parameters"] - 4  # all but the fixed [1 - p, p] layer
 
 
+@pytest.mark.slow  # a training
 def test_a_stop_request_ends_the_run_gracefully_keeping_whole_epochs(workspace, tmp_path, tiny):
     polls = {"count": 0}
 
@@ -142,6 +146,7 @@ def test_bad_weights_fail_before_any_data_is_read(workspace, tmp_path, tiny):
 
 
 @pytest.mark.parametrize("strategy", ["feature-extractor", "frozen"])
+@pytest.mark.slow  # a training each
 def test_a_run_keeps_its_final_predictions_on_the_validation_and_test_images(strategy, tiny, workspace, tmp_path):
     import keras
 

@@ -29,6 +29,7 @@ def last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a training in a subprocess
 def test_train_in_the_foreground_ends_with_one_json_line(
     lab_cli: LabCli, tmp_path: Path, tiny_flags: list[str]
 ) -> None:
@@ -132,6 +133,7 @@ def test_the_tiny_flags_make_the_tiny_config(tiny_config: TrainConfig, tiny_flag
     assert config_from_args(build_parser().parse_args(["train", *tiny_flags])) == tiny_config
 
 
+@pytest.mark.slow  # a training in a subprocess
 def test_a_run_that_fails_says_so_in_its_json_line(lab_cli: LabCli, tmp_path: Path, tiny_flags: list[str]) -> None:
     # The file exists, so the preflight passes; it holds MobileNet (v1) weights, which MobileNetV2 cannot load.
     done = lab_cli("train", *tiny_flags, "--backbone", "mobilenet_v2", "--runs-dir", str(tmp_path), "--json")
@@ -179,6 +181,7 @@ def test_a_broken_config_file_is_a_clear_error(tmp_path: Path) -> None:
         config_from_args(args)
 
 
+@pytest.mark.slow  # a training in a subprocess
 def test_ctrl_c_stops_gracefully_and_keeps_the_history(workspace: Path, tmp_path: Path, tiny_flags: list[str]) -> None:
     runs_dir = tmp_path / "runs"
     flags = [*tiny_flags, "--epochs", "500", "--runs-dir", str(runs_dir), "--json"]
@@ -209,6 +212,7 @@ def wait_for_an_epoch(runs_dir: Path, process: subprocess.Popen, timeout: float 
     raise AssertionError("no epoch finished in time")
 
 
+@pytest.mark.slow  # a real worker trains
 def test_background_queues_and_runs_stop_stops(lab_cli: LabCli, tmp_path: Path, tiny_flags: list[str]) -> None:
     runs_dir = tmp_path / "runs"
     queued = lab_cli("train", *tiny_flags, "--epochs", "500", "--runs-dir", str(runs_dir), "--background", "--json")

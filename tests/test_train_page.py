@@ -258,6 +258,7 @@ def test_an_impossible_combination_is_explained_and_cannot_launch(page: AppTest)
     assert [b.disabled for b in page.button if b.label == "Launch"] == [True]
 
 
+@pytest.mark.slow  # a real worker trains
 def test_launch_starts_a_run_that_a_second_browser_sees_finish(page: AppTest) -> None:
     widget(page, "backbone").set_value("mobilenet").run()  # picks the tiny weights file, the only one it has
     tiny = {"data": str(FILTERED), "strategy": "feature-extractor",

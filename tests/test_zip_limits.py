@@ -48,6 +48,7 @@ def _refused(zip_path: Path, datasets: Path, *words: str) -> None:
     assert list(datasets.iterdir()) == [], "a refused zip must leave nothing behind"
 
 
+@pytest.mark.slow  # writes a 1 GiB zip
 def test_a_1_gib_member_of_zeros_is_refused_for_its_ratio_before_anything_is_written(bomb: Path,
                                                                                      tmp_path: Path) -> None:
     _refused(bomb, tmp_path / "datasets", "was refused", "zeros.jpg", "100:1")
@@ -62,6 +63,7 @@ def test_the_total_is_refused_from_the_central_directory(tmp_path: Path, monkeyp
     _refused(zip_path, tmp_path / "datasets", "was refused", "GiB one zip may unpack to")
 
 
+@pytest.mark.slow  # writes a 1 GiB zip
 def test_the_total_is_also_counted_while_writing(bomb: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Should the central directory fool the first check, the bytes actually written still stop the bomb."""

@@ -14,7 +14,8 @@ Fixtures (reuse them in any test module under tests/browser/):
   `app.nav_paths()`, `app.screenshot(path)`; `app.page` is the Playwright page for everything else.
 - `fresh_app` (function): an `App` on a server of its own that no browser has visited yet.
 
-Every test in this folder gets the `browser` marker: `pytest -m "not browser"` leaves them out.
+Every test in this folder gets the `browser` and `slow` markers: `pytest -m "not browser"` leaves them out, and
+so does the inner loop, `pytest -m "not slow"`.
 A machine without /usr/bin/chromium skips them and says why.
 """
 
@@ -56,6 +57,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
 
 
 @dataclass

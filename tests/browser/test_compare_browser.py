@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
+import shutil
 
 import pytest
 from playwright.sync_api import expect
 
-from lab.cli.train import flags_from_config
 from tests.browser.conftest import App, running_app
-from tests.conftest import FILTERED, SHARED, WEIGHTS
+from tests.conftest import workspace_env
 
 ROW_PX = 35  # the height of the table's header and of each row (Streamlit's default)
 
@@ -24,19 +21,14 @@ def compare_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pair_of_runs(compare_server, tiny_config, lab_cli_env) -> list[str]:
-    """Two finished tiny runs in the app's workspace, named so a search finds them, with test predictions."""
-    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(compare_server.workspace),
-           "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"), "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
-    made = lab_cli_env(env, "manifest", str(FILTERED), "--name", "browser-pair", "--test", "30", "--seed", "1")
-    assert made.returncode == 0, made.stderr
-    ids = []
-    for name, train_size in (("browser pair small", 40), ("browser pair larger", 80)):
-        config = dataclasses.replace(tiny_config, data="browser-pair", train_size=train_size, epochs=2)
-        done = lab_cli_env(env, "train", *flags_from_config(config), "--json")
-        assert done.returncode == 0, done.stderr
-        ids.append(json.loads(done.stdout.splitlines()[-1])["id"])
-        assert lab_cli_env(env, "runs", "rename", ids[-1], name).returncode == 0
+def pair_of_runs(compare_server, run_pair, lab_cli_env) -> list[str]:
+    """The session's two finished tiny runs in the app's workspace, named so a search finds them, with test
+    predictions."""
+    runs_dir = compare_server.workspace / "runs"
+    shutil.copytree(run_pair, runs_dir, dirs_exist_ok=True)
+    ids = sorted(path.name for path in run_pair.iterdir() if not path.name.startswith("."))
+    for run_id, name in zip(ids, ("browser pair small", "browser pair larger")):
+        assert lab_cli_env(workspace_env(compare_server.workspace), "runs", "rename", run_id, name).returncode == 0
     return ids
 
 
