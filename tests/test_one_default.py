@@ -43,6 +43,7 @@ def chosen_flags(config: TrainConfig, start: TrainConfig) -> list[str]:
     return flags
 
 
+@pytest.mark.slow  # the Train page opened once per backbone
 def test_the_page_and_the_cli_make_the_same_config_for_every_backbone(workspace: Path) -> None:
     different = {}
     for backbone in BACKBONES:
@@ -90,6 +91,7 @@ def test_presets_and_studies_say_their_sizes_on_purpose() -> None:
         assert study.config.image_size == BACKBONES[study.config.backbone].native_size, name
 
 
+@pytest.mark.slow  # a real training in a subprocess
 def test_lab_train_without_a_size_trains_mobilenet_v2_at_224_px(lab_cli: LabCli) -> None:
     done = lab_cli("train", "--data", str(FILTERED), "--backbone", "mobilenet_v2", "--weights", str(MOBILENET_V2),
                    "--strategy", "feature-extractor", "--train-size", "20", "--validation-size", "10",

@@ -181,6 +181,7 @@ def test_the_executor_setting_is_checked(workspace: Path, monkeypatch: pytest.Mo
         load_settings()
 
 
+@pytest.mark.slow  # on the real cluster
 def test_runs_trained_on_the_cluster_reach_the_mlflow_store_with_every_epoch(
         on_ray: Settings, tiny_config: TrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ray and MLflow together (each was once only tested alone): the settings reach the actors, and two runs
