@@ -15,6 +15,7 @@ import numpy as np
 
 from lab.errors import LabError
 from lab.evaluation.predictions import Predictions
+from lab.evaluation.proportions import PairedCounts
 
 SIGNIFICANCE = 0.05
 
@@ -46,6 +47,12 @@ class PairedComparison:
     @property
     def only_second_right(self) -> np.ndarray:
         return np.flatnonzero(~self.first.correct & self.second.correct)
+
+    def counts(self) -> PairedCounts:
+        """Both right, only the first, only the second, neither: what the intervals and one-sided tests need."""
+        first, second = self.first.correct, self.second.correct
+        return PairedCounts(int(np.sum(first & second)), len(self.only_first_right), len(self.only_second_right),
+                            int(np.sum(~first & ~second)))
 
     @property
     def p_value(self) -> float:
