@@ -53,7 +53,8 @@ def test_mcnemar_one_sided_by_hand() -> None:
 def test_photos_to_tell_by_hand() -> None:
     """Connor (1987): psi = 0.1 discordant, delta = 0.05:
     (1.644854 * sqrt(0.1) + 0.841621 * sqrt(0.0975))^2 / 0.0025 = (0.52015 + 0.26279)^2 / 0.0025 = 245.2 -> 246.
-    Against a 2-point margin, delta = 0.01, psi = 0.05: (1.959964 + 0.841621)^2 * 0.0499 / 0.0001 = 7.84888 * 499 = 3916.6 -> 3917.
+    Against a 2-point margin, delta = 0.01, psi = 0.05:
+    (1.959964 + 0.841621)^2 * 0.0499 / 0.0001 = 7.84888 * 499 = 3916.6 -> 3917.
     Independent, 0.9 against 0.8, margin 0.05: 7.84888 * (0.09 + 0.16) / 0.0025 = 784.9 -> 785."""
     assert PairedCounts(850, 75, 25, 50).photos_to_tell() == 246
     assert PairedCounts(850, 25, 75, 50).photos_to_tell() is None  # the first is behind: it cannot be shown ahead
