@@ -3,7 +3,7 @@
 Accuracies of 0.93 and 0.95 on 1,000 images may or may not mean the second model is better. McNemar's
 exact test looks only at the images the two models disagree on: if both were equally good, each such
 image would be as likely to favour one model as the other, so the count favouring one is binomial with
-p = 1/2 (SciPy's exact binomial test, two-sided).
+p = 1/2 (SciPy's exact binomial test, two-sided; `proportions` has the one-sided test and the intervals).
 """
 
 from __future__ import annotations
