@@ -19,6 +19,7 @@ import lab  # noqa: F401  (switches on oneDNN before anything can import TensorF
 from app_pages.script_cleanup import keep_keras_state
 from lab.leftovers import clean_leftovers
 from lab.replays.catalog import REPLAYS
+from lab.replays.plan import run_names
 from lab.runs.describe import NOT_RESPONDING, shown_state
 from lab.runs.jobs import reconcile
 from lab.runs.status import QUEUED, RUNNING, UNKNOWN
@@ -221,9 +222,10 @@ def job_status() -> None:
     settings = load_settings()
     reconcile(settings=settings)
     statuses = RunStore(settings.runs_dir).statuses()
-    running = [f"{run.id} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING else run.id
-               for run, status in statuses if status.state == RUNNING]
-    queued = [run.id for run, status in statuses if status.state == QUEUED]
+    names = run_names(settings)  # a replay's rows by what they are ("Basic CNN · five-model replay"), not by id
+    running = [f"{names.get(run.id, run.id)} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING
+               else names.get(run.id, run.id) for run, status in statuses if status.state == RUNNING]
+    queued = [names.get(run.id, run.id) for run, status in statuses if status.state == QUEUED]
     st.markdown(compute_summary(settings))
     st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
     if queued:

@@ -8,31 +8,30 @@ them. Runs train in background workers; the table refreshes while they do, and s
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
 import streamlit as st
 
-from app_pages.charts import curves
+from app_pages.replay_views import sentences, show_table
 from lab.access import TRAINING_OFF
 from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Replay
 from lab.replays.estimate import minutes_text, preview_replay
-from lab.replays.plan import launch_replay, list_replays, load_replay, plan_replay
+from lab.replays.plan import PlannedReplay, launch_replay, list_replays, load_replay, plan_replay, short_name
 from lab.replays.table import replay_table
 from lab.runs.status import ACTIVE_STATES
-from lab.runs.store import Run, RunStore
+from lab.runs.store import RunStore
 from lab.settings import Settings, load_settings
 from lab.workspace import dataset_names
 
 VARIANT_LABELS = {"quick": "Quick (about half an hour here)", "published": "As published"}
+MAX_REPEATS = 5  # each repeat trains every row again: five already means a day for the published variants
 REFRESH_SECONDS = 3.0  # how often a replay's table re-reads its runs while they train
 
 
 @st.cache_data(ttl=60, show_spinner="Estimating the time on this machine...")
-def preview(replay: str, variant: str, data: str, measure: bool, _settings: Settings) -> tuple[float | None, list[str]]:
+def preview(replay: str, variant: str, data: str, measure: bool, repeats: int, _settings: Settings
+            ) -> tuple[float | None, list[str]]:
     """`preview_replay`, kept a minute: the estimate scans the photos (cached) and checks the weights."""
-    return preview_replay(REPLAYS[replay], variant, _settings, data=data, measure=measure)
+    return preview_replay(REPLAYS[replay], variant, _settings, data=data, measure=measure, repeats=repeats)
 
 
 def start_section(settings: Settings) -> None:
@@ -49,11 +48,15 @@ def replay_card(replay: Replay, settings: Settings) -> None:
     variant = st.radio("How", list(replay.variants), key=f"replay_variant_{replay.name}", horizontal=True,
                        format_func=VARIANT_LABELS.get, help=" · ".join(v.note for v in replay.variants.values()))
     data = dataset_choice(replay, settings)
+    repeats = int(st.number_input("Repeats", min_value=1, max_value=MAX_REPEATS, value=1,
+                                  key=f"replay_repeats_{replay.name}",
+                                  help="Train every row this many times with other seeds: the table shows each "
+                                       "row's mean and spread, and the findings use every repeat."))
     try:
-        seconds, notes = preview(replay.name, variant, data, False, settings)
+        seconds, notes = preview(replay.name, variant, data, False, repeats, settings)
         if seconds is None and st.button("Measure this machine's speed", key=f"replay_measure_{replay.name}",
                                          help="Times each backbone on a few random images: some seconds."):
-            seconds, notes = preview(replay.name, variant, data, True, settings)
+            seconds, notes = preview(replay.name, variant, data, True, repeats, settings)
     except LabError as error:
         st.warning(str(error))
         return
@@ -61,7 +64,7 @@ def replay_card(replay: Replay, settings: Settings) -> None:
     st.markdown(f"**Time:** {minutes_text(seconds)}")
     if st.button("Start this replay", key=f"replay_start_{replay.name}", type="primary",
                  icon=":material/play_arrow:"):
-        start(replay, variant, data, settings)
+        start(replay, variant, data, repeats, settings)
 
 
 def dataset_choice(replay: Replay, settings: Settings) -> str:
@@ -74,14 +77,14 @@ def dataset_choice(replay: Replay, settings: Settings) -> str:
                         help="Every row trains and is tested on the same split of these photos.")
 
 
-def start(replay: Replay, variant: str, data: str, settings: Settings) -> None:
+def start(replay: Replay, variant: str, data: str, repeats: int, settings: Settings) -> None:
     try:
         with st.spinner("Splitting the photos once for every row, and queueing the runs..."):
-            planned = launch_replay(plan_replay(replay, variant, settings, data=data), settings)
+            planned = launch_replay(plan_replay(replay, variant, settings, data=data, repeats=repeats), settings)
     except LabError as error:
         st.error(str(error))
         return
-    st.toast(f"Queued {len(planned.rows)} runs: {planned.name}")
+    st.toast(f"Queued {len(planned.rows)} runs: {replay.short}")
 
 
 def replays_section(settings: Settings) -> None:
@@ -91,37 +94,16 @@ def replays_section(settings: Settings) -> None:
         return
     st.subheader("Your replays")
     for index, name in enumerate(names):
-        with st.expander(name, expanded=index == 0):
-            show_table(replay_table(load_replay(name, settings), settings.runs_dir))
+        planned = load_replay(name, settings)
+        with st.expander(replay_heading(planned), expanded=index == 0):
+            show_table(replay_table(planned, settings.runs_dir))
 
 
-def show_table(table: dict[str, Any]) -> None:
-    st.markdown(f"#### {table['title']}")
-    st.caption(sentences([table["source"], *table["notes"]]))
-    st.dataframe(pd.DataFrame([table_row(row) for row in table["rows"]]), hide_index=True,
-                 key=f"replay_table_{table['name']}")
-    st.markdown(table["paragraph"])
-    histories = {row["experiment"]: Run(row["run_dir"]).history() for row in table["rows"] if row["run_dir"]}
-    histories = {label: history for label, history in histories.items() if history}
-    if histories:
-        st.plotly_chart(curves(histories, "accuracy"), key=f"replay_curves_{table['name']}")
-
-
-def table_row(row: dict[str, Any]) -> dict[str, str]:
-    """One experiment as the tutorial's table reads: accuracies as percentages, a dash where there is none yet."""
-    def percent(value: float | None) -> str:
-        return "–" if value is None else f"{value:.1%}"
-
-    return {"experiment": row["experiment"], "published (validation)": percent(row["published"]),
-            "validation here": percent(row["validation_accuracy"]), "test here": percent(row["test_accuracy"]),
-            "training (last epoch)": percent(row["train_accuracy"]), "status": row["status"],
-            "backbone": row["backbone"],
-            "training images": "–" if row["train_images"] is None else f"{row['train_images']:,}"}
-
-
-def sentences(parts: list[str]) -> str:
-    """Notes as prose: each a sentence, capitalised and ended with a full stop."""
-    return " ".join(part[:1].upper() + part[1:] + ("" if part.endswith(".") else ".") for part in parts if part)
+def replay_heading(planned: PlannedReplay) -> str:
+    """"Five-model replay · quick · 3 repeats · started 2025-05-01 14:02": what it is and when, not its file."""
+    short, repeats = short_name(planned), f" · {planned.repeats} repeats" if planned.repeats > 1 else ""
+    started = planned.created.replace("T", " ")[:16]
+    return f"{short[:1].upper()}{short[1:]} · {planned.variant}{repeats} · started {started}"
 
 
 def page() -> None:

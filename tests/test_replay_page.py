@@ -20,7 +20,8 @@ def test_both_tutorials_are_offered_with_their_time_and_what_stands_in(workspace
     assert len([m for m in app.markdown if m.value.startswith("**Time:** ")]) == 2
     assert [r.value for r in app.radio] == ["quick", "quick"]  # the variant that fits a lesson comes first
     notes = [c.value for c in app.caption if c.value.startswith("Quick: ")]
-    assert len(notes) == 2 and all("mobilenet_v2" in note and "stands in" in note for note in notes), notes
+    assert len(notes) == 2 and all("MobileNetV2" in note and "stands in" in note for note in notes), notes
+    assert [n.value for n in app.number_input] == [1, 1]  # repeats offered, one run per row by default
     assert [b.label for b in app.button if b.label == "Start this replay"] == ["Start this replay"] * 2
     assert "No replay yet" in app.info[0].value
 
@@ -31,10 +32,17 @@ def test_a_finished_replay_shows_its_table_curves_and_findings(workspace: Path,
         shutil.copytree(keras_replay_tiny.workspace / folder, workspace / folder)
     app = open_page("replay")
     frame = app.dataframe[0].value
-    assert list(frame["experiment"]) == [experiment.label for experiment in KERAS.experiments]
+    assert list(frame["experiment"]) == [f"MobileNetV2, standing in for VGG16: {experiment.method}"
+                                         for experiment in KERAS.experiments]  # what ran, never only the tutorial's
     assert list(frame["published (validation)"]) == ["93.0%", "93.0%"]
     assert list(frame["status"]) == ["finished", "finished"] and list(frame["training images"]) == ["56", "20"]
     assert frame["test here"].str.fullmatch(r"\d{1,3}\.\d%").all(), frame["test here"]
-    paragraph = next(m.value for m in app.markdown if m.value.startswith("This replay reproduced "))
-    assert frame["test here"][0] in paragraph and "McNemar p" in paragraph
+    assert app.expander[0].label.startswith("Keras replay · tiny · started ")  # no record name, no run id
+    found = [m.value for m in app.markdown if m.value.startswith("**What we found:** ")]
+    assert found == ["**What we found:** Of the tutorial's 1 findings, 0 held on these photos, 0 did not and 1 is "
+                     "too close to call with 12 test photos."]
+    verdict = next(m.value for m in app.markdown if m.value.startswith("⚖️ **Too close to call:** "))
+    assert frame["test here"][1] in verdict and "McNemar's exact test, two-sided" in verdict
+    shown = " ".join(m.value for m in app.markdown) + " ".join(c.value for c in app.caption)
+    assert not any(row["run_id"] in shown for row in keras_replay_tiny.planned.rows)
     assert len(app.get("plotly_chart")) == 1  # every row's learning curves, overlaid

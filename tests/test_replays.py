@@ -12,9 +12,13 @@ import pytest
 
 from lab.data import load_manifest
 from lab.errors import LabError
+from lab.evaluation.evaluate import evaluations
+from lab.evaluation.paired import pair
 from lab.replays.catalog import EVERY_ROW, FIVE_MODEL, KERAS, Replay, Variant
-from lab.replays.plan import list_replays, load_replay, plan_replay, replay_rows, run_replay, stand_in
-from lab.replays.table import OVERFIT_GAP, SAME_ACCURACY, replay_table
+from lab.replays.estimate import preview_replay
+from lab.replays.findings import OVERFIT_GAP, SAME_MARGIN
+from lab.replays.plan import list_replays, load_replay, plan_replay, replay_rows, run_names, run_replay, stand_in
+from lab.replays.table import replay_table
 from lab.runs import jobs
 from lab.runs.status import FINISHED, RUNNING, runs_in
 from lab.runs.store import RunStore
@@ -56,7 +60,12 @@ def test_planning_shares_one_test_set_and_stands_in_for_vgg16_offline(workspace:
     assert (tuned.strategy, tuned.head, tuned.augment, tuned.image_size) == (
         preset.strategy, preset.head, preset.augment, preset.image_size)  # the tutorial's, kept
     assert tuned.fine_tune_at == "block_13"  # VGG16's block4 has no meaning for MobileNetV2: its default boundary
-    assert any("No ImageNet weights for vgg16" in note and "mobilenet_v2" in note for note in planned.notes)
+    assert any("No ImageNet weights for VGG16" in note and "MobileNetV2" in note for note in planned.notes)
+    assert [row["experiment"] for row in planned.rows][3:] == [
+        "MobileNetV2, standing in for VGG16: bottleneck features",
+        "MobileNetV2, standing in for VGG16: frozen, with augmentation",
+        "MobileNetV2, standing in for VGG16: fine-tuned (the top blocks)"]  # what ran, then what it stands for
+    assert [row["experiment"] for row in planned.rows][0] == "Basic CNN from scratch"
 
 
 def test_vgg16_as_published_where_its_weights_can_be_had() -> None:
@@ -71,6 +80,8 @@ def test_the_keras_tutorial_suggests_only_the_backbones_with_weights_here() -> N
     rows, notes = replay_rows(KERAS, KERAS.variants["published"], "a-manifest", online)
     assert [row["key"] for row in rows] == ["20k", "1k", "try-resnet50", "try-mobilenet_v2"]
     assert [row["config"]["backbone"] for row in rows] == ["vgg16", "vgg16", "resnet50", "mobilenet_v2"]
+    assert rows[0]["experiment"] == KERAS.experiments[0].label  # VGG16 ran: the tutorial's own words
+    assert rows[2]["experiment"] == "ResNet50, as the tutorial suggests trying: frozen, 1K images (500 per class)"
     assert notes == ["Also suggested by the tutorial, but without weights on this machine: efficientnet_b0."]
     rows, notes = replay_rows(KERAS, KERAS.variants["published"], "a-manifest", OFFLINE)
     assert [row["key"] for row in rows] == ["20k", "1k"]  # MobileNetV2 already stands in for VGG16
@@ -98,12 +109,20 @@ def test_the_keras_tutorial_replayed_small_fills_its_table_and_judges_1k_against
     assert all(row["status"] == FINISHED and row["published"] == 0.93 for row in rows.values())
     assert (rows["20k"]["train_images"], rows["1k"]["train_images"]) == (56, 20)
     assert all(row["test_images"] == 12 and 0 <= row["test_accuracy"] <= 1 for row in rows.values())
-    gap = abs(rows["20k"]["test_accuracy"] - rows["1k"]["test_accuracy"])
+    tests = [evaluations(Path(rows[key]["run_dir"]))["test"] for key in ("1k", "20k")]
+    counts = pair(*tests).counts()  # the same 12 photos, photo by photo
     (finding,) = table["findings"]
-    assert finding["reproduced"] == (gap <= SAME_ACCURACY)
+    low, high = finding["interval"]
+    assert (low, high) == pytest.approx(counts.interval()) and low <= counts.difference <= high
+    expected = ("reproduced" if -SAME_MARGIN < low and high < SAME_MARGIN else
+                "not reproduced" if low > SAME_MARGIN or high < -SAME_MARGIN else "too close to call")
+    assert finding["verdict"] == expected == "too close to call"  # 12 photos cannot show 2 points either way
+    assert finding["photos_needed"] is None or finding["photos_needed"] > 12
+    assert f"the same 12 test photos, 1K scored {rows['1k']['test_accuracy']:.1%}" in finding["evidence"]
+    assert "McNemar's exact test, two-sided, p = " in finding["evidence"] and 0 < finding["p_value"] <= 1
     assert f"{rows['20k']['test_accuracy']:.1%}" in table["paragraph"]
-    assert f"{rows['1k']['test_accuracy']:.1%}" in table["paragraph"]
-    assert "McNemar p" in table["paragraph"]  # both models compared on the same test photos
+    assert table["summary"].startswith("Of the tutorial's 1 findings, 0 held on these photos, 0 did not and 1 is "
+                                       "too close to call with 12 test photos")
     json.dumps(table)  # the CLI prints it as one JSON line
 
 
@@ -117,16 +136,29 @@ def test_the_five_model_tutorial_replayed_small_checks_each_finding_against_its_
     rows = {row["key"]: row for row in table["rows"]}
     assert len(rows) == 6 and all(row["status"] == FINISHED for row in rows.values()), rows
     assert all(row["validation_accuracy"] is not None and row["test_images"] == 12 for row in rows.values())
-    cnn = rows["basic-cnn"]
     overfits, augmentation, transfer, tuning = table["findings"]
-    assert overfits["reproduced"] == (cnn["train_accuracy"] - cnn["validation_accuracy"] >= OVERFIT_GAP)
-    assert f"training {cnn['train_accuracy']:.2f} vs validation {cnn['validation_accuracy']:.2f}" in table["paragraph"]
-    assert augmentation["reproduced"] == (rows["augmented"]["validation_accuracy"] > cnn["validation_accuracy"])
-    best_scratch = max(rows[key]["validation_accuracy"] for key in ("basic-cnn", "dropout", "augmented"))
-    assert transfer["reproduced"] == (rows["features"]["validation_accuracy"] > best_scratch)
-    assert tuning["reproduced"] is not None
-    reproduced = sum(finding["reproduced"] for finding in table["findings"])
-    assert table["paragraph"].startswith(f"This replay reproduced {reproduced} of the tutorial's 4 findings:")
+    assert all(f["verdict"] in ("reproduced", "not reproduced", "too close to call") for f in table["findings"])
+    cnn = table["rows"][0]["runs"][0]
+    low, high = overfits["interval"]
+    assert low < cnn["train_accuracy"] - cnn["last_validation_accuracy"] < high
+    assert overfits["verdict"] == ("reproduced" if low > OVERFIT_GAP else "not reproduced" if high < OVERFIT_GAP
+                                   else "too close to call")
+    assert f"training {cnn['train_accuracy']:.1%} against validation" in overfits["evidence"]
+
+    def counts(first: str, second: str):
+        return pair(*(evaluations(Path(rows[key]["run_dir"]))["test"] for key in (first, second))).counts()
+
+    assert augmentation["p_value"] == pytest.approx(counts("augmented", "basic-cnn").p_first_better())
+    assert augmentation["verdict"] == ("reproduced" if augmentation["p_value"] < 0.05 else
+                                       "not reproduced" if augmentation["interval"][1] < 0.02 else "too close to call")
+    scratch = max(("basic-cnn", "dropout", "augmented"), key=lambda key: rows[key]["test_accuracy"])
+    assert transfer["p_value"] == pytest.approx(counts("features", scratch).p_first_better())
+    assert rows[scratch]["experiment"] in transfer["evidence"]
+    strongest = max((key for key in rows if key != "fine-tune"), key=lambda key: rows[key]["test_accuracy"])
+    assert tuning["p_value"] == pytest.approx(counts("fine-tune", strongest).p_first_better())
+    assert "McNemar's exact test, one-sided" in tuning["evidence"] and tuning["interval"] is not None
+    assert all(finding["evidence"] in table["paragraph"] for finding in table["findings"])
+    assert table["summary"].startswith("Of the tutorial's 4 findings, ")
 
 
 def test_findings_wait_for_their_runs(workspace: Path, photos: Path) -> None:
@@ -134,8 +166,10 @@ def test_findings_wait_for_their_runs(workspace: Path, photos: Path) -> None:
     planned = plan_replay(tiny(FIVE_MODEL), "tiny", settings, data=str(photos), available=OFFLINE)
     table = replay_table(planned, settings.runs_dir)
     assert {row["status"] for row in table["rows"]} == {"not started"}
-    assert all(finding["reproduced"] is None for finding in table["findings"])
-    assert "(4 still waiting for runs)" in table["paragraph"]
+    assert all(finding["verdict"] == "waiting" for finding in table["findings"])
+    assert table["paragraph"] == ("Nothing is training right now. Next: Basic CNN from scratch, then 5 more. "
+                                  "4 of the tutorial's 4 findings wait for their rows.")
+    assert table["summary"].startswith("Nothing to report yet")
 
 
 def test_the_cli_refuses_a_replay_its_data_cannot_hold_in_one_line(lab_cli, photos: Path) -> None:
@@ -158,3 +192,30 @@ def test_stopping_a_row_ends_a_replay_in_the_foreground(workspace: Path, photos:
     planned = run_replay(planned, settings, on_event=stop_the_running_row)
     statuses = [row["status"] for row in replay_table(planned, settings.runs_dir)["rows"]]
     assert statuses == ["stopped"] + ["not started"] * 5
+
+
+def test_repeats_run_each_row_with_other_seeds_and_the_table_pools_them(workspace: Path, photos: Path) -> None:
+    """The Keras replay twice per row on 12 test photos: means and min-max per row, the finding on 24 pairs."""
+    settings = load_settings()
+    replay = tiny(KERAS, **{"1k": {"train_size": 20}})
+    once, _ = preview_replay(replay, "tiny", settings, data=str(photos))
+    twice, _ = preview_replay(replay, "tiny", settings, data=str(photos), repeats=2)
+    assert once is None and twice is None or twice > once  # the estimate counts every repeat
+    planned = plan_replay(replay, "tiny", settings, data=str(photos), available=OFFLINE, repeats=2)
+    assert [(row["key"], row["repeat"], row["config"]["seed"]) for row in planned.rows] == [
+        ("20k", 0, 42), ("20k", 1, 43), ("1k", 0, 42), ("1k", 1, 43)]
+    planned = run_replay(planned, settings)
+    assert set(run_names(settings).values()) == {f"{planned.rows[i]['experiment']} · Keras replay (repeat {r} of 2)"
+                                                  for i, r in ((0, 1), (1, 2), (2, 1), (3, 2))}
+    table = replay_table(planned, settings.runs_dir)
+    for row in table["rows"]:
+        accuracies = [run["test_accuracy"] for run in row["runs"]]
+        assert row["repeats"] == 2 and row["test_accuracy"] == pytest.approx(sum(accuracies) / 2)
+        assert row["spread"]["test_accuracy"] == [min(accuracies), max(accuracies)]
+    (finding,) = table["findings"]
+    rows = {row["key"]: row for row in table["rows"]}
+    pooled = [pair(*(evaluations(Path(rows[key]["runs"][r]["run_dir"]))["test"] for key in ("1k", "20k"))).counts()
+              for r in (0, 1)]
+    assert finding["interval"] == pytest.approx((pooled[0] + pooled[1]).interval())
+    assert "the same 12 test photos, pooled over 2 repeats" in finding["evidence"]
+    json.dumps(table)

@@ -5,9 +5,12 @@ Replays: `keras-tutorial` (VGG16 on 20K images against 1K, then the backbones it
 augmentation, fine-tuning). Every row trains on the same splits and is tested on the same photos; where VGG16
 has no weights on this machine, the nearest backbone with weights stands in (said in the output). `--quick`
 trims images and epochs to fit about half an hour on two CPU cores. The runs go one after another in this
-process (progress on stderr), or with `--background` to the queue of workers. With `--json` the last stdout
-line is one JSON object: `rows` (each with `experiment`, `published`, `validation_accuracy`, `test_accuracy`,
-`run_dir`, ...), `findings` and `paragraph`.
+process (progress on stderr), or with `--background` to the queue of workers. `--repeats N` trains each row
+with N seeds: the table shows each row's mean and its spread (min-max), and the findings pool every repeat.
+With `--json` the last stdout line is one JSON object: `rows` (each with `experiment`, `published`,
+`validation_accuracy`, `test_accuracy` (means), `spread`, `runs` (one per repeat, with its `run_dir`), ...),
+`findings` (each with `verdict`: reproduced, not reproduced or too close to call; `p_value` and/or `interval`;
+`evidence`), `paragraph` and `summary`.
 
 Exit codes: 0 every row finished (or all were queued with `--background`), 1 a row failed, 2 a mistake (an
 unknown replay, missing data or weights: no run is made), 130 stopped.
@@ -36,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("name", choices=list(REPLAYS), help="which tutorial")
     parser.add_argument("--quick", action="store_true", help="fewer images and epochs: about half an hour here")
     parser.add_argument("--data", help="another dataset (folder, zip or manifest) instead of the tutorial's")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per row, with seeds seed, seed+1, ... (default 1)")
     parser.add_argument("--background", action="store_true", help="queue the runs for background workers and return")
     parser.add_argument("--json", action="store_true", help="print the table as one JSON line")
     parser.set_defaults(func=run)
@@ -43,7 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    planned = plan_replay(replay_named(args.name), "quick" if args.quick else "published", settings, data=args.data)
+    planned = plan_replay(replay_named(args.name), "quick" if args.quick else "published", settings, data=args.data,
+                          repeats=args.repeats)
     print(f"replay {planned.name}: {len(planned.rows)} runs on manifest {planned.manifest}, "
           f"{minutes_text(estimate_seconds(planned, settings, measure=True))}", file=sys.stderr)
     for note in planned.notes:
@@ -63,8 +68,20 @@ def _print_table(table: dict[str, Any], as_json: bool) -> None:
         print(json.dumps(table, default=str))
         return
     print(f"{table['title']} — {table['source']}; {table['notes'][0]}")
+    print(f"What we found: {table['summary']}")
     for row in table["rows"]:
         print(f"  {row['experiment']}: published {percent(row['published'])}, here validation "
-              f"{percent(row['validation_accuracy'])}, test {percent(row['test_accuracy'])} [{row['status']}]")
+              f"{with_spread(row, 'validation_accuracy')}, test {with_spread(row, 'test_accuracy')} [{row['status']}]")
+    for finding in table["findings"]:
+        evidence = f": {finding['evidence']}" if finding["evidence"] else ""
+        print(f"  [{finding['verdict']}] {finding['claim']}{evidence}")
     print(table["paragraph"])
+
+
+def with_spread(row: dict[str, Any], measure: str) -> str:
+    """"81.2% (80.4-82.0% over 3 repeats)": the mean, and the min-max where there are repeats."""
+    if row["repeats"] < 2 or measure not in row["spread"]:
+        return percent(row[measure])
+    low, high = row["spread"][measure]
+    return f"{percent(row[measure])} ({percent(low)}-{percent(high)} over {row['repeats']} repeats)"
 

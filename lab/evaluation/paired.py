@@ -3,7 +3,7 @@
 Accuracies of 0.93 and 0.95 on 1,000 images may or may not mean the second model is better. McNemar's
 exact test looks only at the images the two models disagree on: if both were equally good, each such
 image would be as likely to favour one model as the other, so the count favouring one is binomial with
-p = 1/2 (SciPy's exact binomial test, two-sided).
+p = 1/2 (SciPy's exact binomial test, two-sided; `proportions` has the one-sided test and the intervals).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 from lab.errors import LabError
 from lab.evaluation.predictions import Predictions
+from lab.evaluation.proportions import PairedCounts
 
 SIGNIFICANCE = 0.05
 
@@ -46,6 +47,12 @@ class PairedComparison:
     @property
     def only_second_right(self) -> np.ndarray:
         return np.flatnonzero(~self.first.correct & self.second.correct)
+
+    def counts(self) -> PairedCounts:
+        """Both right, only the first, only the second, neither: what the intervals and one-sided tests need."""
+        first, second = self.first.correct, self.second.correct
+        return PairedCounts(int(np.sum(first & second)), len(self.only_first_right), len(self.only_second_right),
+                            int(np.sum(~first & ~second)))
 
     @property
     def p_value(self) -> float:

@@ -19,13 +19,16 @@ EVERY_ROW = "*"  # a variant's change for every row
 
 @dataclass(frozen=True)
 class Experiment:
-    """One row: which preset it runs, what the tutorial reported (None where it gave no figure)."""
+    """One row: which preset it runs, what the tutorial reported (None where it gave no figure). `method` is
+    what a pretrained row does with its backbone, so that a stand-in's row can say what ran ("MobileNetV2,
+    standing in for VGG16: bottleneck features")."""
 
     key: str
     label: str
     preset: str
     published: float | None
     changes: dict[str, Any] = field(default_factory=dict)  # from the preset, e.g. another backbone
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Replay:
     """A tutorial to reproduce: its experiments in the tutorial's order, and the variants it can run as."""
 
     name: str
+    short: str  # what a teacher calls it in a queue: "five-model replay"
     title: str
     source: str
     data: str
@@ -58,13 +62,16 @@ class Replay:
 
 KERAS = Replay(
     name="keras-tutorial",
+    short="Keras replay",
     title="Does 20x more data help? VGG16 on 20K images against 1K",
     source=KERAS_TUTORIAL,
     data="dogs-vs-cats-20k-160px",
     seed=42,
     experiments=(
-        Experiment("20k", "VGG16 frozen, all training images (the tutorial's 20K)", "keras-tutorial-vgg16-20k", 0.93),
-        Experiment("1k", "VGG16 frozen, 1K images (500 per class)", "keras-tutorial-vgg16-1k", 0.93),
+        Experiment("20k", "VGG16 frozen, all training images (the tutorial's 20K)", "keras-tutorial-vgg16-20k", 0.93,
+                   method="frozen, all training images (the tutorial's 20K)"),
+        Experiment("1k", "VGG16 frozen, 1K images (500 per class)", "keras-tutorial-vgg16-1k", 0.93,
+                   method="frozen, 1K images (500 per class)"),
     ),
     variants={
         # Features computed once for all ~16,000 training images, then read from the cache by every other row.
@@ -79,6 +86,7 @@ KERAS = Replay(
 
 FIVE_MODEL = Replay(
     name="five-model-tutorial",
+    short="five-model replay",
     title="Five ways to classify cats and dogs: from a small CNN to fine-tuned VGG16",
     source=FIVE_MODEL_TUTORIAL,
     data="dogs-vs-cats-20k-160px",
@@ -87,9 +95,11 @@ FIVE_MODEL = Replay(
         Experiment("basic-cnn", "Basic CNN from scratch", "basic-cnn", 0.72),
         Experiment("dropout", "CNN with dropout", "basic-cnn-dropout", None),
         Experiment("augmented", "CNN with dropout and augmentation", "basic-cnn-augmented", 0.82),
-        Experiment("features", "VGG16 bottleneck features", "vgg16-features", 0.88),
-        Experiment("frozen", "VGG16 frozen, with augmentation", "vgg16-frozen-augmented", 0.90),
-        Experiment("fine-tune", "VGG16 fine-tuned (blocks 4 and 5)", "vgg16-fine-tune", 0.96),
+        Experiment("features", "VGG16 bottleneck features", "vgg16-features", 0.88, method="bottleneck features"),
+        Experiment("frozen", "VGG16 frozen, with augmentation", "vgg16-frozen-augmented", 0.90,
+                   method="frozen, with augmentation"),
+        Experiment("fine-tune", "VGG16 fine-tuned (blocks 4 and 5)", "vgg16-fine-tune", 0.96,
+                   method="fine-tuned (the top blocks)"),
     ),
     variants={
         "quick": Variant("quick", validation=500, test=500, changes={

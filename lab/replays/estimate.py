@@ -2,6 +2,7 @@
 
 Rows that share a backbone's features (the Keras tutorial's quick rows) compute them once: the queue runs
 the rows in order, so only the first pays for the extraction (the 1K rows' photos lie inside the 20K's).
+With repeats every run is counted: a row's repeats multiply its training time, not its features' extraction.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ def estimate_seconds(planned: PlannedReplay, settings: Settings, *, measure: boo
 
 
 def preview_replay(replay: Replay, variant: str, settings: Settings, *, data: str | None = None,
-                   measure: bool = False) -> tuple[float | None, list[str]]:
-    """Before anything is planned (nothing is written): the seconds it would take on `data` as it is, and the
-    notes the plan will carry (what stands in for what on this machine)."""
+                   measure: bool = False, repeats: int = 1) -> tuple[float | None, list[str]]:
+    """Before anything is planned (nothing is written): the seconds it would take on `data` as it is, with
+    `repeats` runs per row, and the notes the plan will carry (what stands in for what on this machine)."""
     from lab.training.weights import weights_available
 
-    rows, notes = replay_rows(replay, replay.variants[variant], data or replay.data, weights_available(settings))
+    rows, notes = replay_rows(replay, replay.variants[variant], data or replay.data, weights_available(settings),
+                              repeats)
     return _total((TrainConfig.from_dict(row["config"]) for row in rows), settings, measure), notes
 
 

@@ -54,6 +54,7 @@ class PlannedReplay:
     rows: tuple[dict[str, Any], ...]  # {"key", "experiment", "published", "config", "run_id"}
     notes: tuple[str, ...] = ()  # how the variant differs, what stands in for what, extra rows left out and why
     created: str = ""
+    repeats: int = 1  # runs per experiment, with seeds seed, seed+1, ...
 
     def configs(self) -> list[TrainConfig]:
         return [TrainConfig.from_dict(row["config"]) for row in self.rows]
@@ -73,9 +74,10 @@ def replay_named(name: str) -> Replay:
 
 
 def plan_replay(replay: Replay, variant: str, settings: Settings, *, data: str | None = None,
-                available: dict[str, list[str]] | None = None) -> PlannedReplay:
-    """Every row's config on shared splits of `data` (default: the replay's dataset); `LabError` before any
-    run is made if the data, a split or the weights are missing. `available` is `weights_available()`."""
+                available: dict[str, list[str]] | None = None, repeats: int = 1) -> PlannedReplay:
+    """Every row's config on shared splits of `data` (default: the replay's dataset), `repeats` runs each;
+    `LabError` before any run is made if the data, a split or the weights are missing. `available` is
+    `weights_available()`."""
     from lab.training.weights import weights_available
 
     if variant not in replay.variants:
@@ -84,7 +86,7 @@ def plan_replay(replay: Replay, variant: str, settings: Settings, *, data: str |
     available = weights_available(settings) if available is None else available
     shared = _shared_manifest(data or replay.data, replay.seed, chosen, settings)
     manifest, training_images = shared.name, len(shared.splits["train"])
-    rows, notes = replay_rows(replay, chosen, manifest, available)
+    rows, notes = replay_rows(replay, chosen, manifest, available, repeats)
     for row in rows:
         config = TrainConfig.from_dict(row["config"])
         if (config.train_size or 0) > training_images:
@@ -93,19 +95,40 @@ def plan_replay(replay: Replay, variant: str, settings: Settings, *, data: str |
         preflight(config, settings)
     return PlannedReplay(time.strftime(f"{replay.name}-{variant}-%Y%m%d-%H%M%S"), replay.name, replay.title,
                          replay.source, variant, manifest, tuple(rows), (chosen.note, *notes),
-                         created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                         created=time.strftime("%Y-%m-%dT%H:%M:%S"), repeats=repeats)
 
 
-def replay_rows(replay: Replay, variant: Variant, manifest: str, available: dict[str, list[str]]
+def replay_rows(replay: Replay, variant: Variant, manifest: str, available: dict[str, list[str]], repeats: int = 1
                 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The rows' configs on `manifest` with the weights `available`, and notes on what stood in or was left out."""
+    """The rows' configs on `manifest` with the weights `available`, each experiment `repeats` times (seeds
+    seed, seed+1, ...; an experiment's repeats side by side, so the first computes any features the rest read),
+    and notes on what stood in or was left out."""
+    if repeats < 1:
+        raise LabError(f"--repeats {repeats}: a replay needs at least one run per row.")
     rows, notes = [], []
     for experiment in replay.experiments:
-        config, note = stand_in(_row_config(experiment, variant, manifest, replay.seed), available)
-        rows.append(_row(experiment, config))
+        tutorial = _row_config(experiment, variant, manifest, replay.seed)
+        config, note = stand_in(tutorial, available)
+        rows.append(_row(experiment, config, row_label(experiment, tutorial, config)))
         notes += [note] if note and note not in notes else []
     extra_rows, extra_notes = _try_rows(replay, rows, available)
-    return rows + extra_rows, notes + extra_notes
+    return [_repeat(row, repeat) for row in rows + extra_rows for repeat in range(repeats)], notes + extra_notes
+
+
+def _repeat(row: dict[str, Any], repeat: int) -> dict[str, Any]:
+    return {**row, "repeat": repeat, "config": {**row["config"], "seed": row["config"]["seed"] + repeat}}
+
+
+def row_label(experiment: Experiment, tutorial: TrainConfig, ran: TrainConfig) -> str:
+    """What ran, in words: the tutorial's label where its backbone ran, else the stand-in named first."""
+    if ran.backbone == tutorial.backbone or not experiment.method:
+        return experiment.label
+    return f"{backbone_name(ran.backbone)}, standing in for {backbone_name(tutorial.backbone)}: {experiment.method}"
+
+
+def backbone_name(backbone: str) -> str:
+    """"MobileNetV2" for mobilenet_v2: the name the backbone's authors gave it."""
+    return get_spec(backbone).constructor
 
 
 def _shared_manifest(data: str, seed: int, variant: Variant, settings: Settings) -> Manifest:
@@ -128,9 +151,9 @@ def _row_config(experiment: Experiment, variant: Variant, manifest: str, seed: i
     return TrainConfig.from_dict({**PRESETS[experiment.preset].to_dict(), **changes})
 
 
-def _row(experiment: Experiment, config: TrainConfig) -> dict[str, Any]:
-    return {"key": experiment.key, "experiment": experiment.label, "published": experiment.published,
-            "config": config.to_dict(), "run_id": None}
+def _row(experiment: Experiment, config: TrainConfig, label: str) -> dict[str, Any]:
+    return {"key": experiment.key, "experiment": label, "published": experiment.published,
+            "config": config.to_dict(), "run_id": None, "repeat": 0}
 
 
 def stand_in(config: TrainConfig, available: dict[str, list[str]]) -> tuple[TrainConfig, str | None]:
@@ -143,9 +166,10 @@ def stand_in(config: TrainConfig, available: dict[str, list[str]]) -> tuple[Trai
         if weights is not None:
             boundary = get_spec(backbone).default_boundary if config.fine_tune_at else ""
             replaced = dataclasses.replace(config, backbone=backbone, weights=weights, fine_tune_at=boundary)
-            return replaced, (f"No ImageNet weights for {config.backbone} on this machine, so {backbone} (with "
-                              f"{'ImageNet' if weights == 'imagenet' else Path(weights).name}) stands in for it; "
-                              "the tutorial's head, strategy, sizes and augmentation are kept.")
+            source = "from Keras" if weights == "imagenet" else "from this machine's weights folder"
+            return replaced, (f"No ImageNet weights for {backbone_name(config.backbone)} on this machine, so "
+                              f"{backbone_name(backbone)} (ImageNet weights {source}) stands in for it; the "
+                              "tutorial's head, strategy, sizes and augmentation are kept.")
     raise LabError(f"{config.backbone} has no pretrained weights on this machine, and neither has any backbone "
                    f"that could stand in ({', '.join(STAND_INS)}): connect to the internet once, or put a weights "
                    "file in the weights folder.")
@@ -173,7 +197,8 @@ def _try_rows(replay: Replay, rows: list[dict[str, Any]], available: dict[str, l
             missing.append(backbone)
             continue
         config = dataclasses.replace(base, backbone=backbone, weights=weights, fine_tune_at="")
-        extra.append(_row(Experiment(f"try-{backbone}", f"Try {backbone}: as the row above", "", None), config))
+        label = f"{backbone_name(backbone)}, as the tutorial suggests trying: {replay.experiments[-1].method}"
+        extra.append(_row(Experiment(f"try-{backbone}", label, "", None), config, label))
     notes = [f"Also suggested by the tutorial, but without weights on this machine: {', '.join(missing)}."] \
         if missing else []
     return extra, notes
@@ -203,6 +228,23 @@ def list_replays(settings: Settings) -> list[str]:
     return _records(settings).names()
 
 
+def run_names(settings: Settings) -> dict[str, str]:
+    """Each replay run's name for a queue: "Basic CNN from scratch · five-model replay" (and its repeat)."""
+    names = {}
+    for name in list_replays(settings):
+        planned = load_replay(name, settings)
+        short = short_name(planned)
+        for row in planned.rows:
+            repeat = f" (repeat {row.get('repeat', 0) + 1} of {planned.repeats})" if planned.repeats > 1 else ""
+            names.update({row["run_id"]: f"{row['experiment']} · {short}{repeat}"} if row.get("run_id") else {})
+    return names
+
+
+def short_name(planned: PlannedReplay) -> str:
+    """"five-model replay": what a teacher calls it (the title, for a replay no longer in the catalog)."""
+    return REPLAYS[planned.replay].short if planned.replay in REPLAYS else planned.title
+
+
 def with_run_ids(planned: PlannedReplay, run_ids: list[str]) -> PlannedReplay:
     rows = tuple({**row, "run_id": run_id} for row, run_id in zip(planned.rows, run_ids))
     return dataclasses.replace(planned, rows=rows + planned.rows[len(rows):])
@@ -229,7 +271,7 @@ def run_replay(planned: PlannedReplay, settings: Settings, *, on_event: Callable
         save_replay(planned, settings)
         if on_event:
             on_event({"type": "phase", "phase": "replay",
-                      "message": f"row {number}/{len(planned.rows)}: {row['experiment']} ({run.id})"})
+                      "message": f"row {number}/{len(planned.rows)}: {row['experiment']}"})
         if jobs.take_turn(run, settings, on_event=on_event).state == STOPPED:
             break  # the person stopped this row (Ctrl-C, SIGTERM, its stop file): the rows after it wait
     return planned

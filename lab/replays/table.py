@@ -2,160 +2,105 @@
 
 The tutorials reported validation accuracy, so the published figure sits beside this replay's best validation
 accuracy; the test accuracy (every row on the same held-out photos) is the fairer comparison between rows.
-Each tutorial's findings are checked against the numbers, one sentence each, and said as one paragraph: what
-the tutorial found, what this replay measured, and whether that reproduces it. A finding waits (says so)
-until the rows it needs have finished.
+With repeats, each experiment's figures are the mean over its runs with their spread as min and max. The
+findings (`findings`) are judged by tests on the photos; the paragraph says them one by one (and, while rows
+wait, what is training and what comes next), and the summary says in one sentence what we found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from statistics import mean
 from typing import Any
 
-from lab.evaluation.evaluate import evaluations
-from lab.evaluation.paired import pair
+from lab.replays.findings import FINDINGS, REPRODUCED, TOO_CLOSE, WAITING, Finding
 from lab.replays.plan import PlannedReplay
-from lab.runs.status import FINISHED, UNKNOWN
+from lab.runs.status import FINISHED, QUEUED, RUNNING, UNKNOWN
 from lab.runs.store import Run, RunStore
 
-OVERFIT_GAP = 0.10  # training accuracy this far above validation accuracy is overfitting
-SAME_ACCURACY = 0.02  # two accuracies within 2 points are "about the same" (the tutorial's 1K vs 20K)
-BEST_SLACK = 0.005  # "the best" allows half a point: validation sets of 500-1,000 photos are that noisy
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One claim of the tutorial, what this replay measured, and whether it agrees (None: not yet known)."""
-
-    claim: str
-    observed: str
-    reproduced: bool | None
-
-    def sentence(self) -> str:
-        verdict = {True: "reproduced", False: "not reproduced here", None: "waiting for its runs"}[self.reproduced]
-        return f"{self.claim} — {self.observed} ({verdict})." if self.observed else f"{self.claim} ({verdict})."
+MEASURES = ("validation_accuracy", "test_accuracy", "train_accuracy")  # shown as mean and min-max over repeats
 
 
 def replay_table(planned: PlannedReplay, runs_dir: Path) -> dict[str, Any]:
-    """The replay as a table (rows with `experiment`, `published`, `validation_accuracy`, `test_accuracy`,
-    `run_dir`, ...), its findings and the paragraph that sums them up."""
+    """The replay as a table (rows with `experiment`, `published`, `validation_accuracy`, `test_accuracy` (means
+    over the repeats), `spread` (min and max), `runs` (one per repeat, with its `run_dir`), ...), its findings,
+    the paragraph that says them and the summary a teacher reads first."""
     store = RunStore(runs_dir)
     states = store.states()
-    rows = [_row(row, store, states) for row in planned.rows]
+    runs: dict[str, list[dict[str, Any]]] = {}
+    labels: dict[str, dict[str, Any]] = {}
+    for row in planned.rows:
+        runs.setdefault(row["key"], []).append(_run_row(row, store, states))
+        labels.setdefault(row["key"], row)
+    rows = [_experiment_row(labels[key], key_runs) for key, key_runs in runs.items()]
     findings = FINDINGS[planned.replay]({row["key"]: row for row in rows})
     return {"name": planned.name, "replay": planned.replay, "title": planned.title, "source": planned.source,
-            "variant": planned.variant, "notes": list(planned.notes), "manifest": planned.manifest, "rows": rows,
-            "findings": [vars(f) for f in findings], "paragraph": paragraph(findings)}
+            "variant": planned.variant, "repeats": planned.repeats, "notes": list(planned.notes),
+            "manifest": planned.manifest, "rows": rows, "findings": [f.to_dict() for f in findings],
+            "paragraph": paragraph(findings, rows, planned.repeats), "summary": summary(findings, rows)}
 
 
-def _row(row: dict[str, Any], store: RunStore, states: dict[str, str]) -> dict[str, Any]:
+def _run_row(row: dict[str, Any], store: RunStore, states: dict[str, str]) -> dict[str, Any]:
+    """One run of an experiment (one repeat): its figures as its files hold them."""
     run = Run(store.runs_dir / row["run_id"]) if row.get("run_id") else None
     metrics = run.metrics() if run else {}
-    history = run.history() if run else []
-    return {"key": row["key"], "experiment": row["experiment"], "published": row["published"],
+    last = (run.history() if run else [{}])[-1:] or [{}]
+    return {"repeat": row.get("repeat", 0), "seed": row["config"]["seed"],
+            "status": states.get(run.id, UNKNOWN) if run else "not started",
             "validation_accuracy": metrics.get("best_val_accuracy"), "test_accuracy": metrics.get("test_accuracy"),
-            "train_accuracy": history[-1].get("accuracy") if history else None,
-            "backbone": row["config"]["backbone"], "train_images": metrics.get("train_images"),
+            "train_accuracy": last[0].get("accuracy"), "last_validation_accuracy": last[0].get("val_accuracy"),
+            "train_images": metrics.get("train_images"), "validation_images": metrics.get("validation_images"),
             "test_images": metrics.get("test_images"), "seconds": metrics.get("seconds"),
-            "status": states.get(run.id, UNKNOWN) if run else "not started", "run_dir": str(run.path) if run else None}
+            "run_dir": str(run.path) if run else None}
 
 
-def paragraph(findings: list[Finding]) -> str:
-    known = [finding for finding in findings if finding.reproduced is not None]
-    count = (f"This replay reproduced {sum(f.reproduced for f in known)} of the tutorial's {len(findings)} findings"
-             + (f" ({len(findings) - len(known)} still waiting for runs)" if len(known) < len(findings) else ""))
-    return " ".join([count + ":", *(finding.sentence() for finding in findings)])
+def _experiment_row(row: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """An experiment over its repeats: each measure's mean, and its spread as [min, max]."""
+    values = {measure: [run[measure] for run in runs if run[measure] is not None] for measure in MEASURES}
+    statuses = {run["status"] for run in runs}
+    first = runs[0]
+    return {"key": row["key"], "experiment": row["experiment"], "published": row["published"],
+            "backbone": row["config"]["backbone"], "repeats": len(runs), "runs": runs,
+            **{measure: mean(found) if found else None for measure, found in values.items()},
+            "spread": {measure: [min(found), max(found)] for measure, found in values.items() if found},
+            "status": statuses.pop() if len(statuses) == 1 else
+            f"{sum(run['status'] == FINISHED for run in runs)} of {len(runs)} finished",
+            "train_images": first["train_images"], "test_images": first["test_images"],
+            "seconds": sum(run["seconds"] or 0 for run in runs) or None, "run_dir": first["run_dir"]}
 
 
-def _finished(*rows: dict[str, Any] | None) -> bool:
-    return all(row is not None and row["status"] == FINISHED and row["validation_accuracy"] is not None
-               for row in rows)
+def paragraph(findings: list[Finding], rows: list[dict[str, Any]], repeats: int = 1) -> str:
+    """The findings said one by one; while rows wait, first what is running and what comes next."""
+    waiting = [finding for finding in findings if finding.verdict == WAITING]
+    judged = [finding.sentence() for finding in findings if finding.verdict != WAITING]
+    progress = [progress_sentence(rows, repeats)] if waiting else []
+    still = [f"{len(waiting)} of the tutorial's {len(findings)} findings wait for their rows."] if waiting else []
+    return " ".join(progress + judged + still)
 
 
-def _score(row: dict[str, Any]) -> float:
-    """The fairest single figure: test accuracy where the run has a test set, else best validation accuracy."""
-    return row["test_accuracy"] if row["test_accuracy"] is not None else row["validation_accuracy"]
+def progress_sentence(rows: list[dict[str, Any]], repeats: int = 1) -> str:
+    """What is training now and what comes next, in the replay's order."""
+    runs = [(row["experiment"], run) for row in rows for run in row["runs"]]
+
+    def named(label: str, run: dict[str, Any]) -> str:
+        return label + (f" (repeat {run['repeat'] + 1} of {repeats})" if repeats > 1 else "")
+
+    running = [named(label, run) for label, run in runs if run["status"] == RUNNING]
+    later = [named(label, run) for label, run in runs if run["status"] in (QUEUED, "not started")]
+    now = f"Training now: {', '.join(running)}." if running else "Nothing is training right now."
+    following = (f" Next: {later[0]}" + (f", then {len(later) - 1} more." if len(later) > 1 else ".")) if later else ""
+    return now + following
 
 
-def _on(row: dict[str, Any]) -> str:
-    return "test" if row["test_accuracy"] is not None else "validation"
-
-
-# ---- the Keras tutorial ----------------------------------------------------------------------------------
-
-
-def keras_findings(rows: dict[str, dict[str, Any]]) -> list[Finding]:
-    claim = "The tutorial found 1K images about as good as 20K (about 93% each)"
-    small, large = rows.get("1k"), rows.get("20k")
-    if not _finished(small, large):
-        return [Finding(claim, "", None)]
-    gap = _score(large) - _score(small)
-    direction = "apart" if abs(gap) <= SAME_ACCURACY else f"in favour of {'more' if gap > 0 else 'fewer'} images"
-    observed = (f"here {large['train_images']:,} images reached {_score(large):.1%} and {small['train_images']:,} "
-                f"reached {_score(small):.1%} {_on(large)} accuracy, {abs(gap) * 100:.1f} points {direction}"
-                + _paired_sentence(small, large))
-    return [Finding(claim, observed, abs(gap) <= SAME_ACCURACY)]
-
-
-def _paired_sentence(small: dict[str, Any], large: dict[str, Any]) -> str:
-    """McNemar's test on the shared test photos, as the tutorial asks to compare both models on the test set."""
-    tests = [evaluations(Path(row["run_dir"])).get("test") for row in (small, large)]
-    if any(test is None or not len(test) for test in tests):
-        return ""
-    sentence = pair(tests[0], tests[1], "1K", "20K").sentence().rstrip(".")
-    return "; on the same test photos, " + sentence[:1].lower() + sentence[1:]
-
-
-# ---- the five-model tutorial -----------------------------------------------------------------------------
-
-
-def five_model_findings(rows: dict[str, dict[str, Any]]) -> list[Finding]:
-    return [_overfits(rows.get("basic-cnn")), _augmentation_helps(rows.get("basic-cnn"), rows.get("augmented")),
-            _transfer_wins(rows), _fine_tuning_best(rows)]
-
-
-def _overfits(cnn: dict[str, Any] | None) -> Finding:
-    claim = "The basic CNN overfits (72% validation while its training accuracy keeps climbing)"
-    if not _finished(cnn) or cnn["train_accuracy"] is None:
-        return Finding(claim, "", None)
-    gap = cnn["train_accuracy"] - cnn["validation_accuracy"]
-    return Finding(claim, f"here training {cnn['train_accuracy']:.2f} vs validation {cnn['validation_accuracy']:.2f}",
-                   gap >= OVERFIT_GAP)
-
-
-def _augmentation_helps(cnn: dict[str, Any] | None, augmented: dict[str, Any] | None) -> Finding:
-    claim = "Dropout and augmentation lift the CNN (72% to 82%)"
-    if not _finished(cnn, augmented):
-        return Finding(claim, "", None)
-    return Finding(claim, f"here {cnn['validation_accuracy']:.1%} to {augmented['validation_accuracy']:.1%}",
-                   augmented["validation_accuracy"] > cnn["validation_accuracy"])
-
-
-def _transfer_wins(rows: dict[str, dict[str, Any]]) -> Finding:
-    claim = "Pretrained features beat every CNN trained from scratch (88% against 82%)"
-    scratch = [rows.get(key) for key in ("basic-cnn", "dropout", "augmented")]
-    features = rows.get("features")
-    if not _finished(features, *scratch):
-        return Finding(claim, "", None)
-    best = max(row["validation_accuracy"] for row in scratch)
-    return Finding(claim, f"here {features['validation_accuracy']:.1%} against {best:.1%}",
-                   features["validation_accuracy"] > best)
-
-
-def _fine_tuning_best(rows: dict[str, dict[str, Any]]) -> Finding:
-    claim = "Fine-tuning the top blocks is best of all (96%)"
-    tuned, others = rows.get("fine-tune"), [row for key, row in rows.items() if key != "fine-tune"]
-    if not _finished(tuned, *others):
-        return Finding(claim, "", None)
-    best_other = max(others, key=lambda row: row["validation_accuracy"])
-    return Finding(claim, f"here {tuned['validation_accuracy']:.1%}; the best other row, {best_other['experiment']}, "
-                          f"{best_other['validation_accuracy']:.1%}",
-                   tuned["validation_accuracy"] >= best_other["validation_accuracy"] - BEST_SLACK)
-
-
-FINDINGS: dict[str, Callable[[dict[str, dict[str, Any]]], list[Finding]]] = {
-    "keras-tutorial": keras_findings,
-    "five-model-tutorial": five_model_findings,
-}
+def summary(findings: list[Finding], rows: list[dict[str, Any]]) -> str:
+    """What we found, in one plain sentence: how many of the tutorial's findings held, failed, or need more photos."""
+    verdicts = [finding.verdict for finding in findings]
+    if all(verdict == WAITING for verdict in verdicts):
+        return "Nothing to report yet: the first finding is judged when the rows it needs have finished."
+    photos = next((row["test_images"] for row in rows if row["test_images"]), None)
+    parts = [f"{verdicts.count(REPRODUCED)} held on these photos", f"{verdicts.count('not reproduced')} did not",
+             f"{verdicts.count(TOO_CLOSE)} {'is' if verdicts.count(TOO_CLOSE) == 1 else 'are'} too close to call"
+             + (f" with {photos:,} test photos" if photos else "")]
+    waiting = verdicts.count(WAITING)
+    return (f"Of the tutorial's {len(findings)} findings, {', '.join(parts[:2])} and {parts[2]}"
+            + (f"; {waiting} still wait for their rows." if waiting else "."))

@@ -1,0 +1,58 @@
+"""View parts of the Tutorials page: a replay's summary, its table (mean and spread over repeats), its findings
+with their verdicts, and its learning curves (one line per repeat). Names come from the replay's record, never
+file names, paths or run ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.charts import curves
+from lab.runs.store import Run
+
+VERDICT_ICONS = {"reproduced": "✅", "not reproduced": "❌", "too close to call": "⚖️", "waiting": "⏳"}
+
+
+def show_table(table: dict[str, Any]) -> None:
+    st.markdown(f"#### {table['title']}")
+    st.markdown(f"**What we found:** {table['summary']}")
+    st.caption(sentences([table["source"], *table["notes"]]))
+    st.dataframe(pd.DataFrame([table_row(row) for row in table["rows"]]), hide_index=True,
+                 key=f"replay_table_{table['name']}")
+    for finding in table["findings"]:
+        evidence = f" — {finding['evidence']}" if finding["evidence"] else ""
+        st.markdown(f"{VERDICT_ICONS[finding['verdict']]} **{finding['verdict'].capitalize()}:** {finding['claim']}"
+                    + evidence, help=finding["test"] or None)
+    st.markdown(table["paragraph"])
+    histories = {_curve_label(row, run): Run(run["run_dir"]).history()
+                 for row in table["rows"] for run in row["runs"] if run["run_dir"]}
+    histories = {label: history for label, history in histories.items() if history}
+    if histories:
+        st.plotly_chart(curves(histories, "accuracy"), key=f"replay_curves_{table['name']}")
+
+
+def _curve_label(row: dict[str, Any], run: dict[str, Any]) -> str:
+    return row["experiment"] + (f" · repeat {run['repeat'] + 1}" if row["repeats"] > 1 else "")
+
+
+def table_row(row: dict[str, Any]) -> dict[str, str]:
+    """One experiment as the tutorial's table reads: accuracies as percentages (with repeats, the mean and its
+    min-max), a dash where there is none yet."""
+    def percent(measure: str) -> str:
+        value, spread = row[measure], row["spread"].get(measure)
+        if value is None:
+            return "–"
+        return f"{value:.1%}" + (f" ({spread[0]:.1%}–{spread[1]:.1%})" if row["repeats"] > 1 and spread else "")
+
+    return {"experiment": row["experiment"],
+            "published (validation)": "–" if row["published"] is None else f"{row['published']:.1%}",
+            "validation here": percent("validation_accuracy"), "test here": percent("test_accuracy"),
+            "training (last epoch)": percent("train_accuracy"), "status": row["status"],
+            "training images": "–" if row["train_images"] is None else f"{row['train_images']:,}"}
+
+
+def sentences(parts: list[str]) -> str:
+    """Notes as prose: each a sentence, capitalised and ended with a full stop."""
+    return " ".join(part[:1].upper() + part[1:] + ("" if part.endswith(".") else ".") for part in parts if part)
