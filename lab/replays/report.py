@@ -56,7 +56,7 @@ def replay_report(table: Mapping[str, Any], *, target: float = DEFAULT_TARGET) -
     """The replay `table` (from `replay_table`) as a self-contained HTML page."""
     rows = table["rows"]
     sections = [_section("What the tutorial asked", f"<p>{escape(table['title'])}</p><p class=\"muted\">"
-                         f"{escape('; '.join([table['source'], *table['notes']]))}</p>"
+                         f"{escape(_sentences([table['source'], *table['notes']]))}</p>"
                          f"<p>{escape(table['paragraph'])}</p>"),
                 _section("The table beside the published figures", _replay_table(rows)),
                 _section("Learning curves", _epoch_chart(rows) + _replay_size_curve(table, target)),
@@ -114,6 +114,10 @@ def _page(title: str, sections: Sequence[str]) -> str:
 
 def _section(heading: str, body: str) -> str:
     return f"<section><h2>{escape(heading)}</h2>{body}</section>"
+
+
+def _sentences(parts: Sequence[str]) -> str:
+    return " ".join(part.rstrip(".") + "." for part in parts if part)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

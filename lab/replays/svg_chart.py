@@ -15,7 +15,7 @@ from html import escape
 COLOURS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
 WIDTH, HEIGHT = 640, 320
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 32, 44
-LEGEND_ROW = 18
+LEGEND_ROW, LEGEND_COLUMNS = 18, 2
 DASHES = {"solid": "", "dash": "6 4", "dot": "2 3"}
 
 
@@ -41,6 +41,7 @@ class Axes:
     x: tuple[float, float]
     y: tuple[float, float]
     log_x: bool
+    whole_x: bool = False
 
     def px(self, value: float) -> float:
         low, high = (math.log10(v) for v in self.x) if self.log_x else self.x
@@ -60,9 +61,10 @@ def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: s
     if not points:
         return ""
     ys = [y for _, y in points] + [value for _, value in references]
-    axes = Axes(_span([x for x, _ in points]), _span(ys, pad=0.05), log_x)
+    axes = Axes(_span([x for x, _ in points]), _span(ys, pad=0.05), log_x,
+                whole_x=all(float(x).is_integer() for x, _ in points))
     legend = [s for s in series if s.legend]
-    height = HEIGHT + LEGEND_ROW * math.ceil(len(legend) / 3)
+    height = HEIGHT + LEGEND_ROW * math.ceil(len(legend) / LEGEND_COLUMNS)
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" '
              f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
              f'<text x="{LEFT}" y="18" class="title">{escape(title)}</text>',
@@ -83,20 +85,23 @@ def _span(values: Sequence[float], pad: float = 0.0) -> tuple[float, float]:
     return (low - margin, high + margin) if pad else (low, high if high > low else low + 1)
 
 
-def _ticks(low: float, high: float, log: bool) -> list[float]:
+def _ticks(low: float, high: float, log: bool, whole: bool = False) -> list[float]:
+    """Round values to mark: powers of ten on a log axis, else steps of 1, 2 or 5 times a power of ten (whole
+    numbers only where `whole`: never "epoch 1.2")."""
     if log:
         return [10.0 ** k for k in range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)] or [low, high]
     step = 10 ** math.floor(math.log10((high - low) / 4 or 1))
+    step = max(step, 1) if whole else step
     step *= next(m for m in (1, 2, 5, 10) if (high - low) / (step * m) <= 6)
     return [k * step for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
 
 
 def _grid(axes: Axes, percent: bool) -> list[str]:
     parts = []
-    for x in _ticks(*axes.x, axes.log_x):
+    for x in _ticks(*axes.x, axes.log_x, whole=axes.whole_x):
         parts.append(f'<line x1="{axes.px(x):.1f}" x2="{axes.px(x):.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
                      f'class="grid"/><text x="{axes.px(x):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" '
-                     f'class="tick">{x:,.0f}</text>')
+                     f'class="tick">{x:,.0f}</text>' if float(x).is_integer() else f'class="tick">{x:g}</text>')
     for y in _ticks(*axes.y, False):
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{axes.py(y):.1f}" y2="{axes.py(y):.1f}" '
                      f'class="grid"/><text x="{LEFT - 4}" y="{axes.py(y) + 4:.1f}" text-anchor="end" '
@@ -127,7 +132,8 @@ def _line(series: Series, axes: Axes) -> str:
 def _legend(series: Sequence[Series]) -> list[str]:
     parts = []
     for index, s in enumerate(series):
-        x, y = LEFT + (index % 3) * 195, HEIGHT + LEGEND_ROW * (index // 3) + 4
+        x = LEFT + (index % LEGEND_COLUMNS) * (WIDTH - LEFT) // LEGEND_COLUMNS
+        y = HEIGHT + LEGEND_ROW * (index // LEGEND_COLUMNS) + 4
         colour = COLOURS[s.colour % len(COLOURS)]
         dash = f' stroke-dasharray="{DASHES[s.dash]}"' if DASHES[s.dash] else ""
         key = (f'<line x1="{x}" x2="{x + 22}" y1="{y}" y2="{y}" stroke="{colour}" stroke-width="2"{dash}/>'
@@ -136,5 +142,5 @@ def _legend(series: Sequence[Series]) -> list[str]:
     return parts
 
 
-def _short(name: str, limit: int = 30) -> str:
+def _short(name: str, limit: int = 44) -> str:
     return name if len(name) <= limit else name[:limit - 1] + "…"
