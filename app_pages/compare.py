@@ -3,9 +3,10 @@
 A thin view over `lab.runs.table` (the rows and their filters), `lab.runs.differences` (what differs
 between the runs picked), `lab.runs.labels` (rename, tag), `lab.runs.store` (delete),
 `app_pages.evaluation_views` (each run's stored evaluation and the paired comparison) and `lab.runs.study`
-with `lab.training.references` (the dataset-size study against the tutorial's figure). Nothing here runs
-a model: every view reads files the runs stored. Session state holds only run ids. In demo mode (`Settings.demo`) nothing is
-renamed, tagged, deleted or launched, and runs and datasets go by name, never by path.
+with `lab.training.references` (the dataset-size study against the tutorial's figure, its learning curve, and
+its report from `lab.replays.report`). Nothing here runs a model: every view reads files the runs stored.
+Session state holds only run ids. In demo mode (`Settings.demo`) nothing is renamed, tagged, deleted or
+launched, and runs and datasets go by name, never by path.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from app_pages.charts import curves, study_figure
 from app_pages.evaluation_views import MCNEMAR_HELP, evaluation_section
 from lab.access import TRAINING_OFF, shown_config, shown_path
 from lab.errors import LabError
+from lab.replays.report import study_report
 from lab.runs import labels, study
 from lab.runs.describe import meanings_text
 from lab.runs.differences import config_differences, points_change
@@ -222,12 +224,19 @@ def show_study(found: dict[str, Any], settings: Settings) -> None:
                                                                    for row in rows))
         return
     label, accuracy = study_reference()
-    st.plotly_chart(study_figure(rows, {label: accuracy}), key=f"study_{found['name']}")
+    curve = found["learning_curve"]
+    st.plotly_chart(study_figure(rows, {label: accuracy}, curve), key=f"study_{found['name']}")
+    st.text(curve["images_for"]["sentence"])
+    st.caption("The fit: a power law in the error through the sizes measured, dashed where it extrapolates; the "
+               "interval comes from refitting on resamples of the test photos.")
     table = [{**row, "run_dir": shown_path(row["run_dir"], settings)} for row in rows]
     st.dataframe(pd.DataFrame(table), hide_index=True, key=f"study_table_{found['name']}")
     if found["sentence"]:
         st.caption(MCNEMAR_HELP)
         st.markdown(found["sentence"])
+    st.download_button("Download the report (HTML, opens offline)", functools.partial(study_report, found),
+                       f"{found['name']}.html", "text/html", key=f"study_report_{found['name']}",
+                       icon=":material/download:", on_click="ignore")
 
 
 # ---- the page ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ them. Runs train in background workers; the table refreshes while they do, and s
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Replay
 from lab.replays.estimate import minutes_text, preview_replay
 from lab.replays.plan import launch_replay, list_replays, load_replay, plan_replay
+from lab.replays.report import replay_report
 from lab.replays.table import replay_table
 from lab.runs.status import ACTIVE_STATES
 from lab.runs.store import Run, RunStore
@@ -101,6 +103,9 @@ def show_table(table: dict[str, Any]) -> None:
     st.dataframe(pd.DataFrame([table_row(row) for row in table["rows"]]), hide_index=True,
                  key=f"replay_table_{table['name']}")
     st.markdown(table["paragraph"])
+    st.download_button("Download the report (HTML, opens offline)", functools.partial(replay_report, table),
+                       f"{table['name']}.html", "text/html", key=f"replay_report_{table['name']}",
+                       icon=":material/download:", on_click="ignore")
     histories = {row["experiment"]: Run(row["run_dir"]).history() for row in table["rows"] if row["run_dir"]}
     histories = {label: history for label, history in histories.items() if history}
     if histories:

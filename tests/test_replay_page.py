@@ -38,3 +38,4 @@ def test_a_finished_replay_shows_its_table_curves_and_findings(workspace: Path,
     paragraph = next(m.value for m in app.markdown if m.value.startswith("This replay reproduced "))
     assert frame["test here"][0] in paragraph and "McNemar p" in paragraph
     assert len(app.get("plotly_chart")) == 1  # every row's learning curves, overlaid
+    assert [b.proto.label for b in app.get("download_button")] == ["Download the report (HTML, opens offline)"]
