@@ -96,9 +96,15 @@ def test_findings_show_verdict_and_evidence_where_given_and_names_are_escaped(ke
     assert "too close to call</span>: p = 0.4 &lt;i&gt;" in html and "not reproduced</span>: older table" in html
 
 
-def test_a_report_into_a_missing_folder_is_refused_before_any_run(lab_cli, tmp_path: Path) -> None:
-    done = lab_cli("replay", "keras-tutorial", "--quick", "--report", str(tmp_path / "nowhere" / "r.html"))
-    assert done.returncode == 2 and "--report" in done.stderr and "Traceback" not in done.stderr
+def test_a_report_into_a_missing_folder_or_an_impossible_target_is_refused_before_any_run(
+    lab_cli, tmp_path: Path
+) -> None:
+    nowhere = str(tmp_path / "nowhere" / "r.html")
+    for args, flag in ((("replay", "keras-tutorial", "--quick", "--report", nowhere), "--report"),
+                       (("study", "--sizes", "20,all", "--report", nowhere), "--report"),
+                       (("study", "--sizes", "20,all", "--target", "100"), "--target")):
+        done = lab_cli(*args)
+        assert done.returncode == 2 and flag in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "workspace" / "runs").exists() or not any((tmp_path / "workspace" / "runs").iterdir())
 
 

@@ -72,7 +72,7 @@ class Law:
 
     def formula(self) -> str:
         floor = f" + {self.c:.4f}" if self.c else ""
-        return f"error = {self.a:.4g} * n^-{self.b:.3f}{floor}"
+        return f"error = {self.a:.4g} * n^{-self.b:.3f}{floor}"
 
 
 def fit_law(images: Sequence[float], accuracies: Sequence[float], test_photos: Sequence[int | None],

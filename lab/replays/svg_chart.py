@@ -89,7 +89,9 @@ def _ticks(low: float, high: float, log: bool, whole: bool = False) -> list[floa
     """Round values to mark: powers of ten on a log axis, else steps of 1, 2 or 5 times a power of ten (whole
     numbers only where `whole`: never "epoch 1.2")."""
     if log:
-        return [10.0 ** k for k in range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)] or [low, high]
+        decades = range(math.floor(math.log10(low)), math.floor(math.log10(high)) + 1)
+        steps = (1,) if len(decades) > 3 else (1, 2, 5)  # under three decades, 20 and 50 too
+        return [m * 10.0 ** k for k in decades for m in steps if low <= m * 10.0 ** k <= high] or [low, high]
     step = 10 ** math.floor(math.log10((high - low) / 4 or 1))
     step = max(step, 1) if whole else step
     step *= next(m for m in (1, 2, 5, 10) if (high - low) / (step * m) <= 6)
