@@ -14,6 +14,7 @@ import pytest
 
 from lab.cli.train import flags_from_config
 from lab.replays.report import replay_report, study_report, write_report
+from lab.replays.svg_chart import Series, line_chart
 from lab.replays.table import replay_table
 from lab.training.config import TrainConfig
 
@@ -117,3 +118,13 @@ def test_a_study_report_before_its_runs_finish_says_so() -> None:
     html = study_report(summary)
     offline(html)
     assert "waiting for its runs" in html and "needs two sizes" in html and "Fewer than two runs" in html
+
+
+def test_a_chart_escapes_its_names_leaves_out_missing_values_and_draws_nothing_without_points() -> None:
+    svg = line_chart([Series("<i>run</i> & co", [1, 2, 3], [0.5, None, 0.7]), Series("fit", [10, 1000], [0.6, 0.9],
+                                                                                      1, dash="dash")],
+                     title="a <chart>", x_label="photos", y_label="accuracy", log_x=True, references=[("t", 0.95)])
+    assert "&lt;i&gt;run&lt;/i&gt; &amp; co" in svg and "<i>" not in svg and "a &lt;chart&gt;" in svg
+    assert re.search(r'<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+" ', svg)  # 1 and 3: the None left out
+    assert 'stroke-dasharray="6 4"' in svg and ">1,000<" in svg and ">100<" in svg  # log ticks at powers of ten
+    assert line_chart([Series("empty", [], [])], title="t", x_label="x", y_label="y") == ""
