@@ -45,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--background", action="store_true", help="queue the runs for background workers and return")
     parser.add_argument("--target", type=float, default=DEFAULT_TARGET * 100,
                         help="the test accuracy, in percent, to estimate the training photos for "
-                             f"(default {DEFAULT_TARGET:.0%})")
+                             f"(default {DEFAULT_TARGET * 100:.0f}%%)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     parser.add_argument("--report", metavar="FILE", help="also write the study as one HTML file that opens offline")
     parser.set_defaults(func=run)
