@@ -128,3 +128,9 @@ def test_a_chart_escapes_its_names_leaves_out_missing_values_and_draws_nothing_w
     assert re.search(r'<polyline points="[\d.]+,[\d.]+ [\d.]+,[\d.]+" ', svg)  # 1 and 3: the None left out
     assert 'stroke-dasharray="6 4"' in svg and ">1,000<" in svg and ">100<" in svg  # log ticks at powers of ten
     assert line_chart([Series("empty", [], [])], title="t", x_label="x", y_label="y") == ""
+
+
+def test_help_names_the_report_and_the_target(lab_cli) -> None:
+    for command, flags in (("study", ("--report", "--target", "(default 95%)")), ("replay", ("--report",))):
+        done = lab_cli(command, "--help")
+        assert done.returncode == 0 and all(flag in done.stdout for flag in flags), done.stderr
