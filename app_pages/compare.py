@@ -199,7 +199,7 @@ def study_section(settings: Settings) -> None:
     names = study.list_studies(settings)
     for name in names:
         with st.expander(name, expanded=name == names[0]):
-            show_study(study.results(study.load_study(name, settings), settings.runs_dir), settings)
+            show_study(study_results(name, settings), settings)
     if settings.demo:
         st.caption(TRAINING_OFF)
         return
@@ -215,6 +215,21 @@ def study_section(settings: Settings) -> None:
             st.toast(f"Queued study {launched.name}: {len(launched.runs)} runs, largest first")
         except LabError as error:
             st.error(str(error))
+
+
+def study_results(name: str, settings: Settings) -> dict[str, Any]:
+    """`study.results`, computed again only when one of its runs changes state: its learning curve's interval
+    refits the curve a few hundred times (about a second with four sizes)."""
+    planned = study.load_study(name, settings)
+    states = RunStore(settings.runs_dir).states()
+    return _results(planned.to_dict(), tuple(states.get(row["run_id"], "") for row in planned.runs),
+                    str(settings.runs_dir))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _results(record: dict[str, Any], states: tuple[str, ...], runs_dir: str) -> dict[str, Any]:
+    """Kept by the study's record, its runs' states (the key only) and where its runs are."""
+    return study.results(study.Study.from_dict(record), Path(runs_dir))
 
 
 def show_study(found: dict[str, Any], settings: Settings) -> None:
