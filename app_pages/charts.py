@@ -84,9 +84,12 @@ def pr_figure(pr: Mapping[str, Any]) -> go.Figure:
     return figure
 
 
-def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, float]) -> go.Figure:
+def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, float],
+                 curve: Mapping[str, Any] | None = None) -> go.Figure:
     """Test (else validation) accuracy against training images on a log axis: one point per run, and a band
-    from the lowest to the highest repeat at each size when there are repeats."""
+    from the lowest to the highest repeat at each size when there are repeats. With a learning `curve`
+    (`lab.evaluation.learning_curve`), its fit is drawn solid over the sizes measured and dashed beyond them,
+    with the target accuracy as a dotted line."""
     points = [(row["train_images"], row.get("test_accuracy") or row.get("best_val_accuracy"))
               for row in rows if row.get("train_images")]
     points = [(x, y) for x, y in points if y is not None]
@@ -106,9 +109,19 @@ def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, flo
                        name="mean", line={"color": colour(0)})
     for label, accuracy in references.items():
         figure.add_hline(y=accuracy, line_dash="dot", line_color="grey", annotation_text=f"published: {label}")
+    if curve and curve.get("fit"):
+        _add_fit(figure, curve)
     figure.update_layout(title="accuracy against training images", xaxis_type="log", xaxis_title="training images",
                          yaxis_title="accuracy", **LAYOUT)
     return figure
+
+
+def _add_fit(figure: go.Figure, curve: Mapping[str, Any]) -> None:
+    fit, target = curve["fit"], curve["images_for"]["target"]
+    for part, dash, name in (("measured", "solid", f"fit: {fit['law']}"), ("extrapolated", "dash", "extrapolated")):
+        figure.add_scatter(x=fit[part]["images"], y=fit[part]["accuracy"], mode="lines", name=name,
+                           line={"color": colour(1), "dash": dash}, hovertemplate="%{x:,.0f} images: %{y:.1%}")
+    figure.add_hline(y=target, line_dash="dot", line_color=colour(1), annotation_text=f"target {target:.0%}")
 
 
 def size_map(cells: Sequence[SizeCell], cell_pixels: int) -> go.Figure:

@@ -3,9 +3,10 @@
 A thin view over `lab.runs.table` (the rows and their filters), `lab.runs.differences` (what differs
 between the runs picked), `lab.runs.labels` (rename, tag), `lab.runs.store` (delete),
 `app_pages.evaluation_views` (each run's stored evaluation and the paired comparison) and `lab.runs.study`
-with `lab.training.references` (the dataset-size study against the tutorial's figure). Nothing here runs
-a model: every view reads files the runs stored. Session state holds only run ids. In demo mode (`Settings.demo`) nothing is
-renamed, tagged, deleted or launched, and runs and datasets go by name, never by path.
+with `lab.training.references` (the dataset-size study against the tutorial's figure, its learning curve, and
+its report from `lab.replays.report`). Nothing here runs a model: every view reads files the runs stored.
+Session state holds only run ids. In demo mode (`Settings.demo`) nothing is renamed, tagged, deleted or
+launched, and runs and datasets go by name, never by path.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from app_pages.charts import curves, study_figure
 from app_pages.evaluation_views import MCNEMAR_HELP, evaluation_section
 from lab.access import TRAINING_OFF, shown_config, shown_path
 from lab.errors import LabError
+from lab.replays.report import study_report
 from lab.runs import labels, study
 from lab.runs.describe import meanings_text
 from lab.runs.differences import config_differences, points_change
@@ -197,7 +199,7 @@ def study_section(settings: Settings) -> None:
     names = study.list_studies(settings)
     for name in names:
         with st.expander(name, expanded=name == names[0]):
-            show_study(study.results(study.load_study(name, settings), settings.runs_dir), settings)
+            show_study(study_results(name, settings), settings)
     if settings.demo:
         st.caption(TRAINING_OFF)
         return
@@ -215,6 +217,21 @@ def study_section(settings: Settings) -> None:
             st.error(str(error))
 
 
+def study_results(name: str, settings: Settings) -> dict[str, Any]:
+    """`study.results`, computed again only when one of its runs changes state: its learning curve's interval
+    refits the curve a few hundred times (about a second with four sizes)."""
+    planned = study.load_study(name, settings)
+    states = RunStore(settings.runs_dir).states()
+    return _results(planned.to_dict(), tuple(states.get(row["run_id"], "") for row in planned.runs),
+                    str(settings.runs_dir))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _results(record: dict[str, Any], states: tuple[str, ...], runs_dir: str) -> dict[str, Any]:
+    """Kept by the study's record, its runs' states (the key only) and where its runs are."""
+    return study.results(study.Study.from_dict(record), Path(runs_dir))
+
+
 def show_study(found: dict[str, Any], settings: Settings) -> None:
     rows = found["runs"]
     if not any(row.get("train_images") for row in rows):
@@ -222,12 +239,19 @@ def show_study(found: dict[str, Any], settings: Settings) -> None:
                                                                    for row in rows))
         return
     label, accuracy = study_reference()
-    st.plotly_chart(study_figure(rows, {label: accuracy}), key=f"study_{found['name']}")
+    curve = found["learning_curve"]
+    st.plotly_chart(study_figure(rows, {label: accuracy}, curve), key=f"study_{found['name']}")
+    st.text(curve["images_for"]["sentence"])
+    st.caption("The fit: a power law in the error through the sizes measured, dashed where it extrapolates; the "
+               "interval comes from refitting on resamples of the test photos.")
     table = [{**row, "run_dir": shown_path(row["run_dir"], settings)} for row in rows]
     st.dataframe(pd.DataFrame(table), hide_index=True, key=f"study_table_{found['name']}")
     if found["sentence"]:
         st.caption(MCNEMAR_HELP)
         st.markdown(found["sentence"])
+    st.download_button("Download the report (HTML, opens offline)", functools.partial(study_report, found),
+                       f"{found['name']}.html", "text/html", key=f"study_report_{found['name']}",
+                       icon=":material/download:", on_click="ignore")
 
 
 # ---- the page ------------------------------------------------------------------------------------

@@ -4,12 +4,14 @@ file names, paths or run ids."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app_pages.charts import curves
+from lab.replays.report import replay_report
 from lab.runs.store import Run
 
 VERDICT_ICONS = {"reproduced": "✅", "not reproduced": "❌", "too close to call": "⚖️", "waiting": "⏳"}
@@ -26,6 +28,9 @@ def show_table(table: dict[str, Any]) -> None:
         st.markdown(f"{VERDICT_ICONS[finding['verdict']]} **{finding['verdict'].capitalize()}:** {finding['claim']}"
                     + evidence, help=finding["test"] or None)
     st.markdown(table["paragraph"])
+    st.download_button("Download the report (HTML, opens offline)", functools.partial(replay_report, table),
+                       f"{table['name']}.html", "text/html", key=f"replay_report_{table['name']}",
+                       icon=":material/download:", on_click="ignore")
     histories = {_curve_label(row, run): Run(run["run_dir"]).history()
                  for row in table["rows"] for run in row["runs"] if run["run_dir"]}
     histories = {label: history for label, history in histories.items() if history}

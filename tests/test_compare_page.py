@@ -178,3 +178,7 @@ def test_a_finished_study_shows_its_chart_and_mcnemar_sentence(workspace: Path, 
     assert app.get("plotly_chart"), "the study's accuracy-against-images chart"
     assert summary["sentence"] in texts(app)
     assert "No study yet" not in texts(app)
+    assert summary["learning_curve"]["images_for"]["sentence"] in [text.value for text in app.text]
+    figure = app.get("plotly_chart")[0].proto.spec
+    assert "fit: power law" in figure and "extrapolated" in figure  # the fit drawn, dashed beyond the sizes
+    assert [b.proto.label for b in app.get("download_button")][-1] == "Download the report (HTML, opens offline)"

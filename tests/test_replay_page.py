@@ -46,3 +46,4 @@ def test_a_finished_replay_shows_its_table_curves_and_findings(workspace: Path,
     shown = " ".join(m.value for m in app.markdown) + " ".join(c.value for c in app.caption)
     assert not any(row["run_id"] in shown for row in keras_replay_tiny.planned.rows)
     assert len(app.get("plotly_chart")) == 1  # every row's learning curves, overlaid
+    assert [b.proto.label for b in app.get("download_button")] == ["Download the report (HTML, opens offline)"]

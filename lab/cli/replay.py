@@ -10,7 +10,8 @@ with N seeds: the table shows each row's mean and its spread (min-max), and the 
 With `--json` the last stdout line is one JSON object: `rows` (each with `experiment`, `published`,
 `validation_accuracy`, `test_accuracy` (means), `spread`, `runs` (one per repeat, with its `run_dir`), ...),
 `findings` (each with `verdict`: reproduced, not reproduced or too close to call; `p_value` and/or `interval`;
-`evidence`), `paragraph` and `summary`.
+`evidence`), `paragraph` and `summary`. `--report FILE` writes the replay as one HTML file that opens
+offline (the table, the curves, the findings, the test photos the rows disagreed on).
 
 Exit codes: 0 every row finished (or all were queued with `--background`), 1 a row failed, 2 a mistake (an
 unknown replay, missing data or weights: no run is made), 130 stopped.
@@ -28,6 +29,7 @@ from lab.cli.train import ProgressLines
 from lab.replays.catalog import REPLAYS
 from lab.replays.estimate import estimate_seconds, minutes_text
 from lab.replays.plan import launch_replay, plan_replay, replay_named, run_replay
+from lab.replays.report import replay_report, report_path, write_report
 from lab.replays.table import replay_table
 from lab.runs.status import FAILED, FINISHED
 from lab.settings import load_settings
@@ -42,11 +44,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs per row, with seeds seed, seed+1, ... (default 1)")
     parser.add_argument("--background", action="store_true", help="queue the runs for background workers and return")
     parser.add_argument("--json", action="store_true", help="print the table as one JSON line")
+    parser.add_argument("--report", metavar="FILE", help="also write the replay as one HTML file that opens offline")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if args.report:
+        report_path(args.report)
     planned = plan_replay(replay_named(args.name), "quick" if args.quick else "published", settings, data=args.data,
                           repeats=args.repeats)
     print(f"replay {planned.name}: {len(planned.rows)} runs on manifest {planned.manifest}, "
@@ -58,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         planned = run_replay(planned, settings, on_event=ProgressLines())
     table = replay_table(planned, settings.runs_dir)
+    if args.report:
+        print(f"report: {write_report(replay_report(table), args.report)}", file=sys.stderr)
     _print_table(table, args.json)
     states = {row["status"] for row in table["rows"]}
     return 0 if args.background or states == {FINISHED} else 1 if FAILED in states else 130

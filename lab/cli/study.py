@@ -7,7 +7,10 @@ so with the feature-extractor strategy the smaller sizes read the largest run's 
 flags; a plain data folder is split into train / validation / test once and kept as a manifest. The runs go
 one after another in this process (progress on stderr), or with `--background` to the queue of workers.
 With `--json` the last stdout line is one JSON object: `runs` (size, repeat, seed, run_dir, status,
-train_images, best_val_accuracy, test_accuracy, ...) and `mcnemar_p` (smallest against largest size).
+train_images, best_val_accuracy, test_accuracy, ...), `mcnemar_p` (smallest against largest size) and
+`learning_curve`: `fit` (the law through the sizes, `lab.evaluation.learning_curve`) and `images_for` (the
+training photos for `--target` accuracy, with its 95% interval and whether it extrapolates). `--report FILE`
+writes the study as one HTML file that opens offline.
 
 Exit codes: 0 every run finished (or all were queued with `--background`), 1 a run failed, 2 a mistake (bad
 sizes, a size larger than the training split, data without a test split: no run is made), 130 stopped.
@@ -22,6 +25,8 @@ from typing import Any
 
 from lab.cli.train import ProgressLines, add_config_arguments, config_from_args
 from lab.errors import LabError
+from lab.evaluation.learning_curve import DEFAULT_TARGET
+from lab.replays.report import report_path, study_report, write_report
 from lab.runs.status import FAILED, FINISHED
 from lab.runs.study import launch_study, parse_sizes, plan_study, results, run_study
 from lab.settings import load_settings
@@ -38,7 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeats", type=int, help="runs per size, with seeds seed, seed+1, ... (default 1)")
     add_config_arguments(parser, _CONFIGS)
     parser.add_argument("--background", action="store_true", help="queue the runs for background workers and return")
+    parser.add_argument("--target", type=float, default=DEFAULT_TARGET * 100,
+                        help="the test accuracy, in percent, to estimate the training photos for "
+                             f"(default {DEFAULT_TARGET * 100:.0f}%%)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    parser.add_argument("--report", metavar="FILE", help="also write the study as one HTML file that opens offline")
     parser.set_defaults(func=run)
 
 
@@ -49,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if not sizes:
         raise LabError("No sizes: pass --sizes, e.g. --sizes 1000,all (or --preset dataset-size-study).")
     repeats = args.repeats if args.repeats is not None else (preset.repeats if preset else 1)
+    if not 0 < args.target < 100:
+        raise LabError(f"--target {args.target:g}: a test accuracy in percent, above 0 and below 100, e.g. 95.")
+    if args.report:
+        report_path(args.report)
     config = config_from_args(args, _CONFIGS)
     if args.background:
         study = launch_study(config, parse_sizes(sizes), repeats, settings)
@@ -56,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
         study = plan_study(config, parse_sizes(sizes), repeats, settings)
         print(f"study {study.name}: {len(study.configs())} runs on manifest {study.config.data}", file=sys.stderr)
         study = run_study(study, settings, on_event=ProgressLines())
-    summary = results(study, settings.runs_dir)
+    summary = results(study, settings.runs_dir, args.target / 100)
+    if args.report:
+        print(f"report: {write_report(study_report(summary), args.report)}", file=sys.stderr)
     _print_summary(summary, args.json)
     states = {row["status"] for row in summary["runs"]}
     return 0 if args.background or states == {FINISHED} else 1 if FAILED in states else 130
@@ -73,6 +88,7 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
               f"[{row['status']}] {row['run_dir']}")
     if summary["sentence"]:
         print(f"McNemar p = {summary['mcnemar_p']:.4g}: {summary['sentence']}")
+    print(summary["learning_curve"]["images_for"]["sentence"])
 
 
 def percent(value: float | None) -> str:

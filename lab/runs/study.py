@@ -22,11 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lab.data import build_manifest, load_manifest, scan
 from lab.data.manifest import Manifest, manifest_path
 from lab.data.run_data import resolve_data_path
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluations
+from lab.evaluation.learning_curve import DEFAULT_TARGET, Point, learning_curve
 from lab.evaluation.paired import pair
 from lab.runs import jobs
 from lab.runs.describe import Event
@@ -233,14 +236,16 @@ def with_runs(study: Study, runs: list[tuple[int | None, int, Run]]) -> Study:
     return dataclasses.replace(study, runs=rows)
 
 
-def results(study: Study, runs_dir: Path) -> dict[str, Any]:
-    """Each run's size, accuracies and state, and McNemar's test between the smallest and largest size
-    (first repeat of each) on the shared test set, once both have test predictions."""
+def results(study: Study, runs_dir: Path, target: float = DEFAULT_TARGET) -> dict[str, Any]:
+    """Each run's size, accuracies and state, McNemar's test between the smallest and largest size (first
+    repeat of each) on the shared test set, once both have test predictions, and the learning curve through
+    every finished run with the training photos it would take to reach `target` accuracy."""
     store = RunStore(runs_dir)
     states = store.states()
     rows = [_result(row, store, states) for row in study.runs]
     summary: dict[str, Any] = {"name": study.name, "manifest": study.config.data, "sizes": list(study.sizes),
-                               "runs": rows, "mcnemar_p": None, "sentence": None}
+                               "runs": rows, "mcnemar_p": None, "sentence": None,
+                               "learning_curve": learning_curve(curve_points(rows), target)}
     largest, smallest = _first_repeat(rows, study.sizes[0]), _first_repeat(rows, study.sizes[-1])
     tests = [evaluations(Path(row["run_dir"])).get("test") if row else None for row in (smallest, largest)]
     if all(test is not None and len(test) for test in tests):
@@ -248,6 +253,18 @@ def results(study: Study, runs_dir: Path) -> dict[str, Any]:
                           f"{largest['train_images']:,} images")
         summary.update(mcnemar_p=comparison.p_value, sentence=comparison.sentence())
     return summary
+
+
+def curve_points(rows: list[dict[str, Any]]) -> list[Point]:
+    """Runs with a test accuracy as learning-curve points, each with its right-or-wrong answer per test photo
+    (ordered by the photo's content digest, so every run's answers line up) where its predictions are stored."""
+    points = []
+    for row in rows:
+        if row.get("train_images") and row.get("test_accuracy") is not None:
+            test = evaluations(Path(row["run_dir"])).get("test") if row.get("run_dir") else None
+            correct = test.correct[np.argsort(test.digests)] if test is not None and len(test) else None
+            points.append(Point(row["train_images"], row["test_accuracy"], correct, row.get("test_images")))
+    return points
 
 
 def _result(row: dict[str, Any], store: RunStore, states: dict[str, str]) -> dict[str, Any]:
