@@ -45,6 +45,12 @@ def tiny(replay: Replay, **row_changes: dict) -> Replay:
     return dataclasses.replace(replay, variants={**replay.variants, "tiny": variant})
 
 
+def small(replay: Replay, **row_changes: dict) -> Replay:
+    """`tiny(replay)` at 96 px: a test that judges findings, not sizes, need not pay for the tutorial's 150-224 px."""
+    rows = {experiment.key: {"image_size": 96, **row_changes.get(experiment.key, {})} for experiment in replay.experiments}
+    return tiny(replay, **rows)
+
+
 def test_planning_shares_one_test_set_and_stands_in_for_vgg16_offline(workspace: Path, photos: Path) -> None:
     settings = load_settings()
     planned = plan_replay(tiny(FIVE_MODEL), "tiny", settings, data=str(photos), available=OFFLINE)
@@ -130,7 +136,7 @@ def test_the_keras_tutorial_replayed_small_fills_its_table_and_judges_1k_against
 def test_the_five_model_tutorial_replayed_small_checks_each_finding_against_its_numbers(
         workspace: Path, photos: Path) -> None:
     settings = load_settings()
-    planned = plan_replay(tiny(FIVE_MODEL), "tiny", settings, data=str(photos), available=OFFLINE)
+    planned = plan_replay(small(FIVE_MODEL), "tiny", settings, data=str(photos), available=OFFLINE)
     planned = run_replay(planned, settings)
     table = replay_table(planned, settings.runs_dir)
     rows = {row["key"]: row for row in table["rows"]}
@@ -194,10 +200,11 @@ def test_stopping_a_row_ends_a_replay_in_the_foreground(workspace: Path, photos:
     assert statuses == ["stopped"] + ["not started"] * 5
 
 
+@pytest.mark.slow  # four trainings
 def test_repeats_run_each_row_with_other_seeds_and_the_table_pools_them(workspace: Path, photos: Path) -> None:
     """The Keras replay twice per row on 12 test photos: means and min-max per row, the finding on 24 pairs."""
     settings = load_settings()
-    replay = tiny(KERAS, **{"1k": {"train_size": 20}})
+    replay = small(KERAS, **{"1k": {"train_size": 20}})
     once, _ = preview_replay(replay, "tiny", settings, data=str(photos))
     twice, _ = preview_replay(replay, "tiny", settings, data=str(photos), repeats=2)
     assert once is None and twice is None or twice > once  # the estimate counts every repeat
