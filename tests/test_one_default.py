@@ -16,6 +16,7 @@ from lab.cli import build_parser
 from lab.cli.train import config_from_args
 from lab.training.backbones import BACKBONES
 from lab.training.config import FIELDS, TrainConfig
+from lab.training.form import config_from_form
 from lab.training.presets import PRESETS, STUDY_PRESETS
 from tests.apptest import open_page
 from tests.conftest import FILTERED, MOBILENET_V2, LabCli
@@ -28,10 +29,8 @@ def cli_config(*flags: str) -> TrainConfig:
 
 
 def page_config(app) -> TrainConfig:
-    """The config the Train page's form holds (what Launch would start)."""
-    values = {name: app.session_state[f"train_form_{name}"] for name in FIELDS}
-    values["augment_overrides"] = {}  # the quick preset changes none; the box holds text
-    return TrainConfig.from_dict(values)
+    """The config the Train page's form holds, read as the page reads it (what Launch would start)."""
+    return config_from_form({name: app.session_state[f"train_form_{name}"] for name in FIELDS})
 
 
 def chosen_flags(config: TrainConfig, start: TrainConfig) -> list[str]:

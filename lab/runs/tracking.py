@@ -32,7 +32,7 @@ from typing import Any
 from lab.run_files import CONFIG, EVALUATION_SUMMARY, HISTORY, LAYERS, METRICS, RunFiles
 from lab.runs.status import FAILED, FINISHED, STOPPED
 from lab.runs.store import Run
-from lab.settings import VARIABLES, load_settings
+from lab.settings import VARIABLES, Settings, load_settings
 from lab.storage import file_lock, read_json, write_json_atomic
 
 URI_VARIABLE, UI_VARIABLE = VARIABLES["mlflow_uri"], VARIABLES["mlflow_ui"]
@@ -74,34 +74,38 @@ def track(run_dir: Path) -> Tracked | None:
     Raises whatever MLflow raises (an unreachable server, a store it cannot open): callers that must not fail
     because of tracking use `track_quietly`.
     """
-    uri = tracking_uri()
-    if uri is None:
+    settings = load_settings()
+    if settings.mlflow_uri is None:
         return None
     for variable, value in HTTP_DEFAULTS.items():
         os.environ.setdefault(variable, value)  # MLflow reads them from the environment only
     from mlflow.tracking import MlflowClient
 
-    with _store_lock(uri):
-        return _copy(Run(run_dir), MlflowClient(tracking_uri=uri), uri)
+    with _store_lock(settings.mlflow_uri):
+        return _copy(Run(run_dir), MlflowClient(tracking_uri=settings.mlflow_uri), settings)
 
 
 def _store_lock(uri: str):
     """A lock around a copy into a local sqlite store. Two runs ending together (side by side on a Ray cluster)
     would otherwise both create a new store's tables at once, and MLflow's schema migration fails for one of them
     ("Online migration expected to match one row"); a server takes care of its own concurrency."""
-    if not uri.startswith("sqlite:///"):
-        return contextlib.nullcontext()
-    database = Path(uri.removeprefix("sqlite:///"))
-    return file_lock(database.with_name(database.name + ".lock"))
+    database = _sqlite_file(uri)
+    return contextlib.nullcontext() if database is None else file_lock(database.with_name(database.name + ".lock"))
 
 
-def _copy(run: Run, client: Any, uri: str) -> Tracked:
+def _sqlite_file(uri: str) -> Path | None:
+    """The database file of a local store's `sqlite:///` address; None for a tracking server."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def _copy(run: Run, client: Any, settings: Settings) -> Tracked:
     """Create the run's MLflow copy (or find the one `mlflow.json` names) and bring it up to date."""
+    uri = settings.mlflow_uri
     earlier = tracked(run.path)
     if earlier and earlier.uri == uri:
         run_id, experiment_id = earlier.run_id, earlier.experiment_id
     else:
-        experiment_id = _experiment(client, uri)
+        experiment_id = _experiment(client, settings)
         run_id = client.create_run(experiment_id, run_name=run.id, tags=_tags(run)).info.run_id
         _log_params(client, run_id, run.config_dict())
     _log_metrics(client, run_id, run.path)
@@ -109,7 +113,7 @@ def _copy(run: Run, client: Any, uri: str) -> Tracked:
     state = run.status().state
     if state in MLFLOW_STATUS:  # a run still training stays "running" in MLflow too
         client.set_terminated(run_id, MLFLOW_STATUS[state])
-    result = Tracked(uri, experiment_id, run_id, _link(uri, experiment_id, run_id))
+    result = Tracked(uri, experiment_id, run_id, _link(settings, experiment_id, run_id))
     write_json_atomic(run.files.mlflow_record, asdict(result))
     return result
 
@@ -138,16 +142,15 @@ def track_into_log(run_dir: Path) -> None:
         Run(run_dir).log(line)
 
 
-def _experiment(client: Any, uri: str) -> str:
-    """The experiment's id, created on first use; a local store keeps its artifacts beside the database."""
-    name = load_settings().mlflow_experiment
-    existing = client.get_experiment_by_name(name)
+def _experiment(client: Any, settings: Settings) -> str:
+    """The experiment's id, created on first use; a local store keeps its artifacts beside the database (else
+    MLflow puts them in ./mlruns of whatever the working directory is)."""
+    existing = client.get_experiment_by_name(settings.mlflow_experiment)
     if existing is not None:
         return existing.experiment_id
-    location = None
-    if uri.startswith("sqlite:///"):  # else MLflow puts them in ./mlruns of whatever the working directory is
-        location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    database = _sqlite_file(settings.mlflow_uri)
+    location = None if database is None else (database.parent / "mlartifacts").resolve().as_uri()
+    return client.create_experiment(settings.mlflow_experiment, artifact_location=location)
 
 
 def _tags(run: Run) -> dict[str, str]:
@@ -247,7 +250,8 @@ def _curves_page(folder: Path, scratch: Path) -> Path | None:
     return page
 
 
-def _link(uri: str, experiment_id: str, run_id: str) -> str | None:
+def _link(settings: Settings, experiment_id: str, run_id: str) -> str | None:
     """The run's page in MLflow's web UI: on the tracking server, or on `TRANSFER_LAB_MLFLOW_UI` for a local store."""
-    web = uri if uri.startswith(("http://", "https://")) else (load_settings().mlflow_ui or "")
+    uri = settings.mlflow_uri
+    web = uri if uri.startswith(("http://", "https://")) else (settings.mlflow_ui or "")
     return f"{web.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if web else None
