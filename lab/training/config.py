@@ -33,6 +33,7 @@ HEADS = ("auto", *CHOOSABLE_HEADS)
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 WEIGHT_KINDS = ("imagenet", "none")  # anything else names a local weights file
 HELD_OUT = ("validation", "test")  # splits a run judges itself on, never trains on
+MONITORS = ("val_accuracy", "val_loss")  # what early stopping watches
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,10 @@ FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
     FieldSpec("head", "choice", "Head",
               "auto: the Keras tutorial's head (GAP, BatchNorm, Dropout 0.2, softmax) or the CNN's own layers",
               choices=HEADS),
+    FieldSpec("start_from", "text", "Start the head from",
+              "a run id whose trained head starts this run's head (same backbone, head and image size), as the "
+              "tutorial fine-tunes the top model it trained on bottleneck features; empty = a new head",
+              optional=True),
     FieldSpec("image_size", "integer", "Image size (px)",
               "square input size in pixels; empty = the backbone's native size", optional=True,
               low=min(spec.min_size for spec in BACKBONES.values()), high=1024),
@@ -142,7 +147,13 @@ FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
               "key=value pairs changing the preset, e.g. rotation_range=30 (the Augment page previews them)",
               flag="--augment-set"),
     FieldSpec("early_stopping_patience", "integer", "Early stopping patience",
-              "epochs without a better val_accuracy before stopping; 0 = off", low=0, flag="--early-stopping"),
+              "epochs without a better watched value (next field) before stopping; 0 = off", low=0,
+              flag="--early-stopping"),
+    FieldSpec("early_stopping_monitor", "choice", "Early stopping watches",
+              "val_loss stops when the model stops learning, a few epochs past the best (the history shows "
+              "them); val_accuracy waits for a better score", choices=MONITORS),
+    FieldSpec("restore_best_weights", "flag", "Keep the best epoch",
+              "with early stopping, the final model is the epoch with the best watched value, not the last"),
     FieldSpec("class_weights", "flag", "Balance class weights", "weight classes inversely to their frequency"),
     FieldSpec("seed", "integer", "Seed", "seeds the subsets, the split, the weights and augmentation", low=0),
     FieldSpec("mixed_precision", "flag", "Mixed precision (GPU)", "float16 compute where a GPU supports it"),
@@ -167,7 +178,10 @@ class TrainConfig:
     fine_tune_at: a named boundary of the backbone ("" = its default); layers from there on train.
     train_size / validation_size: stratified subsets (None = all available).
     augment / augment_overrides: a preset of `lab.augment` and changes to it (stored parsed).
-    early_stopping_patience: epochs without val_accuracy improvement before stopping (0 = off).
+    start_from: a run id ("" = none) whose trained head initialises this run's head, layer by layer; the run
+        must have the same backbone, head and image size (checked when training starts, `lab.training.start_from`).
+    early_stopping_patience: epochs without improvement of `early_stopping_monitor` before stopping (0 = off);
+        `restore_best_weights` makes the final model the best epoch's (the history keeps the epochs after it).
     class_weights: weight classes inversely to their frequency ("balanced").
     """
 
@@ -177,6 +191,7 @@ class TrainConfig:
     weights: str = "imagenet"
     strategy: str = "feature-extractor"
     head: str = "auto"
+    start_from: str = ""
     image_size: int | None = None
     epochs: int = 10
     batch_size: int = 32
@@ -190,6 +205,8 @@ class TrainConfig:
     augment: str = "none"
     augment_overrides: dict[str, Any] = field(default_factory=dict)
     early_stopping_patience: int = 0
+    early_stopping_monitor: str = "val_accuracy"
+    restore_best_weights: bool = False
     class_weights: bool = False
     seed: int = 0
     mixed_precision: bool = False

@@ -20,6 +20,7 @@ from lab.errors import LabError
 from lab.settings import Settings
 from lab.training.backbones import BACKBONES
 from lab.training.config import FIELDS, TrainConfig
+from lab.training.start_from import check_start
 from lab.training.weights import online, resolve_weights
 
 
@@ -28,6 +29,8 @@ def preflight(config: TrainConfig, settings: Settings) -> None:
     (and a saved manifest has the split and the images asked for: one small file to read)."""
     check_data_source(config.data, settings)
     resolve_weights(BACKBONES[config.backbone], config.weights, image_size=config.image_size, settings=settings)
+    if config.start_from:
+        check_start(config, settings)
     if resolve_data_path(config.data, settings) is None:
         found = size_problems(split_sizes(config.data, settings=settings), train_split=config.train_split,
                               train_size=config.train_size, validation_size=config.validation_size)

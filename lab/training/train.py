@@ -40,6 +40,7 @@ from lab.training.backbone_factory import Backbone, build_backbone
 from lab.training.backbones import BACKBONES, BackboneSpec
 from lab.training.config import TrainConfig
 from lab.training.recorder import Event, Recorder
+from lab.training.start_from import HEAD, check_start, start_head
 from lab.training.weights import WeightsSource, resolve_weights
 
 MEMORY_CACHE_LIMIT = 1_500_000_000  # bytes of decoded uint8 images kept in RAM between epochs
@@ -73,13 +74,15 @@ def train(
     recorder.phase("prepare", config.summary())
     spec = BACKBONES[config.backbone]
     weights = resolve_weights(spec, config.weights, image_size=config.image_size, settings=settings)
+    if config.start_from:
+        check_start(config, settings)
     data = _load_data(config, settings, recorder)
     distribution = _prepare_devices(config, recorder)
     backbone = _build_backbone(config, spec, weights, distribution, recorder)
     if config.strategy == "feature-extractor":
         export, predict = _train_on_features(config, data, backbone, distribution, recorder, settings)
     else:
-        export = _train_on_images(config, data, backbone, distribution, recorder)
+        export = _train_on_images(config, data, backbone, distribution, recorder, settings)
         predict = _image_predictor(export, data.classes, config)
     predictions = _held_out_predictions(data, predict if export is not None else None, recorder)
     return recorder.finish(config, data, backbone, export, predictions)
@@ -134,6 +137,7 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, distributi
     backbone.model.trainable = False
     with distribution.scope():
         head_model = build_head(head, matrix.shape[1], len(data.classes))
+        _start_head(head_model, config, recorder, settings)
         trainer = keras.Model(head_model.input, head_model.output, name="head_trainer")  # holds the optimizer,
         compile_model(trainer, config.optimizer, config.learning_rate)  # so saved models carry none of its state
         export = assemble(backbone, head_model, head)
@@ -180,12 +184,14 @@ def extract_only(config: TrainConfig, work_dir: Path, *, on_event: Callable[[Eve
     return recorder.feature_stats or {}
 
 
-def _train_on_images(config: TrainConfig, data, backbone: Backbone, distribution, recorder: Recorder):
+def _train_on_images(config: TrainConfig, data, backbone: Backbone, distribution, recorder: Recorder,
+                     settings: Settings):
     """Scratch, frozen, or fine-tune: images (augmented on the fly) through the whole model."""
     from lab.training.models import build_model, compile_model, unfreeze_from
 
     with distribution.scope():
         model = build_model(backbone, config.resolved_head, len(data.classes), config.strategy)
+        _start_head(model.get_layer(HEAD), config, recorder, settings)
         compile_model(model, config.optimizer, config.learning_rate)
     train_data, validation_data = _datasets(config, data)
     fine_tune = config.strategy == "fine-tune"
@@ -208,6 +214,13 @@ def _train_on_images(config: TrainConfig, data, backbone: Backbone, distribution
     return model
 
 
+def _start_head(head_model, config: TrainConfig, recorder: Recorder, settings: Settings) -> None:
+    """The head starts from run `config.start_from`'s trained head, when it names one (else a new head)."""
+    if config.start_from:
+        copied = start_head(head_model, config, settings)
+        recorder.phase("build", f"The head starts from run {config.start_from}'s trained head ({copied} layers)")
+
+
 def _fit(model, export, fit: dict[str, Any], config: TrainConfig, recorder: Recorder, *, phase: str, epochs: int,
          later_epochs: int = 0) -> None:
     """`model.fit` for `epochs` more epochs, numbered on from the epochs already done, recorded by
@@ -219,8 +232,10 @@ def _fit(model, export, fit: dict[str, Any], config: TrainConfig, recorder: Reco
     callbacks = recorder.callbacks(export, phase, total_epochs=done + epochs + later_epochs,
                                    batch_size=config.batch_size)
     if config.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                                       patience=config.early_stopping_patience))
+        monitor = config.early_stopping_monitor
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode="min" if monitor == "val_loss" else "max",
+                                                       patience=config.early_stopping_patience,
+                                                       restore_best_weights=config.restore_best_weights))
     model.fit(**fit, epochs=done + epochs, initial_epoch=done, callbacks=callbacks, verbose=0)
 
 
