@@ -9,7 +9,9 @@ rows, one per backbone with weights here.
 A planned replay is a JSON record in `<workspace>/replays/<name>.json`: the replay, the variant, the manifest,
 what stood in, and each row's config and run id. The runs are ordinary runs, queued in the planned order
 (`jobs.launch_in_order`) so that the first row needing a backbone's features computes them and the rest read
-the cache; the table is read back from the runs, so it can be shown while they are still queued.
+the cache; the table is read back from the runs, so it can be shown while they are still queued. A row may
+start from an earlier row's trained head (the fine-tuned row from the bottleneck features, as the tutorial
+does): its run is made with that row's run id in `start_from`.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class PlannedReplay:
     source: str
     variant: str
     manifest: str
-    rows: tuple[dict[str, Any], ...]  # {"key", "experiment", "published", "config", "run_id"}
+    rows: tuple[dict[str, Any], ...]  # {"key", "experiment", "published", "config", "run_id", "repeat", "start_from"}
     notes: tuple[str, ...] = ()  # how the variant differs, what stands in for what, extra rows left out and why
     created: str = ""
     repeats: int = 1  # runs per experiment, with seeds seed, seed+1, ...
@@ -153,7 +155,7 @@ def _row_config(experiment: Experiment, variant: Variant, manifest: str, seed: i
 
 def _row(experiment: Experiment, config: TrainConfig, label: str) -> dict[str, Any]:
     return {"key": experiment.key, "experiment": label, "published": experiment.published,
-            "config": config.to_dict(), "run_id": None, "repeat": 0}
+            "config": config.to_dict(), "run_id": None, "repeat": 0, "start_from": experiment.start_from}
 
 
 def stand_in(config: TrainConfig, available: dict[str, list[str]]) -> tuple[TrainConfig, str | None]:
@@ -245,15 +247,31 @@ def short_name(planned: PlannedReplay) -> str:
     return REPLAYS[planned.replay].short if planned.replay in REPLAYS else planned.title
 
 
-def with_run_ids(planned: PlannedReplay, run_ids: list[str]) -> PlannedReplay:
-    rows = tuple({**row, "run_id": run_id} for row, run_id in zip(planned.rows, run_ids))
-    return dataclasses.replace(planned, rows=rows + planned.rows[len(rows):])
+def linked_config(planned: PlannedReplay, number: int, run_ids: list[str]) -> TrainConfig:
+    """Row `number`'s config as its run is made: a row that starts from another's trained head (the fine-tuned
+    row from the bottleneck features) gets that row's run id, repeat r from repeat r; the runs are made in the
+    planned order, so that row's run exists already."""
+    row = planned.rows[number]
+    config = TrainConfig.from_dict(row["config"])
+    source = next((index for index, other in enumerate(planned.rows[:number]) if row.get("start_from")
+                   and other["key"] == row["start_from"] and other.get("repeat", 0) == row.get("repeat", 0)), None)
+    return config if source is None else dataclasses.replace(config, start_from=run_ids[source])
+
+
+def with_run(planned: PlannedReplay, config: TrainConfig, run_id: str) -> PlannedReplay:
+    """The record with the next row's run id and the config its run was made with."""
+    number = sum(1 for row in planned.rows if row.get("run_id"))
+    row = {**planned.rows[number], "run_id": run_id, "config": config.to_dict()}
+    return dataclasses.replace(planned, rows=(*planned.rows[:number], row, *planned.rows[number + 1:]))
 
 
 def launch_replay(planned: PlannedReplay, settings: Settings) -> PlannedReplay:
     """Queue every row for the background workers in the planned order, and save the record."""
-    run_ids = [jobs.launch_in_order(config, settings).id for config in planned.configs()]
-    planned = with_run_ids(planned, run_ids)
+    run_ids: list[str] = []
+    for number in range(len(planned.rows)):
+        config = linked_config(planned, number, run_ids)
+        run_ids.append(jobs.launch_in_order(config, settings).id)
+        planned = with_run(planned, config, run_ids[-1])
     save_replay(planned, settings)
     return planned
 
@@ -264,10 +282,11 @@ def run_replay(planned: PlannedReplay, settings: Settings, *, on_event: Callable
     each run is made, so the table can be read while the replay goes on. A stopped row ends the replay."""
     store = RunStore(settings.runs_dir)
     run_ids: list[str] = []
-    for number, (row, config) in enumerate(zip(planned.rows, planned.configs()), 1):
+    for number, row in enumerate(planned.rows, 1):
+        config = linked_config(planned, number - 1, run_ids)
         run = store.create(config, running_in=jobs.process_identity())  # not queued: no worker may take it
         run_ids.append(run.id)
-        planned = with_run_ids(planned, run_ids)
+        planned = with_run(planned, config, run.id)
         save_replay(planned, settings)
         if on_event:
             on_event({"type": "phase", "phase": "replay",
