@@ -42,6 +42,7 @@ def test_the_table_describes_every_field_in_order():
     ("head", "mlp", "five_model_tutorial"),
     ("optimizer", "adagrad", "rmsprop"),
     ("augment", "heavy", "five-model-tutorial"),
+    ("early_stopping_monitor", "val_auc", "val_loss"),
 ])
 def test_unknown_choices_name_the_field_and_the_allowed_values(field, value, allowed):
     message = bad(**{field: value})
@@ -52,7 +53,7 @@ def test_unknown_choices_name_the_field_and_the_allowed_values(field, value, all
     ("epochs", 0), ("epochs", 2.5), ("batch_size", 0), ("learning_rate", 0), ("learning_rate", 5.0),
     ("learning_rate", "fast"), ("fine_tune_learning_rate", -1e-5), ("fine_tune_epochs", 0), ("train_size", 1),
     ("validation_size", 0), ("early_stopping_patience", -1), ("seed", -3), ("class_weights", "yes"),
-    ("mixed_precision", 1), ("epochs", True),
+    ("mixed_precision", 1), ("epochs", True), ("restore_best_weights", "yes"),
 ])
 def test_out_of_range_numbers_and_wrong_types_are_refused(field, value):
     message = bad(**{field: value})

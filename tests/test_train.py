@@ -168,3 +168,64 @@ def test_a_run_keeps_its_final_predictions_on_the_validation_and_test_images(str
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")  # the stored answers are the model's own
     images = np.stack([load_image(path, 128) for path in test.paths[:8]])
     assert np.allclose(model.predict(images, verbose=0), test.probabilities[:8], atol=1e-4)
+
+
+@pytest.mark.slow  # a training
+def test_early_stopping_on_validation_loss_keeps_the_epochs_past_its_lowest_and_the_best_weights(
+        workspace, tmp_path, tiny):
+    """A learning rate far too high makes the validation loss bounce: the run stops `patience` epochs past its
+    lowest, the history keeps those epochs, and the final model is the lowest epoch's."""
+    from lab.evaluation.predictions import Predictions
+
+    config = dataclasses.replace(tiny, epochs=15, learning_rate=0.3, early_stopping_patience=2,
+                                 early_stopping_monitor="val_loss", restore_best_weights=True)
+    metrics, _ = run(config, tmp_path / "run")
+    rows = history(tmp_path / "run")
+    losses = [float(row["val_loss"]) for row in rows]
+    lowest = losses.index(min(losses))
+    assert len(rows) < 15 and len(rows) == lowest + 1 + 2  # stopped two epochs past the lowest validation loss
+    final = Predictions.load(tmp_path / "run" / "predictions.csv").split("validation")
+    assert final.accuracy == pytest.approx(float(rows[lowest]["val_accuracy"]))  # the best epoch's weights
+    assert metrics["final"]["val_loss"] == pytest.approx(losses[-1])  # the history's last epoch, as it happened
+
+
+@pytest.mark.slow  # two trainings
+def test_a_run_started_from_another_runs_head_starts_where_that_run_ended(workspace, tmp_path, tiny):
+    import keras
+
+    from lab.runs.store import RunStore
+    from lab.training.start_from import HEAD
+
+    settings = load_settings()
+    store = RunStore(settings.runs_dir)
+    features = dataclasses.replace(tiny, head="five_model_tutorial", epochs=3)
+    source = store.create(features)
+    run(features, source.path)
+    still = {"learning_rate": 1e-8, "fine_tune_learning_rate": 1e-8}  # so the head stays as it started
+    tuned = dataclasses.replace(features, strategy="fine-tune", start_from=source.id, epochs=1, fine_tune_epochs=1,
+                                fine_tune_at="conv_13", **still)
+    metrics, events = run(tuned, tmp_path / "tuned")
+    assert any(f"The head starts from run {source.id}'s trained head (4 layers)" in event.get("message", "")
+               for event in events)
+    heads = [keras.saving.load_model(folder / "model.keras").get_layer(HEAD) for folder in (source.path,
+                                                                                          tmp_path / "tuned")]
+    for trained, started in zip(*(head.get_weights() for head in heads)):
+        np.testing.assert_allclose(started, trained, atol=1e-5)
+    first = history(tmp_path / "tuned")[0]
+    assert float(first["val_accuracy"]) == pytest.approx(float(history(source.path)[-1]["val_accuracy"]), abs=0.05)
+
+
+def test_a_run_to_start_from_must_have_the_same_backbone_head_and_size(workspace, tiny):
+    from lab.runs.store import RunStore
+    from lab.training.preflight import preflight
+
+    settings = load_settings()
+    source = RunStore(settings.runs_dir).create(tiny)
+    other = dataclasses.replace(tiny, strategy="fine-tune", image_size=160, head="linear", start_from=source.id)
+    with pytest.raises(LabError, match=r"it has head keras_tutorial \(this run: linear\), image size 128 \(this "
+                                       r"run: 160\); start from a run with the same backbone, head and image size"):
+        preflight(other, settings)
+    with pytest.raises(LabError, match="names no run in"):
+        preflight(dataclasses.replace(tiny, start_from="no-such-run"), settings)
+    with pytest.raises(LabError, match="has no trained model yet"):
+        train(dataclasses.replace(tiny, start_from=source.id), settings.runs_dir / "next")
