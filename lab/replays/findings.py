@@ -18,13 +18,18 @@ Too close to call says how many photos would tell, at the observed difference (t
 and the four counts are added up over the repeats (the test then covers the seeds' variation too, but counts
 each photo once per repeat, so its p-value is somewhat optimistic about the photos). A finding waits until
 every run it needs has finished.
+
+Where a finding is not reproduced and a row it needs ran out of epochs while still learning (it ran every
+planned epoch and its validation loss reached a new low in the last few), the evidence says so with that row's
+numbers: the quick variant's trimming, not the photos, may be why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from statistics import mean
 from typing import Any
 
 from lab.evaluation.evaluate import evaluations
@@ -36,6 +41,7 @@ REPRODUCED, NOT_REPRODUCED, TOO_CLOSE, WAITING = "reproduced", "not reproduced",
 SAME_MARGIN = 0.02  # "about the same": the difference surely within 2 points (the tutorial's 1K vs 20K)
 LEAD_MARGIN = 0.02  # "beats": a lead surely under 2 points is no lead a tutorial would report
 OVERFIT_GAP = 0.05  # "overfits": training accuracy surely more than 5 points above validation accuracy
+IMPROVING_WINDOW = 3  # epochs: a run whose validation loss reached a new low in its last 3 was still improving
 
 Row = dict[str, Any]  # a table row: one experiment, its `runs` (one per repeat)
 
@@ -51,6 +57,7 @@ class Finding:
     p_value: float | None = None
     interval: tuple[float, float] | None = None  # of the difference, in accuracy (0.01 is one point)
     photos_needed: int | None = None  # when too close to call: photos that would tell, at this difference
+    still_improving: tuple[str, ...] = ()  # rows it needs that ran out of epochs while still learning
 
     def sentence(self) -> str:
         if self.verdict == WAITING:
@@ -59,7 +66,8 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         reproduced = {REPRODUCED: True, NOT_REPRODUCED: False}.get(self.verdict)
-        return {**vars(self), "reproduced": reproduced, "interval": list(self.interval) if self.interval else None}
+        return {**vars(self), "reproduced": reproduced, "interval": list(self.interval) if self.interval else None,
+                "still_improving": list(self.still_improving)}
 
 
 def finished(*rows: Row | None) -> bool:
@@ -77,6 +85,37 @@ def paired_counts(first: Row, second: Row) -> PairedCounts | None:
         counts = pair(tests[0], tests[1]).counts()
         total = counts if total is None else total + counts
     return total
+
+
+def still_improving(history: list[dict[str, Any]], planned_epochs: int) -> bool:
+    """Whether a run ran out of epochs while still learning: it ran every epoch it planned (early stopping, if on,
+    never fired) and its validation loss reached a new low within its last `IMPROVING_WINDOW` epochs."""
+    losses = [row["val_loss"] for row in history if isinstance(row.get("val_loss"), (int, float))]
+    if len(history) < planned_epochs or len(losses) <= IMPROVING_WINDOW:
+        return False
+    return min(losses[-IMPROVING_WINDOW:]) < min(losses[:-IMPROVING_WINDOW])
+
+
+def _ran_out(finding: Finding, rows: list[tuple[Row, str]]) -> Finding:
+    """`finding`, where it is not reproduced, saying which of its rows were still improving when their epochs ran
+    out, with their numbers: the quick variant, not the photos, may be why."""
+    if finding.verdict in (REPRODUCED, WAITING):
+        return finding
+    notes, names = [], []
+    for row, name in rows:
+        improving = [run for run in row["runs"] if run.get("still_improving")]
+        if not improving:
+            continue
+        repeats = f" (in {len(improving)} of {len(row['runs'])} repeats)" if len(row["runs"]) > 1 else ""
+        train = mean(run["train_accuracy"] for run in improving)
+        validation = mean(run["last_validation_accuracy"] for run in improving)
+        notes.append(f"{name} was still improving when its epochs ran out{repeats}: training {train:.0%}, "
+                     f"validation {validation:.0%} and its validation loss still falling at epoch "
+                     f"{improving[0]['epochs']}")
+        names.append(name)
+    if not notes:
+        return finding
+    return replace(finding, evidence=f"{finding.evidence}; {'; '.join(notes)}", still_improving=tuple(names))
 
 
 def _points(value: float) -> str:
@@ -108,8 +147,8 @@ def beats(claim: str, first: Row | None, second: Row | None, names: tuple[str, s
                 f"{_points(high)}), McNemar's exact test, one-sided, p = {p:.2g}")
     if verdict == TOO_CLOSE:
         evidence += _needed(needed, "test photos") or f"; no number of photos would show {names[0]} ahead"
-    return Finding(claim, verdict, evidence, "McNemar's exact test, one-sided, at 5%; Newcombe's paired 95% "
-                   "interval", p, (low, high), needed)
+    return _ran_out(Finding(claim, verdict, evidence, "McNemar's exact test, one-sided, at 5%; Newcombe's paired "
+                            "95% interval", p, (low, high), needed), [(first, names[0])])
 
 
 def about_equal(claim: str, first: Row | None, second: Row | None, names: tuple[str, str]) -> Finding:
@@ -126,11 +165,12 @@ def about_equal(claim: str, first: Row | None, second: Row | None, names: tuple[
                 f"{second['test_accuracy']:.1%}: {_points(counts.difference)} points, 95% interval "
                 f"{_points(low)} to {_points(high)} against a margin of +/-{SAME_MARGIN * 100:.0f} "
                 f"(McNemar's exact test, two-sided, p = {p:.2g})" + _needed(needed, "test photos"))
-    return Finding(claim, verdict, evidence, f"equivalence: Newcombe's paired 95% interval within "
-                   f"+/-{SAME_MARGIN * 100:.0f} points; McNemar's exact test, two-sided", p, (low, high), needed)
+    return _ran_out(Finding(claim, verdict, evidence, f"equivalence: Newcombe's paired 95% interval within "
+                            f"+/-{SAME_MARGIN * 100:.0f} points; McNemar's exact test, two-sided", p, (low, high),
+                            needed), [(first, names[0]), (second, names[1])])
 
 
-def overfits(claim: str, row: Row | None) -> Finding:
+def overfits(claim: str, row: Row | None, name: str) -> Finding:
     """Training accuracy more than `OVERFIT_GAP` above validation accuracy at the last epoch, pooled over repeats."""
     runs = row["runs"] if finished(row) else []
     if not runs or any(run["train_accuracy"] is None or run["last_validation_accuracy"] is None for run in runs):
@@ -145,8 +185,9 @@ def overfits(claim: str, row: Row | None) -> Finding:
     evidence = (f"at its last epoch, training {p_train:.1%} against validation {p_validation:.1%}: a gap of "
                 f"{_points(p_train - p_validation)} points (95% interval {_points(low)} to {_points(high)}, "
                 f"against {OVERFIT_GAP * 100:.0f} points)" + _needed(needed, "validation photos"))
-    return Finding(claim, verdict, evidence, "Newcombe's 95% interval for independent proportions (method 10), "
-                   f"gap above {OVERFIT_GAP * 100:.0f} points", None, (low, high), needed)
+    return _ran_out(Finding(claim, verdict, evidence, "Newcombe's 95% interval for independent proportions "
+                            f"(method 10), gap above {OVERFIT_GAP * 100:.0f} points", None, (low, high), needed),
+                    [(row, name)])
 
 
 def best(rows: list[Row | None]) -> Row | None:
@@ -168,7 +209,7 @@ def five_model_findings(rows: dict[str, Row]) -> list[Finding]:
     strongest = best(others) if others else None
     return [
         overfits("The basic CNN overfits (72% validation while its training accuracy keeps climbing)",
-                 rows.get("basic-cnn")),
+                 rows.get("basic-cnn"), "the basic CNN"),
         beats("Dropout and augmentation lift the CNN (72% to 82%)", rows.get("augmented"), rows.get("basic-cnn"),
               ("the augmented CNN", "the basic CNN")),
         beats("Pretrained features beat every CNN trained from scratch (88% against 82%)", rows.get("features"),

@@ -13,7 +13,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from lab.replays.findings import FINDINGS, REPRODUCED, TOO_CLOSE, WAITING, Finding
+from lab.replays.findings import FINDINGS, REPRODUCED, TOO_CLOSE, WAITING, Finding, still_improving
 from lab.replays.plan import PlannedReplay
 from lab.runs.status import FINISHED, QUEUED, RUNNING, UNKNOWN
 from lab.runs.store import Run, RunStore
@@ -44,13 +44,17 @@ def _run_row(row: dict[str, Any], store: RunStore, states: dict[str, str]) -> di
     """One run of an experiment (one repeat): its figures as its files hold them."""
     run = Run(store.runs_dir / row["run_id"]) if row.get("run_id") else None
     metrics = run.metrics() if run else {}
-    last = (run.history() if run else [{}])[-1:] or [{}]
-    return {"repeat": row.get("repeat", 0), "seed": row["config"]["seed"],
+    history = run.history() if run else []
+    last = history[-1:] or [{}]
+    config = row["config"]
+    planned = config["epochs"] + (config["fine_tune_epochs"] if config["strategy"] == "fine-tune" else 0)
+    return {"repeat": row.get("repeat", 0), "seed": config["seed"],
             "status": states.get(run.id, UNKNOWN) if run else "not started",
             "validation_accuracy": metrics.get("best_val_accuracy"), "test_accuracy": metrics.get("test_accuracy"),
             "train_accuracy": last[0].get("accuracy"), "last_validation_accuracy": last[0].get("val_accuracy"),
             "train_images": metrics.get("train_images"), "validation_images": metrics.get("validation_images"),
             "test_images": metrics.get("test_images"), "seconds": metrics.get("seconds"),
+            "epochs": len(history), "still_improving": still_improving(history, planned),
             "run_dir": str(run.path) if run else None}
 
 
