@@ -16,8 +16,17 @@ from lab.evaluation.evaluate import evaluations
 from lab.evaluation.paired import pair
 from lab.replays.catalog import EVERY_ROW, FIVE_MODEL, KERAS, Replay, Variant
 from lab.replays.estimate import preview_replay
-from lab.replays.findings import OVERFIT_GAP, SAME_MARGIN
-from lab.replays.plan import list_replays, load_replay, plan_replay, replay_rows, run_names, run_replay, stand_in
+from lab.replays.findings import OVERFIT_GAP, SAME_MARGIN, overfits, still_improving
+from lab.replays.plan import (
+    linked_config,
+    list_replays,
+    load_replay,
+    plan_replay,
+    replay_rows,
+    run_names,
+    run_replay,
+    stand_in,
+)
 from lab.replays.table import replay_table
 from lab.runs import jobs
 from lab.runs.status import FINISHED, RUNNING, runs_in
@@ -47,7 +56,8 @@ def tiny(replay: Replay, **row_changes: dict) -> Replay:
 
 def small(replay: Replay, **row_changes: dict) -> Replay:
     """`tiny(replay)` at 96 px: a test that judges findings, not sizes, need not pay for the tutorial's 150-224 px."""
-    rows = {experiment.key: {"image_size": 96, **row_changes.get(experiment.key, {})} for experiment in replay.experiments}
+    rows = {experiment.key: {"image_size": 96, **row_changes.get(experiment.key, {})}
+            for experiment in replay.experiments}
     return tiny(replay, **rows)
 
 
@@ -165,6 +175,8 @@ def test_the_five_model_tutorial_replayed_small_checks_each_finding_against_its_
     assert "McNemar's exact test, one-sided" in tuning["evidence"] and tuning["interval"] is not None
     assert all(finding["evidence"] in table["paragraph"] for finding in table["findings"])
     assert table["summary"].startswith("Of the tutorial's 4 findings, ")
+    tuned = RunStore(settings.runs_dir).get(Path(rows["fine-tune"]["run_dir"]).name).config()
+    assert tuned.start_from == Path(rows["features"]["run_dir"]).name  # the tutorial's fine-tuning: from that head
 
 
 def test_findings_wait_for_their_runs(workspace: Path, photos: Path) -> None:
@@ -182,8 +194,8 @@ def test_the_cli_refuses_a_replay_its_data_cannot_hold_in_one_line(lab_cli, phot
     done = lab_cli("replay", "five-model-tutorial", "--quick", "--data", str(photos), "--json")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == ("error: pets is too small for this replay (quick: 1,000 / 500 / 500 images at "
-                                   "150 px, fewer epochs): the test split asks for 500 images but only 80 are "
-                                   "available: choose at most 80.")
+                                   "150 px, the CNNs until their validation loss stops improving): the test split "
+                                   "asks for 500 images but only 80 are available: choose at most 80.")
 
 
 def test_stopping_a_row_ends_a_replay_in_the_foreground(workspace: Path, photos: Path) -> None:
@@ -226,3 +238,49 @@ def test_repeats_run_each_row_with_other_seeds_and_the_table_pools_them(workspac
     assert finding["interval"] == pytest.approx((pooled[0] + pooled[1]).interval())
     assert "the same 12 test photos, pooled over 2 repeats" in finding["evidence"]
     json.dumps(table)
+
+
+def test_the_fine_tuned_row_starts_from_the_features_row_of_its_own_repeat(workspace: Path, photos: Path) -> None:
+    planned = plan_replay(tiny(FIVE_MODEL), "tiny", load_settings(), data=str(photos), available=OFFLINE, repeats=2)
+    run_ids = [f"run-{row['key']}-{row['repeat']}" for row in planned.rows]
+    made = [linked_config(planned, number, run_ids[:number]) for number in range(len(planned.rows))]
+    assert [(row["key"], config.start_from) for row, config in zip(planned.rows, made) if config.start_from] == [
+        ("fine-tune", "run-features-0"), ("fine-tune", "run-features-1")]
+    assert made[-1].seed == planned.configs()[-1].seed  # nothing else changes
+
+
+def test_the_quick_five_model_variant_trains_its_cnns_until_their_validation_loss_stops_improving() -> None:
+    quick = FIVE_MODEL.variants["quick"]
+    for key in ("basic-cnn", "dropout", "augmented"):
+        changes = quick.changes_for(key)
+        assert changes["early_stopping_monitor"] == "val_loss" and changes["early_stopping_patience"] >= 3, key
+        assert changes["restore_best_weights"] and changes["epochs"] > 10, key
+    assert quick.changes_for("augmented")["epochs"] > quick.changes_for("basic-cnn")["epochs"]
+    assert FIVE_MODEL.experiments[-1].start_from == "features"
+
+
+def write_history(run_dir: Path, val_losses: list[float]) -> None:
+    """A run folder's history.csv, by hand: input for the reader, one row per epoch."""
+    run_dir.mkdir(parents=True)
+    lines = ["epoch,phase,loss,accuracy,val_loss,val_accuracy"]
+    lines += [f"{epoch},train,0.6,0.6,{loss},0.6" for epoch, loss in enumerate(val_losses, 1)]
+    (run_dir / "history.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_a_row_still_improving_when_its_epochs_ran_out_is_named_with_its_numbers(tmp_path: Path) -> None:
+    from lab.runs.store import Run
+
+    falling, flat = tmp_path / "falling", tmp_path / "flat"
+    write_history(falling, [0.69, 0.68, 0.66, 0.65, 0.63, 0.62])
+    write_history(flat, [0.69, 0.60, 0.61, 0.62, 0.61, 0.63])
+    assert still_improving(Run(falling).history(), planned_epochs=6)
+    assert not still_improving(Run(falling).history(), planned_epochs=8)  # early stopping ended it before its cap
+    assert not still_improving(Run(flat).history(), planned_epochs=6)  # its lowest was long before the end
+    run = {"status": FINISHED, "train_accuracy": 0.62, "last_validation_accuracy": 0.6, "train_images": 1000,
+           "validation_images": 500, "epochs": 6, "still_improving": True}
+    finding = overfits("The basic CNN overfits", {"runs": [run]}, "the basic CNN")
+    assert finding.verdict != "reproduced" and finding.still_improving == ("the basic CNN",)
+    assert finding.evidence.endswith("; the basic CNN was still improving when its epochs ran out: training 62%, "
+                                     "validation 60% and its validation loss still falling at epoch 6")
+    settled = overfits("The basic CNN overfits", {"runs": [{**run, "still_improving": False}]}, "the basic CNN")
+    assert settled.verdict == finding.verdict and "still improving" not in settled.evidence

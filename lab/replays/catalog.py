@@ -121,8 +121,7 @@ FIVE_MODEL = Replay(
             "augmented": {**_UNTIL_LEARNT, "epochs": 24, "early_stopping_patience": 4, "learning_rate": 1e-3},
             "features": {"epochs": 30}, "frozen": {"epochs": 8},
             "fine-tune": {"epochs": 1, "fine_tune_epochs": 8},
-        }, note="quick: 1,000 / 500 / 500 images at 150 px; the CNNs until their validation loss stops "
-                "improving (at most 12, 12 and 24 epochs), the fine-tuned row from the features row's head"),
+        }, note="quick: 1,000 / 500 / 500 images at 150 px, the CNNs until their validation loss stops improving"),
         "published": Variant("published", validation=1000, test=1000, changes={},
                              note="as published: 3,000 / 1,000 / 1,000 images at 150 px"),
     },
