@@ -201,6 +201,11 @@ def advanced_fields(backbone: str, strategy: str) -> dict[str, Any]:
     values["learning_rate"] = number(rate, "learning_rate", step=1e-4, format="%.1e")
     values["early_stopping_patience"] = number(patience, "early_stopping_patience")
     values["seed"] = number(seed, "seed")
+    monitor, best, start = st.columns(3, vertical_alignment="center")
+    values["early_stopping_monitor"] = choice(monitor, "early_stopping_monitor")
+    values["restore_best_weights"] = flag(best, "restore_best_weights")
+    values["start_from"] = start.text_input(FIELDS["start_from"].label, key=key("start_from"), placeholder="a run id",
+                                            help=FIELDS["start_from"].help, **PERSIST)
     values.update(fine_tune_fields(spec, strategy, st.columns(3)))
     validation, weights, precision = st.columns(3, vertical_alignment="center")
     values["validation_size"] = number(validation, "validation_size", step=100, placeholder="all")

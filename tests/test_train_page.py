@@ -238,8 +238,8 @@ def test_the_preset_picker_shows_the_preset_the_form_holds_or_custom(page: AppTe
 
 
 ADVANCED = {"head", "optimizer", "learning_rate", "fine_tune_at", "fine_tune_learning_rate", "fine_tune_epochs",
-            "batch_size", "seed", "early_stopping_patience", "class_weights", "mixed_precision",
-            "augment_overrides", "validation_size"}
+            "batch_size", "seed", "early_stopping_patience", "early_stopping_monitor", "restore_best_weights",
+            "start_from", "class_weights", "mixed_precision", "augment_overrides", "validation_size"}
 
 
 def test_the_advanced_section_holds_the_advanced_fields(page: AppTest) -> None:
