@@ -8,6 +8,10 @@ for each phase: before training and again after unfreezing), and `predictions.cs
 per-image predictions on the validation and test images, `lab.evaluation.predictions`). Writing them, and
 the events passed to `on_event`, is the `Recorder`'s job (`lab.training.recorder`, which lists the events).
 
+A config's `start_from` names an earlier run whose trained head starts this run's head (`lab.training.start_from`,
+checked before any data is read); early stopping watches `early_stopping_monitor` and, with
+`restore_best_weights`, leaves the best epoch's weights as the final model while the history keeps every epoch.
+
 Phases: "prepare", "data", "build", "features", "train", "fine-tune", "evaluate", "save", "done".
 `should_stop()` is polled between batches (and between feature-extraction batches); when it returns
 True the run stops gracefully: the interrupted epoch is dropped, history and the best checkpoint are
