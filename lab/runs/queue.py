@@ -1,0 +1,135 @@
+"""The queue in order: which waiting run starts next, each one's place in line, and when it should start.
+
+The order is stored in the runs themselves, so `reconcile` (`lab.runs.jobs`) reads it under the runs folder's
+lock with the statuses it already reads: a run moved to the front ("run next") carries the time it was moved
+(`Status.front`), and the line is the moved runs, the latest move first, then the others oldest first. The runs
+of a group (a replay, a study) moved together share one time, so they keep their planned order among themselves.
+
+The expected start is a simulation of `settings.max_running` workers: each is free when its running run ends
+(the larger of what its estimate leaves after the time it has run, and its current phase's ETA), then takes
+the next run in line for that run's estimate (`lab.training.cost.estimate_cost`, from earlier runs' speeds).
+A run whose time cannot be estimated makes the starts after it unknown (None), never a guess. Held runs (a
+study's runs on a Ray cluster, waiting for their feature task) and runs handed to the cluster wait outside
+the local line: they are placed after it, with no expected start.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lab.errors import LabError
+from lab.runs.status import QUEUED, RUNNING, Status
+from lab.runs.store import Run
+from lab.settings import Settings
+from lab.training.cost import estimate_cost
+
+Estimate = Callable[[Run], "float | None"]  # a run's seconds from start to end, None when unknown
+
+
+@dataclass(frozen=True)
+class Place:
+    """A waiting run's place: `position` 1 is next; `wait` the seconds until it should start (None: unknown);
+    `waits_for` what it waits for besides a free worker (a feature task, the cluster), or None."""
+
+    run_id: str
+    position: int
+    wait: float | None
+    waits_for: str | None = None
+
+    def expected_start(self, now: datetime) -> str | None:
+        """The ISO time it should start, to the second; None when it cannot be estimated."""
+        if self.wait is None:
+            return None
+        return (now + timedelta(seconds=round(self.wait))).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class QueuePlan:
+    """Every waiting run's place, in line order, and when a run launched now would start (None: unknown)."""
+
+    places: tuple[Place, ...]
+    next_start: float | None
+
+    def place(self, run_id: str) -> Place | None:
+        return next((place for place in self.places if place.run_id == run_id), None)
+
+    @property
+    def ahead(self) -> int:
+        """How many runs a run launched now would wait behind."""
+        return len(self.places)
+
+
+def startable(status: Status) -> bool:
+    """A queued run this machine's queue may start: not held for a feature task, not handed to a cluster."""
+    return status.state == QUEUED and status.task is None and status.held is None
+
+
+def queue_order(statuses: Iterable[tuple[Run, Status]]) -> list[tuple[Run, Status]]:
+    """The queued runs in line order: moved to the front first (latest move first), then oldest first, then
+    those handed to a cluster, then the held ones. `statuses` newest first, as `RunStore.statuses` gives them."""
+    oldest_first = [item for item in reversed(list(statuses)) if item[1].state == QUEUED]
+    moved = sorted((item for item in oldest_first if item[1].front), key=lambda item: item[1].front or "",
+                   reverse=True)  # a stable sort, reversed or not: a group moved together keeps its order
+    rest = [item for item in oldest_first if not item[1].front]
+    line = moved + rest
+    return ([item for item in line if startable(item[1])] + [item for item in line if item[1].task is not None]
+            + [item for item in line if item[1].task is None and item[1].held is not None])
+
+
+def plan_queue(statuses: list[tuple[Run, Status]], slots: int, estimate: Estimate,
+               now: datetime | None = None) -> QueuePlan:
+    """Each queued run's place and wait with `slots` workers; `estimate` gives a run's seconds (None: unknown)."""
+    now = now or datetime.now().astimezone()
+    free = [_remaining(status, estimate(run), now) for run, status in statuses if status.state == RUNNING]
+    free = [math.inf if left is None else left for left in free] + [0.0] * max(0, slots - len(free))
+    heapq.heapify(free)
+    while len(free) > max(1, slots):  # more runs running than workers (the limit was lowered): the first ends
+        heapq.heappop(free)  # without a new run taking its place
+    places = []
+    for position, (run, status) in enumerate(queue_order(statuses), start=1):
+        if not startable(status):
+            places.append(Place(run.id, position, None, status.held or "room on the Ray cluster"))
+            continue
+        start = heapq.heappop(free)
+        seconds = estimate(run)
+        heapq.heappush(free, math.inf if seconds is None else start + seconds)
+        places.append(Place(run.id, position, None if math.isinf(start) else start))
+    first_free = free[0] if free else math.inf
+    return QueuePlan(tuple(places), None if math.isinf(first_free) else first_free)
+
+
+def _remaining(status: Status, seconds: float | None, now: datetime) -> float | None:
+    """A running run's seconds left: what its estimate leaves after the time it has run, or its current phase's
+    ETA when that is longer (a run slower than estimated); None when neither is known."""
+    eta = (status.progress or {}).get("eta_seconds")
+    left = None
+    if seconds is not None and status.started:
+        left = seconds - (now - datetime.fromisoformat(status.started)).total_seconds()
+    known = [value for value in (left, eta) if isinstance(value, (int, float))]
+    return max(0.0, *known) if known else None
+
+
+def estimated_seconds(settings: Settings) -> Estimate:
+    """`estimate_cost`'s seconds for a run's config, from the speeds earlier runs measured (never timing the
+    backbone now); None for a run it cannot estimate (no earlier speed, its data gone, a damaged config).
+    Remembered per run for the one plan it serves: a replay's rows share their data and scans."""
+    known: dict[str, float | None] = {}
+
+    def seconds(run: Run) -> float | None:
+        if run.id not in known:
+            try:
+                known[run.id] = estimate_cost(run.config(), settings, measure=False)["seconds"]
+            except (LabError, ValueError, TypeError, KeyError, OSError):
+                known[run.id] = None
+        return known[run.id]
+
+    return seconds
+
+
+def queue_plan(statuses: list[tuple[Run, Status]], settings: Settings) -> QueuePlan:
+    """The queue's plan with this machine's workers and the estimates of earlier runs' speeds."""
+    return plan_queue(statuses, settings.max_running, estimated_seconds(settings))
