@@ -25,7 +25,7 @@ from lab.errors import LabError
 from lab.runs.status import QUEUED, RUNNING, Status
 from lab.runs.store import Run
 from lab.settings import Settings
-from lab.training.cost import estimate_cost
+from lab.training.cost import estimate_cost, time_in_words
 
 Estimate = Callable[[Run], "float | None"]  # a run's seconds from start to end, None when unknown
 
@@ -92,7 +92,8 @@ def plan_queue(statuses: list[tuple[Run, Status]], slots: int, estimate: Estimat
     places = []
     for position, (run, status) in enumerate(queue_order(statuses), start=1):
         if not startable(status):
-            places.append(Place(run.id, position, None, status.held or "room on the Ray cluster"))
+            waits_for = f"its study's features ({status.held})" if status.held else "room on the Ray cluster"
+            places.append(Place(run.id, position, None, waits_for))
             continue
         start = heapq.heappop(free)
         seconds = estimate(run)
@@ -133,3 +134,23 @@ def estimated_seconds(settings: Settings) -> Estimate:
 def queue_plan(statuses: list[tuple[Run, Status]], settings: Settings) -> QueuePlan:
     """The queue's plan with this machine's workers and the estimates of earlier runs' speeds."""
     return plan_queue(statuses, settings.max_running, estimated_seconds(settings))
+
+
+def place_text(place: Place) -> str:
+    """A waiting run's place in words: "3rd in line, starts in about 40 minutes"."""
+    where = "next in line" if place.position == 1 else f"{_ordinal(place.position)} in line"
+    if place.waits_for is not None:
+        return f"{where}, waiting for {place.waits_for}"
+    return f"{where}, {start_text(place.wait)}"
+
+
+def start_text(wait: float | None) -> str:
+    """When a waiting run starts, in words: "starts in about 40 minutes", "starts now"."""
+    if wait is None:
+        return "start time not known yet (a run ahead has no time estimate on this machine)"
+    return "starts now" if wait < 10 else f"starts in {time_in_words(wait)}"
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

@@ -20,7 +20,7 @@ MEANINGS = {
     QUEUED: "waiting in line for a worker; `lab runs` says its place and when it should start",
     RUNNING: "training in a worker process",
     FINISHED: "trained every epoch (or stopped early by early stopping)",
-    STOPPED: "stopped on request; the history and best checkpoint are kept",
+    STOPPED: "stopped on request (a cancelled run never started); the history and best checkpoint are kept",
     FAILED: "ended with an error, or its worker died; the partial history is kept",
     UNKNOWN: "its status.json is missing or damaged",
 }
