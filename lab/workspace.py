@@ -22,10 +22,12 @@ from lab.data.records import IMAGE_SUFFIXES
 from lab.errors import LabError
 from lab.paths import within
 from lab.replays.plan import list_replays, load_replay, short_name
+from lab.runs.queue import QueuePlan
 from lab.runs.status import QUEUED, RUNNING, runs_in
 from lab.runs.store import RunStore
 from lab.runs.study import list_studies, load_study
 from lab.settings import Settings
+from lab.training.cost import time_in_words
 
 _SEARCH_DEPTH = 3  # root/split/class/image.jpg is the deepest layout the lab recognises
 _JUNK = {"__MACOSX"}
@@ -161,3 +163,24 @@ def _record(load: Callable[[str, Settings], Any], name: str, settings: Settings)
 
 def group_of(groups: list[QueueGroup], run_id: str) -> QueueGroup | None:
     return next((group for group in groups if run_id in group.run_ids), None)
+
+
+def moved_with(groups: list[QueueGroup], run_id: str) -> list[str]:
+    """The runs that move to the front with `run_id`: its whole group in its planned order (a replay's first row
+    computes the features its later rows read), or the run alone."""
+    group = group_of(groups, run_id)
+    return list(group.run_ids) if group else [run_id]
+
+
+def groups_ahead(plan: QueuePlan, groups: list[QueueGroup]) -> list[str]:
+    """The replays and studies with runs waiting in `plan`, each as "the five-model replay (4 runs waiting, done
+    in about 30 minutes)": what a run launched now waits behind."""
+    waiting = {place.run_id for place in plan.places}
+    ahead = []
+    for group in groups:
+        count = len(waiting.intersection(group.run_ids))
+        if count:
+            end = plan.group_end(group.run_ids)
+            done = f", done in {time_in_words(end)}" if end is not None else ", its time not known yet"
+            ahead.append(f"the {group.label} ({count} run{'s' * (count != 1)} waiting{done})")
+    return ahead

@@ -1,5 +1,5 @@
 """`python -m lab runs`: list the runs (newest first); stop, delete, rename, tag or untag one; cancel a waiting
-run or a whole replay or study (`--group NAME`), or run it next.
+run or a whole replay or study (`--group NAME`), or run it next (a replay's or study's run with its group).
 
 Listing first reconciles the queue, so a run whose worker died shows as failed and waiting runs
 start even when no page is open; each waiting run says its place in line and when it should start.
@@ -21,7 +21,7 @@ from lab.runs.status import MEANINGS, RUNNING, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import URI_VARIABLE, track, tracking_uri
 from lab.settings import Settings, load_settings
-from lab.workspace import queue_groups
+from lab.workspace import moved_with, queue_groups
 
 LABEL_EDITS = {"rename": labels.rename, "tag": labels.tag, "untag": labels.untag}
 QUEUE_ACTIONS = ("cancel", "next")  # on a waiting run, or every run of a group (`--group`)
@@ -90,8 +90,8 @@ def _queue_action(args: argparse.Namespace, settings: Settings, runs_dir: Path) 
     if bool(args.run_id) == bool(args.group):
         raise LabError(f"`runs {args.action}` takes a run ID or --group NAME (a replay's or study's record name).")
     run_ids = [args.run_id] if args.run_id else _group_runs(args.group, settings)
-    if args.action == "next":
-        moved = jobs.run_next(run_ids, runs_dir)
+    if args.action == "next":  # a replay's or study's run moves with its group, in the group's planned order
+        moved = jobs.run_next(moved_with(queue_groups(settings), args.run_id) if args.run_id else run_ids, runs_dir)
         print(json.dumps({"moved": moved}) if args.json else
               "\n".join(f"{run_id}: moved to the front of the queue" for run_id in moved) or "nothing was waiting")
         return 0

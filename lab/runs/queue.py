@@ -32,12 +32,14 @@ Estimate = Callable[[Run], "float | None"]  # a run's seconds from start to end,
 
 @dataclass(frozen=True)
 class Place:
-    """A waiting run's place: `position` 1 is next; `wait` the seconds until it should start (None: unknown);
-    `waits_for` what it waits for besides a free worker (a feature task, the cluster), or None."""
+    """A waiting run's place: `position` 1 is next; `wait` the seconds until it should start and `seconds` its
+    own estimate (None: unknown); `waits_for` what it waits for besides a free worker (a feature task, the
+    cluster), or None."""
 
     run_id: str
     position: int
     wait: float | None
+    seconds: float | None = None
     waits_for: str | None = None
 
     def expected_start(self, now: datetime) -> str | None:
@@ -49,18 +51,28 @@ class Place:
 
 @dataclass(frozen=True)
 class QueuePlan:
-    """Every waiting run's place, in line order, and when a run launched now would start (None: unknown)."""
+    """Every waiting run's place, in line order, how many run, and when a run launched now would start (None:
+    unknown)."""
 
     places: tuple[Place, ...]
     next_start: float | None
+    running: int = 0
 
     def place(self, run_id: str) -> Place | None:
         return next((place for place in self.places if place.run_id == run_id), None)
 
     @property
     def ahead(self) -> int:
-        """How many runs a run launched now would wait behind."""
-        return len(self.places)
+        """How many runs a run launched now would wait behind: those running and those waiting."""
+        return self.running + len(self.places)
+
+    def group_end(self, run_ids: Iterable[str]) -> float | None:
+        """When the last waiting run of a group (a replay, a study) should end, in seconds from now; None when
+        it cannot be estimated or none of them waits."""
+        ends = [(place.wait, place.seconds) for place in self.places if place.run_id in set(run_ids)]
+        if not ends or any(wait is None or seconds is None for wait, seconds in ends):
+            return None
+        return max(wait + seconds for wait, seconds in ends)
 
 
 def startable(status: Status) -> bool:
@@ -93,14 +105,15 @@ def plan_queue(statuses: list[tuple[Run, Status]], slots: int, estimate: Estimat
     for position, (run, status) in enumerate(queue_order(statuses), start=1):
         if not startable(status):
             waits_for = f"its study's features ({status.held})" if status.held else "room on the Ray cluster"
-            places.append(Place(run.id, position, None, waits_for))
+            places.append(Place(run.id, position, None, estimate(run), waits_for))
             continue
         start = heapq.heappop(free)
         seconds = estimate(run)
         heapq.heappush(free, math.inf if seconds is None else start + seconds)
-        places.append(Place(run.id, position, None if math.isinf(start) else start))
+        places.append(Place(run.id, position, None if math.isinf(start) else start, seconds))
     first_free = free[0] if free else math.inf
-    return QueuePlan(tuple(places), None if math.isinf(first_free) else first_free)
+    running = sum(status.state == RUNNING for _, status in statuses)
+    return QueuePlan(tuple(places), None if math.isinf(first_free) else first_free, running)
 
 
 def _remaining(status: Status, seconds: float | None, now: datetime) -> float | None:
@@ -142,6 +155,16 @@ def place_text(place: Place) -> str:
     if place.waits_for is not None:
         return f"{where}, waiting for {place.waits_for}"
     return f"{where}, {start_text(place.wait)}"
+
+
+def launch_text(plan: QueuePlan) -> str:
+    """When a run launched now would start, in words: "starting in about 40 minutes (7 runs ahead)"."""
+    if plan.next_start is not None and plan.next_start < 10:
+        return "starting now"  # a worker is free, or about to be
+    ahead = f"{plan.ahead} run{'s' * (plan.ahead != 1)} ahead"
+    if plan.next_start is None:
+        return f"start time not known yet ({ahead}, one without a time estimate on this machine)"
+    return f"starting in {time_in_words(plan.next_start)} ({ahead})"
 
 
 def start_text(wait: float | None) -> str:
