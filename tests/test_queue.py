@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,27 +13,17 @@ from pathlib import Path
 import pytest
 
 from lab.runs import jobs
-from lab.runs.queue import estimated_seconds, place_text, plan_queue, queue_order, queue_plan
+from lab.runs.queue import estimated_seconds, launch_text, place_text, plan_queue, queue_order, queue_plan
 from lab.runs.status import QUEUED, RUNNING, STOPPED, now_iso
 from lab.runs.store import Run, RunStore
 from lab.runs.study import Study, save_study
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
+from lab.training.cost import time_in_words
+from tests import test_jobs
 from tests.test_jobs import wait_for
 
-
-@pytest.fixture
-def runs_dir(workspace: Path) -> Path:
-    return load_settings().runs_dir
-
-
-@pytest.fixture
-def sleeper() -> Iterator[subprocess.Popen]:
-    """A live process that holds the queue as the worker of a run marked running."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    yield process
-    process.kill()
-    process.wait()
+runs_dir, sleeper = test_jobs.runs_dir, test_jobs.sleeper  # the fixtures: the workspace's runs, a live process
 
 
 @pytest.fixture
@@ -117,7 +105,9 @@ def test_each_waiting_run_starts_when_the_runs_ahead_of_it_end(
     assert [(place.run_id, place.position) for place in plan.places] == [(first.id, 1), (second.id, 2)]
     assert plan.place(first.id).wait == pytest.approx(seconds * 3 / 4)  # what the running run has left
     assert plan.place(second.id).wait == pytest.approx(seconds * 7 / 4)
-    assert plan.next_start == pytest.approx(seconds * 11 / 4) and plan.ahead == 2
+    assert plan.next_start == pytest.approx(seconds * 11 / 4) and plan.ahead == 3  # one running, two waiting
+    assert plan.group_end([first.id, second.id]) == pytest.approx(seconds * 11 / 4)
+    assert launch_text(plan) == f"starting in {time_in_words(plan.next_start)} (3 runs ahead)"
     assert plan.place(second.id).expected_start(now) == (now + timedelta(seconds=round(seconds * 7 / 4))).isoformat(
         timespec="seconds")
 
