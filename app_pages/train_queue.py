@@ -1,5 +1,6 @@
 """The Train page's queue: a waiting run's place and expected start with "Run it next" and "Cancel" (its whole
-replay or study too), and, before Launch, when a new run would start and what it would wait behind.
+replay or study too), and, before Launch, when a new run would start and what it would wait behind; the
+Tutorials page shows a replay's runs in the queue with the same "Cancel the whole" button.
 
 Not a page. A thin view over `lab.runs.queue` (the line, places, expected starts, in words), `lab.runs.jobs`
 (run next, cancel) and `lab.workspace` (the replays and studies that queue as groups). A run's estimate is kept
@@ -63,6 +64,16 @@ def cancel_group(container: DeltaGenerator, group: QueueGroup, settings: Setting
                      icon=":material/playlist_remove:", on_click=jobs.cancel,
                      args=(list(group.run_ids), settings.runs_dir),
                      help=f"Its {len(group.run_ids)} runs: those waiting never start, a running one stops.")
+
+
+def group_in_queue(group: QueueGroup | None, settings: Settings) -> None:
+    """A replay's or study's runs still waiting (how many, when they should be done) and a button that cancels
+    them all; nothing once none of them waits."""
+    ahead = groups_ahead(current_plan(settings), [group]) if group else []
+    if ahead:
+        waiting, cancel = st.columns([3, 1], vertical_alignment="center")
+        waiting.caption(f"In the queue: {as_text(ahead[0])}")
+        cancel_group(cancel, group, settings)
 
 
 def launch_wait(settings: Settings) -> str:
