@@ -155,7 +155,10 @@ def test_the_cli_gives_places_moves_and_cancels_runs_and_groups(
     starts = [datetime.fromisoformat(rows[run.id]["expected_start"]) for run in (alone, first, second)]
     assert starts == sorted(starts) and starts[0] < starts[2]
     assert rows[busy.id]["position"] is None and rows[busy.id]["expected_start"] is None
-    assert "queued: 2nd in line, starts in" in lab_cli("runs").stdout
+    assert [rows[run.id]["group"] for run in (alone, first, second)] == [None, "study-lesson", "study-lesson"]
+    text = lab_cli("runs").stdout
+    assert "queued: next in line, starts " in text
+    assert "queued: 2nd in line, starts in" in text and "dataset-size study study-lesson (--group study-lesson)" in text
 
     moved = lab_cli("runs", "next", "--group", "study-lesson", "--json")
     assert json.loads(moved.stdout) == {"moved": [first.id, second.id]}

@@ -21,7 +21,7 @@ from lab.runs.status import MEANINGS, RUNNING, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import URI_VARIABLE, track, tracking_uri
 from lab.settings import Settings, load_settings
-from lab.workspace import moved_with, queue_groups
+from lab.workspace import QueueGroup, group_of, moved_with, queue_groups
 
 LABEL_EDITS = {"rename": labels.rename, "tag": labels.tag, "untag": labels.untag}
 QUEUE_ACTIONS = ("cancel", "next")  # on a waiting run, or every run of a group (`--group`)
@@ -68,13 +68,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     jobs.reconcile(runs_dir, settings)
     statuses = RunStore(runs_dir).statuses()
-    plan, now = queue_plan(statuses, settings), datetime.now().astimezone()
+    plan, now, groups = queue_plan(statuses, settings), datetime.now().astimezone(), queue_groups(settings)
     if args.json:
-        print(json.dumps([{**run.summary(), **_place(plan, run.id, now)} for run, _ in statuses], default=str))
+        print(json.dumps([{**run.summary(), **_place(plan, run.id, now), "group": _group_name(groups, run.id)}
+                          for run, _ in statuses], default=str))
     else:
         for listed, _ in statuses:
-            print(_line(listed, plan))
+            print(_line(listed, plan, group_of(groups, listed.id)))
     return 0
+
+
+def _group_name(groups: list[QueueGroup], run_id: str) -> str | None:
+    """The replay or study a run belongs to, by the name `--group` takes; None for a run of its own."""
+    group = group_of(groups, run_id)
+    return group.name if group else None
 
 
 def _place(plan: QueuePlan, run_id: str, now: datetime) -> dict[str, int | str | None]:
@@ -136,9 +143,9 @@ def _edit_labels(args: argparse.Namespace, runs_dir: Path) -> int:
     return 0
 
 
-def _line(listed: Run, plan: QueuePlan) -> str:
+def _line(listed: Run, plan: QueuePlan, group: QueueGroup | None) -> str:
     """A run as one line (and, while it is queued or training, a second one saying where it is: a waiting run's
-    place in line and when it should start)."""
+    place in line and when it should start, and the replay or study it belongs to)."""
     summary, status = listed.summary(), listed.status()
     accuracy = summary["best_val_accuracy"]
     shown = f"{accuracy:.4f}" if isinstance(accuracy, (int, float)) else "-"
@@ -148,4 +155,5 @@ def _line(listed: Run, plan: QueuePlan) -> str:
     line = f"{summary['id']}  {shown_state(status):<8}  {shown:>6}  {summary['config']}{named}{tags}{damaged}"
     place = plan.place(listed.id)
     where = f"queued: {place_text(place)}" if place else status_text(status)
+    where += f" · {group.label} (--group {group.name})" if group else ""
     return f"{line}\n    {where}" if status.active or status.state == UNKNOWN else line
