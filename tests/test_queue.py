@@ -174,3 +174,15 @@ def test_the_cli_gives_places_moves_and_cancels_runs_and_groups(
     assert running.returncode != 0 and "runs stop" in running.stderr and busy.status().state == RUNNING
     unknown = lab_cli("runs", "cancel", "--group", "no-such-study")
     assert unknown.returncode != 0 and "study-lesson" in unknown.stderr
+
+
+def test_a_start_time_edited_by_hand_leaves_the_running_runs_eta(
+    runs_dir: Path, busy: Run, tiny_config: TrainConfig, tiny_run: Path
+) -> None:
+    shutil.copytree(tiny_run, runs_dir / tiny_run.name)
+    (waiting,) = queued(runs_dir, tiny_config, 1)
+    busy.update(started="yesterday", progress={"eta_seconds": 600})
+
+    plan = queue_plan(RunStore(runs_dir).statuses(), load_settings())
+
+    assert plan.place(waiting.id).wait == pytest.approx(600)

@@ -8,7 +8,9 @@ of a group (a replay, a study) moved together share one time, so they keep their
 The expected start is a simulation of `settings.max_running` workers: each is free when its running run ends
 (the larger of what its estimate leaves after the time it has run, and its current phase's ETA), then takes
 the next run in line for that run's estimate (`lab.training.cost.estimate_cost`, from earlier runs' speeds).
-A run whose time cannot be estimated makes the starts after it unknown (None), never a guess. Held runs (a
+A run whose time cannot be estimated makes the starts after it unknown (None), never a guess. A Ray cluster
+starts as many runs as it has room for, which this machine cannot know: there the plan still assumes
+`max_running` workers, so its expected starts are an upper bound. Held runs (a
 study's runs on a Ray cluster, waiting for their feature task) and runs handed to the cluster wait outside
 the local line: they are placed after it, with no expected start.
 """
@@ -122,7 +124,10 @@ def _remaining(status: Status, seconds: float | None, now: datetime) -> float | 
     eta = (status.progress or {}).get("eta_seconds")
     left = None
     if seconds is not None and status.started:
-        left = seconds - (now - datetime.fromisoformat(status.started)).total_seconds()
+        try:
+            left = seconds - (now - datetime.fromisoformat(status.started)).total_seconds()
+        except ValueError:  # a start time edited by hand: its ETA alone, if any
+            left = None
     known = [value for value in (left, eta) if isinstance(value, (int, float))]
     return max(0.0, *known) if known else None
 
