@@ -20,6 +20,7 @@ from lab.runs.study import Study, save_study
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
 from lab.training.cost import time_in_words
+from lab.workspace import moved_with, queue_groups
 from tests import test_jobs
 from tests.test_jobs import wait_for
 
@@ -186,3 +187,15 @@ def test_a_start_time_edited_by_hand_leaves_the_running_runs_eta(
     plan = queue_plan(RunStore(runs_dir).statuses(), load_settings())
 
     assert plan.place(waiting.id).wait == pytest.approx(600)
+
+
+def test_a_run_of_a_study_moves_with_its_whole_study_in_its_order(runs_dir: Path, tiny_config: TrainConfig) -> None:
+    alone, first, second = queued(runs_dir, tiny_config, 3)
+    settings = load_settings()
+    save_study(Study("study-lesson", tiny_config, (40, 20), runs=({"size": 40, "repeat": 0, "run_id": first.id},
+                                                                  {"size": 20, "repeat": 0, "run_id": second.id})),
+               settings)
+    groups = queue_groups(settings)
+    assert [(group.name, group.label) for group in groups] == [("study-lesson", "dataset-size study study-lesson")]
+    assert moved_with(groups, second.id) == [first.id, second.id]
+    assert moved_with(groups, alone.id) == [alone.id]
