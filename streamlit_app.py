@@ -17,12 +17,14 @@ import streamlit as st
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from app_pages.script_cleanup import keep_keras_state
+from app_pages.train_queue import current_plan
 from lab.leftovers import clean_leftovers
 from lab.replays.catalog import REPLAYS
 from lab.replays.plan import run_names
 from lab.runs.describe import NOT_RESPONDING, shown_state
 from lab.runs.jobs import reconcile
-from lab.runs.status import QUEUED, RUNNING, UNKNOWN
+from lab.runs.queue import start_text
+from lab.runs.status import RUNNING, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
 from lab.workspace import describe_device, summarize_workspace
@@ -210,7 +212,8 @@ def compute_summary(settings: Settings) -> str:
 
 
 def job_status() -> None:
-    """The compute device, and which training jobs are running or waiting; re-drawn every few seconds.
+    """The compute device, and which training jobs are running or waiting (in line order, with when the first
+    should start); re-drawn every few seconds.
 
     Finding the devices imports TensorFlow (seconds, once per server, in a background thread): until then the
     first line says so, and the next poll after they are found names them, on whatever page is open.
@@ -225,11 +228,12 @@ def job_status() -> None:
     names = run_names(settings)  # a replay's rows by what they are ("Basic CNN · five-model replay"), not by id
     running = [f"{names.get(run.id, run.id)} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING
                else names.get(run.id, run.id) for run, status in statuses if status.state == RUNNING]
-    queued = [names.get(run.id, run.id) for run, status in statuses if status.state == QUEUED]
+    line = current_plan(settings).places  # the waiting runs in the order they will start
     st.markdown(compute_summary(settings))
     st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
-    if queued:
-        st.caption(f"{len(queued)} waiting: {', '.join(queued)}")
+    if line:
+        first = f" · the first {start_text(line[0].wait)}" if line[0].wait is not None else ""
+        st.caption(f"{len(line)} waiting, in line: {', '.join(names.get(p.run_id, p.run_id) for p in line)}{first}")
 
 
 clean_leftovers_once()

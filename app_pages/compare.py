@@ -20,6 +20,7 @@ import streamlit as st
 
 from app_pages.charts import curves, study_figure
 from app_pages.evaluation_views import MCNEMAR_HELP, evaluation_section
+from app_pages.session_keys import COMPARE_SELECTED
 from lab.access import TRAINING_OFF, shown_config, shown_path
 from lab.errors import LabError
 from lab.replays.report import study_report
@@ -33,7 +34,7 @@ from lab.settings import Settings, load_settings
 from lab.training.presets import STUDY_PRESETS
 from lab.training.references import study_reference
 
-TABLE_KEY, SELECTED_KEY = "compare_table", "compare_selected"
+TABLE_KEY, SELECTED_KEY = "compare_table", COMPARE_SELECTED
 MANAGED_KEY, CONFIRM_KEY = "compare_run", "compare_confirm"
 STUDY_PRESET = "dataset-size-study"  # the Keras tutorial's question, answered on this machine
 COLUMNS = {

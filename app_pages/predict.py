@@ -28,6 +28,7 @@ from app_pages.answers import (
 )
 from app_pages.charts import probability_bars
 from app_pages.demo import demo_view
+from app_pages.session_keys import PREDICT_RUN
 from app_pages.uploads import one_small_enough, small_enough, upload_mb
 from lab.access import shown_path
 from lab.errors import LabError
@@ -39,7 +40,7 @@ from lab.run_files import RunFiles
 from lab.settings import Settings, load_settings
 from lab.workspace import dataset_folders
 
-RUN_KEY, THRESHOLD_KEY, SOURCE_KEY = "predict_run", "predict_threshold", "predict_source"
+THRESHOLD_KEY, SOURCE_KEY = "predict_threshold", "predict_source"
 BATCH_KEY = "predict_batch_results"  # (run id, what was predicted, results): kept until the next batch
 SOURCES = ("Upload photos", "Photos from a dataset", "The run's top losses")
 EXPORTS = {"Keras (.keras)": ("keras", None), "SavedModel (zipped)": ("savedmodel", None),
@@ -72,10 +73,10 @@ def page() -> None:
 
 
 def choose_run(runs: dict[str, str], settings: Settings) -> Path:
-    if st.session_state.get(RUN_KEY) not in runs:
-        st.session_state[RUN_KEY] = next(iter(runs))
+    if st.session_state.get(PREDICT_RUN) not in runs:
+        st.session_state[PREDICT_RUN] = next(iter(runs))
     pick, demo = st.columns([4, 1], vertical_alignment="bottom")
-    run_id = pick.selectbox("Run", list(runs), key=RUN_KEY, format_func=runs.get,
+    run_id = pick.selectbox("Run", list(runs), key=PREDICT_RUN, format_func=runs.get,
                             help="Finished runs; the best by test accuracy, then validation accuracy, comes first.")
     if demo.button("Open the demo view", icon=":material/slideshow:", key="predict_demo",
                    help="A big, simple view for an audience. Its link (?demo=1) can be shared."):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.replay_views import sentences, show_table
+from app_pages.train_queue import group_in_queue
 from lab.access import TRAINING_OFF
 from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Replay
@@ -20,7 +21,7 @@ from lab.replays.table import replay_table
 from lab.runs.status import ACTIVE_STATES
 from lab.runs.store import RunStore
 from lab.settings import Settings, load_settings
-from lab.workspace import dataset_names
+from lab.workspace import dataset_names, queue_groups
 
 VARIANT_LABELS = {"quick": "Quick (about half an hour here)", "published": "As published"}
 MAX_REPEATS = 5  # each repeat trains every row again: five already means a day for the published variants
@@ -93,9 +94,11 @@ def replays_section(settings: Settings) -> None:
         st.info("No replay yet: start one above. Its table fills in here as its runs finish.")
         return
     st.subheader("Your replays")
+    groups = {group.name: group for group in queue_groups(settings)}
     for index, name in enumerate(names):
         planned = load_replay(name, settings)
         with st.expander(replay_heading(planned), expanded=index == 0):
+            group_in_queue(None if settings.demo else groups.get(name), settings)  # a demo cancels nothing
             show_table(replay_table(planned, settings.runs_dir))
 
 

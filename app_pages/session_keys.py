@@ -4,3 +4,5 @@ Keys a single page keeps to itself stay in that page.
 """
 
 DATASET_PATH = "dataset_path"  # the dataset folder the Dataset page scanned last; Augment and Train follow it
+PREDICT_RUN = "predict_run"  # the run Predict answers with; the Train page's "Try it on photos" chooses it
+COMPARE_SELECTED = "compare_selected"  # the runs Compare compares; the Train page's "Compare" ticks its run

@@ -4,7 +4,8 @@ A thin view over `app_pages.train_form` (the form: every `TrainConfig` field as 
 `lab.training.form` (which preset the form holds, the form before anyone touches it),
 `lab.training.cost` (what a run or a preset costs), `lab.training.preflight` (`problems` disables Launch and
 says, next to the field and by its label, what to change; `preflight` is the last guard at launch),
-`lab.runs.jobs` (launch) and `app_pages.train_runs` (the live view of the runs).
+`lab.runs.jobs` (launch), `app_pages.train_queue` (when a new run would start, and what it waits behind) and
+`app_pages.train_runs` (the live view of the runs).
 For newcomers: one line of what training does, the experiments as described choices, the essential
 fields, the rest under "Advanced". Runs train in worker processes, never in this server.
 A path typed into Data or Weights passes `lab.access`'s allow-lists before anything reads it; in demo
@@ -20,6 +21,7 @@ import streamlit as st
 
 from app_pages.session_keys import DATASET_PATH
 from app_pages.train_form import config_form, fill_form, form_config, key, saved_at
+from app_pages.train_queue import launch_wait
 from app_pages.train_runs import RUN_KEY, runs_section
 from lab.access import TRAINING_OFF, browser_config, refusals
 from lab.errors import LabError
@@ -157,7 +159,8 @@ def cost_of(config_json: str, measure: bool, _settings: Settings) -> dict[str, A
 
 
 def show_cost(config: TrainConfig, settings: Settings) -> None:
-    """How long the run takes on this machine, in words, first; its parts and its work in FLOPs as a detail."""
+    """How long the run takes on this machine and when it would start (the queue's wait, with a warning about a
+    replay or study ahead), in words, first; its parts and its work in FLOPs as a detail."""
     config_json = json.dumps(config.to_dict(), sort_keys=True)
     try:
         cost = cost_of(config_json, False, settings)
@@ -167,11 +170,12 @@ def show_cost(config: TrainConfig, settings: Settings) -> None:
     except LabError as error:
         st.warning(f"No estimate: {error}")
         return
+    start = launch_wait(settings)
     if cost["seconds"] is None:
-        st.markdown("**Time:** not known yet on this machine. It is learned from a first run with this backbone "
-                    "and image size, or from a measurement.")
+        st.markdown(f"**Time:** not known yet on this machine, {start}. It is learned from a first run with this "
+                    "backbone and image size, or from a measurement.")
     else:
-        st.markdown(f"**{time_in_words(cost['seconds']).capitalize()} on this machine** "
+        st.markdown(f"**{time_in_words(cost['seconds']).capitalize()} of training on this machine, {start}** "
                     f"(from {cost['rate_source']})")
     st.caption(details_text(cost))
 

@@ -1,26 +1,32 @@
 """The Train page's live view of the runs: the queue reconciled, the chosen run's state, figures, curves and log.
 
 Not a page. A thin view over `lab.runs` (`jobs` to reconcile and stop, `describe` for the words, `store` to
-read and delete). It polls the run folders with `st.fragment(run_every=...)`, so a reload, a second browser
-or an app restart re-attaches to what is running. Session state holds one run id.
+read and delete) and `app_pages.train_queue` (a waiting run's card). It polls the run folders with
+`st.fragment(run_every=...)`, so a reload, a second browser or an app restart re-attaches to what is running.
+Session state holds one run id: the run the person chose, which no run starting or ending changes. A finished
+run's card leads on to Predict and Compare with that run chosen there.
 """
 
 from __future__ import annotations
 
 import functools
+import zlib
 from pathlib import Path
 
 import streamlit as st
 
 from app_pages.charts import curves
+from app_pages.session_keys import COMPARE_SELECTED, PREDICT_RUN
+from app_pages.train_queue import waiting_card
 from lab.runs import jobs
-from lab.runs.describe import meanings_text, readable_log, status_fraction, status_text
-from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, STOPPED, Status, runs_in
+from lab.runs.describe import meanings_text, readable_log, state_word, status_fraction, status_text
+from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, QUEUED, STOPPED, Status, runs_in
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings
 from lab.training.cost import duration_text
 
-RUN_KEY = "train_run_id"
+RUN_KEY = "train_run_id"  # the run the person chose (not a widget's key: see `run_picker`)
+PREDICT_PAGE, COMPARE_PAGE = "app_pages/predict.py", "app_pages/compare.py"
 ACTIVE_POLL, IDLE_POLL = 1.0, 5.0  # seconds between refreshes of the live view
 # How an ended run's state is shown: finished in green, stopped in amber, failed in red.
 ENDED = {FINISHED: (st.success, ":material/check_circle:"), STOPPED: (st.warning, ":material/pause_circle:"),
@@ -37,26 +43,44 @@ def runs_section(settings: Settings) -> None:
 def watch(settings: Settings, was_active: bool) -> None:
     """The live part of the page: queue, runs, and the selected run, re-read from disk on every poll."""
     jobs.reconcile(settings.runs_dir, settings)
-    runs = {run.id: run for run in RunStore(settings.runs_dir).list()}
-    states = {run_id: run.status().state for run_id, run in runs.items()}
-    active = runs_in(states, *ACTIVE_STATES)
+    statuses = RunStore(settings.runs_dir).statuses()
+    runs = {run.id: run for run, _ in statuses}
+    active = runs_in({run.id: status.state for run, status in statuses}, *ACTIVE_STATES)
     if bool(active) != was_active:
         st.rerun()  # poll faster (or slower) from now on
     if not runs:
         st.info("No runs yet: configure one above and press Launch.")
         return
-    if st.session_state.get(RUN_KEY) not in runs:
+    if st.session_state.get(RUN_KEY) not in runs:  # nothing chosen yet, or the chosen run was deleted
         st.session_state[RUN_KEY] = active[-1] if active else next(iter(runs))
-    chosen = st.selectbox("Run", list(runs), key=RUN_KEY, persist_state="session",
-                          format_func=lambda run_id: f"{run_id} · {states[run_id]}")
-    show_run(runs[chosen], settings.runs_dir)
+    show_run(runs[run_picker(statuses)], settings)
     with st.expander(f"All runs ({len(runs)})"):
         runs_table(list(runs.values()))
 
 
-def show_run(run: Run, runs_dir: Path) -> None:
-    status = run.status()
-    show_state(run, status, runs_dir)
+def run_picker(statuses: list[tuple[Run, Status]]) -> str:
+    """The run chosen, in a picker whose labels say each run's state. The choice is kept in `RUN_KEY`, and the
+    widget is made anew on it whenever a label changes: a selectbox whose selected label changes under the
+    browser resets itself to its first option (the newest run, often the next in line), which is how a
+    finished run's card used to give way to someone else's run and its Stop button."""
+    labels = {run.id: f"{run.id} · {state_word(status, stopping=run.stop_requested())}" for run, status in statuses}
+    picker = f"{RUN_KEY}_picker_{zlib.crc32(repr(labels).encode())}"
+    options = list(labels)
+    st.selectbox("Run", options, index=options.index(st.session_state[RUN_KEY]), key=picker,
+                 format_func=labels.get, on_change=choose_run, args=(picker,))
+    return st.session_state[RUN_KEY]
+
+
+def choose_run(picker: str) -> None:
+    st.session_state[RUN_KEY] = st.session_state[picker]
+
+
+def show_run(run: Run, settings: Settings) -> None:
+    status, runs_dir = run.status(), settings.runs_dir
+    if status.state == QUEUED:
+        waiting_card(run, settings)
+    else:
+        show_state(run, status, runs_dir)
     metrics = run.metrics()
     if metrics.get("best_val_accuracy") is not None:
         accuracy, test, epochs, images, seconds = st.columns(5)
@@ -69,7 +93,7 @@ def show_run(run: Run, runs_dir: Path) -> None:
         images.metric("Training images", f"{metrics.get('train_images', 0):,}")
         seconds.metric("Time", duration_text(metrics.get("seconds") or 0))
     if status.state in (FINISHED, STOPPED) and run.files.model.exists():
-        next_steps(run)
+        next_steps(run, status)
     if not status.active:
         st.button("Delete this run", key=f"delete_{run.id}", icon=":material/delete:", on_click=delete_run,
                   args=(run.id, runs_dir), help="Removes the run folder: model, checkpoints, history and log.")
@@ -99,11 +123,20 @@ def show_state(run: Run, status: Status, runs_dir: Path) -> None:
                   help="Stops after the current batch; the history and the best checkpoint are kept.")
 
 
-def next_steps(run: Run) -> None:
-    """What a person can do with a trained model: compare it, and take it away."""
-    compare, download = st.columns(2)
-    compare.markdown("**Next:** [compare it with your other runs](/compare), its test photos and its mistakes "
-                     "included.")
+def next_steps(run: Run, status: Status) -> None:
+    """What a person can do with a trained model: try it on photos (a finished one: Predict offers those),
+    compare it, and take it away. Each page opens with this run chosen."""
+    photos, compare, download = st.columns(3)
+    if status.state == FINISHED and photos.button("Try it on photos", key=f"predict_{run.id}", type="primary",
+                                                  icon=":material/photo_camera:", width="stretch",
+                                                  help="Opens Predict with this run chosen"):
+        st.session_state[PREDICT_RUN] = run.id
+        st.switch_page(PREDICT_PAGE)
+    if compare.button("Compare", key=f"compare_{run.id}", icon=":material/compare_arrows:", width="stretch",
+                      help="Opens Compare with this run ticked: its curves, test photos and mistakes, beside "
+                           "your other runs"):
+        st.session_state[COMPARE_SELECTED] = [run.id]
+        st.switch_page(COMPARE_PAGE)
     download.download_button("Download the model (.keras)", data=functools.partial(run.files.model.read_bytes),
                              file_name=f"{run.id}.keras", mime="application/octet-stream",
                              icon=":material/download:", key=f"download_{run.id}",

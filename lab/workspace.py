@@ -4,22 +4,30 @@ The home page shows it on every rerun, so it only lists folders and reads small 
 files; it never decodes an image, loads a manifest or imports TensorFlow. It also lists the
 folders a user may pick as a dataset: those under the configured data folders (`lab.access` checks
 what a browser types against them). The runs' states come
-from the run store (`lab.runs.store.RunStore.states`), which reads one small file per run.
+from the run store (`lab.runs.store.RunStore.states`), which reads one small file per run. `queue_groups` names
+the groups of runs that wait together (a replay's rows, a study's sizes), from their saved records, so a queue
+can show, move and cancel a group as one.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab.data import list_manifests
 from lab.data.records import IMAGE_SUFFIXES
+from lab.errors import LabError
 from lab.paths import within
+from lab.replays.plan import list_replays, load_replay, short_name
+from lab.runs.queue import QueuePlan
 from lab.runs.status import QUEUED, RUNNING, runs_in
 from lab.runs.store import RunStore
+from lab.runs.study import list_studies, load_study
 from lab.settings import Settings
+from lab.training.cost import time_in_words
 
 _SEARCH_DEPTH = 3  # root/split/class/image.jpg is the deepest layout the lab recognises
 _JUNK = {"__MACOSX"}
@@ -123,3 +131,56 @@ def _holds_images(folder: Path, depth: int) -> bool:
         for entry in entries
         if entry.is_dir() and not entry.name.startswith(".") and entry.name not in _JUNK
     )
+
+
+@dataclass(frozen=True)
+class QueueGroup:
+    """Runs launched together: `name` is its record's name (what `lab runs cancel --group` takes), `label` what
+    a person reads ("five-model replay", "dataset-size study ..."), `run_ids` its runs in their planned order."""
+
+    name: str
+    label: str
+    run_ids: tuple[str, ...]
+
+
+def queue_groups(settings: Settings) -> list[QueueGroup]:
+    """Every replay's and study's runs as a group, newest first (a record that cannot be read is left out)."""
+    replays = [(name, _record(load_replay, name, settings)) for name in list_replays(settings)]
+    studies = [(name, _record(load_study, name, settings)) for name in list_studies(settings)]
+    return ([QueueGroup(name, short_name(planned), tuple(row["run_id"] for row in planned.rows if row.get("run_id")))
+             for name, planned in replays if planned is not None]
+            + [QueueGroup(name, f"dataset-size study {name}", tuple(run["run_id"] for run in study.runs))
+               for name, study in studies if study is not None])
+
+
+def _record(load: Callable[[str, Settings], Any], name: str, settings: Settings) -> Any:
+    """A saved record, or None when it cannot be read (hand-edited, from an older lab): the queue carries on."""
+    try:
+        return load(name, settings)
+    except (LabError, KeyError, TypeError, ValueError):
+        return None
+
+
+def group_of(groups: list[QueueGroup], run_id: str) -> QueueGroup | None:
+    return next((group for group in groups if run_id in group.run_ids), None)
+
+
+def moved_with(groups: list[QueueGroup], run_id: str) -> list[str]:
+    """The runs that move to the front with `run_id`: its whole group in its planned order (a replay's first row
+    computes the features its later rows read), or the run alone."""
+    group = group_of(groups, run_id)
+    return list(group.run_ids) if group else [run_id]
+
+
+def groups_ahead(plan: QueuePlan, groups: list[QueueGroup]) -> list[str]:
+    """The replays and studies with runs waiting in `plan`, each as "the five-model replay (4 runs waiting, done
+    in about 30 minutes)": what a run launched now waits behind."""
+    waiting = {place.run_id for place in plan.places}
+    ahead = []
+    for group in groups:
+        count = len(waiting.intersection(group.run_ids))
+        if count:
+            end = plan.group_end(group.run_ids)
+            done = f", done in {time_in_words(end)}" if end is not None else ", its time not known yet"
+            ahead.append(f"the {group.label} ({count} run{'s' * (count != 1)} waiting{done})")
+    return ahead

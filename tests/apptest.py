@@ -20,3 +20,9 @@ def open_page(name: str, *, timeout: float = 120, run: bool = True) -> AppTest:
         app.run()
         assert not app.exception, app.exception
     return app
+
+
+def train_run_picker(app: AppTest):
+    """The Train page's run picker (its key changes with its labels, so it is found by its label)."""
+    [found] = [box for box in app.selectbox if box.label == "Run"]
+    return found

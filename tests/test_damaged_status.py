@@ -13,7 +13,7 @@ from lab.runs.status import FINISHED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
-from tests.apptest import open_page
+from tests.apptest import open_page, train_run_picker
 from tests.conftest import FILTERED, LabCli
 
 DAMAGE = {  # what a hand edit, a full disk or a crash of another tool leaves -> the reason shown
@@ -70,7 +70,7 @@ def test_the_home_page_names_each_damaged_run_and_counts_the_rest(runs: tuple[Ru
 def test_the_train_page_shows_a_damaged_run_and_lists_the_others(runs: tuple[Run, dict[str, Run]]) -> None:
     good, damaged = runs
     app = open_page("train")
-    chosen = app.selectbox(key="train_run_id")
+    chosen = train_run_picker(app)
     assert set(chosen.options) >= {f"{good.id} · {FINISHED}", f"{damaged['a list'].id} · {UNKNOWN}"}
     chosen.set_value(damaged["a list"].id).run()
     assert not app.exception

@@ -1,5 +1,6 @@
 """The Tutorials page in AppTest: both replays offered with their time and what stands in on this machine, and a
-finished replay's table (published beside measured), its curves and its findings paragraph."""
+finished replay's table (published beside measured), its curves and its findings paragraph; a replay in the
+queue cancelled as one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import shutil
 from pathlib import Path
 
 from lab.replays.catalog import KERAS
+from lab.runs.jobs import CANCELLED
+from lab.runs.status import QUEUED, STOPPED
+from lab.runs.store import RunStore
 from tests.apptest import open_page
 from tests.conftest import FinishedReplay
 
@@ -47,3 +51,20 @@ def test_a_finished_replay_shows_its_table_curves_and_findings(workspace: Path,
     assert not any(row["run_id"] in shown for row in keras_replay_tiny.planned.rows)
     assert len(app.get("plotly_chart")) == 1  # every row's learning curves, overlaid
     assert [b.proto.label for b in app.get("download_button")] == ["Download the report (HTML, opens offline)"]
+
+
+def test_a_replay_in_the_queue_is_cancelled_as_one(workspace: Path, keras_replay_tiny: FinishedReplay) -> None:
+    for folder in ("runs", "replays"):
+        shutil.copytree(keras_replay_tiny.workspace / folder, workspace / folder)
+    store = RunStore(workspace / "runs")
+    runs = [store.get(row["run_id"]) for row in keras_replay_tiny.planned.rows]
+    for run in runs:  # back in the queue, as just after "Start this replay" (this page starts no worker)
+        run.update(state=QUEUED, started=None, ended=None)
+    app = open_page("replay")
+    assert any(c.value.startswith("In the queue: the Keras replay \\(2 runs waiting") for c in app.caption), \
+        [c.value for c in app.caption]
+
+    next(b for b in app.button if b.label == "Cancel the whole Keras replay").click().run()
+
+    assert [(run.status().state, run.status().error) for run in runs] == [(STOPPED, CANCELLED)] * 2
+    assert not any(c.value.startswith("In the queue:") for c in app.caption)

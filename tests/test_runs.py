@@ -158,6 +158,7 @@ def test_a_status_with_every_field_set_round_trips(tmp_path: Path) -> None:
         progress={"type": "batch", "batch": 3, "batches": 7, "loss": 0.25},
         epoch={"type": "epoch", "epoch": 2, "epochs": 5, "logs": {"val_accuracy": 0.875}}, error="out of memory",
         heartbeat="2025-01-02T03:04:59.010+01:00", task="e7d31c8fcca9ce4af5ebe44502000000", held="features-study-1",
+        front="2025-01-02T03:04:08.011+01:00",
     )
     for field in fields(Status):  # a field added later must be set here too
         assert getattr(written, field.name) not in (None, field.default, MISSING), field.name
@@ -213,7 +214,8 @@ def test_a_status_in_words() -> None:
     running = queued.running_in(1, 1.0)
 
     assert status_fraction(queued) == 0.0
-    assert status_text(queued) == "queued: waiting for a worker; starts when the running training ends"
+    assert status_text(queued) == ("queued: waiting in line for a worker; `lab runs` says its place and when it "
+                                   "should start")
     assert (status_fraction(running), status_text(running)) == (0.0, "starting the worker...")
     phase = {"type": "phase", "phase": "features", "message": "computing features"}
     assert status_text(Status(**{**running.to_dict(), "phase": phase})) == "computing features"
@@ -315,7 +317,7 @@ def test_files_the_lab_writes_are_readable_by_others(tmp_path: Path) -> None:
 
 def test_every_state_is_explained_on_one_line() -> None:
     assert meanings_text() == "; ".join(f"{state}: {meaning}" for state, meaning in MEANINGS.items())
-    assert meanings_text().startswith(f"{QUEUED}: waiting for a worker") and f"{UNKNOWN}: " in meanings_text()
+    assert meanings_text().startswith(f"{QUEUED}: waiting in line for a worker") and f"{UNKNOWN}: " in meanings_text()
 
 
 ROWS = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,14 +15,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.data import build_manifest, scan
+from lab.runs import jobs
 from lab.runs.jobs import process_identity
 from lab.runs.store import Run, RunStore
+from lab.runs.study import Study, save_study
 from lab.settings import load_settings
 from lab.storage import write_json_atomic
 from lab.training.config import FIELDS, TrainConfig
 from lab.training.presets import PRESETS
 from tests.apptest import open_page as open_app
+from tests.apptest import train_run_picker
 from tests.conftest import FILTERED, FLAT_20K, MOBILENET_V2, SHARED, TINY_MOBILENET
+from tests.test_queue import queued
 
 
 def key(field: str) -> str:
@@ -280,7 +285,7 @@ def test_launch_starts_a_run_that_a_second_browser_sees_finish(page: AppTest) ->
     assert run.status().state == "finished", run.log_tail()
 
     second = open_app("train", timeout=60)
-    assert second.selectbox(key="train_run_id").value == run.id  # re-attached without being told
+    assert train_run_picker(second).value == run.id  # re-attached without being told
     assert any(m.label == "Best validation accuracy" for m in second.metric)
     assert any(box.value.startswith("finished") for box in second.success)
     assert "epoch 1/1" in second.code[0].value  # the log tail
@@ -291,7 +296,7 @@ def test_an_ended_run_can_be_deleted_from_the_page(page: AppTest) -> None:
     run = store.create(TrainConfig(data=str(FILTERED), backbone="mobilenet", weights="none", strategy="frozen"))
     run.update(state="stopped")
     page.run()
-    assert page.selectbox(key="train_run_id").value == run.id
+    assert train_run_picker(page).value == run.id
 
     next(b for b in page.button if b.label == "Delete this run").click().run()
 
@@ -346,7 +351,89 @@ def test_a_finished_run_says_what_next_in_percentages_with_a_readable_log(page: 
     shown = {metric.label: metric.value for metric in page.metric}
     assert shown["Best validation accuracy"] == "87.5%" and shown["Test accuracy"] == "90.0%"
     assert any(box.value.startswith("finished") for box in page.success)
-    assert any("(/compare)" in text.value for text in page.markdown)
+    assert {"Try it on photos", "Compare"} <= {button.label for button in page.button}
     assert [button.proto.label for button in page.get("download_button")] == ["Download the model (.keras)"]
     log = page.code[-1].value
     assert "epoch 1/1" in log and "cuda" not in log and "absl" not in log
+
+
+def test_the_picker_stays_on_a_finished_run_with_its_card_and_both_next_steps(
+    page: AppTest, tiny_config: TrainConfig, tiny_run: Path, worker_stand_in
+) -> None:
+    """Someone else's run running behind yours: yours ends, and the page stays on it, never on theirs."""
+    store = RunStore(load_settings().runs_dir)
+    mine = store.get(shutil.copytree(tiny_run, store.runs_dir / tiny_run.name).name)
+    mine.update(state="running")
+    mine.mark_running(*process_identity(worker_stand_in.pid))
+    theirs = a_run(tiny_config)
+    theirs.mark_running(*process_identity(worker_stand_in.pid))  # a newer run, first in the picker
+    page.session_state["train_run_id"] = mine.id
+    page.run()
+    assert train_run_picker(page).value == mine.id and train_run_picker(page).options[1] == f"{mine.id} · running"
+
+    mine.update(state="finished")  # its worker ended
+    page.run()
+
+    assert not page.exception
+    assert train_run_picker(page).value == mine.id
+    assert f"{mine.id} · finished" in train_run_picker(page).options
+    assert any(box.value.startswith("finished") for box in page.success)
+    assert not [b for b in page.button if b.label == "Stop training"], "no Stop button for someone else's run"
+    assert {"Try it on photos", "Compare"} <= {b.label for b in page.button}
+    next(b for b in page.button if b.label == "Try it on photos").click().run()
+    assert page.session_state["predict_run"] == mine.id
+
+
+def test_the_compare_button_ticks_the_run_on_compare(page: AppTest, tiny_run: Path) -> None:
+    store = RunStore(load_settings().runs_dir)
+    run = store.get(shutil.copytree(tiny_run, store.runs_dir / tiny_run.name).name)
+    page.run()
+    next(b for b in page.button if b.label == "Compare").click().run()
+    assert page.session_state["compare_selected"] == [run.id]
+
+
+def test_a_stopped_or_cancelled_run_is_not_labelled_running(page: AppTest, tiny_config: TrainConfig,
+                                                            worker_stand_in) -> None:
+    stopping = a_run(tiny_config)
+    stopping.mark_running(*process_identity(worker_stand_in.pid))
+    stopping.request_stop()
+    cancelled = a_run(tiny_config)
+    jobs.cancel([cancelled.id])
+    page.run()
+    assert set(train_run_picker(page).options) == {f"{stopping.id} · stopping",
+                                                   f"{cancelled.id} · cancelled (never started)"}
+
+
+def test_a_queued_run_says_its_place_and_can_be_run_next_or_cancelled(
+    page: AppTest, tiny_config: TrainConfig, tiny_run: Path, worker_stand_in
+) -> None:
+    store = RunStore(load_settings().runs_dir)
+    shutil.copytree(tiny_run, store.runs_dir / tiny_run.name)  # its speed makes the estimates possible
+    running = a_run(tiny_config)
+    running.mark_running(*process_identity(worker_stand_in.pid))
+    running.update(progress={"eta_seconds": 2400})  # its ETA: 40 minutes left
+    first, second = queued(store.runs_dir, tiny_config, 2)
+    page.session_state["train_run_id"] = second.id
+    page.run()
+    assert any(box.value.startswith("Queued: 2nd in line, starts in about 40 minutes") for box in page.info), \
+        [box.value for box in page.info]
+    assert "(3 runs ahead)" in " ".join(text.value for text in page.markdown)  # the estimate before Launch
+
+    next(b for b in page.button if b.label == "Run it next").click().run()
+    assert any(box.value.startswith("Queued: next in line") for box in page.info)
+    next(b for b in page.button if b.label == "Cancel this run").click().run()
+
+    assert second.status().state == "stopped" and first.status().state == "queued"
+    assert train_run_picker(page).value == second.id
+    assert any("cancelled (never started)" in box.value for box in page.warning)
+
+
+def test_launching_behind_a_study_warns_and_names_it(page: AppTest, tiny_config: TrainConfig) -> None:
+    runs = [a_run(tiny_config), a_run(tiny_config)]
+    save_study(Study("study-lesson", tiny_config, (40, 20),
+                     runs=tuple({"size": 40, "repeat": 0, "run_id": run.id} for run in runs)), load_settings())
+    for run in runs:
+        run.update(held="features-study-lesson")  # queued, and not started by the page's polls
+    page.run()
+    warned = [box.value for box in page.warning if "waits behind" in box.value]
+    assert warned and "dataset\\-size study study\\-lesson \\(2 runs waiting" in warned[0]

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from lab.runs.liveness import not_responding_for
-from lab.runs.status import MEANINGS, QUEUED, Status
+from lab.runs.status import MEANINGS, QUEUED, RUNNING, STOPPED, Status
 from lab.training.cost import time_in_words
 
 Event = dict[str, Any]
@@ -32,6 +32,16 @@ def meanings_text() -> str:
 def shown_state(status: Status) -> str:
     """The state a person sees: the state on disk, or "not responding" for a silent running run."""
     return NOT_RESPONDING if not_responding_for(status) is not None else status.state
+
+
+def state_word(status: Status, *, stopping: bool = False) -> str:
+    """A run's state in a word or two, for a picker: "stopping" once a stop was asked for, "cancelled (never
+    started)" for a run stopped while it waited, else `shown_state`."""
+    if stopping and status.state == RUNNING:
+        return "stopping"
+    if status.state == STOPPED and status.started is None:
+        return "cancelled (never started)"
+    return shown_state(status)
 
 
 def status_text(status: Status, *, stopping: bool = False) -> str:

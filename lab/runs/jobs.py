@@ -30,15 +30,21 @@ from lab.runs.describe import Event
 from lab.runs.executors import Executor, process_identity
 from lab.runs.liveness import Timing
 from lab.runs.placement import executor_for, executor_of
+from lab.runs.queue import queue_order, startable
 from lab.runs.status import FAILED, QUEUED, RUNNING, STOPPED, Status, now_iso
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import track_into_log
 from lab.settings import Settings, load_settings
 from lab.training.config import TrainConfig
 
-__all__ = ["enforce_stop", "launch", "launch_in_order", "process_identity", "reconcile", "stop", "take_turn"]
+__all__ = ["cancel", "enforce_stop", "launch", "launch_in_order", "process_identity", "reconcile", "run_next", "stop",
+           "take_turn"]
 
 HELD_GRACE = 60.0  # seconds a held run's releaser has to appear on the cluster
+# A cancelled run keeps the stopped state, with this as its reason, rather than a state of its own: every reader
+# (the pages' colours and filters, the CLI, the table, `Status.from_dict` of an older copy of the lab) already
+# knows "stopped", and the reason says it never started.
+CANCELLED = "cancelled (never started)"
 DEAD_WORKER = (
     "worker process exited without finishing (killed or out of memory?) — its partial history is kept"
 )
@@ -110,10 +116,7 @@ def stop(run_id: str, runs_dir: Path | None = None, *, wait: bool = False) -> St
     with store.lock():
         status = run.status()
         if status.state == QUEUED:
-            if status.task is not None:  # handed to a cluster, waiting for room there: withdrawn
-                executor_of(status, settings).end(run, status, signal.SIGKILL)
-            run.log("stopped before it started")
-            return run.update(state=STOPPED, ended=now_iso(), error="stopped before it started")
+            return _cancel(run, status, settings)
         if status.state != RUNNING:
             return status
         if not run.stop_requested():
@@ -126,6 +129,42 @@ def stop(run_id: str, runs_dir: Path | None = None, *, wait: bool = False) -> St
         if not wait or status.state != RUNNING or time.monotonic() >= deadline:
             return status
         time.sleep(min(1.0, limits.kill_grace / 2))
+
+
+def cancel(run_ids: list[str], runs_dir: Path | None = None) -> list[Status]:
+    """Take queued runs out of the line (they never start) and stop those of them already running: a replay or
+    a study cancelled as one. Runs that ended are left as they are. Each run's status after, in order."""
+    settings = load_settings()
+    store = RunStore(runs_dir or settings.runs_dir)
+    runs = [store.get(run_id) for run_id in run_ids]
+    with store.lock():
+        statuses = [(run, run.status()) for run in runs]
+        ended = [_cancel(run, status, settings) if status.state == QUEUED else status for run, status in statuses]
+    return [stop(run.id, store.runs_dir) if status.state == RUNNING else status for run, status in zip(runs, ended)]
+
+
+def _cancel(run: Run, status: Status, settings: Settings) -> Status:
+    """A queued run out of the line, under the lock: withdrawn from a cluster that accepted it, then stopped."""
+    if status.task is not None:  # handed to a cluster, waiting for room there: withdrawn
+        executor_of(status, settings).end(run, status, signal.SIGKILL)
+    run.log(CANCELLED)
+    return run.update(state=STOPPED, ended=now_iso(), error=CANCELLED)
+
+
+def run_next(run_ids: list[str], runs_dir: Path | None = None) -> list[str]:
+    """Move queued runs to the front of the line, together and in their own order (a group's planned order is
+    kept), ahead of runs moved earlier. Returns the ids moved; one that is no longer queued is not."""
+    settings = load_settings()
+    store = RunStore(runs_dir or settings.runs_dir)
+    runs = [store.get(run_id) for run_id in run_ids]
+    with store.lock():
+        front = now_iso()
+        moved = [run for run in runs if run.status().state == QUEUED]
+        for run in moved:
+            run.update(front=front)
+            run.log("moved to the front of the queue")
+    reconcile(store.runs_dir, settings)
+    return [run.id for run in moved]
 
 
 def enforce_stop(run: Run, status: Status, limits: Timing, executor: Executor) -> Status:
@@ -157,11 +196,12 @@ def _why(quiet: float | None, limits: Timing) -> str:
 
 def reconcile(runs_dir: Path | None = None, settings: Settings | None = None, *, strict: bool = False) -> list[Run]:
     """Mark runs whose worker is gone as failed, enforce stops that live workers ignore, then start queued
-    runs (oldest first) while the executor has room. Returns the runs it started. Cheap enough to call on
-    every poll: one small read per run, one `stat` (or one question to the Ray cluster) per active one. A
-    status it cannot write (a full disk) is left for the next poll, never an error for the page or command
-    that looked. An executor that cannot start runs (a Ray cluster out of reach) leaves them queued; `strict`
-    (a launch) raises its `LabError`, so the person who launched learns why the run waits."""
+    runs in line order (`lab.runs.queue`: moved to the front first, then oldest first) while the executor has
+    room. Returns the runs it started. Cheap enough to call on every poll: one small read per run, one `stat`
+    (or one question to the Ray cluster) per active one. A status it cannot write (a full disk) is left for the
+    next poll, never an error for the page or command that looked. An executor that cannot start runs (a Ray
+    cluster out of reach) leaves them queued; `strict` (a launch) raises its `LabError`, so the person who
+    launched learns why the run waits."""
     settings = settings or load_settings()
     store = RunStore(runs_dir or settings.runs_dir)
     limits = liveness.timing()
@@ -174,8 +214,7 @@ def reconcile(runs_dir: Path | None = None, settings: Settings | None = None, *,
                 _check_handed_over(run, status, settings)
             elif status.state == QUEUED and status.held is not None:
                 _check_held(run, status, settings)
-        queued = [run for run, status in reversed(statuses)
-                  if status.state == QUEUED and status.task is None and status.held is None]
+        queued = [run for run, status in queue_order(statuses) if startable(status)]
         executor = executor_for(settings)
         started: list[Run] = []
         try:

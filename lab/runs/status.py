@@ -17,10 +17,10 @@ UNKNOWN = "unknown"  # a run folder whose status.json is missing or damaged: sho
 ACTIVE_STATES = (QUEUED, RUNNING)
 
 MEANINGS = {
-    QUEUED: "waiting for a worker; starts when the running training ends",
+    QUEUED: "waiting in line for a worker; `lab runs` says its place and when it should start",
     RUNNING: "training in a worker process",
     FINISHED: "trained every epoch (or stopped early by early stopping)",
-    STOPPED: "stopped on request; the history and best checkpoint are kept",
+    STOPPED: "stopped on request (a cancelled run never started); the history and best checkpoint are kept",
     FAILED: "ended with an error, or its worker died; the partial history is kept",
     UNKNOWN: "its status.json is missing or damaged",
 }
@@ -49,7 +49,8 @@ class Status:
     (`lab.runs.liveness`); only the worker writes it.
     `task` names the Ray actor a run was handed to (`lab.runs.ray_cluster`; None for a local worker process),
     so any process can ask the cluster about it, and `held` says what a queued run waits for before it may
-    start (a study's shared features), or None.
+    start (a study's shared features), or None. `front` is when a person moved a queued run to the front of the
+    line ("run next"), None for a run waiting its turn (`lab.runs.queue` orders the line by it).
     A status that cannot be read is `Status.damaged(reason)`: state `unknown`, the reason as its error.
     """
 
@@ -67,6 +68,7 @@ class Status:
     heartbeat: str | None = None
     task: str | None = None
     held: str | None = None
+    front: str | None = None
 
     @classmethod
     def damaged(cls, reason: str, created: str = "") -> Status:

@@ -1,14 +1,24 @@
 """The Train page in a real browser: fill the form, launch a tiny run, watch it finish live; a launch the
-form knows would fail is blocked with the field named; a manifest's subset is chosen and trained."""
+form knows would fail is blocked with the field named; a manifest's subset is chosen and trained; a queued run
+cancelled from its card, and a finished run kept on screen with its next steps."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
+from lab.runs.jobs import process_identity
+from lab.runs.store import RunStore
+from lab.training.config import TrainConfig
 from tests.conftest import FILTERED, SHARED, WEIGHTS
 
 FINISH_TIMEOUT_MS = 240_000  # a worker process imports TensorFlow and trains on two shared cores
@@ -116,7 +126,8 @@ def test_a_manifest_subset_chosen_from_the_data_box_trains(app, lab_cli_env) -> 
     assert (config["train_split"], config["train_size"]) == ("train_40", 40)
 
 
-CUT_CHOICES = """inputs => inputs.filter(input => input.scrollWidth > input.clientWidth + 1).map(input => input.value)"""
+CUT_CHOICES = ("inputs => inputs.filter(input => input.scrollWidth > input.clientWidth + 1)"
+               ".map(input => input.value)")
 WRAPPED_LABELS = """labels => labels
     .filter(p => p.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(p).lineHeight))
     .map(p => p.textContent)"""
@@ -135,3 +146,60 @@ def test_every_label_and_choice_reads_in_full_and_in_line_at_1100_px(app, tmp_pa
     cut = main.locator("[data-testid='stSelectbox'] input").evaluate_all(CUT_CHOICES)  # a choice shows in an input
     app.screenshot(tmp_path / "train-1100.png")
     assert (wrapped, cut) == ([], []), f"at 1,100 px, labels on two lines: {wrapped}; texts cut off: {cut}"
+
+
+@pytest.fixture
+def stand_ins() -> Iterator[list[subprocess.Popen]]:
+    """Two live processes standing in for workers, so two runs stay "running" while the page looks."""
+    processes = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]) for _ in range(2)]
+    yield processes
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def test_a_queued_run_is_cancelled_from_its_card_and_a_finished_run_stays_chosen(
+    app, tiny_run: Path, tiny_config: TrainConfig, stand_ins: list[subprocess.Popen]
+) -> None:
+    """Done when of issue 28: a queued run's place and expected start, cancelled from the page; the run picker
+    keeps a finished run with its card and both next steps (Predict and Compare open with it chosen)."""
+    store = RunStore(app.server.workspace / "runs")
+    mine = store.get(shutil.copytree(tiny_run, store.runs_dir / f"{tiny_run.name}-mine").name)
+    mine.update(state="running")
+    theirs = store.create(tiny_config)  # someone else's, newer: the picker's first option
+    for run, worker in zip((mine, theirs), stand_ins):
+        run.mark_running(*process_identity(worker.pid))
+        run.update(progress={"eta_seconds": 2400})  # 40 minutes left each
+    waiting = store.create(tiny_config)
+    main = app.page.get_by_test_id("stMain")
+
+    app.open("train")
+    choose(app, "Run", waiting.id)
+    expect(main.get_by_text("Queued: next in line, starts in about 40 minutes")).to_be_visible()
+    main.get_by_role("button", name="Cancel this run").click()
+    app.wait()
+    expect(main.get_by_text("stopped: cancelled (never started)")).to_be_visible()
+    assert waiting.status().state == "stopped" and waiting.status().started is None
+
+    choose(app, "Run", mine.id)
+    expect(main.get_by_role("button", name="Stop training")).to_be_visible()
+    mine.update(state="finished")  # its worker ended; someone else's still runs
+    expect(main.get_by_text("finished", exact=True)).to_be_visible(timeout=10_000)
+    app.page.wait_for_timeout(3_000)  # a few more polls: the picker must not move
+    expect(app.page.get_by_role("combobox", name="Run", exact=True)).to_have_value(f"{mine.id} · finished")
+    expect(main.get_by_role("button", name="Stop training")).to_have_count(0)
+    expect(main.get_by_role("button", name="Compare")).to_be_visible()
+    main.get_by_role("button", name="Try it on photos").click()
+    app.wait()
+    expect(app.page).to_have_url(re.compile(r"/predict$"))
+    expect(app.page.get_by_role("combobox", name="Run", exact=True)).to_have_value(
+        re.compile(r"-mine\b"))  # the run's folder name ends so; the picker shortens the date away
+
+    app.open("train")  # a new session: nothing chosen yet
+    choose(app, "Run", mine.id)
+    main.get_by_role("button", name="Compare").click()
+    app.wait()
+    expect(app.page).to_have_url(re.compile(r"/compare$"))
+    picked = app.page.get_by_test_id("stMultiSelect").filter(has_text="Runs to compare")
+    expect(picked).to_contain_text(re.compile(r"-mine\b"))
+    app.assert_ok()
