@@ -363,7 +363,7 @@ def test_the_picker_stays_on_a_finished_run_with_its_card_and_both_next_steps(
     """Someone else's run running behind yours: yours ends, and the page stays on it, never on theirs."""
     store = RunStore(load_settings().runs_dir)
     mine = store.get(shutil.copytree(tiny_run, store.runs_dir / tiny_run.name).name)
-    mine.update(state="running")
+    mine.update(state="running", heartbeat=None)  # the copy's heartbeat is as old as the fixture: not stale
     mine.mark_running(*process_identity(worker_stand_in.pid))
     theirs = a_run(tiny_config)
     theirs.mark_running(*process_identity(worker_stand_in.pid))  # a newer run, first in the picker

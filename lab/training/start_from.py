@@ -51,7 +51,7 @@ def start_head(head_model, config: TrainConfig, settings: Settings) -> int:
     if not files.model.is_file():
         raise LabError(f"start_from={config.start_from!r} has no trained model yet ({files.model.name}): wait "
                        "until that run has finished, or start from another.")
-    source = keras.saving.load_model(files.model, compile=False).get_layer(HEAD)
+    source = keras.saving.load_model(files.model, compile=False, safe_mode=True).get_layer(HEAD)
     copied = 0
     for layer in head_model.layers:
         if not layer.weights:
