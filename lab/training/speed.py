@@ -42,7 +42,10 @@ from lab.training.weights import WeightsSource
 #   evaluate   one validation or test image through the whole model
 # Set between two rounds at load 7-15 and one quiet round (bench/estimate.py, session 3: frozen 1.24, fine-tune
 # 3.23, scratch 5.14, evaluate 1.2-2.4 forward passes when quiet), so a first estimate holds under either.
-FACTORS = {"extract": 1.2, "frozen": 0.9, "fine-tune": 2.7, "scratch": 4.8, "evaluate": 1.2}
+# Extraction was 1.2 until bench/replays.py, quiet (load 0.1-2, 2026-12-05), found the quick Keras replay's 20,000
+# photos extracted at 178 images/s against a forward rate that made 1.2 overestimate the replay 1.45x: 0.78
+# forward passes when quiet, so 0.9 now, nearer the quiet figure (under load the measured rate slows too).
+FACTORS = {"extract": 0.9, "frozen": 0.9, "fine-tune": 2.7, "scratch": 4.8, "evaluate": 1.2}
 HEAD_SECONDS_PER_IMAGE = 0.0002  # a head trained on cached features: per training image per epoch (measured)
 EPOCH_SECONDS = 0.3  # each epoch's fixed cost: Keras's epoch loop, callbacks, the history file
 # Seconds from launch to the end that are not the parts above, measured the same way (wall time less the parts):
