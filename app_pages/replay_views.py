@@ -14,7 +14,8 @@ from app_pages.charts import curves
 from lab.replays.report import replay_report
 from lab.runs.store import Run
 
-VERDICT_ICONS = {"reproduced": "✅", "not reproduced": "❌", "too close to call": "⚖️", "waiting": "⏳"}
+VERDICT_ICONS = {"reproduced": "✅", "not reproduced": "❌", "too close to call": "⚖️", "cut short": "⏱️",
+                 "waiting": "⏳"}
 
 
 def show_table(table: dict[str, Any]) -> None:

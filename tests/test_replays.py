@@ -27,7 +27,7 @@ from lab.replays.plan import (
     run_replay,
     stand_in,
 )
-from lab.replays.table import replay_table
+from lab.replays.table import replay_table, summary
 from lab.runs import jobs
 from lab.runs.status import FINISHED, RUNNING, runs_in
 from lab.runs.store import RunStore
@@ -153,20 +153,21 @@ def test_the_five_model_tutorial_replayed_small_checks_each_finding_against_its_
     assert len(rows) == 6 and all(row["status"] == FINISHED for row in rows.values()), rows
     assert all(row["validation_accuracy"] is not None and row["test_images"] == 12 for row in rows.values())
     overfits, augmentation, transfer, tuning = table["findings"]
-    assert all(f["verdict"] in ("reproduced", "not reproduced", "too close to call") for f in table["findings"])
+    assert all(f["verdict"] in ("reproduced", "not reproduced", "too close to call", "cut short")
+               for f in table["findings"])
     cnn = table["rows"][0]["runs"][0]
     low, high = overfits["interval"]
     assert low < cnn["train_accuracy"] - cnn["last_validation_accuracy"] < high
-    assert overfits["verdict"] == ("reproduced" if low > OVERFIT_GAP else "not reproduced" if high < OVERFIT_GAP
-                                   else "too close to call")
+    assert judged(overfits, "reproduced" if low > OVERFIT_GAP else "not reproduced" if high < OVERFIT_GAP
+                  else "too close to call")
     assert f"training {cnn['train_accuracy']:.1%} against validation" in overfits["evidence"]
 
     def counts(first: str, second: str):
         return pair(*(evaluations(Path(rows[key]["run_dir"]))["test"] for key in (first, second))).counts()
 
     assert augmentation["p_value"] == pytest.approx(counts("augmented", "basic-cnn").p_first_better())
-    assert augmentation["verdict"] == ("reproduced" if augmentation["p_value"] < 0.05 else
-                                       "not reproduced" if augmentation["interval"][1] < 0.02 else "too close to call")
+    assert judged(augmentation, "reproduced" if augmentation["p_value"] < 0.05 else
+                  "not reproduced" if augmentation["interval"][1] < 0.02 else "too close to call")
     scratch = max(("basic-cnn", "dropout", "augmented"), key=lambda key: rows[key]["test_accuracy"])
     assert transfer["p_value"] == pytest.approx(counts("features", scratch).p_first_better())
     assert rows[scratch]["experiment"] in transfer["evidence"]
@@ -267,6 +268,13 @@ def write_history(run_dir: Path, val_losses: list[float]) -> None:
     (run_dir / "history.csv").write_text("\n".join(lines) + "\n")
 
 
+def judged(finding: dict, expected: str) -> bool:
+    """The finding's verdict is the test's, or "cut short" in place of "not reproduced" with the row named."""
+    if expected == "not reproduced" and finding["verdict"] == "cut short":
+        return bool(finding["still_improving"])
+    return finding["verdict"] == expected
+
+
 def test_a_row_still_improving_when_its_epochs_ran_out_is_named_with_its_numbers(tmp_path: Path) -> None:
     from lab.runs.store import Run
 
@@ -284,3 +292,21 @@ def test_a_row_still_improving_when_its_epochs_ran_out_is_named_with_its_numbers
                                      "validation 60% and its validation loss still falling at epoch 6")
     settled = overfits("The basic CNN overfits", {"runs": [{**run, "still_improving": False}]}, "the basic CNN")
     assert settled.verdict == finding.verdict and "still improving" not in settled.evidence
+
+
+def test_a_finding_against_a_row_that_never_fit_its_training_photos_is_cut_short() -> None:
+    """Like the quick augmented CNN of 2026-12-05, which early stopping ended at 62% training accuracy against
+    the 82% the tutorial's model reached on validation photos: a verdict against the claim says why."""
+    run = {"status": FINISHED, "train_accuracy": 0.55, "last_validation_accuracy": 0.60, "train_images": 1000,
+           "validation_images": 500, "epochs": 9, "still_improving": False, "best_train_accuracy": 0.62}
+    cut = overfits("The basic CNN overfits", {"published": 0.72, "runs": [run]}, "the basic CNN")
+    assert cut.verdict == "cut short" and cut.still_improving == ("the basic CNN",)
+    assert cut.evidence.endswith("; the basic CNN stopped before it had learnt its training photos: training "
+                                 "accuracy at most 62% against the 72% the tutorial's model reached on validation "
+                                 "photos")
+    fitted = overfits("The basic CNN overfits", {"published": 0.72, "runs": [{**run, "best_train_accuracy": 0.8}]},
+                      "the basic CNN")
+    assert fitted.verdict == "not reproduced" and not fitted.still_improving  # it had learnt: the photos decide
+    assert summary([cut], [{"test_images": 500}]).endswith("0 did not, 0 are too close to call with 500 test photos "
+                                                           "and 1 was cut short (a row had not finished learning in "
+                                                           "the time this variant gives it).")

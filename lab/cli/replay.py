@@ -9,8 +9,8 @@ process (progress on stderr), or with `--background` to the queue of workers. `-
 with N seeds: the table shows each row's mean and its spread (min-max), and the findings pool every repeat.
 With `--json` the last stdout line is one JSON object: `rows` (each with `experiment`, `published`,
 `validation_accuracy`, `test_accuracy` (means), `spread`, `runs` (one per repeat, with its `run_dir`), ...),
-`findings` (each with `verdict`: reproduced, not reproduced or too close to call; `p_value` and/or `interval`;
-`evidence`), `paragraph` and `summary`. `--report FILE` writes the replay as one HTML file that opens
+`findings` (each with `verdict`: reproduced, not reproduced, too close to call or cut short; `p_value` and/or
+`interval`; `evidence`), `paragraph` and `summary`. `--report FILE` writes the replay as one HTML file that opens
 offline (the table, the curves, the findings, the test photos the rows disagreed on).
 
 Exit codes: 0 every row finished (or all were queued with `--background`), 1 a row failed, 2 a mistake (an

@@ -1,4 +1,5 @@
-"""The tutorials' findings, each judged by a stated test on the photos, with one of three verdicts.
+"""The tutorials' findings, each judged by a stated test on the photos: reproduced, not reproduced, too close to call,
+or cut short.
 
 Every replay row is tested on the same held-out photos, so two rows are compared photo by photo
 (`lab.evaluation.proportions`):
@@ -19,9 +20,13 @@ and the four counts are added up over the repeats (the test then covers the seed
 each photo once per repeat, so its p-value is somewhat optimistic about the photos). A finding waits until
 every run it needs has finished.
 
-Where a finding is not reproduced and a row it needs ran out of epochs while still learning (it ran every
-planned epoch and its validation loss reached a new low in the last few), the evidence says so with that row's
-numbers: the quick variant's trimming, not the photos, may be why.
+A finding that would be "not reproduced" is "cut short" instead when a row it needs had not finished learning,
+so that the quick variant's trimming, not the photos, may be why; the evidence says which row and its numbers.
+A row had not finished learning when it ran out of epochs while still improving (it ran every planned epoch and
+its validation loss reached a new low in the last few), or when its training accuracy never reached the
+accuracy the tutorial published for it on validation photos (a model that has not fit its own training photos
+that well cannot be expected to reach that figure on new ones: the quick augmented CNN stopped at 62% training
+against the tutorial's 82%). The published variant, run in full, tells.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from lab.evaluation.proportions import PairedCounts, independent_difference_inte
 from lab.runs.status import FINISHED
 
 REPRODUCED, NOT_REPRODUCED, TOO_CLOSE, WAITING = "reproduced", "not reproduced", "too close to call", "waiting"
+CUT_SHORT = "cut short"  # against the claim, but a row it needs had not finished learning (see the docstring)
 SAME_MARGIN = 0.02  # "about the same": the difference surely within 2 points (the tutorial's 1K vs 20K)
 LEAD_MARGIN = 0.02  # "beats": a lead surely under 2 points is no lead a tutorial would report
 OVERFIT_GAP = 0.05  # "overfits": training accuracy surely more than 5 points above validation accuracy
@@ -57,7 +63,7 @@ class Finding:
     p_value: float | None = None
     interval: tuple[float, float] | None = None  # of the difference, in accuracy (0.01 is one point)
     photos_needed: int | None = None  # when too close to call: photos that would tell, at this difference
-    still_improving: tuple[str, ...] = ()  # rows it needs that ran out of epochs while still learning
+    still_improving: tuple[str, ...] = ()  # rows it needs that had not finished learning (the names in evidence)
 
     def sentence(self) -> str:
         if self.verdict == WAITING:
@@ -97,25 +103,33 @@ def still_improving(history: list[dict[str, Any]], planned_epochs: int) -> bool:
 
 
 def _ran_out(finding: Finding, rows: list[tuple[Row, str]]) -> Finding:
-    """`finding`, where it is not reproduced, saying which of its rows were still improving when their epochs ran
-    out, with their numbers: the quick variant, not the photos, may be why."""
+    """`finding`, where it is not reproduced, saying which of its rows had not finished learning, with their
+    numbers, and then "cut short": the quick variant, not the photos, may be why."""
     if finding.verdict in (REPRODUCED, WAITING):
         return finding
-    notes, names = [], []
-    for row, name in rows:
-        improving = [run for run in row["runs"] if run.get("still_improving")]
-        if not improving:
-            continue
-        repeats = f" (in {len(improving)} of {len(row['runs'])} repeats)" if len(row["runs"]) > 1 else ""
-        train = mean(run["train_accuracy"] for run in improving)
-        validation = mean(run["last_validation_accuracy"] for run in improving)
-        notes.append(f"{name} was still improving when its epochs ran out{repeats}: training {train:.0%}, "
-                     f"validation {validation:.0%} and its validation loss still falling at epoch "
-                     f"{improving[0]['epochs']}")
-        names.append(name)
+    notes = {name: note for row, name in rows if (note := _unfinished(row, name))}
     if not notes:
         return finding
-    return replace(finding, evidence=f"{finding.evidence}; {'; '.join(notes)}", still_improving=tuple(names))
+    verdict = CUT_SHORT if finding.verdict == NOT_REPRODUCED else finding.verdict
+    return replace(finding, verdict=verdict, evidence=f"{finding.evidence}; {'; '.join(notes.values())}",
+                   still_improving=tuple(notes))
+
+
+def _unfinished(row: Row, name: str) -> str:
+    """How `row` had not finished learning, in one clause with its numbers ("" when it had)."""
+    repeats = len(row["runs"])
+    improving = [run for run in row["runs"] if run.get("still_improving")]
+    if improving:
+        among = f" (in {len(improving)} of {repeats} repeats)" if repeats > 1 else ""
+        return (f"{name} was still improving when its epochs ran out{among}: training "
+                f"{mean(run['train_accuracy'] for run in improving):.0%}, validation "
+                f"{mean(run['last_validation_accuracy'] for run in improving):.0%} and its validation loss still "
+                f"falling at epoch {improving[0]['epochs']}")
+    published, fitted = row.get("published"), [run.get("best_train_accuracy") for run in row["runs"]]
+    if published is None or None in fitted or max(fitted) >= published:
+        return ""
+    return (f"{name} stopped before it had learnt its training photos: training accuracy at most "
+            f"{max(fitted):.0%} against the {published:.0%} the tutorial's model reached on validation photos")
 
 
 def _points(value: float) -> str:

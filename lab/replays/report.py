@@ -42,7 +42,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid
 table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
 th{background:#f3f3f3}td.number{text-align:right}.muted{color:#666;font-size:.9rem}
 .finding{margin:.8rem 0;padding:.6rem .8rem;border-left:4px solid #999;background:#fafafa}
-.verdict{font-weight:600}.reproduced{border-color:#2a9d4b}.not-reproduced{border-color:#d1495b}
+.verdict{font-weight:600}.reproduced{border-color:#2a9d4b}.not-reproduced{border-color:#d1495b}.cut-short{border-color:#e9a23b}
 .photos{display:flex;flex-wrap:wrap;gap:.6rem}.photo{width:96px;font-size:.75rem}.photo img{display:block}
 svg.chart{max-width:100%;height:auto;font-size:12px}svg .grid{stroke:#eee}svg .title{font-weight:600}
 svg .tick,svg .note{fill:#666;font-size:11px}
@@ -150,7 +150,7 @@ def _study_table(rows: Sequence[Mapping[str, Any]]) -> str:
 def _finding(finding: Mapping[str, Any]) -> str:
     verdict = str(finding.get("verdict") or VERDICTS[finding.get("reproduced")])
     evidence = finding.get("evidence") or finding.get("observed") or ""
-    kind = verdict.replace(" ", "-") if verdict in ("reproduced", "not reproduced") else ""
+    kind = verdict.replace(" ", "-") if verdict in ("reproduced", "not reproduced", "cut short") else ""
     return (f"<div class=\"finding {kind}\"><div>{escape(str(finding['claim']))}</div><div><span class=\"verdict\">"
             f"{escape(verdict)}</span>{': ' + escape(str(evidence)) if evidence else ''}</div></div>")
 

@@ -13,7 +13,16 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from lab.replays.findings import FINDINGS, REPRODUCED, TOO_CLOSE, WAITING, Finding, still_improving
+from lab.replays.findings import (
+    CUT_SHORT,
+    FINDINGS,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    TOO_CLOSE,
+    WAITING,
+    Finding,
+    still_improving,
+)
 from lab.replays.plan import PlannedReplay
 from lab.runs.status import FINISHED, QUEUED, RUNNING, UNKNOWN
 from lab.runs.store import Run, RunStore
@@ -52,6 +61,8 @@ def _run_row(row: dict[str, Any], store: RunStore, states: dict[str, str]) -> di
             "status": states.get(run.id, UNKNOWN) if run else "not started",
             "validation_accuracy": metrics.get("best_val_accuracy"), "test_accuracy": metrics.get("test_accuracy"),
             "train_accuracy": last[0].get("accuracy"), "last_validation_accuracy": last[0].get("val_accuracy"),
+            "best_train_accuracy": max((epoch["accuracy"] for epoch in history
+                                        if isinstance(epoch.get("accuracy"), (int, float))), default=None),
             "train_images": metrics.get("train_images"), "validation_images": metrics.get("validation_images"),
             "test_images": metrics.get("test_images"), "seconds": metrics.get("seconds"),
             "epochs": len(history), "still_improving": still_improving(history, planned),
@@ -102,9 +113,12 @@ def summary(findings: list[Finding], rows: list[dict[str, Any]]) -> str:
     if all(verdict == WAITING for verdict in verdicts):
         return "Nothing to report yet: the first finding is judged when the rows it needs have finished."
     photos = next((row["test_images"] for row in rows if row["test_images"]), None)
-    parts = [f"{verdicts.count(REPRODUCED)} held on these photos", f"{verdicts.count('not reproduced')} did not",
-             f"{verdicts.count(TOO_CLOSE)} {'is' if verdicts.count(TOO_CLOSE) == 1 else 'are'} too close to call"
+    close, short = verdicts.count(TOO_CLOSE), verdicts.count(CUT_SHORT)
+    parts = [f"{verdicts.count(REPRODUCED)} held on these photos", f"{verdicts.count(NOT_REPRODUCED)} did not",
+             f"{close} {'is' if close == 1 else 'are'} too close to call"
              + (f" with {photos:,} test photos" if photos else "")]
+    parts += [f"{short} {'was' if short == 1 else 'were'} cut short (a row had not finished learning in the time "
+              "this variant gives it)"] if short else []
     waiting = verdicts.count(WAITING)
-    return (f"Of the tutorial's {len(findings)} findings, {', '.join(parts[:2])} and {parts[2]}"
+    return (f"Of the tutorial's {len(findings)} findings, {', '.join(parts[:-1])} and {parts[-1]}"
             + (f"; {waiting} still wait for their rows." if waiting else "."))
