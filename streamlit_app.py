@@ -17,6 +17,7 @@ import streamlit as st
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from app_pages.script_cleanup import keep_keras_state
+from app_pages.session_keys import TUTORIAL_PARAM
 from app_pages.train_queue import current_plan
 from lab.leftovers import clean_leftovers
 from lab.replays.catalog import REPLAYS
@@ -119,7 +120,8 @@ def tutorials() -> None:
             st.markdown(f"**{replay.title}**")
             quick = next(iter(replay.variants.values())).note.split(": ", 1)[-1]
             st.caption(f"{replay.source}. Quick version: {quick}.")
-            st.page_link(TUTORIALS, label="Reproduce it", icon=":material/school:")
+            st.page_link(TUTORIALS, label="Reproduce it", icon=":material/school:",
+                         query_params={TUTORIAL_PARAM: replay.name})  # opens with this tutorial's card first
 
 
 def workflow() -> None:

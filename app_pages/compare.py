@@ -2,9 +2,9 @@
 
 A thin view over `lab.runs.table` (the rows and their filters), `lab.runs.differences` (what differs
 between the runs picked), `lab.runs.labels` (rename, tag), `lab.runs.store` (delete),
-`app_pages.evaluation_views` (each run's stored evaluation and the paired comparison) and `lab.runs.study`
-with `lab.training.references` (the dataset-size study against the tutorial's figure, its learning curve, and
-its report from `lab.replays.report`). Nothing here runs a model: every view reads files the runs stored.
+`app_pages.evaluation_views` (each run's stored evaluation and the paired comparison) and
+`app_pages.compare_study` ("Does more data help?": the dataset-size studies, and a Keras replay's answer until a
+study has one). Nothing here runs a model: every view reads files the runs stored.
 Session state holds only run ids. In demo mode (`Settings.demo`) nothing is renamed, tagged, deleted or
 launched, and runs and datasets go by name, never by path.
 """
@@ -18,25 +18,22 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages.charts import curves, study_figure
-from app_pages.evaluation_views import MCNEMAR_HELP, evaluation_section
+from app_pages.charts import curves
+from app_pages.compare_study import study_section
+from app_pages.evaluation_views import evaluation_section
 from app_pages.session_keys import COMPARE_SELECTED
-from lab.access import TRAINING_OFF, shown_config, shown_path
+from lab.access import shown_config
 from lab.errors import LabError
-from lab.replays.report import study_report
-from lab.runs import labels, study
+from lab.runs import labels
 from lab.runs.describe import meanings_text
 from lab.runs.differences import config_differences, points_change
 from lab.runs.status import RUNNING
 from lab.runs.store import Run, RunStore
 from lab.runs.table import filter_choices, filter_rows, published_figures, run_rows
 from lab.settings import Settings, load_settings
-from lab.training.presets import STUDY_PRESETS
-from lab.training.references import study_reference
 
 TABLE_KEY, SELECTED_KEY = "compare_table", COMPARE_SELECTED
 MANAGED_KEY, CONFIRM_KEY = "compare_run", "compare_confirm"
-STUDY_PRESET = "dataset-size-study"  # the Keras tutorial's question, answered on this machine
 COLUMNS = {
     "name": st.column_config.TextColumn("name", pinned=True),
     "train_images": st.column_config.NumberColumn("training images", format="%d"),
@@ -188,71 +185,6 @@ def differences(runs: list[Run], names: dict[str, str], rows: dict[str, dict[str
             column.metric(label, f"{value:.1%}" if value is not None else "-", delta)
         seconds = row["seconds"]
         column.metric("Training time", f"{seconds:,.0f} s" if seconds is not None else "-")
-
-
-# ---- the dataset-size study --------------------------------------------------------------------------
-
-
-def study_section(settings: Settings) -> None:
-    st.header("Does more data help?")
-    st.caption("The Keras tutorial's question: the same model trained on 1,000 photos and on all of them, judged "
-               "on the same test photos.")
-    names = study.list_studies(settings)
-    for name in names:
-        with st.expander(name, expanded=name == names[0]):
-            show_study(study_results(name, settings), settings)
-    if settings.demo:
-        st.caption(TRAINING_OFF)
-        return
-    preset = STUDY_PRESETS[STUDY_PRESET]
-    if not names:
-        st.info("No study yet. Run the study preset below: it queues one run per size, and its chart fills in here "
-                "as they finish.")
-    if st.button("Run the study preset", key="compare_study", icon=":material/play_arrow:",
-                 help=f"{STUDY_PRESET}: {preset.config.summary()}; sizes {preset.sizes}. The backbone's features "
-                      "are computed once, for the largest size, and the smaller sizes read them from the cache."):
-        try:
-            launched = study.launch_study(preset.config, study.parse_sizes(preset.sizes), preset.repeats, settings)
-            st.toast(f"Queued study {launched.name}: {len(launched.runs)} runs, largest first")
-        except LabError as error:
-            st.error(str(error))
-
-
-def study_results(name: str, settings: Settings) -> dict[str, Any]:
-    """`study.results`, computed again only when one of its runs changes state: its learning curve's interval
-    refits the curve a few hundred times (about a second with four sizes)."""
-    planned = study.load_study(name, settings)
-    states = RunStore(settings.runs_dir).states()
-    return _results(planned.to_dict(), tuple(states.get(row["run_id"], "") for row in planned.runs),
-                    str(settings.runs_dir))
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _results(record: dict[str, Any], states: tuple[str, ...], runs_dir: str) -> dict[str, Any]:
-    """Kept by the study's record, its runs' states (the key only) and where its runs are."""
-    return study.results(study.Study.from_dict(record), Path(runs_dir))
-
-
-def show_study(found: dict[str, Any], settings: Settings) -> None:
-    rows = found["runs"]
-    if not any(row.get("train_images") for row in rows):
-        st.caption("Its runs have not finished yet: " + ", ".join(f"{row['size'] or 'all'}: {row['status']}"
-                                                                   for row in rows))
-        return
-    label, accuracy = study_reference()
-    curve = found["learning_curve"]
-    st.plotly_chart(study_figure(rows, {label: accuracy}, curve), key=f"study_{found['name']}")
-    st.text(curve["images_for"]["sentence"])
-    st.caption("The fit: a power law in the error through the sizes measured, dashed where it extrapolates; the "
-               "interval comes from refitting on resamples of the test photos.")
-    table = [{**row, "run_dir": shown_path(row["run_dir"], settings)} for row in rows]
-    st.dataframe(pd.DataFrame(table), hide_index=True, key=f"study_table_{found['name']}")
-    if found["sentence"]:
-        st.caption(MCNEMAR_HELP)
-        st.markdown(found["sentence"])
-    st.download_button("Download the report (HTML, opens offline)", functools.partial(study_report, found),
-                       f"{found['name']}.html", "text/html", key=f"study_report_{found['name']}",
-                       icon=":material/download:", on_click="ignore")
 
 
 # ---- the page ------------------------------------------------------------------------------------

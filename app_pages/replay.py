@@ -4,14 +4,22 @@ A thin view over `lab.replays`: the catalog (the two tutorials and their quick v
 plan that queues every row, and the table read back from the runs, with the tutorial's findings checked against
 them. Runs train in background workers; the table refreshes while they do, and survives reloads and restarts
 (the replay is a record in the workspace).
+
+The cards show at once: a card's time is estimated in a thread of its own (the first look at the Keras tutorial's
+20,000 photos reads every one of them) and filled in when it arrives, as the home page does for the devices. The
+home page's "Reproduce it" names its tutorial in the address (`?replay=keras-tutorial`): that card comes first,
+marked as the one chosen.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
 import streamlit as st
 
 from app_pages.replay_views import sentences, show_table
-from app_pages.train_queue import group_in_queue
+from app_pages.session_keys import TUTORIAL_PARAM
+from app_pages.train_queue import as_text, group_in_queue
 from lab.access import TRAINING_OFF
 from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Replay
@@ -23,27 +31,57 @@ from lab.runs.store import RunStore
 from lab.settings import Settings, load_settings
 from lab.workspace import dataset_names, queue_groups
 
-VARIANT_LABELS = {"quick": "Quick (about half an hour here)", "published": "As published"}
+VARIANT_LABELS = {"quick": "Quick", "published": "As published"}  # how long each takes here: the card's Time line
 MAX_REPEATS = 5  # each repeat trains every row again: five already means a day for the published variants
 REFRESH_SECONDS = 3.0  # how often a replay's table re-reads its runs while they train
+ESTIMATE_GRACE_SECONDS = 0.5  # a time that arrives this fast is drawn with its card, not a moment after it
+ESTIMATE_POLL_SECONDS = 1.0  # how often a card waiting for its time looks whether it has arrived
+Preview = tuple[float | None, list[str]]  # `preview_replay`'s seconds (None: unknown here) and notes
 
 
-@st.cache_data(ttl=60, show_spinner="Estimating the time on this machine...")
-def preview(replay: str, variant: str, data: str, measure: bool, repeats: int, _settings: Settings
-            ) -> tuple[float | None, list[str]]:
-    """`preview_replay`, kept a minute: the estimate scans the photos (cached) and checks the weights."""
-    return preview_replay(REPLAYS[replay], variant, _settings, data=data, measure=measure, repeats=repeats)
+@st.cache_resource(ttl=60, max_entries=32, show_spinner=False)
+def estimate(replay: str, variant: str, data: str, repeats: int, workspace: str, _settings: Settings
+             ) -> Future[Preview]:
+    """`preview_replay` in a thread of its own, kept a minute (`workspace` only keys it).
+
+    On a fresh workspace the estimate of the Keras tutorial scans its 20,000 photos (many seconds; cached after);
+    in the script it would hold the whole page blank. The scan decodes in threads that release Python's lock, so
+    the page and other tabs carry on meanwhile."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-estimate")
+    job = pool.submit(preview_replay, REPLAYS[replay], variant, _settings, data=data, repeats=repeats)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return job
 
 
-def start_section(settings: Settings) -> None:
+@st.cache_data(ttl=60, show_spinner="Timing each backbone on a few random images...")
+def measured(replay: str, variant: str, data: str, repeats: int, _settings: Settings) -> Preview:
+    """`preview_replay` with this machine's speed measured (asked for with a button, so it may hold the page)."""
+    return preview_replay(REPLAYS[replay], variant, _settings, data=data, measure=True, repeats=repeats)
+
+
+def start_section(settings: Settings, chosen: str | None) -> None:
     st.subheader("Start a replay")
-    for column, replay in zip(st.columns(len(REPLAYS), gap="medium"), REPLAYS.values()):
-        with column.container(border=True, height="stretch"):
-            replay_card(replay, settings)
+    replays = sorted(REPLAYS.values(), key=lambda replay: replay.name != chosen)  # the one chosen comes first
+    for column, replay in zip(st.columns(len(replays), gap="medium"), replays):
+        with column.container(border=True, height="stretch", key=f"replay_card_{replay.name}"):
+            replay_card(replay, settings, chosen=replay.name == chosen)
 
 
-def replay_card(replay: Replay, settings: Settings) -> None:
+def chosen_replay() -> str | None:
+    """The tutorial the home page's "Reproduce it" chose (`?replay=...`); None for none, or for a name that is no
+    tutorial (said, with both cards shown)."""
+    name = st.query_params.get(TUTORIAL_PARAM)
+    if name is None or name in REPLAYS:
+        return name
+    st.warning(f"There is no tutorial called \"{as_text(name)}\" (the link's `{TUTORIAL_PARAM}=`): choose one of "
+               "the two below.", icon=":material/help:")
+    return None
+
+
+def replay_card(replay: Replay, settings: Settings, *, chosen: bool = False) -> None:
     st.markdown(f"**{replay.title}**")
+    if chosen:
+        st.badge("The one you chose", icon=":material/school:", color="blue")
     st.caption(f"{replay.source}. Rows: " + "; ".join(
         f"{e.label}" + (f" ({e.published:.0%} published)" if e.published else "") for e in replay.experiments))
     variant = st.radio("How", list(replay.variants), key=f"replay_variant_{replay.name}", horizontal=True,
@@ -53,19 +91,40 @@ def replay_card(replay: Replay, settings: Settings) -> None:
                                   key=f"replay_repeats_{replay.name}",
                                   help="Train every row this many times with other seeds: the table shows each "
                                        "row's mean and spread, and the findings use every repeat."))
-    try:
-        seconds, notes = preview(replay.name, variant, data, False, repeats, settings)
-        if seconds is None and st.button("Measure this machine's speed", key=f"replay_measure_{replay.name}",
-                                         help="Times each backbone on a few random images: some seconds."):
-            seconds, notes = preview(replay.name, variant, data, True, repeats, settings)
-    except LabError as error:
-        st.warning(str(error))
+    if not time_estimate(replay, variant, data, repeats, settings):
         return
-    st.caption(sentences([replay.variants[variant].note, *notes]))
-    st.markdown(f"**Time:** {minutes_text(seconds)}")
     if st.button("Start this replay", key=f"replay_start_{replay.name}", type="primary",
                  icon=":material/play_arrow:"):
         start(replay, variant, data, repeats, settings)
+
+
+def time_estimate(replay: Replay, variant: str, data: str, repeats: int, settings: Settings) -> bool:
+    """The variant's notes and its time here, or a placeholder that fills in when the estimate arrives; False
+    when the replay cannot run on `data` (said as a warning)."""
+    job = estimate(replay.name, variant, data, repeats, str(settings.workspace), settings)
+    wait([job], timeout=ESTIMATE_GRACE_SECONDS)
+    if not job.done():
+        st.fragment(estimate_pending, run_every=ESTIMATE_POLL_SECONDS)(job)
+        return True
+    try:
+        seconds, notes = job.result()
+        if seconds is None and st.button("Measure this machine's speed", key=f"replay_measure_{replay.name}",
+                                         help="Times each backbone on a few random images: some seconds."):
+            seconds, notes = measured(replay.name, variant, data, repeats, settings)
+    except LabError as error:
+        st.warning(str(error))
+        return False
+    st.caption(sentences([replay.variants[variant].note, *notes]))
+    st.markdown(f"**Time:** {minutes_text(seconds)}")
+    return True
+
+
+def estimate_pending(job: Future[Preview]) -> None:
+    """Where a card's time will be: looks again every second, and redraws the page once the time has arrived."""
+    if job.done():
+        st.rerun(scope="app")
+    st.caption(":material/hourglass_top: Estimating the time on this machine: the first look at these photos reads "
+               "every one of them once. Everything else on the card is ready to use.")
 
 
 def dataset_choice(replay: Replay, settings: Settings) -> str:
@@ -118,7 +177,7 @@ def page() -> None:
     if settings.demo:
         st.info(TRAINING_OFF, icon=":material/block:")  # the replays already made stay readable below
     else:
-        start_section(settings)
+        start_section(settings, chosen_replay())
     st.fragment(replays_section, run_every=REFRESH_SECONDS if training(settings) else None)(settings)
 
 

@@ -1,6 +1,6 @@
 """View parts of the Tutorials page: a replay's summary, its table (mean and spread over repeats), its findings
-with their verdicts, and its learning curves (one line per repeat). Names come from the replay's record, never
-file names, paths or run ids."""
+with their verdicts, and its learning curves (one line per repeat). Compare shows a Keras replay's rows and finding
+with the same parts. Names come from the replay's record, never file names, paths or run ids."""
 
 from __future__ import annotations
 
@@ -25,9 +25,7 @@ def show_table(table: dict[str, Any]) -> None:
     st.dataframe(pd.DataFrame([table_row(row) for row in table["rows"]]), hide_index=True,
                  key=f"replay_table_{table['name']}")
     for finding in table["findings"]:
-        evidence = f" — {finding['evidence']}" if finding["evidence"] else ""
-        st.markdown(f"{VERDICT_ICONS[finding['verdict']]} **{finding['verdict'].capitalize()}:** {finding['claim']}"
-                    + evidence, help=finding["test"] or None)
+        show_finding(finding)
     st.markdown(table["paragraph"])
     st.download_button("Download the report (HTML, opens offline)", functools.partial(replay_report, table),
                        f"{table['name']}.html", "text/html", key=f"replay_report_{table['name']}",
@@ -37,6 +35,13 @@ def show_table(table: dict[str, Any]) -> None:
     histories = {label: history for label, history in histories.items() if history}
     if histories:
         st.plotly_chart(curves(histories, "accuracy"), key=f"replay_curves_{table['name']}")
+
+
+def show_finding(finding: dict[str, Any]) -> None:
+    """A finding as a line: its verdict's icon and word, the tutorial's claim and the evidence, the test as help."""
+    evidence = f" — {finding['evidence']}" if finding["evidence"] else ""
+    st.markdown(f"{VERDICT_ICONS[finding['verdict']]} **{finding['verdict'].capitalize()}:** {finding['claim']}"
+                + evidence, help=finding["test"] or None)
 
 
 def _curve_label(row: dict[str, Any], run: dict[str, Any]) -> str:

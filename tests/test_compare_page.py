@@ -15,8 +15,9 @@ from lab.runs.jobs import process_identity
 from lab.runs.store import RunStore
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
+from tests import corpus
 from tests.apptest import open_page as open_app
-from tests.conftest import FILTERED, FinishedStudy
+from tests.conftest import FILTERED, FinishedReplay, FinishedStudy
 
 
 @pytest.fixture
@@ -182,3 +183,52 @@ def test_a_finished_study_shows_its_chart_and_mcnemar_sentence(workspace: Path, 
     figure = app.get("plotly_chart")[0].proto.spec
     assert "fit: power law" in figure and "extrapolated" in figure  # the fit drawn, dashed beyond the sizes
     assert [b.proto.label for b in app.get("download_button")][-1] == "Download the report (HTML, opens offline)"
+
+
+def test_a_keras_replay_answers_the_question_until_a_study_does(workspace: Path, keras_replay_tiny: FinishedReplay
+                                                                ) -> None:
+    for folder in ("runs", "replays"):  # a replay run to answer the same question, and no study yet
+        shutil.copytree(keras_replay_tiny.workspace / folder, workspace / folder)
+    app = open_page()
+    frame = next(frame.value for frame in app.dataframe if "experiment" in frame.value.columns)  # no key in AppTest
+    assert list(frame["experiment"]) == [row["experiment"] for row in keras_replay_tiny.planned.rows]  # 20K, 1K
+    assert list(frame["training images"]) == ["56", "20"] and list(frame["status"]) == ["finished", "finished"]
+    verdict = next(m.value for m in app.markdown if m.value.startswith("⚖️ **Too close to call:** "))
+    assert "1K images about as good as 20K" in verdict and frame["test here"][1] in verdict  # claim and evidence
+    assert "No study yet" not in texts(app)
+    assert any(c.value.startswith("For more sizes and a learning curve") for c in app.caption)
+
+
+def test_the_study_preset_is_on_the_page_its_click_draws_with_where_its_runs_are(
+        workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preset trains on "dogs-vs-cats-20k-160px": here a folder of that name with 1,280 real photos (enough for
+    its 1,000-image size). A run training in this process holds the only worker, so the study's runs wait."""
+    corpus.copy_of_sample(tmp_path / "data" / "dogs-vs-cats-20k-160px", 640)
+    monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", str(tmp_path / "data"))
+    RunStore(load_settings().runs_dir).create(TrainConfig(data=str(FILTERED)), running_in=process_identity())
+    app = open_page()
+    assert "No study yet" in texts(app)
+
+    app.button(key="compare_study").click().run(timeout=300)
+
+    assert not app.exception and not app.error, app.error
+    assert [toast.value for toast in app.toast] == ["Queued the study: 2 runs, largest first"]
+    assert "No study yet" not in texts(app)
+    [where] = [text.value for text in app.text]
+    assert where.splitlines()[0].startswith("all training images: next in line, ")
+    assert where.splitlines()[1].startswith("1,000 training images: 2nd in line, ")
+    assert any(c.value.startswith("Sizes all training images, 1,000 training images.") for c in app.caption)
+
+
+def test_a_study_preset_without_enough_photos_says_so_under_its_button(workspace: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus.copy_of_sample(tmp_path / "data" / "dogs-vs-cats-20k-160px", 30)
+    monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", str(tmp_path / "data"))
+    app = open_page()
+
+    app.button(key="compare_study").click().run(timeout=120)
+
+    assert not app.exception, app.exception
+    [error] = [e.value for e in app.error]
+    assert "asks for 1,000 training images" in error and "use smaller sizes" in error, error
+    assert not app.toast and not (workspace / "studies").exists()

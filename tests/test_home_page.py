@@ -173,8 +173,9 @@ def test_the_compare_and_predict_cards_link_to_their_pages(workspace: Path) -> N
     assert links["Open Compare"].endswith("compare.py") or links["Open Compare"] == "compare", links
     assert links["Open Predict"].endswith("predict.py") or links["Open Predict"] == "predict", links
     assert not any("Coming in a later version" in caption.value for caption in app.caption)
-    tutorials = [link.proto.page for link in app.get("page_link") if link.proto.label == "Reproduce it"]
-    assert len(tutorials) == 2 and all(page.endswith("replay.py") or page == "replay" for page in tutorials)
+    tutorials = [link.proto for link in app.get("page_link") if link.proto.label == "Reproduce it"]
+    assert len(tutorials) == 2 and all(link.page.endswith("replay.py") or link.page == "replay" for link in tutorials)
+    assert [link.query_string for link in tutorials] == [f"replay={name}" for name in REPLAYS]  # its card first there
 
 
 def test_datasets_are_named_as_people_know_them(workspace: Path, tmp_path: Path,

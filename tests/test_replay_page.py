@@ -1,33 +1,94 @@
-"""The Tutorials page in AppTest: both replays offered with their time and what stands in on this machine, and a
-finished replay's table (published beside measured), its curves and its findings paragraph; a replay in the
-queue cancelled as one."""
+"""The Tutorials page in AppTest: both replays offered with their time and what stands in on this machine (the
+cards drawn before a slow estimate arrives), the tutorial chosen on the home page first, and a finished replay's
+table (published beside measured), its curves and its findings paragraph; a replay in the queue cancelled as one."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
-from lab.replays.catalog import KERAS
+from streamlit.testing.v1 import AppTest
+
+from lab.replays.catalog import FIVE_MODEL, KERAS
 from lab.runs.jobs import CANCELLED
 from lab.runs.status import QUEUED, STOPPED
 from lab.runs.store import RunStore
 from tests.apptest import open_page
 from tests.conftest import FinishedReplay
 
+ESTIMATE_TIMEOUT_S = 180  # a fresh look at the Keras tutorial's 20,000 photos, on two shared cores
+PENDING = ":material/hourglass_top: Estimating the time on this machine"
+
+
+def titles(app: AppTest) -> list[str]:
+    return [m.value for m in app.markdown if m.value.startswith("**") and "**Time:**" not in m.value]
+
+
+def times(app: AppTest) -> list[str]:
+    return [m.value for m in app.markdown if m.value.startswith("**Time:** ")]
+
+
+def with_times(app: AppTest) -> AppTest:
+    """The page run again (as its one-second poll does) until both cards show their time."""
+    deadline = time.monotonic() + ESTIMATE_TIMEOUT_S
+    while len(times(app)) < 2 and time.monotonic() < deadline:
+        time.sleep(1)
+        app.run()
+        assert not app.exception, app.exception
+    return app
+
 
 def test_both_tutorials_are_offered_with_their_time_and_what_stands_in(workspace: Path) -> None:
-    app = open_page("replay")
+    app = with_times(open_page("replay"))
     assert app.title[0].value == "Reproduce a tutorial"
-    titles = [m.value for m in app.markdown if m.value.startswith("**") and "**Time:**" not in m.value]
-    assert titles == [f"**{KERAS.title}**", "**Five ways to classify cats and dogs: from a small CNN to fine-tuned "
-                                            "VGG16**"]
-    assert len([m for m in app.markdown if m.value.startswith("**Time:** ")]) == 2
+    assert titles(app) == [f"**{KERAS.title}**", f"**{FIVE_MODEL.title}**"]
+    assert all(line.endswith(" on this machine") or "time unknown" in line for line in times(app)), times(app)
+    assert [r.options for r in app.radio] == [["Quick", "As published"]] * 2  # no fixed time: the Time line says it
     assert [r.value for r in app.radio] == ["quick", "quick"]  # the variant that fits a lesson comes first
     notes = [c.value for c in app.caption if c.value.startswith("Quick: ")]
     assert len(notes) == 2 and all("MobileNetV2" in note and "stands in" in note for note in notes), notes
     assert [n.value for n in app.number_input] == [1, 1]  # repeats offered, one run per row by default
     assert [b.label for b in app.button if b.label == "Start this replay"] == ["Start this replay"] * 2
     assert "No replay yet" in app.info[0].value
+
+
+def test_the_cards_show_before_a_slow_estimate_and_its_time_follows(workspace: Path) -> None:
+    """A fresh scan cache: the Keras tutorial's estimate reads its 20,000 photos first, which no page may wait for."""
+    (workspace / "cache" / "scan.sqlite").unlink()
+    app = open_page("replay")
+    assert titles(app) == [f"**{KERAS.title}**", f"**{FIVE_MODEL.title}**"]
+    assert [b.label for b in app.button if b.label == "Start this replay"] == ["Start this replay"] * 2
+    keras_card = app.columns[0]
+    assert any(c.value.startswith(PENDING) for c in keras_card.caption), "the Keras card waits for its time"
+    assert not [m for m in keras_card.markdown if m.value.startswith("**Time:** ")]
+
+    with_times(app)
+
+    assert not any(c.value.startswith(PENDING) for c in app.caption)
+    assert len(times(app)) == 2
+
+
+def test_the_tutorial_chosen_on_the_home_page_comes_first_and_is_marked(workspace: Path) -> None:
+    app = open_page("replay", run=False)
+    app.query_params["replay"] = FIVE_MODEL.name  # what the home page's "Reproduce it" of the five-model card sets
+    app.run()
+    assert not app.exception, app.exception
+    assert titles(app)[:2] == [f"**{FIVE_MODEL.title}**", f"**{KERAS.title}**"]
+    marks = [m.value for m in app.markdown if "The one you chose" in m.value]
+    assert len(marks) == 1
+    values = [m.value for m in app.markdown]
+    assert values.index(marks[0]) == values.index(f"**{FIVE_MODEL.title}**") + 1  # inside the chosen card
+
+
+def test_a_link_naming_no_tutorial_says_so_and_offers_both(workspace: Path) -> None:
+    app = open_page("replay", run=False)
+    app.query_params["replay"] = "*vgg*"
+    app.run()
+    assert not app.exception, app.exception
+    assert [w.value for w in app.warning][0].startswith('There is no tutorial called "\\*vgg\\*"')  # shown as text
+    assert titles(app) == [f"**{KERAS.title}**", f"**{FIVE_MODEL.title}**"]
+    assert not any("The one you chose" in m.value for m in app.markdown)
 
 
 def test_a_finished_replay_shows_its_table_curves_and_findings(workspace: Path,

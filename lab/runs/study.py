@@ -7,7 +7,8 @@ every image's backbone features once and the smaller sizes read them from the ca
 
 A study is a JSON record in `<workspace>/studies/<name>.json` (its config, sizes, repeats, manifest and run
 ids); the runs are ordinary runs. Results are read back from the runs, so a study can be looked at while
-its runs are still queued.
+its runs are still queued: `progress` says where each of its runs is (its place in the queue, training, done).
+A study answers its question once its smallest and largest sizes are compared on the test photos (`answered`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from lab.runs import jobs
 from lab.runs.describe import Event
 from lab.runs.groups import Records
 from lab.runs.placement import executor_for
-from lab.runs.status import STOPPED, UNKNOWN
+from lab.runs.queue import QueuePlan, place_text
+from lab.runs.status import ACTIVE_STATES, QUEUED, RUNNING, STOPPED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings, load_settings
 from lab.training.config import TrainConfig
@@ -279,3 +281,36 @@ def _result(row: dict[str, Any], store: RunStore, states: dict[str, str]) -> dic
 
 def _first_repeat(rows: list[dict[str, Any]], size: int | None) -> dict[str, Any] | None:
     return next((row for row in rows if row["size"] == size and row["repeat"] == 0), None)
+
+
+def answered(summary: dict[str, Any]) -> bool:
+    """Whether a study's `results` answer "does more data help?": its smallest and largest sizes compared on the
+    same test photos."""
+    return summary.get("sentence") is not None
+
+
+def under_way(summary: dict[str, Any]) -> bool:
+    """Whether any of a study's runs (in its `results`) is still queued or training."""
+    return any(row["status"] in ACTIVE_STATES for row in summary["runs"])
+
+
+def size_text(size: int | None) -> str:
+    """A study's size in words: "1,000 training images", "all training images"."""
+    return "all training images" if size is None else f"{size:,} training images"
+
+
+def progress(summary: dict[str, Any], plan: QueuePlan) -> list[str]:
+    """Where each run of a study (its `results`) is, largest size first, in words: "1,000 training images:
+    2nd in line, starts in about 5 minutes", "all training images: training now", "...: finished, 97.1% on the
+    test photos"."""
+    repeats = max((row["repeat"] for row in summary["runs"]), default=0) + 1
+    lines = []
+    for row in summary["runs"]:
+        place = plan.place(Path(row["run_dir"]).name)
+        where = (place_text(place) if row["status"] == QUEUED and place else
+                 "training now" if row["status"] == RUNNING else row["status"])
+        if row.get("test_accuracy") is not None:
+            where += f", {row['test_accuracy']:.1%} on the test photos"
+        repeat = f" (repeat {row['repeat'] + 1} of {repeats})" if repeats > 1 else ""
+        lines.append(f"{size_text(row['size'])}{repeat}: {where}")
+    return lines
