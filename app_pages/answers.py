@@ -27,10 +27,12 @@ UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 
 @dataclass(frozen=True)
 class Photo:
-    """A photo to predict: its name and its bytes (an upload, a camera shot, or a file read from disk)."""
+    """A photo to predict: its name and its bytes (an upload, a camera shot, or a file read from disk), and
+    for a file the name of the folder it sits in (in a class-folder dataset, what the photo shows)."""
 
     name: str
     data: bytes
+    folder: str | None = None
 
     @property
     def digest(self) -> str:
@@ -38,7 +40,7 @@ class Photo:
 
     @classmethod
     def from_path(cls, path: str | Path) -> Photo:
-        return cls(Path(path).name, Path(path).read_bytes())
+        return cls(Path(path).name, Path(path).read_bytes(), Path(path).parent.name)
 
 
 @dataclass(frozen=True)
@@ -113,3 +115,21 @@ def sureness(confidence: float, threshold: float) -> str:
     if confidence < threshold:
         return "Not sure"
     return "Very sure" if confidence >= 0.9 else "Fairly sure"
+
+
+def knows_sentence(classes: list[str]) -> str:
+    """What a model can answer, said once under the demo's answer: it picks one of its classes for any photo,
+    a car's included. Class names come from folders: show the sentence as text, never Markdown."""
+    names = [name.replace("_", " ").replace("-", " ").strip() for name in classes]
+    listed = " and ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"This model knows {listed}: it gives one of these answers for any photo."
+
+
+def folder_verdict(photo: Photo, explanation: Explanation) -> str | None:
+    """For a photo from a class folder, whether the model agrees with its folder ("its folder says dogs: the
+    model agrees"); None for an upload, or a folder that is not one of the model's classes."""
+    if photo.folder not in explanation.probabilities:
+        return None
+    if photo.folder == explanation.label:
+        return f"Its folder says {photo.folder}: the model agrees."
+    return f"Its folder says {photo.folder}: the model disagrees (it said {explanation.label})."

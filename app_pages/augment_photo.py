@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.session_keys import DATASET_PATH
-from app_pages.uploads import one_small_enough, upload_mb
+from app_pages.uploads import one_small_enough, photo_upload_mb
 from lab.data import ScanReport, scan
 from lab.data.photo_upload import store_photo
 from lab.data.samples import class_photos
@@ -79,7 +79,7 @@ def _random_photo(count: int) -> None:
 
 def uploaded_photo(settings: Settings) -> str | None:
     upload = st.file_uploader("A photo of a cat or a dog", type=["jpg", "jpeg", "png", "bmp", "gif", "webp"],
-                              max_upload_size=upload_mb(settings))
+                              max_upload_size=photo_upload_mb(settings))
     upload = one_small_enough(upload, settings)
     if upload is None:
         st.info("Drop a photo on the box above, or press Upload (JPEG, PNG, BMP, GIF or WebP), to see what "

@@ -3,7 +3,9 @@
 image-size map.
 
 Figures only: each function takes plain data (histories, matrices, result rows) and returns a figure,
-so the Train and Compare pages draw runs the same way. Not a page (no `st.` calls).
+so the Train and Compare pages draw runs the same way. Accuracies are drawn by the rules of
+`lab.evaluation.accuracy_axis` (an axis at least ten points tall; intervals where the photos are known), which
+the report's SVG charts share. Not a page (no `st.` calls).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, qualitative
 
 from lab.data.summary import SizeCell
+from lab.evaluation.accuracy_axis import accuracy_interval, accuracy_range
+from lab.evaluation.proportions import Interval
 
 COLOURS = qualitative.Plotly
 LAYOUT = {"height": 360, "margin": {"t": 40, "b": 10, "l": 10, "r": 10},
@@ -46,6 +50,9 @@ def curves(histories: Mapping[str, History], metric: str, references: Mapping[st
     figure.update_layout(title=metric, xaxis_title="epoch", **LAYOUT)
     longest = max((len(history) for history in histories.values()), default=0)
     figure.update_xaxes(dtick=1 if longest <= 20 else None)  # whole epochs, never "epoch 1.4"
+    if metric == "accuracy":  # never an axis from 0.93 that makes a one-point gap fill the chart
+        shown = [y for trace in figure.data for y in trace.y] + list((references or {}).values())
+        figure.update_yaxes(range=accuracy_range(shown), tickformat=".0%")
     return figure
 
 
@@ -86,16 +93,16 @@ def pr_figure(pr: Mapping[str, Any]) -> go.Figure:
 
 def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, float],
                  curve: Mapping[str, Any] | None = None) -> go.Figure:
-    """Test (else validation) accuracy against training images on a log axis: one point per run, and a band
-    from the lowest to the highest repeat at each size when there are repeats. With a learning `curve`
-    (`lab.evaluation.learning_curve`), its fit is drawn solid over the sizes measured and dashed beyond them,
-    with the target accuracy as a dotted line."""
-    points = [(row["train_images"], row.get("test_accuracy") or row.get("best_val_accuracy"))
-              for row in rows if row.get("train_images")]
-    points = [(x, y) for x, y in points if y is not None]
+    """Test (else validation) accuracy against training images on a log axis: one point per run with its 95%
+    interval where the photos it was measured on are known, and a band from the lowest to the highest repeat at
+    each size when there are repeats. With a learning `curve` (`lab.evaluation.learning_curve`), its fit is
+    drawn solid over the sizes measured and dashed beyond them, with the target accuracy as a dotted line. The
+    x axis is marked at the sizes measured, and the accuracy axis follows `lab.evaluation.accuracy_axis`."""
+    points = [_study_point(row) for row in rows if row.get("train_images")]
+    points = [point for point in points if point[1] is not None]
     figure = go.Figure()
     by_size: dict[int, list[float]] = {}
-    for x, y in points:
+    for x, y, _ in points:
         by_size.setdefault(x, []).append(y)
     sizes = sorted(by_size)
     if any(len(values) > 1 for values in by_size.values()):
@@ -103,17 +110,40 @@ def study_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, flo
         figure.add_scatter(x=sizes + sizes[::-1], y=upper + lower[::-1],
                            fill="toself", fillcolor="rgba(99,110,250,0.15)", line={"width": 0},
                            name="run-to-run spread", hoverinfo="skip")
-    figure.add_scatter(x=[x for x, _ in points], y=[y for _, y in points], mode="markers", name="a run",
-                       marker={"size": 10, "color": colour(0)})
+    _add_runs(figure, points)
     figure.add_scatter(x=sizes, y=[sum(by_size[s]) / len(by_size[s]) for s in sizes], mode="lines",
                        name="mean", line={"color": colour(0)})
     for label, accuracy in references.items():
         figure.add_hline(y=accuracy, line_dash="dot", line_color="grey", annotation_text=f"published: {label}")
     if curve and curve.get("fit"):
         _add_fit(figure, curve)
-    figure.update_layout(title="accuracy against training images", xaxis_type="log", xaxis_title="training images",
+    shown = [y for trace in figure.data for y in trace.y] + [v for _, _, i in points if i for v in i]
+    figure.update_layout(title="accuracy against training images", xaxis_title="training images",
                          yaxis_title="accuracy", **LAYOUT)
+    figure.update_xaxes(type="log", tickmode="array", tickvals=sizes, ticktext=[f"{s:,}" for s in sizes],
+                        minor={"ticks": "", "showgrid": False})
+    figure.update_yaxes(range=accuracy_range([*shown, *references.values()]), tickformat=".0%")
     return figure
+
+
+def _study_point(row: Mapping[str, Any]) -> tuple[int, float | None, Interval | None]:
+    """A run's (training images, accuracy, its interval): test accuracy on its test photos, else the best
+    validation accuracy (whose photo count the row does not hold, so no interval)."""
+    if row.get("test_accuracy") is not None:
+        return row["train_images"], row["test_accuracy"], accuracy_interval(row["test_accuracy"],
+                                                                            row.get("test_images"))
+    return row["train_images"], row.get("best_val_accuracy"), None
+
+
+def _add_runs(figure: go.Figure, points: Sequence[tuple[int, float, Interval | None]]) -> None:
+    """One marker per run, with its interval as an error bar (none where it is unknown)."""
+    above = [interval[1] - y if interval else 0.0 for _, y, interval in points]
+    below = [y - interval[0] if interval else 0.0 for _, y, interval in points]
+    figure.add_scatter(x=[x for x, _, _ in points], y=[y for _, y, _ in points], mode="markers", name="a run",
+                       marker={"size": 10, "color": colour(0)},
+                       error_y={"type": "data", "symmetric": False, "array": above, "arrayminus": below,
+                                "color": colour(0), "thickness": 1.5, "width": 6},
+                       hovertemplate="%{x:,} images: %{y:.1%}<extra>a run, with its 95% interval</extra>")
 
 
 def _add_fit(figure: go.Figure, curve: Mapping[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """The Predict page's demo view (`?demo=1`): one large, calm layout for an audience that does not code.
 
-A big photo beside the heatmap of what the model looked at, a big answer ("Dog"), how sure it is in words
-and as a bar, and a way to give it a photo (upload, or the camera behind a toggle). No technical controls:
+A big answer ("Dog"), how sure it is in words and as a bar, what the model knows ("cats and dogs": it gives
+one of them for any photo), the photo beside the heatmap of where the model looked, each half the screen
+wide, and a way to give it a photo (upload, or the camera behind a toggle). No technical controls:
 the run is the one the link names (`&run=ID`), else the best finished run. Not a page of its own: the
 Predict page draws it when the link asks, so one address serves both and the navigation stays one entry
 per workflow step.
@@ -9,20 +10,26 @@ per workflow step.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
-from app_pages.answers import UPLOAD_TYPES, Answer, Photo, answer_for, display_name, sureness
-from app_pages.uploads import one_small_enough, upload_mb
+from app_pages.answers import UPLOAD_TYPES, Answer, Photo, answer_for, display_name, knows_sentence, sureness
+from app_pages.train_queue import as_text
+from app_pages.uploads import one_small_enough, photo_upload_mb, photo_words
 from lab.settings import load_settings
 
 DEMO_THRESHOLD = 0.7  # the demo has no slider: below this the answer says "Not sure"
 ANSWER_STYLE = "font-size:5.5rem;font-weight:700;line-height:1.1;margin:0"
+TALLEST = 640  # pixels: a tall photo's height in the demo (a column, about 600 pixels wide, sets a wide one's)
+LEFT_KEY = "demo_left"  # set by "Leave the demo view": the next Predict run opens the sidebar again
 
 
 def demo_view(run_dir: Path, run_name: str) -> None:
-    """The demo for `run_dir`: a photo in, the big answer and the heatmap out. The sidebar starts closed."""
+    """The demo for `run_dir`: a photo in, the big answer and the heatmap out. The sidebar starts closed, and
+    opens again when the visitor leaves (`restore_sidebar`)."""
     st.set_page_config(initial_sidebar_state="collapsed")
     st.markdown("<h1 style='text-align:center'>Cat or dog? Show the computer a photo.</h1>",
                 unsafe_allow_html=True)
@@ -30,12 +37,21 @@ def demo_view(run_dir: Path, run_name: str) -> None:
     if photo is None:
         st.markdown("<p style='text-align:center;font-size:1.4rem'>Drop a photo above, or switch on the camera. "
                     "The computer will say what it sees, and show where it looked.</p>", unsafe_allow_html=True)
+        st.caption(f"A photo: {photo_words(load_settings())}.", width="stretch", text_alignment="center")
     else:
         show_answer(answer_for(run_dir, photo))
     st.caption(f"Model: {run_name}")
     if st.button("Leave the demo view", key="demo_exit", type="tertiary"):
         del st.query_params["demo"]
+        st.session_state[LEFT_KEY] = True
         st.rerun()
+
+
+def restore_sidebar() -> None:
+    """Just after leaving the demo view, the sidebar it closed opens again: "auto" is the app's own start
+    (open on a wide screen). Sent once, so a sidebar the user closes on the page afterwards stays closed."""
+    if st.session_state.pop(LEFT_KEY, False):
+        st.set_page_config(initial_sidebar_state="auto")
 
 
 def demo_photo() -> Photo | None:
@@ -43,7 +59,7 @@ def demo_photo() -> Photo | None:
     settings = load_settings()
     upload, camera = st.columns([3, 1], vertical_alignment="center")
     uploaded = upload.file_uploader("Your photo", type=UPLOAD_TYPES, key="demo_upload", label_visibility="collapsed",
-                                    max_upload_size=upload_mb(settings))
+                                    max_upload_size=photo_upload_mb(settings))
     uploaded = one_small_enough(uploaded, settings)
     shot = st.camera_input("Take a photo", key="demo_camera") if camera.toggle("Use the camera", key="demo_cam_on") \
         else None
@@ -52,14 +68,26 @@ def demo_photo() -> Photo | None:
 
 
 def show_answer(found: Answer) -> None:
+    """The answer in big letters with how sure it is, what the model knows, then the photo and its heatmap
+    side by side, each as wide as half the screen (about 600 pixels on a projector)."""
     if found.error:
         st.error(f"That photo cannot be used: {found.error}")
         return
     said, confidence = display_name(found.explanation.label), found.explanation.confidence
     words = sureness(confidence, DEMO_THRESHOLD)
-    photo, heatmap, verdict = st.columns([2, 2, 3], gap="large", vertical_alignment="center")
-    photo.image(found.photo, caption="The photo", width="stretch")
-    heatmap.image(found.overlay, caption="Where it looked: red counted most for its answer", width="stretch")
     answer = said if words != "Not sure" else f"Maybe {said.lower()}?"
-    verdict.markdown(f"<p style='text-align:center;{ANSWER_STYLE}'>{answer}</p>", unsafe_allow_html=True)
-    verdict.progress(confidence, text=f"**{words}**: {confidence:.0%} sure it is {said.lower()}")
+    st.markdown(f"<p style='text-align:center;{ANSWER_STYLE}'>{html.escape(answer)}</p>", unsafe_allow_html=True)
+    _, bar, _ = st.columns([1, 2, 1])
+    bar.progress(confidence, text=f"**{words}**: {confidence:.0%} sure it is {as_text(said.lower())}")
+    st.text(knows_sentence(list(found.explanation.probabilities)), width="stretch", text_alignment="center")
+    photo, heatmap = st.columns(2, gap="large")
+    width = shown_width(found.photo)
+    photo.image(found.photo, caption="The photo", width=width)
+    heatmap.image(found.overlay, caption="Where it looked: red counted most for its answer", width=width)
+
+
+def shown_width(image: np.ndarray) -> int | str:
+    """A wide photo fills its column; a tall one is narrowed to `TALLEST` pixels high, so it stays about as
+    large as a wide one instead of running off the bottom of a projector's screen."""
+    height, width = image.shape[:2]
+    return "stretch" if height <= width else max(1, round(TALLEST * width / height))

@@ -21,30 +21,30 @@ from app_pages.answers import (
     Photo,
     answer_for,
     display_name,
+    folder_verdict,
     predictor,
     run_choices,
     sureness,
     thumbnail_url,
 )
 from app_pages.charts import probability_bars
-from app_pages.demo import demo_view
+from app_pages.demo import demo_view, restore_sidebar
+from app_pages.export_views import export_section
 from app_pages.session_keys import PREDICT_RUN
-from app_pages.uploads import one_small_enough, small_enough, upload_mb
+from app_pages.train_queue import as_text
+from app_pages.uploads import one_small_enough, photo_upload_mb, photo_words, small_enough, upload_mb
 from lab.access import shown_path
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predict import image_files
 from lab.paths import within
-from lab.run_files import RunFiles
 from lab.settings import Settings, load_settings
 from lab.workspace import dataset_folders
 
 THRESHOLD_KEY, SOURCE_KEY = "predict_threshold", "predict_source"
 BATCH_KEY = "predict_batch_results"  # (run id, what was predicted, results): kept until the next batch
 SOURCES = ("Upload photos", "Photos from a dataset", "The run's top losses")
-EXPORTS = {"Keras (.keras)": ("keras", None), "SavedModel (zipped)": ("savedmodel", None),
-           "TFLite, float32": ("tflite", None), "TFLite, dynamic-range quantised": ("tflite", "dynamic")}
 FEATURE_MAPS_HELP = ("Each small square is one filter of the chosen layer: bright where that filter found its "
                      "pattern (an edge, a texture, an eye) in the photo; early layers see edges, later ones parts.")
 
@@ -56,6 +56,7 @@ def page() -> None:
         run_id = st.query_params.get("run") if st.query_params.get("run") in runs else next(iter(runs))
         demo_view(settings.runs_dir / run_id, runs[run_id])
         return
+    restore_sidebar()
     st.title("Predict")
     if not runs:
         st.info("No finished run yet: train one on the Train page, then come back to try it on new photos.")
@@ -104,9 +105,9 @@ def photos_section(run_dir: Path, settings: Settings, threshold: float) -> None:
 
 
 def uploaded_photos(settings: Settings) -> list[Photo]:
-    files = small_enough(st.file_uploader("Photos (JPEG, PNG, WebP, BMP, GIF)", type=UPLOAD_TYPES,
+    files = small_enough(st.file_uploader(f"Photos: {photo_words(settings)}", type=UPLOAD_TYPES,
                                           accept_multiple_files=True, key="predict_upload",
-                                          max_upload_size=upload_mb(settings)), settings)
+                                          max_upload_size=photo_upload_mb(settings)), settings)
     shot = st.camera_input("Take a photo", key="predict_camera") if st.toggle(
         "Use the camera", key="predict_camera_on", help="Off by default, so the browser asks for the camera only "
                                                         "when you want it.") else None
@@ -152,8 +153,9 @@ def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float) -> 
     heatmap.image(shown.overlay, caption=f"Grad-CAM for {shown.explanation.explained}: red counted most",
                   width="stretch")
     words = sureness(said.confidence, threshold)
-    verdict.markdown(f"### {display_name(said.label)}" + (" — not sure" if words == "Not sure" else ""))
-    verdict.caption(f"class folder: {said.label}")
+    verdict.markdown(f"### {as_text(display_name(said.label))}" + (" — not sure" if words == "Not sure" else ""))
+    if checked := folder_verdict(photo, said):
+        verdict.caption(as_text(checked))
     verdict.caption(f"{words}: {said.confidence:.1%} (not sure below {threshold:.0%})")
     verdict.plotly_chart(probability_bars(said.probabilities, threshold), key=f"bars_{photo.digest}")
     classes = list(said.probabilities)
@@ -233,56 +235,5 @@ def batch_table(results: list, settings: Settings) -> None:
     for bad in (r for r in results if r.error is not None):
         st.warning(f"{Path(bad.path).name}: {bad.error}")
 
-
-# ---- export -------------------------------------------------------------------------------------------
-
-
-def export_section(run_dir: Path, settings: Settings) -> None:
-    from lab.evaluation.export import shipped_exports
-
-    exports = RunFiles(run_dir).exports
-    if settings.demo:  # an export runs for minutes and writes to the server's disk
-        st.caption("Demo mode: making exports is switched off on this server; the exports made before can be "
-                   "downloaded.")
-    else:
-        make_export(run_dir, exports)
-    for made in shipped_exports(exports):
-        show_export(made)
-
-
-def make_export(run_dir: Path, exports: Path) -> None:
-    from lab.evaluation.export import export_run
-    from lab.runs.store import Run
-    from lab.training.backbones import preprocessing_words
-
-    st.caption("Every export takes raw RGB pixels (0-255) at the run's input size, and is checked against the "
-               "run's own model on real photos before it is offered.")
-    choice = st.selectbox("Format", list(EXPORTS), key="predict_export_format")
-    if st.button("Make the export", key="predict_export", icon=":material/package_2:"):
-        format, quantize = EXPORTS[choice]
-        exports.mkdir(exist_ok=True)  # a folder, so the export is named after the run and the format
-        try:
-            with st.spinner(f"Exporting as {choice} and checking it..."):
-                made = export_run(run_dir, format, exports, quantize=quantize,
-                                  preprocessing=preprocessing_words(Run(run_dir).config_dict()))
-            st.success(f"{made.path.name} is made and checked: download it below.")
-        except LabError as error:
-            st.error(str(error))
-
-
-def show_export(made) -> None:
-    """One export already made: what it is, the check it passed, and its downloads."""
-    parity = made.parity
-    with st.container(border=True):
-        st.markdown(f"**{made.path.name}** · {made.size_bytes / 1e6:.1f} MB")
-        st.caption(f"Checked on {parity.images} photos: largest difference {parity.max_abs_difference:.1e}, same "
-                   f"answer on {parity.top_class_agreement:.0%} ({parity.criterion}).")
-        model, card_md, card_json = st.columns(3)
-        model.download_button("Download the model", made.path.read_bytes(), made.path.name, icon=":material/download:",
-                              on_click="ignore", key=f"export_model_{made.path.name}")
-        card_md.download_button("Model card (Markdown)", made.card_markdown.read_bytes(), made.card_markdown.name,
-                                on_click="ignore", key=f"export_md_{made.path.name}")
-        card_json.download_button("Model card (JSON)", made.card_json.read_bytes(), made.card_json.name,
-                                  on_click="ignore", key=f"export_json_{made.path.name}")
 
 page()

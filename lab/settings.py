@@ -39,6 +39,7 @@ _SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 EXECUTORS = ("local", "ray")
 DEMO_UPLOAD_MB = 10  # a phone photo is 2-8 MB; a dataset zip (65 MB for the sample) is not a demo's business
+PHOTO_UPLOAD_MB = 25  # a photo uploader's limit outside demo mode: a camera's full-size JPEG is up to about 25 MB
 NOT_RESPONDING_SECONDS = 60.0  # why 60: `lab.runs.liveness`
 DEFAULT_EXPERIMENT = "transfer-lab"
 _TRUE = {"1", "true", "yes", "on"}

@@ -16,7 +16,7 @@ import pytest
 
 from lab.errors import LabError
 from lab.evaluation import export
-from lab.evaluation.export import FORMATS, export_path, export_run, validation_samples
+from lab.evaluation.export import FORMATS, export_path, export_run, export_steps, validation_samples
 from lab.evaluation.predictions import Predictions
 from lab.training.backbones import preprocessing_words
 from tests.conftest import FILTERED, WEIGHTS, LabCli
@@ -142,6 +142,17 @@ def test_the_card_records_class_order_input_metrics_versions_and_parity(trained,
     assert {"tensorflow", "keras", "python"} <= set(card["libraries"]) and card["intended_use"]
     markdown = (tmp_path / "cats.md").read_text()
     assert "cats, dogs" in markdown and "Parity check" in markdown and "Intended use" in markdown
+
+
+def test_an_export_reports_each_step_as_it_starts(trained, tmp_path: Path) -> None:
+    run_dir, _ = trained
+    heard: list[tuple[int, int, str]] = []
+    export_run(run_dir, "keras", tmp_path, preprocessing=card_words(run_dir), samples=sure_photos(run_dir, 3),
+               on_progress=lambda done, total, message: heard.append((done, total, message)))
+    load, save, check, card = export_steps("keras")
+    assert heard == [(0, 4, load), (1, 4, save), (2, 4, f"{check} on 3 photos"), (3, 4, card),
+                     (4, 4, "made and checked")]
+    assert export_steps("tflite")[1:3] == ["Build a SavedModel to convert", "Convert it to TFLite"]
 
 
 def test_by_default_the_check_runs_on_the_runs_validation_photos(trained) -> None:

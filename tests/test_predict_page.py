@@ -3,6 +3,7 @@ bad uploads explained one by one, the batch table and the demo's big answer."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.answers import Photo
-from lab.settings import load_settings
+from app_pages.train_queue import as_text
+from lab.evaluation.predictions import Predictions
+from lab.settings import PHOTO_UPLOAD_MB, load_settings
 from tests import corpus
 from tests.apptest import open_page
 from tests.conftest import FILTERED
@@ -77,7 +80,7 @@ def test_the_threshold_marks_an_answer_not_sure(run_id: str) -> None:
 def test_the_heatmap_can_show_the_other_class(run_id: str) -> None:
     app = open_page("predict")
     upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()))
-    said = next(c.value for c in app.caption if c.value.startswith("class folder: ")).split()[-1]
+    said = next(c for c in image_captions(app) if c.startswith("Grad-CAM for ")).split()[2].rstrip(":")
     other = next(c for c in ("cats", "dogs") if c != said)
     assert f"Grad-CAM for {said}: red counted most" in image_captions(app)
     app.selectbox(key=f"predict_class_{Photo.from_path(CAT).digest}").set_value(other).run()
@@ -94,6 +97,36 @@ def test_the_demo_view_renders_a_big_answer_with_the_best_run(run_id: str) -> No
     assert len(big) == 1 and any(word in big[0] for word in ("Cat", "Dog", "Maybe")), big
     assert "sure" in app.get("progress")[0].proto.text
     assert image_captions(app) == ["The photo", "Where it looked: red counted most for its answer"]
+    said = [t.value for t in app.text]  # once, as text: class names come from folders
+    assert said == ["This model knows cats and dogs: it gives one of these answers for any photo."], said
+
+
+def test_the_photo_uploaders_say_what_they_take_and_a_photos_limit(run_id: str) -> None:
+    app = open_page("predict")
+    [uploader] = [u for u in app.get("file_uploader") if "predict_upload" in u.proto.id]
+    assert uploader.proto.max_upload_size_mb == PHOTO_UPLOAD_MB  # not the server's 1 GB, meant for dataset zips
+    assert uploader.proto.label == f"Photos: JPEG, PNG, WebP, BMP or GIF, up to {PHOTO_UPLOAD_MB} MB each"
+    app.query_params["demo"] = "1"
+    app.run()
+    [uploader] = [u for u in app.get("file_uploader") if "demo_upload" in u.proto.id]
+    assert uploader.proto.max_upload_size_mb == PHOTO_UPLOAD_MB
+    assert f"A photo: JPEG, PNG, WebP, BMP or GIF, up to {PHOTO_UPLOAD_MB} MB each." in texts(app)
+
+
+def test_a_photo_from_a_class_folder_says_whether_the_model_agrees_with_its_folder(run_id: str) -> None:
+    app = open_page("predict")
+    app.radio(key="predict_source").set_value("Photos from a dataset").run()
+    chosen = next(box for box in app.multiselect if box.label == "Photos").value
+    folders = [Path(name).parent.name for name in chosen]
+    assert len(folders) == 2 and set(folders) <= {"cats", "dogs"}, chosen  # cats_and_dogs_filtered's class folders
+    said = [{"Cat": "cats", "Dog": "dogs"}[m.value.split()[1]] for m in app.markdown if m.value.startswith("### ")]
+    expected = [f"Its folder says {folder}: the model agrees." if folder == label else
+                f"Its folder says {folder}: the model disagrees (it said {label})." for folder, label in zip(folders, said)]
+    assert [c.value for c in app.caption if c.value.startswith("Its folder says")] == [as_text(e) for e in expected]
+    app.radio(key="predict_source").set_value("Upload photos").run()
+    upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()))
+    assert [m for m in app.markdown if m.value.startswith("### ")]
+    assert not any(c.value.startswith("Its folder says") for c in app.caption)  # an upload has no folder
 
 
 @pytest.mark.slow  # a folder of predictions
@@ -117,11 +150,23 @@ def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert app.success[0].value == f"{run_id}-keras.keras is made and checked: download it below."
     assert (load_settings().runs_dir / run_id / "exports" / f"{run_id}-keras.keras").exists()
+    [status] = app.status
+    assert status.label.startswith("Keras (.keras): made and checked in ") and status.state == "complete"
+    steps = [m.value for m in status.markdown]  # each step, with its time, as it finished
+    photos = len(Predictions.load(load_settings().runs_dir / run_id / "predictions.csv").split("validation"))
+    assert [re.sub(r": [\d.]+ s$", "", step) for step in steps] == [
+        ":material/check: Load the run's model and decode the sample photos", ":material/check: Save the .keras file",
+        f":material/check: Check it against the run's model on {min(photos, 32)} photos",
+        ":material/check: Write its model card"], steps
     for visit in (app, open_page("predict")):  # listed at once, and again on a later visit
         checked = [c.value for c in visit.caption if c.value.startswith("Checked on ")]
         assert len(checked) == 1 and "(max abs difference <= 0.0001)" in checked[0], checked
         downloads = [button.proto.label for button in visit.get("download_button")]
         assert downloads == ["Download the model", "Model card (Markdown)", "Model card (JSON)"]
+        card = dict(visit.dataframe[-1].value.itertuples(index=False))  # the card, readable on the page
+        assert card["classes, in output order"] == "cats, dogs" and card["run"] == run_id
+        assert card["parity check"].startswith(f"passed on {min(photos, 32)} photos")
+        assert "%" in card["validation accuracy"]
 
 
 @pytest.mark.parametrize(("source", "photos"), [("Photos from a dataset", 2), ("The run's top losses", 6)])

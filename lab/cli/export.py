@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from lab.cli.progress_line import progress_reporter
 from lab.evaluation.export import FLOAT_TOLERANCE, FORMATS, QUANTIZATIONS, export_run
 from lab.runs.store import Run
 from lab.training.backbones import preprocessing_words
@@ -36,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     result = export_run(args.run_dir, args.format, args.out, preprocessing=preprocessing_words(
-        Run(args.run_dir).config_dict()), quantize=args.quantize, samples=args.samples, tolerance=args.tolerance)
+        Run(args.run_dir).config_dict()), quantize=args.quantize, samples=args.samples, tolerance=args.tolerance,
+        on_progress=progress_reporter())
     if args.json:
         fields = {key: value for key, value in asdict(result).items() if key != "card"}
         print(json.dumps(fields, default=str))

@@ -10,7 +10,9 @@ the TFLite interpreter) and run on real photos — by default the run's own vali
 the lab's decoder. Float formats must stay within `FLOAT_TOLERANCE` of Keras's probabilities, the
 quantised one must pick the same top class on at least `MIN_AGREEMENT` of the images. The export is built
 in a hidden folder beside its destination and moved into place only when it passes, with its model card
-(`lab.evaluation.model_card`), so a failure leaves nothing half-written behind. The caller words the
+(`lab.evaluation.model_card`), so a failure leaves nothing half-written behind. Each format is a few named
+build steps (TFLite: build a SavedModel, convert it), reported with the load, the check and the card to an
+`on_progress` callback (`lab.progress.Steps`): a TFLite export takes a minute or two on a CPU. The caller words the
 backbone's preprocessing for the card (`lab.training.backbones.preprocessing_words`): the registry sits
 above evaluation.
 """
@@ -34,6 +36,7 @@ from lab.errors import LabError
 from lab.evaluation.evaluate import load_model, run_classes
 from lab.evaluation.model_card import card_markdown, model_card
 from lab.evaluation.predictions import Predictions
+from lab.progress import Progress, Steps, no_progress
 from lab.run_files import RunFiles
 from lab.storage import write_bytes_atomic, write_json_atomic
 
@@ -41,6 +44,10 @@ FLOAT_TOLERANCE = 1e-4  # the largest probability difference a float export may 
 MIN_AGREEMENT = 0.98  # the share of images on which a quantised export must pick Keras's top class
 DEFAULT_SAMPLES = 32  # validation images the parity check runs on when none are given
 QUANTIZATIONS = ("dynamic",)
+LOAD_STEP = "Load the run's model and decode the sample photos"
+CHECK_STEP = "Check it against the run's model"
+CARD_STEP = "Write its model card"
+TFLITE_SOURCE = "savedmodel-for-tflite"  # the work folder's SavedModel the TFLite converter reads
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ Runner = Callable[[Path, np.ndarray, Path], np.ndarray]
 @dataclass(frozen=True)
 class _Format:
     suffix: str
-    write: Writer  # (model, path, work folder, quantize) -> writes path
+    build: tuple[tuple[str, Writer], ...]  # the named steps that write it: (model, path, work folder, quantize)
     run: Runner  # (path, images, work folder) -> probabilities from the export's own runtime
 
 
@@ -92,9 +99,12 @@ def _run_keras(path: Path, images: np.ndarray, work: Path) -> np.ndarray:
     return keras.saving.load_model(path, compile=False, safe_mode=True).predict(images, verbose=0)
 
 
-def _write_savedmodel(model, path: Path, work: Path, quantize: str | None) -> None:
-    """The SavedModel folder, zipped with one top folder named after the export."""
+def _build_savedmodel(model, path: Path, work: Path, quantize: str | None) -> None:
     model.export(work / path.stem, format="tf_saved_model", verbose=False)
+
+
+def _zip_savedmodel(model, path: Path, work: Path, quantize: str | None) -> None:
+    """The SavedModel folder, zipped with one top folder named after the export."""
     shutil.make_archive(str(path.with_suffix("")), "zip", root_dir=work, base_dir=path.stem)
 
 
@@ -110,13 +120,15 @@ def _run_savedmodel(path: Path, images: np.ndarray, work: Path) -> np.ndarray:
     return outputs.numpy()
 
 
-def _write_tflite(model, path: Path, work: Path, quantize: str | None) -> None:
-    """Convert from the SavedModel `model.export` writes, the converter's documented entry for Keras 3."""
+def _savedmodel_for_tflite(model, path: Path, work: Path, quantize: str | None) -> None:
+    """The SavedModel `model.export` writes: the converter's documented entry for Keras 3."""
+    model.export(work / TFLITE_SOURCE, format="tf_saved_model", verbose=False)
+
+
+def _convert_tflite(model, path: Path, work: Path, quantize: str | None) -> None:
     import tensorflow as tf
 
-    saved = work / "savedmodel-for-tflite"
-    model.export(saved, format="tf_saved_model", verbose=False)
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(work / TFLITE_SOURCE))
     if quantize == "dynamic":  # weights to int8, activations float: no representative data needed
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     path.write_bytes(converter.convert())
@@ -150,22 +162,28 @@ def _tflite_interpreter(path: Path):
 
 
 FORMATS: dict[str, _Format] = {
-    "keras": _Format(".keras", _write_keras, _run_keras),
-    "savedmodel": _Format(".zip", _write_savedmodel, _run_savedmodel),
-    "tflite": _Format(".tflite", _write_tflite, _run_tflite),
+    "keras": _Format(".keras", (("Save the .keras file", _write_keras),), _run_keras),
+    "savedmodel": _Format(".zip", (("Build the SavedModel", _build_savedmodel), ("Zip it", _zip_savedmodel)),
+                          _run_savedmodel),
+    "tflite": _Format(".tflite", (("Build a SavedModel to convert", _savedmodel_for_tflite),
+                                  ("Convert it to TFLite", _convert_tflite)), _run_tflite),
 }
 
 
 def export_run(run_dir: str | Path, format: str, out: str | Path, *, preprocessing: str, quantize: str | None = None,
-               samples: Sequence[str | Path] | None = None, tolerance: float = FLOAT_TOLERANCE) -> ExportResult:
+               samples: Sequence[str | Path] | None = None, tolerance: float = FLOAT_TOLERANCE,
+               on_progress: Progress = no_progress) -> ExportResult:
     """Export `run_dir`'s model as `format` to `out` (a file, or a folder to name it in), with its card.
 
     `preprocessing` is what the model does to its raw pixels, in words, for the card
     (`lab.training.backbones.preprocessing_words` of the run's config).
     `samples` are the photos the parity check runs on (default: up to `DEFAULT_SAMPLES` of the run's
     validation images); `tolerance` may only tighten `FLOAT_TOLERANCE`. A failed check is a `LabError`.
+    `on_progress` hears each step (`export_steps`) as it starts: a TFLite export takes minutes on a CPU.
     """
     spec = _check_options(format, quantize, tolerance)
+    steps = Steps(on_progress, len(export_steps(format)))
+    steps.start(LOAD_STEP)
     run_dir = Path(run_dir)
     run_classes(run_dir)  # a run that never finished says so before its model is looked for
     model = load_model(run_dir)
@@ -178,7 +196,10 @@ def export_run(run_dir: str | Path, format: str, out: str | Path, *, preprocessi
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as folder:
         work = Path(folder)
         staged = work / path.name
-        spec.write(model, staged, work, quantize)
+        for name, write in spec.build:
+            steps.start(name)
+            write(model, staged, work, quantize)
+        steps.start(f"{CHECK_STEP} on {len(images)} photos")
         parity = check_parity(reference, spec.run(staged, images, work), quantized=quantize is not None,
                               tolerance=tolerance)
         if not parity.passed:
@@ -186,9 +207,17 @@ def export_run(run_dir: str | Path, format: str, out: str | Path, *, preprocessi
                            f"max difference {parity.max_abs_difference:.2e}, same top class on "
                            f"{parity.top_class_agreement:.1%} of {parity.images} images); nothing was written. "
                            "Try another format, or report it with the run's config.")
+        steps.start(CARD_STEP)
         card = model_card(run_dir, preprocessing=preprocessing, image_size=image_size, format=format,
                           quantize=quantize, file=staged, parity=parity.as_dict())
-        return _publish(staged, path, card, format, quantize, parity)
+        made = _publish(staged, path, card, format, quantize, parity)
+    steps.finish("made and checked")
+    return made
+
+
+def export_steps(format: str) -> list[str]:
+    """The steps an export of `format` reports, in order (the check's name gains its photo count as it starts)."""
+    return [LOAD_STEP, *(name for name, _ in FORMATS[format].build), CHECK_STEP, CARD_STEP]
 
 
 def _check_options(format: str, quantize: str | None, tolerance: float) -> _Format:

@@ -1,7 +1,7 @@
 """The model card shipped beside every export: what the model takes, what it says, how good it is, what for.
 
 One dictionary (`model_card`) is written twice: as JSON for tools and as Markdown for people
-(`card_markdown`). It records what someone receiving only the file needs: the class order (sorted names,
+(`card_markdown`), and read on the Predict page as a table of plain words (`card_fields`). It records what someone receiving only the file needs: the class order (sorted names,
 as Keras's directory loaders use), the input (raw RGB 0..255 at the run's size, the backbone's
 preprocessing inside the model), the run's config and dataset manifest hash, its validation and test
 metrics, the library versions that wrote it, the parity check the export passed, and its intended use.
@@ -139,6 +139,38 @@ def card_markdown(card: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def card_fields(card: dict[str, Any]) -> dict[str, str]:
+    """The card as field -> plain words (no Markdown), for a two-column table on a page: what a person
+    reads before downloading the model. Class names and the config come from files: show them as text."""
+    model, source, parity = card["model"], card["input"], card["parity"]
+    metrics = {split: _accuracy_words(figures) for split, figures in card["metrics"].items()}
+    return {
+        "file": f"{model['file']} ({model['bytes']:,} bytes)",
+        "format": model["format"] + (" (dynamic-range quantised)" if model["quantize"] else ""),
+        "classes, in output order": ", ".join(card["classes"]),
+        "input": f"{source['values']}, {source['image_size']} x {source['image_size']} pixels, float32",
+        "preprocessing": source["preprocessing"],
+        "output": card["output"]["values"],
+        **{f"{split} accuracy": words for split, words in metrics.items()},
+        "parity check": (f"{'passed' if parity['passed'] else 'failed'} on {parity['images']} photos: largest "
+                         f"difference {parity['max_abs_difference']:.1e}, same answer on "
+                         f"{parity['top_class_agreement']:.0%} ({parity['criterion']})"),
+        "how to call it": model["how_to_call"],
+        "intended use": card["intended_use"],
+        "not for": " ".join(card["not_for"]),
+        "run": model["run"],
+        "exported": model["exported"],
+        "sha256": model["sha256"],
+        "libraries": ", ".join(f"{name} {version}" for name, version in card["libraries"].items()),
+    }
+
+
+def _accuracy_words(figures: dict[str, Any]) -> str:
+    if figures["accuracy"] is None:
+        return "not measured (the run had no such split)"
+    return f"{figures['accuracy']:.1%}" + (f" on {figures['images']:,} images" if figures["images"] else "")
 
 
 def _metric_lines(metrics: dict[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ import numpy as np
 
 from lab.data.thumbnail import square_thumbnail
 from lab.errors import LabError
+from lab.evaluation.accuracy_axis import accuracy_interval
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.learning_curve import DEFAULT_TARGET, learning_curve
 from lab.evaluation.predictions import Predictions
@@ -185,7 +186,10 @@ def _size_curve(rows: Sequence[Mapping[str, Any]], curve: Mapping[str, Any],
     dashed beyond them where it extrapolates; the target as a dotted line."""
     measured = [(r["train_images"], r["test_accuracy"]) for r in rows
                 if r.get("train_images") and r.get("test_accuracy") is not None]
-    series = [Series("a run", [x for x, _ in measured], [y for _, y in measured], line=False)]
+    intervals = [accuracy_interval(r["test_accuracy"], r.get("test_images")) for r in rows
+                 if r.get("train_images") and r.get("test_accuracy") is not None]
+    series = [Series("a run, with its 95% interval", [x for x, _ in measured], [y for _, y in measured], line=False,
+                     intervals=intervals)]
     fit, answer = curve["fit"], curve["images_for"]
     if fit:
         series += [Series(f"fit: {fit['law']}", fit["measured"]["images"], fit["measured"]["accuracy"], 1,

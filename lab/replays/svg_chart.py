@@ -1,8 +1,9 @@
 """Line charts as inline SVG, for a report that must open offline and stay small.
 
 Plotly would need its 3.5 MB script inlined in every file; a chart of a few dozen points is a few kilobytes
-of SVG that any browser draws with no script at all. Lines, markers, dashes, a log axis, a dotted reference
-line and a legend are all a report's charts need. Every text is escaped: series names come from files.
+of SVG that any browser draws with no script at all. Lines, markers, error bars, dashes, a log axis, a dotted
+reference line and a legend are all a report's charts need; accuracies keep the pages' axis rule
+(`lab.evaluation.accuracy_axis`). Every text is escaped: series names come from files.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+
+from lab.evaluation.accuracy_axis import accuracy_range
 
 COLOURS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
 WIDTH, HEIGHT = 640, 320
@@ -32,6 +35,7 @@ class Series:
     markers: bool = True
     legend: bool = True
     line: bool = True
+    intervals: Sequence[tuple[float, float] | None] = ()  # each point's interval, drawn as an error bar
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,14 @@ class Axes:
 def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: str, log_x: bool = False,
                references: Sequence[tuple[str, float]] = (), percent: bool = True) -> str:
     """An `<svg>` of the series (None values break nothing: they are left out), with `references` as dotted
-    horizontal lines; y as percentages where `percent`."""
+    horizontal lines; y as percentages where `percent`, which are accuracies on the axis every accuracy chart
+    shares (`lab.evaluation.accuracy_axis.accuracy_range`)."""
     points = [(x, y) for s in series for x, y in zip(s.xs, s.ys) if y is not None and (x > 0 or not log_x)]
     if not points:
         return ""
-    ys = [y for _, y in points] + [value for _, value in references]
-    axes = Axes(_span([x for x, _ in points]), _span(ys, pad=0.05), log_x,
+    ys = [y for _, y in points] + [value for _, value in references] + \
+        [end for s in series for interval in s.intervals if interval for end in interval]
+    axes = Axes(_span([x for x, _ in points]), accuracy_range(ys) if percent else _span(ys, pad=0.05), log_x,
                 whole_x=all(float(x).is_integer() for x, _ in points))
     legend = [s for s in series if s.legend]
     height = HEIGHT + LEGEND_ROW * math.ceil(len(legend) / LEGEND_COLUMNS)
@@ -127,8 +133,21 @@ def _line(series: Series, axes: Axes) -> str:
     dash = f' stroke-dasharray="{DASHES[series.dash]}"' if DASHES[series.dash] else ""
     marks = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>' for x, y in points) \
         if series.markers else ""
+    marks += "".join(_error_bar(axes.px(x), axes.py(low), axes.py(high), colour)
+                     for x, y, (low, high) in _with_intervals(series, axes))
     line = f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>' if series.line else ""
     return f'<g class="series"><title>{escape(series.name)}</title>{line}{marks}</g>'
+
+
+def _with_intervals(series: Series, axes: Axes) -> list[tuple[float, float, tuple[float, float]]]:
+    return [(x, y, interval) for x, y, interval in zip(series.xs, series.ys, series.intervals)
+            if y is not None and interval and (x > 0 or not axes.log_x)]
+
+
+def _error_bar(x: float, bottom: float, top: float, colour: str) -> str:
+    """A vertical line from the interval's low end to its high end, with short caps."""
+    return (f'<path d="M{x:.1f},{bottom:.1f}V{top:.1f}M{x - 3:.1f},{bottom:.1f}H{x + 3:.1f}M{x - 3:.1f},{top:.1f}'
+            f'H{x + 3:.1f}" stroke="{colour}" stroke-width="1.5" fill="none"/>')
 
 
 def _legend(series: Sequence[Series]) -> list[str]:

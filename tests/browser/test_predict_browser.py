@@ -67,6 +67,47 @@ def test_the_demo_view_opens_from_the_page_and_gives_a_big_answer(page, predict_
     seconds = upload(app, CAT, main.get_by_text(re.compile(r"^(Dog|Cat|Maybe (dog|cat)\?)$")))
     app.assert_ok()
     expect(main.get_by_test_id("stImage").filter(has_text="Where it looked")).to_be_visible()
+    expect(main.get_by_text("This model knows cats and dogs: it gives one of these answers for any photo.")).to_be_visible()
     wait_for_images(app)
+    widths = [box["width"] for box in (image.bounding_box() for image in main.locator("[data-testid='stImage'] img").all())]
+    assert len(widths) == 2 and min(widths) >= 550, widths  # for the back of a room (they were ~290 px); this cat
+    # photo is tall (459 x 499), so it is narrowed to 640 px high: 589 px wide
     app.screenshot(predict_server.workspace.parent / "demo.png")
     print(f"single-photo answer in the demo view: {seconds:.2f} s (upload to answer shown, model warm, a new photo)")
+
+
+def test_leaving_the_demo_view_opens_the_sidebar_again(page, predict_server) -> None:
+    app = App(page=page, server=predict_server)
+    app.open("predict")
+    sidebar = app.page.get_by_test_id("stSidebar")
+    expect(sidebar).to_have_attribute("data-collapsed", "false")
+    app.page.get_by_role("button", name=re.compile("Open the demo view")).click()
+    app.wait()
+    expect(sidebar).to_have_attribute("data-collapsed", "true")  # the demo view closes it for the audience
+    app.page.get_by_role("button", name="Leave the demo view").click()
+    app.wait()
+    assert "demo=1" not in app.page.url
+    expect(app.page.get_by_role("heading", name="Predict")).to_be_visible()
+    expect(sidebar).to_have_attribute("data-collapsed", "false")
+    expect(sidebar.get_by_role("link", name="Predict")).to_be_in_viewport()
+    app.assert_ok()
+
+
+def test_an_export_shows_each_step_with_its_time_and_then_its_card(page, predict_server) -> None:
+    app = App(page=page, server=predict_server)
+    app.open("predict")
+    main = app.page.get_by_test_id("stMain")
+    main.get_by_role("tab", name="Export").click()
+    main.get_by_role("button", name="Make the export").click()
+    done = main.get_by_text(re.compile(r"Keras \(\.keras\): made and checked in \d+ s"))
+    expect(done).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    app.wait()
+    app.assert_ok()
+    for step in (re.escape("Load the run's model and decode the sample photos"), re.escape("Save the .keras file"),
+                 r"Check it against the run's model on \d+ photos", re.escape("Write its model card")):
+        expect(main.get_by_text(re.compile(rf"{step}: \d+\.\d s$"))).to_be_visible()
+    app.screenshot(predict_server.workspace.parent / "export.png")
+    card = main.get_by_test_id("stDataFrame").last  # the newest export's card, open on the page
+    card.scroll_into_view_if_needed()
+    expect(card).to_be_visible()
+    app.screenshot(predict_server.workspace.parent / "export-card.png")
