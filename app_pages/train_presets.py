@@ -85,12 +85,12 @@ def known_preset_times(settings: Settings) -> dict[str, float | None]:
 
 def fill_in_preset_times(settings: Settings) -> None:
     """Work out the presets' times not known yet (each may count a preset's photos: seconds), after the page is
-    drawn, and redraw it when that gave the picker a time to show."""
+    drawn, and redraw it with them (the picker's labels, and its caption, which said it was working them out)."""
     stamp, times = _stamp(settings), _times()
     missing = [name for name in PRESETS if (name, stamp) not in times]
     found = {name: preset_seconds(PRESETS[name], settings) for name in missing}
     for old in [key for key in list(times) if key[1][0] == stamp[0] and key[1] != stamp]:  # outdated here
         times.pop(old, None)
     times.update({(name, stamp): seconds for name, seconds in found.items()})
-    if any(seconds is not None for seconds in found.values()):
+    if found:
         st.rerun()
