@@ -1,41 +1,46 @@
 """Train: start from a tutorial experiment or from scratch, see what a run costs, launch it, watch it, stop it.
 
-A thin view over `app_pages.train_form` (the form: every `TrainConfig` field as a widget),
-`lab.training.form` (which preset the form holds, the form before anyone touches it),
-`lab.training.cost` (what a run or a preset costs), `lab.training.preflight` (`problems` disables Launch and
-says, next to the field and by its label, what to change; `preflight` is the last guard at launch),
-`lab.runs.jobs` (launch), `app_pages.train_queue` (when a new run would start, and what it waits behind) and
-`app_pages.train_runs` (the live view of the runs).
+A thin view over `app_pages.train_presets` (the experiments with their times), `app_pages.train_form` (the
+form: every `TrainConfig` field as a widget), `lab.training.form` (the form before anyone touches it: on a
+dataset its experiment can run on), `lab.training.cost` (what a run costs, in plain words first),
+`lab.training.preflight` (`problems` disables Launch and says, next to the field and by its label, what to
+change; `preflight` is the last guard at launch), `lab.runs.jobs` (launch, with the estimate kept beside the
+run), `app_pages.train_queue` (when a new run would start, and what it waits behind) and `app_pages.train_runs`
+(the live view of the runs).
 For newcomers: one line of what training does, the experiments as described choices, the essential
-fields, the rest under "Advanced". Runs train in worker processes, never in this server.
+fields, the rest under "Advanced", the run's cost in plain words and its FLOPs under "In technical terms".
+The page draws at once: what reads a dataset's photos (the check of the data, the cost, the presets' times)
+comes after the form and the runs are drawn. Runs train in worker processes, never in this server.
 A path typed into Data or Weights passes `lab.access`'s allow-lists before anything reads it; in demo
 mode the page only says that training is switched off.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from app_pages.session_keys import DATASET_PATH
-from app_pages.train_form import config_form, fill_form, form_config, key, saved_at
-from app_pages.train_queue import launch_wait
+from app_pages.train_form import PASSED_OVER_KEY, config_form, fill_form, form_config, key, saved_at
+from app_pages.train_presets import fill_in_preset_times, preset_picker
+from app_pages.train_queue import as_text, launch_wait
 from app_pages.train_runs import RUN_KEY, runs_section
 from lab.access import TRAINING_OFF, browser_config, refusals
 from lab.errors import LabError
 from lab.runs import jobs
 from lab.settings import Settings, load_settings
 from lab.training.config import FIELDS, TrainConfig
-from lab.training.cost import details_text, estimate_cost, preset_seconds, time_in_words
-from lab.training.form import config_from_form, matching_preset, starting_config
-from lab.training.preflight import preflight, problems
-from lab.training.presets import DESCRIPTIONS, PRESETS
-from lab.workspace import dataset_names
+from lab.training.cost import details_text, estimate_cost, time_in_words, work_in_words
+from lab.training.form import config_from_form, starting_config
+from lab.training.measurements import measurements_saved
+from lab.training.preflight import data_problems, preflight, problems
+from lab.workspace import dataset_names, listed_dataset
 
-PRESET_KEY = "train_preset"  # + the preset the form holds: the picker's key
-CUSTOM = "custom"  # the picker's choice for a form that is no preset (a sentinel, as None reads "Choose an option")
 SEEN_DATASET_KEY = "train_seen_dataset_path"
 INTRO = ("Training shows a network labelled photos until it tells the classes apart. Start from a tutorial's "
          "experiment, check the data and the model, press **Launch**, and watch the accuracy climb below.")
@@ -49,75 +54,91 @@ def page() -> None:
         st.info(TRAINING_OFF, icon=":material/block:")
         return
     st.markdown(INTRO)
-    form(settings)
+    values, notes = form(settings)
+    below = st.container()  # what the run costs, and Launch: the data is checked first (a first scan takes a while)
     runs_section(settings)
+    with below:
+        cost_and_launch(values, notes, settings)
+    fill_in_preset_times(settings)  # last: a preset's time may mean counting 20,000 photos
 
 
-def form(settings: Settings) -> None:
-    """Experiment, fields, what the run costs, and Launch."""
+def form(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Experiment and fields, drawn at once: nothing here reads a dataset's photos the first time."""
     if key("backbone") not in st.session_state:
-        fill_form(starting_config(dataset_names(settings), st.session_state.get(DATASET_PATH)), settings)
-    follow_dataset_page()
+        start_form(settings)
+    follow_dataset_page(settings)
     preset_picker(settings)
-    values, notes = config_form(settings)
+    return config_form(settings)
+
+
+def cost_and_launch(values: dict[str, Any], notes: dict[str, Any], settings: Settings) -> None:
+    """What to change before the run can start (said by each field), what it costs, and Launch."""
+    passed_over(notes["data"], settings)
     config, found = checked_config(values, notes, settings)
+    cost = None
+    if config is not None and set(found) <= {"weights"}:  # the cost needs the images counted; missing weights
+        cost = show_cost(config, settings)  # do not change it
     if config is not None:
-        st.caption(config.summary())
-        if set(found) <= {"weights"}:  # the cost needs the images counted; missing weights do not change it
-            show_cost(config, settings)
+        with st.expander("In technical terms"):
+            st.caption(config.summary())
+            if cost:
+                st.caption(details_text(cost))
     if st.button("Launch", type="primary", disabled=config is None or bool(found), icon=":material/play_arrow:"):
         try:
             config = browser_config(config, settings)  # the last guards: the allow-lists, and the data or
             preflight(config, settings)  # weights may have gone since the form checked
-            launched = jobs.launch(config, settings)
-            st.session_state[RUN_KEY] = launched.id
-            st.toast(f"Launched {launched.id}")
+            launched = jobs.launch(config, settings, estimate=cost)  # kept beside the run for its card
         except LabError as error:
             st.error(str(error))
+            return
+        st.session_state[RUN_KEY] = launched.id
+        st.toast(f"Launched {launched.id}")
+        st.rerun()  # the runs below were drawn before the click was handled: draw them with the new run chosen
 
 
-def apply_preset(picker: str, settings: Settings) -> None:
-    name = st.session_state[picker]
-    if name != CUSTOM:
-        fill_form(PRESETS[name], settings)
+def start_form(settings: Settings) -> None:
+    """The quick preset on a dataset it can run on: the one the Dataset page chose last if it can, else the
+    sample (`lab.training.form.starting_config`). A dataset passed over is said next to the Data box."""
+    folders = dataset_names(settings)
+    chosen = listed_dataset(st.session_state.get(DATASET_PATH), folders)
+    config = starting_config(folders, chosen, runs_on=lambda config: not data_problems_of(config, settings))
+    fill_form(config, settings)
+    st.session_state[SEEN_DATASET_KEY] = st.session_state.get(DATASET_PATH)  # weighed here: not followed again
+    st.session_state[PASSED_OVER_KEY] = chosen if chosen and config.data != chosen else None
 
 
-def follow_dataset_page() -> None:
-    """Train on the dataset the Dataset page chose last, once each time it chooses another."""
+def follow_dataset_page(settings: Settings) -> None:
+    """Train on the dataset the Dataset page chose last, once each time it chooses another (listed once, by
+    its name); the experiment stays, and the form says next to its fields if it cannot run on it."""
     chosen = st.session_state.get(DATASET_PATH)
     if chosen and chosen != st.session_state.get(SEEN_DATASET_KEY):
-        st.session_state[SEEN_DATASET_KEY] = st.session_state[key("data")] = chosen
+        st.session_state[SEEN_DATASET_KEY] = chosen
+        st.session_state[key("data")] = listed_dataset(chosen, dataset_names(settings))
         st.session_state[key("train_split")] = "train"
+        st.session_state[PASSED_OVER_KEY] = None
 
 
-def preset_picker(settings: Settings) -> None:
-    """The tutorials' experiments as described choices, showing the one the form holds (or custom)."""
+def passed_over(note: DeltaGenerator, settings: Settings) -> None:
+    """Why the form opened on another dataset than the one the Dataset page chose last (the experiment cannot
+    run on it), until the Data box changes."""
+    skipped = st.session_state.get(PASSED_OVER_KEY)
     config = form_config()
-    held = (matching_preset(config, PRESETS) if config else None) or CUSTOM
-    options = [*PRESETS, CUSTOM]
-    picker = f"{PRESET_KEY}_{held}"  # a new widget whenever the form holds another preset: no stale choice to undo
-    name = st.selectbox("Experiment", options, index=options.index(held), key=picker, on_change=apply_preset,
-                        args=(picker, settings), format_func=lambda choice: preset_label(choice, settings),
-                        help="Fills the form below; change anything before launching (it then reads custom).")
-    if name == CUSTOM:
-        st.caption("The form holds settings of your own; choose an experiment to start again from one.")
-        return
-    seconds = preset_time(name, settings)
-    took = f"{time_in_words(seconds)} here" if seconds is not None else "time unknown until measured"
-    st.caption(f"Preset `{name}` · {took}")
+    found = data_problems_of(dataclasses.replace(config, data=skipped), settings) if skipped and config else {}
+    if found:
+        name = dataset_names(settings).get(Path(skipped), Path(skipped).name)
+        problem = found.get("train_size") or found.get("validation_size")
+        note.info(f"Opened on another dataset than {as_text(name)}, the one you scanned last: this experiment "
+                  + (problem or "cannot run on it") + ".", icon=":material/info:")
 
 
-def preset_label(name: str, settings: Settings) -> str:
-    if name == CUSTOM:
-        return "Custom: your own settings"
-    seconds = preset_time(name, settings)
-    return DESCRIPTIONS[name] + (f" · {time_in_words(seconds)}" if seconds is not None else "")
+def data_problems_of(config: TrainConfig, settings: Settings) -> dict[str, str]:
+    """`lab.training.preflight.data_problems`, kept briefly (a scan, cached, of the dataset)."""
+    return _data_problems(json.dumps(config.to_dict(), sort_keys=True), saved_at(config.data, settings), settings)
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def preset_time(name: str, _settings: Settings) -> float | None:
-    """`lab.training.cost.preset_seconds`, kept five minutes: the picker asks for every preset on each rerun."""
-    return preset_seconds(PRESETS[name], _settings)
+@st.cache_data(ttl=30, show_spinner=False)
+def _data_problems(config_json: str, saved: int, _settings: Settings) -> dict[str, str]:
+    return data_problems(TrainConfig.from_dict(json.loads(config_json)), _settings)
 
 
 @st.cache_data(ttl=30, show_spinner="Checking the data and the weights...")
@@ -152,32 +173,34 @@ def checked_config(values: dict[str, Any], notes: dict[str, Any],
 
 
 @st.cache_data(max_entries=64, ttl=30, show_spinner="Estimating the cost...")
-def cost_of(config_json: str, measure: bool, _settings: Settings) -> dict[str, Any]:
-    """`estimate_cost` for a config; `measure` times the backbone here (loads TensorFlow, a few seconds).
-    Kept briefly, so a run that just finished lends its measured speed to the next estimate."""
+def cost_of(config_json: str, measure: bool, measured: int, _settings: Settings) -> dict[str, Any]:
+    """`estimate_cost` for a config; `measure` times the backbone here (loads TensorFlow, a few seconds) and
+    remembers it for every page. Kept briefly, so a run that just finished lends its measured speed to the next
+    estimate; `measured` (when a speed was last measured here) makes a measurement on another page count at once."""
     return estimate_cost(TrainConfig.from_dict(json.loads(config_json)), _settings, measure=measure)
 
 
-def show_cost(config: TrainConfig, settings: Settings) -> None:
-    """How long the run takes on this machine and when it would start (the queue's wait, with a warning about a
-    replay or study ahead), in words, first; its parts and its work in FLOPs as a detail."""
+def show_cost(config: TrainConfig, settings: Settings) -> dict[str, Any] | None:
+    """How long the run takes on this machine and what it does, in plain words, with when it would start (the
+    queue's wait, with a warning about a replay or study ahead); None when it cannot be estimated."""
     config_json = json.dumps(config.to_dict(), sort_keys=True)
     try:
-        cost = cost_of(config_json, False, settings)
-        if cost["seconds"] is None and st.button("Measure this machine's speed", help="Times a forward pass of "
-                                                 "the backbone on random images: a few seconds."):
-            cost = cost_of(config_json, True, settings)
+        cost = cost_of(config_json, False, measurements_saved(settings), settings)
+        if cost["seconds"] is None and st.button("Measure this machine's speed", help="Times the network on "
+                                                 "random photos, once for every page: a few seconds."):
+            cost = cost_of(config_json, True, measurements_saved(settings), settings)
     except LabError as error:
         st.warning(f"No estimate: {error}")
-        return
+        return None
     start = launch_wait(settings)
     if cost["seconds"] is None:
         st.markdown(f"**Time:** not known yet on this machine, {start}. It is learned from a first run with this "
-                    "backbone and image size, or from a measurement.")
+                    "network and image size, or from a measurement.")
     else:
-        st.markdown(f"**{time_in_words(cost['seconds']).capitalize()} of training on this machine, {start}** "
-                    f"(from {cost['rate_source']})")
-    st.caption(details_text(cost))
+        st.markdown(f"**{time_in_words(cost['seconds']).capitalize()} on this machine, {start}:** "
+                    f"{work_in_words(config, cost)}.")
+        st.caption(f"Estimated from {cost['rate_source']}.")
+    return cost
 
 
 page()

@@ -22,6 +22,7 @@ from lab.training.form import (
     choices_note,
     config_from_form,
     data_choice,
+    listed_weights,
     manifest_label,
     overrides_text,
     repair,
@@ -33,6 +34,7 @@ from lab.training.weights import weights_available
 from lab.workspace import dataset_names
 
 SIZE_CHOSEN_KEY = "train_image_size_chosen"  # set once a person types a size: a new backbone then keeps it
+PASSED_OVER_KEY = "train_passed_over"  # the dataset chosen last that the form did not open on, until Data changes
 PERSIST = {"persist_state": "session"}
 
 
@@ -148,7 +150,7 @@ def data_field(settings: Settings) -> tuple[str, dict[str, int]]:
     manifests = manifest_labels(settings)
     chosen = choice(st, "data", with_current([*folders, *manifests], st.session_state.get(key("data"))),
                     accept_new_options=True, format_func=lambda source: data_label(source, folders, manifests),
-                    on_change=st.session_state.update, kwargs={key("train_split"): "train"},
+                    on_change=st.session_state.update, kwargs={key("train_split"): "train", PASSED_OVER_KEY: None},
                     help=f"{FIELDS['data'].help} ({', '.join(map(str, settings.data_dirs))}).")
     return chosen, splits_of(chosen, 0, saved_at(chosen, settings), settings) if chosen in manifests else {}
 
@@ -160,6 +162,8 @@ def model_fields(available: dict[str, list[str]]) -> dict[str, Any]:
     values["backbone"] = choice(backbone, "backbone", format_func=lambda name: backbone_label(name, available),
                                 on_change=backbone_changed, args=(available,))
     usable = ["imagenet", *[w for w in available.get(values["backbone"], ["none"]) if w != "imagenet"]]
+    if key("weights") in st.session_state:  # a preset's file name: the file listed, once
+        st.session_state[key("weights")] = listed_weights(st.session_state[key("weights")], usable)
     values["weights"] = choice(weights, "weights", with_current(usable, st.session_state.get(key("weights"))),
                                format_func=weights_label, accept_new_options=True)
     strategy, augment, size = st.columns(3)

@@ -4,7 +4,8 @@ Not a page. A thin view over `lab.runs` (`jobs` to reconcile and stop, `describe
 read and delete) and `app_pages.train_queue` (a waiting run's card). It polls the run folders with
 `st.fragment(run_every=...)`, so a reload, a second browser or an app restart re-attaches to what is running.
 Session state holds one run id: the run the person chose, which no run starting or ending changes. A finished
-run's card leads on to Predict and Compare with that run chosen there.
+run's card leads on to Predict and Compare with that run chosen there. A run's card keeps the time expected at
+launch (`estimate.json`), beside the time it took once it ended.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from app_pages.charts import curves
 from app_pages.session_keys import COMPARE_SELECTED, PREDICT_RUN
 from app_pages.train_queue import waiting_card
 from lab.runs import jobs
-from lab.runs.describe import meanings_text, readable_log, state_word, status_fraction, status_text
+from lab.runs.describe import (
+    estimate_text,
+    meanings_text,
+    readable_log,
+    state_word,
+    status_fraction,
+    status_text,
+)
 from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, QUEUED, STOPPED, Status, runs_in
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings
@@ -82,6 +90,9 @@ def show_run(run: Run, settings: Settings) -> None:
     else:
         show_state(run, status, runs_dir)
     metrics = run.metrics()
+    expected = estimate_text(run.estimate(), None if status.active else metrics.get("seconds"))
+    if expected:  # the estimate made at launch stays beside the run, with the time it took once it ended
+        st.caption(expected)
     if metrics.get("best_val_accuracy") is not None:
         accuracy, test, epochs, images, seconds = st.columns(5)
         accuracy.metric("Best validation accuracy", f"{metrics['best_val_accuracy']:.1%}",

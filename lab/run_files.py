@@ -18,6 +18,7 @@ LOG = "log.txt"  # phases, epochs and errors in words
 STOP = "stop"  # present once someone asked the run to stop
 HISTORY = "history.csv"  # one row per epoch
 METRICS = "metrics.json"  # best, final and test figures
+ESTIMATE = "estimate.json"  # the time expected at launch, and where that figure came from
 MODEL = "model.keras"  # the trained model
 BEST_MODEL = "best.keras"  # the checkpoint with the best validation accuracy
 LAYERS = "layers.csv"  # which layers trained
@@ -61,6 +62,10 @@ class RunFiles:
     @property
     def metrics(self) -> Path:
         return self.root / METRICS
+
+    @property
+    def estimate(self) -> Path:
+        return self.root / ESTIMATE
 
     @property
     def model(self) -> Path:

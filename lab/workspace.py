@@ -12,7 +12,7 @@ can show, move and cancel a group as one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,31 @@ def dataset_names(settings: Settings) -> dict[Path, str]:
     for folder in folders:
         counts[folder.name] = counts.get(folder.name, 0) + 1
     return {folder: _dataset_name(folder, settings, ambiguous=counts[folder.name] > 1) for folder in folders}
+
+
+def listed_dataset(source: str | None, folders: Iterable[Path]) -> str | None:
+    """`source` as the dataset folder a picker lists (`dataset_folders`): that folder when `source` is it by
+    another spelling, or lies inside it (a scan looks through an unpacked zip's wrapper folder and reports the
+    inner one); else `source` unchanged. So a picker holding the scanned folder lists it once, by its name."""
+    if not source:
+        return source
+    return next((str(folder) for folder in folders if _wraps(folder, Path(source))), source)
+
+
+def _wraps(folder: Path, inner: Path) -> bool:
+    """Whether `inner` is `folder`, or lies in it through folders that hold nothing else (a zip's top folder)."""
+    folder, inner = folder.resolve(), inner.resolve()
+    if not inner.is_relative_to(folder):
+        return False
+    while inner != folder:
+        try:
+            entries = [e for e in os.scandir(inner.parent) if not e.name.startswith(".") and e.name not in _JUNK]
+        except OSError:
+            return False
+        if len(entries) != 1:
+            return False
+        inner = inner.parent
+    return True
 
 
 def _dataset_name(folder: Path, settings: Settings, *, ambiguous: bool) -> str:

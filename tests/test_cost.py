@@ -15,7 +15,7 @@ from lab.runs.describe import progress_text
 from lab.settings import load_settings
 from lab.training import recorder
 from lab.training.config import TrainConfig
-from lab.training.cost import estimate_cost, preset_seconds, time_in_words
+from lab.training.cost import estimate_cost, preset_seconds, time_in_words, work_in_words
 from lab.training.recorder import EpochClock
 from lab.training.speed import PROCESS_SECONDS, FinishedRun
 from lab.training.train import train
@@ -143,6 +143,34 @@ def test_the_page_leads_with_the_time_and_keeps_the_flops_as_a_detail(workspace,
     assert not page.exception, page.exception
     headline = [m.value for m in page.markdown if "on this machine" in m.value]
     assert headline and headline[0].startswith(("**About ", "**A few seconds")), headline
-    assert headline[0].endswith("(from 1 earlier run)")
+    assert headline[0].endswith(":** 60 photos through MobileNet once, then 2 quick rounds of training its new top "
+                                "layers; photos it has seen before are not sent again.")  # in plain words, not FLOPs
+    assert "Estimated from 1 earlier run." in [c.value for c in page.caption]
     assert not any("FLOPs" in m.value for m in page.markdown)
-    assert any("TFLOPs" in c.value and "start-up" in c.value for c in page.caption)
+    [technical] = [expander for expander in page.expander if expander.label == "In technical terms"]
+    assert any("TFLOPs" in c.value and "start-up" in c.value for c in technical.caption)
+
+
+def test_a_speed_measured_once_serves_every_estimate_after_it(workspace, tiny):
+    settings = load_settings()
+    frozen = dataclasses.replace(tiny, strategy="frozen")
+    assert estimate_cost(frozen, settings, measure=False)["seconds"] is None
+    assert estimate_cost(tiny, settings)["rate_source"] == "a speed measurement just now"  # remembered here
+    later = estimate_cost(frozen, settings, measure=False)  # another page, the queue, the CLI
+    assert later["seconds"] is not None and later["rate_source"] == "a speed measured here earlier"
+    assert preset_seconds(frozen, settings) == later["seconds"]
+    bigger = dataclasses.replace(tiny, image_size=160)
+    assert estimate_cost(bigger, settings, measure=False)["seconds"] is None  # measured per backbone and size
+
+
+def test_what_a_run_does_reads_in_plain_words():
+    cost = {"train_images": 1000, "validation_images": 1000, "cached_images": 0}
+    quick = TrainConfig(data="d", backbone="mobilenet_v2", image_size=160, epochs=5)
+    assert work_in_words(quick, cost) == ("2,000 photos through MobileNetV2 once, then 5 quick rounds of training "
+                                          "its new top layers")
+    fine = TrainConfig(data="d", backbone="vgg16", strategy="fine-tune", epochs=2, fine_tune_epochs=1)
+    assert work_in_words(fine, cost) == ("1,000 photos through VGG16 twice, only its new top layers learning, then "
+                                         "once more with its own top layers learning too")
+    scratch = TrainConfig(data="d", backbone="basic_cnn", weights="none", strategy="scratch", epochs=30)
+    assert work_in_words(scratch, cost) == ("1,000 photos through a small CNN 30 times, every layer learning from "
+                                            "a random start")

@@ -17,6 +17,7 @@ from lab.training.form import (
     choices_note,
     config_from_form,
     data_choice,
+    listed_weights,
     manifest_label,
     matching_preset,
     overrides_text,
@@ -119,6 +120,30 @@ def test_a_new_form_starts_on_the_chosen_dataset_else_the_sample_else_the_first(
     assert starting_config({}) == quick
 
 
+def test_a_preset_is_told_by_its_weights_file_name_and_its_file_listed_once():
+    quick = PRESETS[STARTING_PRESET]
+    listed = ["imagenet", "none", f"/w/{quick.weights}"]
+    assert listed_weights(quick.weights, listed) == f"/w/{quick.weights}"  # not a second option reading the same
+    assert listed_weights("imagenet", listed) == "imagenet" and listed_weights("other.h5", listed) == "other.h5"
+    assert matching_preset(dataclasses.replace(quick, weights=f"/w/{quick.weights}"), PRESETS) == STARTING_PRESET
+
+
+def test_a_new_form_passes_over_a_dataset_its_experiment_cannot_run_on():
+    datasets = {Path("/d/a-upload"): "a-upload (uploaded)", Path("/d/b-photos"): "b-photos",
+                Path("/d/cats_and_dogs_filtered"): "cats_and_dogs_filtered"}
+    asked = []
+
+    def runs_on(config: TrainConfig) -> bool:
+        asked.append(config.data)
+        return config.data == "/d/b-photos"
+
+    assert starting_config(datasets, "/d/a-upload", runs_on).data == "/d/cats_and_dogs_filtered"
+    assert asked == ["/d/a-upload"]  # the sample it was made for is never scanned to be sure
+    del datasets[Path("/d/cats_and_dogs_filtered")]
+    assert starting_config(datasets, "/d/a-upload", runs_on).data == "/d/b-photos"
+    assert starting_config(datasets, "/d/a-upload", lambda config: False).data == "/d/a-upload"  # none can: the choice
+
+
 def test_a_presets_bare_folder_name_becomes_the_folder_the_data_box_lists(workspace):
     settings = load_settings()
     folder = data_choice("cats_and_dogs_filtered", settings)
@@ -145,8 +170,9 @@ def test_pickers_say_choices_in_few_words():
     assert weights_label("/w/mobilenet_v2_1.0_224_no_top.weights.h5") == "mobilenet_v2_1.0_224 · local file"
     assert weights_label("/w/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5") == (
         "vgg16_weights_tf_dim_ordering_tf_kernels_notop · local file")
-    assert backbone_label("mobilenet", AVAILABLE) == "mobilenet · weights here: imagenet, file"
-    assert backbone_label("vgg16", AVAILABLE) == "vgg16 · weights here: none"
+    assert backbone_label("mobilenet", AVAILABLE) == "MobileNet · ImageNet weights ready"
+    assert backbone_label("vgg16", AVAILABLE) == "VGG16 · no ImageNet weights here"
+    assert backbone_label("basic_cnn_dropout", AVAILABLE) == "small CNN with dropout · learns from scratch"
     sizes = {"train": 2000, "validation": 1000, "train_1000": 1000}
     assert manifest_label("cats", sizes) == "cats · manifest: train 2,000 · validation 1,000 · train_1000 1,000"
     assert split_label("train_1000", sizes) == "train_1000 · 1,000 images"

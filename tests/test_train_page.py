@@ -73,8 +73,8 @@ def test_labels_help_and_bounds_come_from_the_config_table(page: AppTest) -> Non
 
 def test_the_backbone_list_says_which_weights_this_machine_has(page: AppTest) -> None:
     options = widget(page, "backbone").options
-    assert "mobilenet · weights here: file" in options
-    assert "vgg16 · weights here: none" in options
+    assert "MobileNet · ImageNet weights ready" in options
+    assert "VGG16 · no ImageNet weights here" in options
     widget(page, "backbone").set_value("mobilenet").run()
     assert "mobilenet_0.25_128 · local file" in widget(page, "weights").options  # TINY_MOBILENET, named short
 

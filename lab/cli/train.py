@@ -27,8 +27,9 @@ from lab.runs import jobs
 from lab.runs.describe import event_text
 from lab.runs.status import FAILED, FINISHED
 from lab.runs.store import Run, RunStore
-from lab.settings import load_settings
+from lab.settings import Settings, load_settings
 from lab.training.config import FIELDS, FieldSpec, TrainConfig
+from lab.training.cost import estimate_cost
 from lab.training.preflight import preflight
 from lab.training.presets import PRESETS
 
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     preflight(config, settings)  # missing data or weights: one line, exit 2, no run folder
     runs_dir = args.runs_dir or settings.runs_dir
     if args.background:
-        launched = jobs.launch(config, settings, runs_dir)
+        launched = jobs.launch(config, settings, runs_dir, estimate=_estimate(config, settings, runs_dir))
         _print_result(launched.summary(), args.json)
         return 0
     foreground = RunStore(runs_dir).create(config, running_in=jobs.process_identity())
@@ -84,6 +85,15 @@ def run(args: argparse.Namespace) -> int:
     if final.state == FAILED:
         print(f"error: {final.error}", file=sys.stderr)
     return {FINISHED: 0, FAILED: 1}.get(final.state, 130)
+
+
+def _estimate(config: TrainConfig, settings: Settings, runs_dir: Path) -> dict[str, Any] | None:
+    """What the queued run should take, from the speeds known here (never timing the backbone now), to keep
+    beside it as the Train page does; None when its images cannot be counted."""
+    try:
+        return estimate_cost(config, settings, runs_dir=runs_dir, measure=False)
+    except LabError:
+        return None
 
 
 def config_from_args(args: argparse.Namespace, presets: Mapping[str, TrainConfig] = PRESETS) -> TrainConfig:

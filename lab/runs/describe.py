@@ -2,7 +2,8 @@
 
 The Train page's progress bar, `lab runs`, `lab train`'s progress lines and the run's `log.txt` say
 the same things in the same words because they all call these functions. Events are the dicts
-`lab.training.train.train` passes to `on_event` (`phase`, `batch` and `epoch`).
+`lab.training.train.train` passes to `on_event` (`phase`, `batch` and `epoch`). `estimate_text` puts the
+time expected at launch beside the time taken.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from lab.runs.liveness import not_responding_for
 from lab.runs.status import MEANINGS, QUEUED, RUNNING, STOPPED, Status
-from lab.training.cost import time_in_words
+from lab.training.cost import duration_text, time_in_words
 
 Event = dict[str, Any]
 # TensorFlow's start-up chatter that every worker prints (absl-formatted lines: "I0000 00:00:...", the CUDA
@@ -65,6 +66,19 @@ def status_text(status: Status, *, stopping: bool = False) -> str:
     if status.progress:
         return progress_text(status.progress)
     return (status.phase or {}).get("message") or "starting the worker..."
+
+
+def estimate_text(estimate: dict[str, Any], taken: float | None) -> str | None:
+    """The time a run was expected to take at launch beside the time it took, once it ended (`taken`, from
+    its metrics): "Took 2 min 5 s; expected about 2 minutes at launch (from 3 earlier runs)". None when no
+    estimate was kept with the run."""
+    seconds = estimate.get("seconds")
+    if not isinstance(seconds, (int, float)):
+        return None
+    source = f" (from {estimate['rate_source']})" if estimate.get("rate_source") else ""
+    if taken:
+        return f"Took {duration_text(taken)}; expected {time_in_words(seconds)} at launch{source}."
+    return f"Expected to take {time_in_words(seconds)}, as estimated at launch{source}."
 
 
 def status_fraction(status: Status) -> float:

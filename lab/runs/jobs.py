@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from lab.errors import LabError
 from lab.runs import liveness, worker
@@ -35,11 +36,13 @@ from lab.runs.status import FAILED, QUEUED, RUNNING, STOPPED, Status, now_iso
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import track_into_log
 from lab.settings import Settings, load_settings
+from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
 
 __all__ = ["cancel", "enforce_stop", "launch", "launch_in_order", "process_identity", "reconcile", "run_next", "stop",
            "take_turn"]
 
+ESTIMATE_KEYS = ("seconds", "rate_source", "breakdown")  # what of an estimate a run keeps (`RunFiles.estimate`)
 HELD_GRACE = 60.0  # seconds a held run's releaser has to appear on the cluster
 # A cancelled run keeps the stopped state, with this as its reason, rather than a state of its own: every reader
 # (the pages' colours and filters, the CLI, the table, `Status.from_dict` of an older copy of the lab) already
@@ -51,13 +54,16 @@ DEAD_WORKER = (
 
 
 def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path | None = None, *,
-           held: str | None = None) -> Run:
+           held: str | None = None, estimate: Mapping[str, Any] | None = None) -> Run:
     """Queue `config` as a new run, and start it if there is room. A `TrainConfig` is valid by construction, so
     nothing here checks it again. `held`: what the run waits for before it may start (a study's feature task,
-    which releases it); None to start as soon as there is room."""
+    which releases it); None to start as soon as there is room. `estimate`: the time the launcher expected
+    (`lab.training.cost.estimate_cost`), kept beside the run so its card and the queue say it afterwards."""
     settings = settings or load_settings()
     store = RunStore(runs_dir or settings.runs_dir)
     run = store.create(config)
+    if estimate and estimate.get("seconds") is not None:
+        write_json_atomic(run.files.estimate, {name: estimate.get(name) for name in ESTIMATE_KEYS})
     run.log(f"queued: {config.summary()}" + (f"; waits for {held}" if held else ""))
     if held:
         run.update(held=held)  # nothing to start: its releaser may not exist yet

@@ -133,8 +133,9 @@ def _remaining(status: Status, seconds: float | None, now: datetime) -> float | 
 
 
 def estimated_seconds(settings: Settings) -> Estimate:
-    """`estimate_cost`'s seconds for a run's config, from the speeds earlier runs measured (never timing the
-    backbone now); None for a run it cannot estimate (no earlier speed, its data gone, a damaged config).
+    """`estimate_cost`'s seconds for a run's config, from the speeds earlier runs (or a measurement) gave
+    (never timing the backbone now), else the estimate kept with the run at launch; None for a run neither
+    can estimate (no speed known, its data gone, a damaged config).
     Remembered per run for the one plan it serves: a replay's rows share their data and scans."""
     known: dict[str, float | None] = {}
 
@@ -144,6 +145,8 @@ def estimated_seconds(settings: Settings) -> Estimate:
                 known[run.id] = estimate_cost(run.config(), settings, measure=False)["seconds"]
             except (LabError, ValueError, TypeError, KeyError, OSError):
                 known[run.id] = None
+            if known[run.id] is None and isinstance(run.estimate().get("seconds"), (int, float)):
+                known[run.id] = float(run.estimate()["seconds"])
         return known[run.id]
 
     return seconds

@@ -1,7 +1,8 @@
 """The run store: one self-describing folder per training run, readable without the app.
 
 A run is `<runs_dir>/<run-id>/` holding `config.json` (what to train), `status.json` (where it is:
-state, worker pid, progress, error), `log.txt`, and what `lab.training.train.train` writes (`history.csv`,
+state, worker pid, progress, error), `log.txt`, `estimate.json` (the time expected at launch, when the
+launcher knew it), and what `lab.training.train.train` writes (`history.csv`,
 `metrics.json`, `model.keras`, `best.keras`, `tensorboard/`, `layers.csv`), and `labels.json` (the name and
 tags a person gives it, `lab.runs.labels`), each named by `lab.run_files`. The folder is the only
 shared state between the page, the CLI and the worker process, so every JSON file is written
@@ -106,6 +107,10 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         return _json_object(self.files.metrics) or {}
 
+    def estimate(self) -> dict[str, Any]:
+        """What the run was expected to take when launched ("seconds", "rate_source"); {} when none was known."""
+        return _json_object(self.files.estimate) or {}
+
     def damaged_files(self) -> list[str]:
         """The run's JSON files that exist but cannot be read as an object: shown with the run, never an error."""
         return [name for name in (CONFIG, METRICS) if _json_object(self.path / name) is None]
@@ -169,6 +174,7 @@ class Run:
             "epochs": config.get("epochs"),
             "train_images": metrics.get("train_images"),
             "seconds": metrics.get("seconds"),
+            "estimated_seconds": self.estimate().get("seconds"),
             "damaged_files": self.damaged_files(),
         }
 

@@ -71,6 +71,11 @@ class BackboneSpec:
         return self.cnn is not None
 
     @property
+    def title(self) -> str:
+        """The name people know it by: Keras's ("MobileNetV2", "VGG16"), or the tutorial's "small CNN"."""
+        return self.constructor or ("small CNN with dropout" if self.cnn and self.cnn.dropout else "small CNN")
+
+    @property
     def width_multiplier(self) -> bool:
         """Whether the constructor takes a width multiplier `alpha` (the MobileNets, which list theirs)."""
         return bool(self.alphas)

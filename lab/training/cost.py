@@ -2,7 +2,8 @@
 
 The time is a model of the run's parts (`lab.training.speed.Workload`): start-up, feature extraction for
 the images the feature cache does not hold yet, the epochs (validation included) and the final evaluation,
-at speeds learned from earlier runs like it, else from the backbone's forward rate (`lab.training.speed`).
+at speeds learned from earlier runs like it, else from the backbone's forward rate (`lab.training.speed`), which
+a measurement made here once (`lab.training.measurements`) gives every estimate after it.
 The FLOPs are a detail: forward-pass equivalents (a backward pass costs about two forward passes) times
 the backbone's FLOPs per image.
 """
@@ -19,6 +20,7 @@ from lab.settings import Settings, load_settings
 from lab.storage import read_json
 from lab.training.backbones import BACKBONES, BackboneSpec
 from lab.training.config import TrainConfig
+from lab.training.measurements import remember_rate, remembered_rate
 from lab.training.speed import (
     Speeds,
     Workload,
@@ -40,15 +42,15 @@ def estimate_cost(config: TrainConfig, settings: Settings | None = None, *, runs
     "rate_source" says where the speeds come from ("3 earlier runs", "a speed measurement just now");
     "images_per_second" is the backbone's pace: extraction for a feature extractor, training otherwise.
     Speeds come from earlier finished runs with the same backbone, image size and strategy, else from the
-    forward rate earlier runs of another strategy imply, else (`measure=True`, a few seconds) from timing
-    the backbone now.
+    forward rate earlier runs of another strategy imply, else from a measurement made here before, else
+    (`measure=True`, a few seconds) from timing the backbone now, which is remembered for the next estimates.
     """
     settings = settings or load_settings()
     spec = BACKBONES[config.backbone]
     flops = spec.gflops * 1e9 * (config.image_size / spec.native_size) ** 2
     workload = planned_workload(config, settings)
     forwards = _forward_passes(config, workload)
-    speeds = _speeds(config, spec, runs_dir or settings.runs_dir, measure)
+    speeds = _speeds(config, spec, runs_dir or settings.runs_dir, measure, settings)
     breakdown = workload.breakdown(speeds) if speeds else None
     pace = (speeds.extract if config.strategy == "feature-extractor" else speeds.train) if speeds else 0.0
     return {
@@ -138,16 +140,22 @@ def _weights_digest(config: TrainConfig, settings: Settings) -> str | None:
         return None
 
 
-def _speeds(config: TrainConfig, spec: BackboneSpec, runs_dir: Path, measure: bool) -> Speeds | None:
-    """Calibrated from earlier runs of this strategy, else the forward rate other runs imply, else measured."""
+def _speeds(config: TrainConfig, spec: BackboneSpec, runs_dir: Path, measure: bool,
+            settings: Settings) -> Speeds | None:
+    """Calibrated from earlier runs of this strategy, else the forward rate other runs imply, else one measured
+    here before (`lab.training.measurements`), else measured now and remembered for every estimate after."""
     runs = finished_runs(runs_dir)
     rate = forward_rate_from_runs(config, runs)
     source = f"earlier {spec.name} runs of another strategy"
+    if not rate:
+        rate, source = remembered_rate(settings, spec.name, config.image_size), "a speed measured here earlier"
     implied = Speeds.from_forward_rate(config.strategy, rate, source) if rate else None
     calibrated = speeds_from_runs(config, runs, implied)
     if calibrated or implied or not measure:
         return calibrated or implied
-    rate = measure_forward_rate(spec, config.image_size, batch_size=min(config.batch_size, 32))
+    batch_size = min(config.batch_size, 32)
+    rate = measure_forward_rate(spec, config.image_size, batch_size=batch_size)
+    remember_rate(settings, spec.name, config.image_size, rate, batch_size)
     return Speeds.from_forward_rate(config.strategy, rate, "a speed measurement just now")
 
 
@@ -178,6 +186,26 @@ def duration_text(seconds: float) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def work_in_words(config: TrainConfig, cost: dict[str, Any]) -> str:
+    """What the run does, in a teacher's words: "2,000 photos through MobileNetV2 once, then 5 quick rounds
+    of training its new top layers". `details_text` says the same in images, epochs and FLOPs."""
+    model, epochs, train = BACKBONES[config.backbone].title, config.epochs, cost["train_images"]
+    if config.strategy == "feature-extractor":
+        seen = "; photos it has seen before are not sent again" if cost.get("cached_images") else ""
+        return (f"{train + cost['validation_images']:,} photos through {model} once, then {epochs} quick "
+                f"round{'s' * (epochs != 1)} of training its new top layers{seen}")
+    if config.strategy == "scratch":
+        return f"{train:,} photos through a {model} {_times(epochs)}, every layer learning from a random start"
+    frozen = f"{train:,} photos through {model} {_times(epochs)}, only its new top layers learning"
+    if config.strategy == "fine-tune":
+        return f"{frozen}, then {_times(config.fine_tune_epochs)} more with its own top layers learning too"
+    return frozen
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count:,} times")
 
 
 def details_text(cost: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ shows, short enough for a narrow box.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +86,18 @@ def size_note(backbone: str, image_size: int) -> str | None:
 
 
 def matching_preset(config: TrainConfig, presets: Mapping[str, TrainConfig]) -> str | None:
-    """The preset `config` is, whatever data it is pointed at; None for a config of one's own ("custom")."""
-    settings = {**config.to_dict(), "data": ""}
-    return next((name for name, preset in presets.items() if {**preset.to_dict(), "data": ""} == settings), None)
+    """The preset `config` is, whatever data it is pointed at and wherever its weights file lies (a preset names
+    the file, a picker lists where it found it); None for a config of one's own ("custom")."""
+    def compared(values: TrainConfig) -> dict[str, Any]:
+        return {**values.to_dict(), "data": "", "weights": Path(values.weights).name}
+
+    return next((name for name, preset in presets.items() if compared(preset) == compared(config)), None)
+
+
+def listed_weights(value: str, listed: Sequence[str]) -> str:
+    """A weights file named by its name alone (a preset's) as the file a weights picker lists with that name: two
+    options would read the same, and a browser sends back the one it shows, which is the listed one."""
+    return next((option for option in listed if option != value and Path(option).name == value), value)
 
 
 def overrides_text(overrides: Mapping[str, Any]) -> str:
@@ -115,16 +124,22 @@ def choices_note(strategy: str, backbone: str, image_size: int) -> str:
     return f"**{strategy}**: {STRATEGY_HELP[strategy]}." + (f"  \n{note[0].upper()}{note[1:]}" if note else "")
 
 
-def starting_config(datasets: Mapping[Path, str], chosen: str | None = None) -> TrainConfig:
-    """The form before anyone touches it: the quick preset on `chosen` (the dataset picked last), else the
-    shared sample, else the first dataset (never merely what sorts first: a tiny upload cannot run it).
+def starting_config(datasets: Mapping[Path, str], chosen: str | None = None,
+                    runs_on: Callable[[TrainConfig], bool] = lambda config: True) -> TrainConfig:
+    """The form before anyone touches it: the quick preset on `chosen` (the dataset picked last) if the preset
+    can run on it, else on the shared sample it was made for, else on the first dataset it can run on (never
+    merely what sorts first, nor a tiny upload it would open blocked on).
 
     datasets: each dataset folder -> the name a person knows it by (`lab.workspace.dataset_names`).
+    runs_on: whether the preset can run on a config's data (`lab.training.preflight.data_problems` finds
+        nothing); asked of `chosen` and the other datasets, never of the sample.
     """
     preset = PRESETS[STARTING_PRESET]
     sample = [str(folder) for folder, name in datasets.items() if name == SAMPLE_DATASET]
-    data = chosen or next(iter([*sample, *map(str, datasets)]), preset.data)
-    return TrainConfig.from_dict({**preset.to_dict(), "data": data})
+    candidates = [TrainConfig.from_dict({**preset.to_dict(), "data": data})
+                  for data in dict.fromkeys([*filter(None, [chosen]), *sample, *map(str, datasets)])]
+    return next((config for config in candidates if config.data in sample or runs_on(config)),
+                candidates[0] if candidates else preset)
 
 
 def data_choice(source: str, settings: Settings) -> str:
@@ -152,9 +167,13 @@ def weights_label(value: str) -> str:
 
 
 def backbone_label(name: str, available: Mapping[str, list[str]]) -> str:
-    """A backbone with the kinds of weights this machine has for it: "vgg16 · weights here: imagenet, file"."""
-    kinds = ["imagenet" if w == "imagenet" else "file" for w in available.get(name, []) if w != "none"]
-    return f"{name} · weights here: {', '.join(dict.fromkeys(kinds)) or 'none'}"
+    """A backbone by the name people know, and whether it can start from what it learned on ImageNet here:
+    "VGG16 · ImageNet weights ready", "VGG16 · no ImageNet weights here", "small CNN · learns from scratch"."""
+    spec = get_spec(name)
+    if spec.from_scratch_only:
+        return f"{spec.title} · learns from scratch"
+    ready = any(weights != "none" for weights in available.get(name, []))
+    return f"{spec.title} · {'ImageNet weights ready' if ready else 'no ImageNet weights here'}"
 
 
 def manifest_label(name: str, sizes: Mapping[str, int]) -> str:

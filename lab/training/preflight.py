@@ -9,7 +9,8 @@ TensorFlow, no image decoding (a weights file is hashed once per process, as tra
 digest anyway). `problems` is the form's version: every reason at once, each tied to the field to
 change and worded without naming it, so the page says "Training images: ..." where the CLI says
 "--train-size: ...". It also counts the images (a folder is scanned, which the scan cache makes cheap
-after the first time).
+after the first time); `data_problems` is its part about the data alone, for choosing a dataset a config
+can run on.
 """
 
 from __future__ import annotations
@@ -44,23 +45,25 @@ def preflight(config: TrainConfig, settings: Settings) -> None:
 
 
 def problems(config: TrainConfig, settings: Settings) -> dict[str, str]:
-    """Every reason a run of `config` would fail here: field name -> what to change (the field unnamed)."""
-    found = {}
-    if not data_found(config.data, settings):
-        found["data"] = (f"{config.data!r} is neither a dataset folder nor a saved manifest here; choose one from "
-                         "the list, or build a manifest on the Dataset page")
+    """Every reason a run of `config` would fail here: field name -> what to change (the field unnamed), in
+    the order of the fields."""
     weights = weights_problem(config, settings)
-    if weights:
-        found["weights"] = weights
-    if "data" not in found:
-        try:  # it exists, but may not be a dataset (a file that is no zip, a damaged manifest, no images)
-            sizes = split_sizes(config.data, seed=config.seed, settings=settings)
-        except LabError as error:
-            found["data"] = str(error)
-            return found
-        found.update(size_problems(sizes, train_split=config.train_split, train_size=config.train_size,
-                                   validation_size=config.validation_size))
-    return found
+    found = {**data_problems(config, settings), **({"weights": weights} if weights else {})}
+    return {field: found[field] for field in FIELDS if field in found}
+
+
+def data_problems(config: TrainConfig, settings: Settings) -> dict[str, str]:
+    """Why `config` cannot run on its data: it is not here, not a dataset, or has too few images for what the
+    config asks (field name -> what to change); {} when it can. What a form asks before it picks a dataset."""
+    if not data_found(config.data, settings):
+        return {"data": f"{config.data!r} is neither a dataset folder nor a saved manifest here; choose one from "
+                        "the list, or build a manifest on the Dataset page"}
+    try:  # it exists, but may not be a dataset (a file that is no zip, a damaged manifest, no images)
+        sizes = split_sizes(config.data, seed=config.seed, settings=settings)
+    except LabError as error:
+        return {"data": str(error)}
+    return size_problems(sizes, train_split=config.train_split, train_size=config.train_size,
+                         validation_size=config.validation_size)
 
 
 def weights_problem(config: TrainConfig, settings: Settings) -> str | None:

@@ -48,6 +48,11 @@ def open_advanced(app) -> None:
     expect(app.page.get_by_label("Batch size", exact=True)).to_be_visible()
 
 
+def technical_terms(app) -> None:
+    """Open "In technical terms" under the estimate (closed when the page opens): the config's summary line."""
+    app.page.get_by_test_id("stExpander").get_by_text("In technical terms", exact=True).click()
+
+
 def finished(app) -> None:
     main = app.page.get_by_test_id("stMain")
     expect(main.get_by_text("Best validation accuracy")).to_be_visible(timeout=FINISH_TIMEOUT_MS)
@@ -67,6 +72,7 @@ def test_launch_a_tiny_run_and_watch_it_finish(app) -> None:
                          ("Validation images", 20)):
         type_number(app, label, value)
     app.assert_ok()
+    technical_terms(app)
     expect(app.page.get_by_text("mobilenet (mobilenet_0.25_128_imagenet_no_top.weights.h5), feature-extractor")
            ).to_be_visible()
 
@@ -115,6 +121,7 @@ def test_a_manifest_subset_chosen_from_the_data_box_trains(app, lab_cli_env) -> 
     for label, value in (("Image size (px)", 128), ("Epochs", 1), ("Batch size", 10), ("Training images", 40),
                          ("Validation images", 20)):
         type_number(app, label, value)
+    technical_terms(app)
     expect(main.get_by_text("128px, 1 epochs, adam 0.001, 40 train_40")).to_be_visible(timeout=SERVER_MS)
     app.assert_ok()
     app.page.get_by_role("button", name="Launch").click()
@@ -203,3 +210,23 @@ def test_a_queued_run_is_cancelled_from_its_card_and_a_finished_run_stays_chosen
     picked = app.page.get_by_test_id("stMultiSelect").filter(has_text="Runs to compare")
     expect(picked).to_contain_text(re.compile(r"-mine\b"))
     app.assert_ok()
+
+
+def test_a_first_open_draws_the_form_and_the_runs_while_the_data_is_checked(fresh_app, tmp_path: Path) -> None:
+    """A fresh server and workspace: the first check of the sample decodes its 3,000 photos, which takes seconds.
+    The form and the runs are on screen meanwhile; what the run costs and Launch fill in once it is done."""
+    fresh_app.page.goto(f"{fresh_app.server.url}/train")
+    main = fresh_app.page.get_by_test_id("stMain")
+    checking = main.get_by_text("Checking the data and the weights...")
+    expect(checking).to_be_visible()
+    expect(main.get_by_role("combobox", name="Experiment", exact=True)).to_be_visible()
+    expect(main.get_by_role("combobox", name="Data", exact=True)).to_be_visible()
+    expect(main.get_by_role("heading", name="Runs")).to_be_visible()
+    assert checking.is_visible(), "the check ended before the form and the runs were seen: nothing to tell apart"
+    fresh_app.screenshot(tmp_path / "first-open-checking.png")
+
+    fresh_app.wait()
+    expect(main.get_by_role("button", name="Launch")).to_be_enabled()
+    expect(main.get_by_text("Time:", exact=False).first).to_be_visible()
+    expect(main.get_by_text("time unknown until measured")).to_be_visible()  # the experiments' times: worked out
+    fresh_app.assert_ok()
