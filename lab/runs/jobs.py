@@ -51,13 +51,14 @@ DEAD_WORKER = (
 
 
 def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path | None = None, *,
-           held: str | None = None) -> Run:
+           held: str | None = None, name: str = "") -> Run:
     """Queue `config` as a new run, and start it if there is room. A `TrainConfig` is valid by construction, so
     nothing here checks it again. `held`: what the run waits for before it may start (a study's feature task,
-    which releases it); None to start as soon as there is room."""
+    which releases it); None to start as soon as there is room. `name`: what people read for it ("" = the name
+    its config gives it: `lab.runs.names`)."""
     settings = settings or load_settings()
     store = RunStore(runs_dir or settings.runs_dir)
-    run = store.create(config)
+    run = store.create(config, name=name)
     run.log(f"queued: {config.summary()}" + (f"; waits for {held}" if held else ""))
     if held:
         run.update(held=held)  # nothing to start: its releaser may not exist yet
@@ -66,11 +67,11 @@ def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path
     return run
 
 
-def launch_in_order(config: TrainConfig, settings: Settings, *, held: str | None = None) -> Run:
+def launch_in_order(config: TrainConfig, settings: Settings, *, held: str | None = None, name: str = "") -> Run:
     """`launch`, then wait out the millisecond of the run's creation time, so a run launched next is created
     strictly later and the queue (oldest first) cannot take the two in the wrong order: a group of runs
     (a study, a replay) runs in the order it was planned."""
-    run = launch(config, settings, held=held)
+    run = launch(config, settings, held=held, name=name)
     created = run.status().created
     while now_iso() <= created:
         time.sleep(0.001)
