@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.answers import UPLOAD_TYPES, Answer, Photo, answer_for, display_name, sureness
+from app_pages.train_queue import as_text
 from app_pages.uploads import one_small_enough, upload_mb
 from lab.settings import load_settings
 
@@ -32,7 +33,7 @@ def demo_view(run_dir: Path, run_name: str) -> None:
                     "The computer will say what it sees, and show where it looked.</p>", unsafe_allow_html=True)
     else:
         show_answer(answer_for(run_dir, photo))
-    st.caption(f"Model: {run_name}")
+    st.caption(f"Model: {as_text(run_name)}")
     if st.button("Leave the demo view", key="demo_exit", type="tertiary"):
         del st.query_params["demo"]
         st.rerun()

@@ -21,7 +21,7 @@ import streamlit as st
 
 from app_pages.session_keys import DATASET_PATH
 from app_pages.train_form import config_form, fill_form, form_config, key, saved_at
-from app_pages.train_queue import launch_wait
+from app_pages.train_queue import as_text, launch_wait
 from app_pages.train_runs import RUN_KEY, runs_section
 from lab.access import TRAINING_OFF, browser_config, refusals
 from lab.errors import LabError
@@ -71,7 +71,7 @@ def form(settings: Settings) -> None:
             preflight(config, settings)  # weights may have gone since the form checked
             launched = jobs.launch(config, settings)
             st.session_state[RUN_KEY] = launched.id
-            st.toast(f"Launched {launched.id}")
+            st.toast(f"Launched {as_text(launched.name())}")
         except LabError as error:
             st.error(str(error))
 
