@@ -48,6 +48,7 @@ def test_no_run_says_where_to_start(workspace: Path) -> None:
 def test_real_photos_get_an_answer_a_heatmap_and_bad_uploads_a_reason_each(run_id: str) -> None:
     app = open_page("predict")
     assert run_id in app.selectbox(key="predict_run").value
+    assert app.selectbox(key="predict_run").options[0].startswith("MobileNet features · 40 photos (")  # its name
     upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()), ("corrupt.jpg", corpus.bad_files()["truncated.jpg"]),
            ("notes.jpg", corpus.bad_files()["text.jpg"]), ("huge.png", corpus.huge_dimensions_png()),
            ("dog.jpg", DOG.read_bytes()))
@@ -94,6 +95,8 @@ def test_the_demo_view_renders_a_big_answer_with_the_best_run(run_id: str) -> No
     assert len(big) == 1 and any(word in big[0] for word in ("Cat", "Dog", "Maybe")), big
     assert "sure" in app.get("progress")[0].proto.text
     assert image_captions(app) == ["The photo", "Where it looked: red counted most for its answer"]
+    [model] = [caption.value for caption in app.caption if caption.value.startswith("Model: ")]
+    assert "MobileNet features" in model and run_id not in model  # the model line names the run, never its id
 
 
 @pytest.mark.slow  # a folder of predictions

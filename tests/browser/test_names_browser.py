@@ -9,6 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from lab.runs.store import Run
 from tests.conftest import FinishedReplay, FinishedStudy
 
 NONE_WORD = re.compile(r"\bNone\b")
@@ -31,7 +32,7 @@ def pick(app, box: str, option: str) -> None:
     app.page.get_by_test_id("stMultiSelect").filter(has_text=box).locator("input").click()
     app.page.get_by_role("option").filter(has_text=option).first.click()
     app.wait()
-    app.page.keyboard.press("Escape")
+    app.page.get_by_test_id("stHeading").first.click()  # the list closed again
 
 
 def test_no_page_shows_a_run_id_or_none_after_a_replay_a_study_and_a_run(
@@ -46,12 +47,20 @@ def test_no_page_shows_a_run_id_or_none_after_a_replay_a_study_and_a_run(
     run_ids = sorted(path.name for path in (workspace / "runs").iterdir() if path.is_dir())
     assert len(run_ids) == 5  # the replay's two rows, the study's two sizes, the run
 
+    app.page.set_viewport_size({"width": 1440, "height": 3000})  # whole pages in the screenshots
     app.open()
     for path in [*app.nav_paths(), "predict?demo=1"]:
         app.open(path)
         app.assert_ok()
         app.screenshot(tmp_path / f"{path.replace('?', '-') or 'home'}.png")
         assert_readable(app, run_ids, f"/{path}")
+
+    names = [Run(workspace / "runs" / run_id).name() for run_id in run_ids]
+    assert any(f"Model: {name} (test " in seen(app) for name in names)  # the demo's model line: the best run's name
+    app.open("train")  # the check sees ids where they are meant to be: the run's folder, under technical details
+    app.page.get_by_text("Technical details: the run's folder and log").click()
+    expect(app.page.get_by_text("Run folder:", exact=False)).to_be_visible()
+    assert [run_id for run_id in run_ids if run_id in seen(app)]
 
     app.open("compare")  # two runs picked: curves' legends, what differs, each run's evaluation
     pick(app, "Runs to compare", "Keras replay")
@@ -60,3 +69,4 @@ def test_no_page_shows_a_run_id_or_none_after_a_replay_a_study_and_a_run(
     app.assert_ok()
     app.screenshot(tmp_path / "compare-two.png")
     assert_readable(app, run_ids, "/compare with two runs picked")
+    assert "Metric changes are against the first run picked, MobileNetV2, standing in for VGG16" in seen(app)
