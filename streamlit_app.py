@@ -18,15 +18,14 @@ import streamlit as st
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
 from app_pages.script_cleanup import keep_keras_state
 from app_pages.session_keys import TUTORIAL_PARAM
-from app_pages.train_queue import current_plan
+from app_pages.train_queue import as_text, current_plan
 from lab.leftovers import clean_leftovers
 from lab.replays.catalog import REPLAYS
-from lab.replays.plan import run_names
 from lab.runs.describe import NOT_RESPONDING, shown_state
 from lab.runs.jobs import reconcile
 from lab.runs.queue import start_text
 from lab.runs.status import RUNNING, UNKNOWN
-from lab.runs.store import Run, RunStore
+from lab.runs.store import Run, RunStore, run_names
 from lab.settings import Settings, load_settings
 from lab.workspace import describe_device, summarize_workspace
 
@@ -145,13 +144,15 @@ def workspace_state() -> None:
                      help="Manifests: named train / validation / test splits, saved on the Dataset page.")
     runs.metric("Training runs", len(summary.runs))
     running.metric("Running now", len(summary.running), help="Training jobs working in the background.")
+    names = run_names(Run(settings.runs_dir / run_id) for run_id in summary.runs)  # what people read, not ids
     if summary.running:
-        st.info(f"Training now: {', '.join(summary.running)}"
+        st.info(f"Training now: {as_text(', '.join(names[run_id] for run_id in summary.running))}"
                 + (f" · {len(summary.queued)} waiting" if summary.queued else ""))
     for run_id, state in summary.runs.items():
         if state == UNKNOWN:
             reason = Run(settings.runs_dir / run_id).status().error
-            st.warning(f"Run {run_id}: {reason}", icon=":material/warning:")
+            st.warning(f"Run {as_text(names[run_id])} (folder `{run_id}`, to repair or delete): {reason}",
+                       icon=":material/warning:")
     if summary.datasets:
         st.caption("Datasets: " + ", ".join(f"`{folder.name}`" for folder in summary.datasets))
     if not summary.runs:
@@ -227,15 +228,16 @@ def job_status() -> None:
     settings = load_settings()
     reconcile(settings=settings)
     statuses = RunStore(settings.runs_dir).statuses()
-    names = run_names(settings)  # a replay's rows by what they are ("Basic CNN · five-model replay"), not by id
-    running = [f"{names.get(run.id, run.id)} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING
-               else names.get(run.id, run.id) for run, status in statuses if status.state == RUNNING]
+    names = run_names(run for run, _ in statuses)  # "Basic CNN from scratch · five-model replay", never an id
+    running = [f"{names[run.id]} ({NOT_RESPONDING})" if shown_state(status) == NOT_RESPONDING
+               else names[run.id] for run, status in statuses if status.state == RUNNING]
     line = current_plan(settings).places  # the waiting runs in the order they will start
     st.markdown(compute_summary(settings))
-    st.markdown("**Training:** " + (", ".join(running) if running else "nothing running"))
+    st.markdown("**Training:** " + (as_text(", ".join(running)) if running else "nothing running"))
     if line:
         first = f" · the first {start_text(line[0].wait)}" if line[0].wait is not None else ""
-        st.caption(f"{len(line)} waiting, in line: {', '.join(names.get(p.run_id, p.run_id) for p in line)}{first}")
+        waiting = ", ".join(names.get(place.run_id, "a run just made") for place in line)
+        st.caption(f"{len(line)} waiting, in line: {as_text(waiting)}{first}")
 
 
 clean_leftovers_once()

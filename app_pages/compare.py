@@ -22,14 +22,16 @@ from app_pages.charts import curves
 from app_pages.compare_study import study_section
 from app_pages.evaluation_views import evaluation_section
 from app_pages.session_keys import COMPARE_SELECTED
+from app_pages.train_queue import as_text
 from lab.access import shown_config
 from lab.errors import LabError
+from lab.replays.plan import replay_references
 from lab.runs import labels
 from lab.runs.describe import meanings_text
 from lab.runs.differences import config_differences, points_change
 from lab.runs.status import RUNNING
 from lab.runs.store import Run, RunStore
-from lab.runs.table import filter_choices, filter_rows, published_figures, run_rows
+from lab.runs.table import filter_choices, filter_rows, published_figures, rows_csv, run_rows
 from lab.settings import Settings, load_settings
 
 TABLE_KEY, SELECTED_KEY = "compare_table", COMPARE_SELECTED
@@ -77,11 +79,11 @@ def remember_selection(ids: list[str]) -> None:
 def runs_table(rows: list[dict[str, Any]]) -> None:
     frame = pd.DataFrame(rows).set_index("id")
     frame["created"] = pd.to_datetime(frame["created"], errors="coerce", utc=True).dt.tz_convert(None)
-    frame["reference"] = frame["reference"].fillna("")  # most runs repeat no tutorial experiment
     order = COLUMN_ORDER + (("mlflow",) if frame["mlflow"].notna().any() else ())  # only where runs are copied
     st.dataframe(frame, key=TABLE_KEY, on_select=functools.partial(remember_selection, list(frame.index)),
-                 selection_mode="multi-row", hide_index=True, column_config=COLUMNS, column_order=order)
-    st.download_button("Download the table as CSV", frame.to_csv().encode(), "runs.csv", "text/csv",
+                 selection_mode="multi-row", hide_index=True, column_config=COLUMNS, column_order=order,
+                 placeholder="—")  # an empty cell (no test split, no published figure yet) is a dash, not "None"
+    st.download_button("Download the table as CSV", rows_csv(rows).encode(), "runs.csv", "text/csv",
                        icon=":material/download:")
 
 
@@ -91,14 +93,15 @@ def manage(rows: list[dict[str, Any]], store: RunStore) -> None:
     selected = [run_id for run_id in st.session_state.get(SELECTED_KEY, []) if run_id in names]
     if st.session_state.get(MANAGED_KEY) not in names:
         st.session_state[MANAGED_KEY] = selected[0] if selected else next(iter(names))
-    run_id = st.selectbox("Run", list(names), key=MANAGED_KEY, format_func=lambda i: f"{names[i]} ({i})")
+    run_id = st.selectbox("Run", list(names), key=MANAGED_KEY, format_func=names.get)
     run = store.get(run_id)
     current = run.labels()
     name, tags = st.columns(2)
     new_name = name.text_input("Name", value=current.name, key=f"compare_name_{run_id}",
                                placeholder="e.g. VGG16 on 1K, baseline")
     if name.button("Rename", key="compare_rename"):
-        act(labels.rename, run.path, new_name, f"Renamed to {new_name or run_id}")
+        act(labels.rename, run.path, new_name, f"Renamed to {as_text(new_name)}" if new_name.strip() else
+            "Name cleared: the run is named after its config again")
     typed = tags.text_input("Tags", key=f"compare_tags_{run_id}", placeholder="baseline 20k",
                             help="Words separated by spaces or commas.")
     tags.caption(f"This run's tags: {', '.join(current.tags) or 'none yet'}")
@@ -122,8 +125,8 @@ def act(change, path: Path, value: Any, done: str) -> None:
 
 def delete(run: Run, store: RunStore) -> None:
     if run.status().state == RUNNING:
-        st.caption(f"{run.id} is training: stop it on the Train page before deleting it (its worker is still "
-                   "writing to the folder).")
+        st.caption(f"{as_text(run.name())} is training: stop it on the Train page before deleting it (its worker "
+                   "is still writing to the folder).")
         st.button("Delete", key="compare_delete", disabled=True, icon=":material/delete:")
         return
     if st.session_state.get(CONFIRM_KEY) != run.id:
@@ -131,13 +134,13 @@ def delete(run: Run, store: RunStore) -> None:
             st.session_state[CONFIRM_KEY] = run.id
             st.rerun()
         return
-    st.warning(f"Delete {run.labels().name or run.id}? Its model, checkpoints, predictions and history go for good.")
+    st.warning(f"Delete {as_text(run.name())}? Its model, checkpoints, predictions and history go for good.")
     yes, no = st.columns(2)
     if yes.button("Yes, delete it", key="compare_delete_yes", type="primary"):
         st.session_state.pop(CONFIRM_KEY)
         try:
             store.delete(run.id)
-            st.toast(f"Deleted {run.id}")
+            st.toast(f"Deleted {as_text(run.name())}")
         except LabError as error:
             st.error(str(error))
             return
@@ -175,16 +178,16 @@ def differences(runs: list[Run], names: dict[str, str], rows: dict[str, dict[str
     else:
         st.caption("The configurations are identical: any difference below is run-to-run noise.")
     first = rows[runs[0].id]
-    st.caption(f"Metric changes are against the first run picked, {names[runs[0].id]}.")
+    st.caption(f"Metric changes are against the first run picked, {as_text(names[runs[0].id])}.")
     for column, run in zip(st.columns(len(runs)), runs):
         row = rows[run.id]
-        column.markdown(f"**{names[run.id]}**")
+        column.markdown(f"**{as_text(names[run.id])}**")
         for field, label in (("best_val_accuracy", "Best validation accuracy"), ("test_accuracy", "Test accuracy")):
             value, base = row[field], first[field]
             delta = points_change(value, base) if run is not runs[0] else None
-            column.metric(label, f"{value:.1%}" if value is not None else "-", delta)
+            column.metric(label, f"{value:.1%}" if value is not None else "—", delta)
         seconds = row["seconds"]
-        column.metric("Training time", f"{seconds:,.0f} s" if seconds is not None else "-")
+        column.metric("Training time", f"{seconds:,.0f} s" if seconds is not None else "—")
 
 
 # ---- the page ------------------------------------------------------------------------------------
@@ -193,7 +196,7 @@ def differences(runs: list[Run], names: dict[str, str], rows: dict[str, dict[str
 def page() -> None:
     settings = load_settings()
     st.title("Compare")
-    rows = run_rows(settings.runs_dir)
+    rows = run_rows(settings.runs_dir, replay_references(settings))
     if not rows:
         st.info("No runs yet: train one on the Train page (in the sidebar), then come back to compare it with others.")
     else:

@@ -20,7 +20,7 @@ from app_pages.charts import study_figure
 from app_pages.evaluation_views import MCNEMAR_HELP
 from app_pages.replay_views import show_finding, table_row
 from app_pages.train_queue import as_text, current_plan
-from lab.access import TRAINING_OFF, shown_path
+from lab.access import TRAINING_OFF
 from lab.errors import LabError
 from lab.replays.findings import WAITING
 from lab.replays.more_data import replay_answer
@@ -117,8 +117,9 @@ def show_study(found: dict[str, Any], settings: Settings) -> None:
     st.text(curve["images_for"]["sentence"])
     st.caption("The fit: a power law in the error through the sizes measured, dashed where it extrapolates; the "
                "interval comes from refitting on resamples of the test photos.")
-    table = [{**row, "run_dir": shown_path(row["run_dir"], settings)} for row in rows]
-    st.dataframe(pd.DataFrame(table), hide_index=True, key=f"study_table_{found['name']}")
+    table = [{**row, "size": study.size_text(row["size"])} for row in rows]  # each run by its name, not folder
+    st.dataframe(pd.DataFrame(table).drop(columns="run_dir"), hide_index=True, key=f"study_table_{found['name']}",
+                 placeholder="—")
     if found["sentence"]:
         st.caption(MCNEMAR_HELP)
         st.markdown(found["sentence"])

@@ -40,7 +40,7 @@ def demo_view(run_dir: Path, run_name: str) -> None:
         st.caption(f"A photo: {photo_words(load_settings())}.", width="stretch", text_alignment="center")
     else:
         show_answer(answer_for(run_dir, photo))
-    st.caption(f"Model: {run_name}")
+    st.caption(f"Model: {as_text(run_name)}")
     if st.button("Leave the demo view", key="demo_exit", type="tertiary"):
         del st.query_params["demo"]
         st.session_state[LEFT_KEY] = True

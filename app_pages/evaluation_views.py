@@ -15,14 +15,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import confusion_heatmap, pr_figure, roc_figure
-from lab.access import shown_path
+from app_pages.train_queue import as_text
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluation_names, evaluations, evaluations_stamp
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.paired import pair
 from lab.evaluation.predictions import Predictions
 from lab.runs.store import Run
-from lab.settings import load_settings
 
 EVALUATION_KEY = "compare_evaluation"
 GALLERY_COLUMNS, GALLERY_LIMIT = 6, 24
@@ -43,12 +42,12 @@ def evaluation_section(runs: list[Run], names: dict[str, str]) -> None:
                           help="test and validation are each run's own; other names come from `lab evaluate`.")
     for column, run in zip(st.columns(min(len(runs), 3)) * (len(runs) // 3 + 1), runs):
         with column:
-            st.markdown(f"#### {names[run.id]}")
+            st.markdown(f"#### {as_text(names[run.id])}")
             if chosen in stored[run.id]:
                 evaluation_views(views(str(run.path), chosen, evaluations_stamp(run.path)), run.id)
             else:
                 st.info(f"No {chosen} predictions for this run: its data had no {chosen} split. Evaluate it with "
-                        f"`python -m lab evaluate {shown_path(run.path, load_settings())} --data PATH`.")
+                        "`python -m lab evaluate RUN_FOLDER --data PATH` (`python -m lab runs` lists the folders).")
     if len(runs) == 2 and all(chosen in stored[run.id] for run in runs):
         paired(stored[runs[0].id][chosen], stored[runs[1].id][chosen], names[runs[0].id], names[runs[1].id])
 
@@ -97,11 +96,11 @@ def paired(first: Predictions, second: Predictions, first_name: str, second_name
         st.info(str(error))
         return
     st.caption(MCNEMAR_HELP)
-    st.markdown(comparison.sentence())
+    st.text(comparison.sentence())  # it names the runs: as text, never Markdown
     changed = comparison.changed()
     for winner, loser in ((first_name, second_name), (second_name, first_name)):
         won = [row for row in changed if row["right"] == winner]
-        st.markdown(f"**{len(won)} photos only {winner} got right** ({loser} said otherwise)")
+        st.markdown(f"**{len(won)} photos only {as_text(winner)} got right** ({as_text(loser)} said otherwise)")
         gallery([(row["path"], changed_caption(row, first_name, second_name)) for row in won])
 
 
@@ -119,7 +118,7 @@ def run_evaluations(run: Run) -> dict[str, Predictions]:
     try:
         return stored_evaluations(str(run.path), evaluations_stamp(run.path))
     except LabError as error:
-        st.warning(f"{run.id}: {error}")
+        st.warning(f"{as_text(run.name())}: {error}")
         return {}
 
 

@@ -92,7 +92,7 @@ def cost_and_launch(values: dict[str, Any], notes: dict[str, Any], settings: Set
             st.error(str(error))
             return
         st.session_state[RUN_KEY] = launched.id
-        st.toast(f"Launched {launched.id}")
+        st.toast(f"Launched {as_text(launched.name())}")
         st.rerun()  # the runs below were drawn before the click was handled: draw them with the new run chosen
 
 

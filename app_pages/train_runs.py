@@ -29,7 +29,7 @@ from lab.runs.describe import (
     status_text,
 )
 from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, QUEUED, STOPPED, Status, runs_in
-from lab.runs.store import Run, RunStore
+from lab.runs.store import Run, RunStore, run_names
 from lab.settings import Settings
 from lab.training.cost import duration_text
 
@@ -67,11 +67,14 @@ def watch(settings: Settings, was_active: bool) -> None:
 
 
 def run_picker(statuses: list[tuple[Run, Status]]) -> str:
-    """The run chosen, in a picker whose labels say each run's state. The choice is kept in `RUN_KEY`, and the
+    """The run chosen, in a picker whose labels say each run's name and state ("MobileNetV2 features · 1,000
+    photos · running"; two runs of one name numbered, `run_names`). The choice is kept in `RUN_KEY`, and the
     widget is made anew on it whenever a label changes: a selectbox whose selected label changes under the
     browser resets itself to its first option (the newest run, often the next in line), which is how a
     finished run's card used to give way to someone else's run and its Stop button."""
-    labels = {run.id: f"{run.id} · {state_word(status, stopping=run.stop_requested())}" for run, status in statuses}
+    names = run_names(run for run, _ in statuses)
+    labels = {run.id: f"{names[run.id]} · {state_word(status, stopping=run.stop_requested())}"
+              for run, status in statuses}
     picker = f"{RUN_KEY}_picker_{zlib.crc32(repr(labels).encode())}"
     options = list(labels)
     st.selectbox("Run", options, index=options.index(st.session_state[RUN_KEY]), key=picker,
@@ -113,9 +116,10 @@ def show_run(run: Run, settings: Settings) -> None:
         loss, accuracy = st.columns(2)
         loss.plotly_chart(curves({"": history}, "loss"), key=f"loss_{run.id}")
         accuracy.plotly_chart(curves({"": history}, "accuracy"), key=f"accuracy_{run.id}")
-    st.caption(f"Run folder: {run.path} · {run.config_dict().get('backbone')} · log (TensorFlow's start-up "
-               "messages left out; log.txt has everything):")
-    st.code(readable_log(run.log_tail(400)) or "(empty)", language=None, wrap_lines=True)
+    with st.expander("Technical details: the run's folder and log"):  # for whoever runs the CLI, not a lesson
+        st.caption(f"Run folder: {run.path} · {run.config_dict().get('backbone')} · log (TensorFlow's start-up "
+                   "messages left out; log.txt has everything):")
+        st.code(readable_log(run.log_tail(400)) or "(empty)", language=None, wrap_lines=True)
 
 
 def show_state(run: Run, status: Status, runs_dir: Path) -> None:
@@ -162,8 +166,9 @@ def delete_run(run_id: str, runs_dir: Path) -> None:
 
 
 def runs_table(runs: list[Run]) -> None:
-    rows = [{k: s[k] for k in ("id", "status", "best_val_accuracy", "epochs_completed", "config", "created")}
-            for s in (run.summary() for run in runs)]
-    st.dataframe(rows, hide_index=True, column_config={
+    names = run_names(runs)
+    rows = [{"name": names[s["id"]], **{k: s[k] for k in ("status", "best_val_accuracy", "epochs_completed", "config",
+                                                         "created")}} for s in (run.summary() for run in runs)]
+    st.dataframe(rows, hide_index=True, placeholder="not yet", column_config={  # a running run's accuracy
         "status": st.column_config.TextColumn("status", help=meanings_text()),
         "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent")})

@@ -4,12 +4,14 @@ so the table, the evaluation views and the paired comparison read real stored pr
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.train_queue import as_text
 from lab.runs import labels
 from lab.runs.jobs import process_identity
 from lab.runs.store import RunStore
@@ -36,7 +38,7 @@ def table_ids(app: AppTest) -> list[str]:
 
 
 def texts(app: AppTest) -> str:
-    return "\n".join(e.value for kind in (app.markdown, app.caption, app.info, app.warning) for e in kind)
+    return "\n".join(e.value for kind in (app.markdown, app.caption, app.info, app.warning, app.text) for e in kind)
 
 
 def frame_indexed(app: AppTest, first: str):
@@ -117,7 +119,7 @@ def test_a_running_run_cannot_be_deleted(workspace: Path) -> None:
     app = open_page()
     app.selectbox(key="compare_run").set_value(running.id).run()
     assert app.button(key="compare_delete").disabled
-    assert f"{running.id} is training: stop it on the Train page before deleting it" in texts(app)
+    assert f"{as_text(running.name())} is training: stop it on the Train page before deleting it" in texts(app)
 
 
 def test_one_selected_run_shows_its_curves_and_evaluation_views(run_ids: list[str]) -> None:
@@ -232,3 +234,30 @@ def test_a_study_preset_without_enough_photos_says_so_under_its_button(workspace
     [error] = [e.value for e in app.error]
     assert "asks for 1,000 training images" in error and "use smaller sizes" in error, error
     assert not app.toast and not (workspace / "studies").exists()
+
+
+def readable(app: AppTest) -> str:
+    """Everything a person reads on the page, as AppTest sees it: text, headings, metrics, picker labels."""
+    parts = [texts(app), *(e.value for kind in (app.title, app.header, app.subheader) for e in kind)]
+    parts += [f"{metric.label} {metric.value} {metric.delta or ''}" for metric in app.metric]
+    parts += [str(option) for box in [*app.selectbox, *app.multiselect] for option in box.options]
+    return "\n".join(parts)
+
+
+def test_runs_go_by_name_and_no_none_is_shown_with_a_study_and_two_runs(run_ids: list[str], workspace: Path,
+                                                                       tiny_study: FinishedStudy) -> None:
+    tiny_study.copy_into(workspace)
+    app = compare(open_page(), run_ids)
+    every_id = [path.name for path in load_settings().runs_dir.iterdir() if not path.name.startswith(".")]
+    shown = readable(app)
+    assert "MobileNet features · 40 photos" in shown and "MobileNet features · study, 20 photos" in shown
+    assert not [run_id for run_id in every_id if run_id in shown]
+    assert not re.search(r"\bNone\b", shown)
+    for frame in app.dataframe:  # an empty cell is drawn as the placeholder, never as "None"
+        visible = frame.value.reset_index(drop=True)  # the runs table's index is its ids, hidden on the page
+        if visible.isna().any().any():
+            assert frame.proto.placeholder == "—", list(visible.columns)
+        assert not [run_id for run_id in every_id if run_id in visible.to_string()]
+    differs = frame_indexed(app, "epochs")
+    assert differs.loc["train_size"].tolist() == ["40", "80"] and set(differs.columns) == {
+        "MobileNet features · 40 photos", "MobileNet features · 80 photos"}

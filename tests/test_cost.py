@@ -172,5 +172,5 @@ def test_what_a_run_does_reads_in_plain_words():
     assert work_in_words(fine, cost) == ("1,000 photos through VGG16 twice, only its new top layers learning, then "
                                          "once more with its own top layers learning too")
     scratch = TrainConfig(data="d", backbone="basic_cnn", weights="none", strategy="scratch", epochs=30)
-    assert work_in_words(scratch, cost) == ("1,000 photos through a small CNN 30 times, every layer learning from "
+    assert work_in_words(scratch, cost) == ("1,000 photos through the Basic CNN 30 times, every layer learning from "
                                             "a random start")

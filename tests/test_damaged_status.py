@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.runs.status import FINISHED, UNKNOWN
-from lab.runs.store import Run, RunStore
+from lab.runs.store import Run, RunStore, run_names
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
 from tests.apptest import open_page, train_run_picker
@@ -71,7 +71,8 @@ def test_the_train_page_shows_a_damaged_run_and_lists_the_others(runs: tuple[Run
     good, damaged = runs
     app = open_page("train")
     chosen = train_run_picker(app)
-    assert set(chosen.options) >= {f"{good.id} · {FINISHED}", f"{damaged['a list'].id} · {UNKNOWN}"}
+    names = run_names(RunStore(load_settings().runs_dir).list())  # runs go by their names, each one once
+    assert set(chosen.options) >= {f"{names[good.id]} · {FINISHED}", f"{names[damaged['a list'].id]} · {UNKNOWN}"}
     chosen.set_value(damaged["a list"].id).run()
     assert not app.exception
     assert any(DAMAGE["a list"][1] in box.value for box in app.info), [box.value for box in app.info]

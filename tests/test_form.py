@@ -172,7 +172,7 @@ def test_pickers_say_choices_in_few_words():
         "vgg16_weights_tf_dim_ordering_tf_kernels_notop · local file")
     assert backbone_label("mobilenet", AVAILABLE) == "MobileNet · ImageNet weights ready"
     assert backbone_label("vgg16", AVAILABLE) == "VGG16 · no ImageNet weights here"
-    assert backbone_label("basic_cnn_dropout", AVAILABLE) == "small CNN with dropout · learns from scratch"
+    assert backbone_label("basic_cnn_dropout", AVAILABLE) == "CNN with dropout · learns from scratch"
     sizes = {"train": 2000, "validation": 1000, "train_1000": 1000}
     assert manifest_label("cats", sizes) == "cats · manifest: train 2,000 · validation 1,000 · train_1000 1,000"
     assert split_label("train_1000", sizes) == "train_1000 · 1,000 images"

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.train_queue import as_text
 from lab.replays.catalog import REPLAYS
 from lab.runs.jobs import process_identity
 from lab.runs.status import FAILED, QUEUED, RUNNING
-from lab.runs.store import RunStore
+from lab.runs.store import RunStore, run_names
 from lab.settings import load_settings
 from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
@@ -84,10 +85,15 @@ def test_home_counts_manifests_and_runs_and_names_the_running_job(workspace: Pat
     queued = add_run(QUEUED)
     app = open_home()
     assert metrics(app) == {"Datasets": "3", "Saved splits": "1", "Training runs": "3", "Running now": "1"}
-    assert app.info[0].value == f"Training now: {running} · 1 waiting"
+    names = {run_id: as_text(name) for run_id, name in run_names(RunStore(settings.runs_dir).list()).items()}
+    assert sorted(names.values()) == [as_text("MobileNetV2 features · all photos" + number)  # one config, numbered
+                                      for number in ("", " (2)", " (3)")]
+    assert app.info[0].value == f"Training now: {names[running]} · 1 waiting"
     sidebar = [block.value for block in app.sidebar.markdown]
-    assert f"**Training:** {running}" in sidebar
-    assert any(caption.value.startswith(f"1 waiting, in line: {queued}") for caption in app.sidebar.caption)
+    assert f"**Training:** {names[running]}" in sidebar
+    assert any(caption.value.startswith(f"1 waiting, in line: {names[queued]}") for caption in app.sidebar.caption)
+    shown = " ".join(block.value for block in [*app.markdown, *app.info, *app.sidebar.markdown, *app.sidebar.caption])
+    assert running not in shown and queued not in shown  # runs go by their names
 
 
 def test_a_run_whose_worker_died_is_shown_failed(workspace: Path, data_dir: Path) -> None:
@@ -164,7 +170,8 @@ def test_a_damaged_run_does_not_stop_the_home_page(workspace: Path, data_dir: Pa
     (load_settings().runs_dir / add_run(QUEUED) / "status.json").write_text('{"state": ')
     app = open_home()
     assert metrics(app)["Training runs"] == "2" and metrics(app)["Running now"] == "1"
-    assert f"**Training:** {running}" in [block.value for block in app.sidebar.markdown]
+    name = as_text(run_names(RunStore(load_settings().runs_dir).list())[running])
+    assert f"**Training:** {name}" in [block.value for block in app.sidebar.markdown]
 
 
 def test_the_compare_and_predict_cards_link_to_their_pages(workspace: Path) -> None:

@@ -51,6 +51,7 @@ def test_no_run_says_where_to_start(workspace: Path) -> None:
 def test_real_photos_get_an_answer_a_heatmap_and_bad_uploads_a_reason_each(run_id: str) -> None:
     app = open_page("predict")
     assert run_id in app.selectbox(key="predict_run").value
+    assert app.selectbox(key="predict_run").options[0].startswith("MobileNet features · 40 photos (")  # its name
     upload(app, "predict_upload", ("cat.jpg", CAT.read_bytes()), ("corrupt.jpg", corpus.bad_files()["truncated.jpg"]),
            ("notes.jpg", corpus.bad_files()["text.jpg"]), ("huge.png", corpus.huge_dimensions_png()),
            ("dog.jpg", DOG.read_bytes()))
@@ -99,6 +100,9 @@ def test_the_demo_view_renders_a_big_answer_with_the_best_run(run_id: str) -> No
     assert image_captions(app) == ["The photo", "Where it looked: red counted most for its answer"]
     said = [t.value for t in app.text]  # once, as text: class names come from folders
     assert said == ["This model knows cats and dogs: it gives one of these answers for any photo."], said
+    [model] = [caption.value for caption in app.caption if caption.value.startswith("Model: ")]
+    assert "MobileNet features" in model and run_id not in model  # the model line names the run, never its id
+
 
 
 def test_the_photo_uploaders_say_what_they_take_and_a_photos_limit(run_id: str) -> None:

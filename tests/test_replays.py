@@ -22,8 +22,9 @@ from lab.replays.plan import (
     list_replays,
     load_replay,
     plan_replay,
+    replay_references,
     replay_rows,
-    run_names,
+    row_name,
     run_replay,
     stand_in,
 )
@@ -31,6 +32,7 @@ from lab.replays.table import replay_table, summary
 from lab.runs import jobs
 from lab.runs.status import FINISHED, RUNNING, runs_in
 from lab.runs.store import RunStore
+from lab.runs.table import run_rows
 from lab.settings import load_settings
 from lab.training.presets import PRESETS
 
@@ -142,6 +144,19 @@ def test_the_keras_tutorial_replayed_small_fills_its_table_and_judges_1k_against
     json.dumps(table)  # the CLI prints it as one JSON line
 
 
+def test_a_replays_runs_are_named_by_their_row_and_carry_its_published_figure_into_the_runs_table(
+        keras_replay_tiny: FinishedReplay, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANSFER_LAB_WORKSPACE", str(keras_replay_tiny.workspace))
+    settings, planned = load_settings(), keras_replay_tiny.planned
+    rows = {row["id"]: row for row in run_rows(settings.runs_dir, replay_references(settings))}
+    assert set(rows) == {row["run_id"] for row in planned.rows}
+    for row in planned.rows:
+        shown = rows[row["run_id"]]
+        assert shown["name"] == f"{row['experiment']} · Keras replay" == row_name(planned, row)
+        assert (shown["reference"], shown["reference_accuracy"]) == (row["experiment"], 0.93)  # not "None"
+    assert "MobileNetV2, standing in for VGG16" in rows[planned.rows[0]["run_id"]]["name"]  # what ran, offline
+
+
 @pytest.mark.slow  # six trainings
 def test_the_five_model_tutorial_replayed_small_checks_each_finding_against_its_numbers(
         workspace: Path, photos: Path) -> None:
@@ -225,8 +240,9 @@ def test_repeats_run_each_row_with_other_seeds_and_the_table_pools_them(workspac
     assert [(row["key"], row["repeat"], row["config"]["seed"]) for row in planned.rows] == [
         ("20k", 0, 42), ("20k", 1, 43), ("1k", 0, 42), ("1k", 1, 43)]
     planned = run_replay(planned, settings)
-    assert set(run_names(settings).values()) == {f"{planned.rows[i]['experiment']} · Keras replay (repeat {r} of 2)"
-                                                  for i, r in ((0, 1), (1, 2), (2, 1), (3, 2))}
+    store = RunStore(settings.runs_dir)
+    assert {store.get(row["run_id"]).name() for row in planned.rows} == {
+        f"{planned.rows[i]['experiment']} · Keras replay (repeat {r} of 2)" for i, r in ((0, 1), (1, 2), (2, 1), (3, 2))}
     table = replay_table(planned, settings.runs_dir)
     for row in table["rows"]:
         accuracies = [run["test_accuracy"] for run in row["runs"]]

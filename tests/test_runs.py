@@ -18,6 +18,7 @@ from lab.runs import labels
 from lab.runs.describe import event_text, meanings_text, status_fraction, status_text
 from lab.runs.differences import config_differences, points_change
 from lab.runs.jobs import process_identity
+from lab.runs.names import run_name
 from lab.runs.status import FAILED, FINISHED, MEANINGS, QUEUED, RUNNING, STOPPED, UNKNOWN, Status, now_iso
 from lab.runs.store import Run, RunStore
 from lab.runs.table import COLUMNS, filter_choices, filter_rows, published_figures, run_rows
@@ -252,14 +253,15 @@ def test_lab_runs_says_where_an_active_run_is(workspace: Path, capsys: pytest.Ca
 
 def test_a_run_is_renamed_and_tagged_in_labels_json(tmp_path: Path) -> None:
     run = RunStore(tmp_path).create(tiny_config())
-    assert run.summary()["name"] == run.id and run.summary()["tags"] == []
+    named = run.summary()["name"]
+    assert named == run_name(tiny_config().to_dict()) != run.id and run.summary()["tags"] == []
     labels.rename(run.path, "  VGG16 on 1K ")
     labels.tag(run.path, ["baseline", "1k", "baseline"])
     labels.untag(run.path, ["1k", "never-there"])
     assert json.loads((run.path / "labels.json").read_text()) == {"name": "VGG16 on 1K", "tags": ["baseline"]}
     assert run.summary()["name"] == "VGG16 on 1K" and run.summary()["tags"] == ["baseline"]
     labels.rename(run.path, "")
-    assert run.summary()["name"] == run.id
+    assert run.summary()["name"] == named  # named by its config again, never by its id
 
 
 def test_bad_names_and_tags_are_clear_errors(tmp_path: Path) -> None:
@@ -301,7 +303,7 @@ def test_the_runs_table_has_a_row_per_run_and_marks_damaged_folders(tmp_path: Pa
     rows = {row["id"]: row for row in run_rows(tmp_path)}
     assert set(rows) == {reproduction.id, damaged.id}
     row = rows[reproduction.id]
-    assert set(COLUMNS) <= set(row) and row["name"] == reproduction.id.split("-", 1)[1]
+    assert set(COLUMNS) <= set(row) and row["name"] == "VGG16 frozen, augmented · 1,000 photos"
     assert (row["backbone"], row["strategy"], row["weights"], row["image_size"]) == ("vgg16", "frozen", "imagenet", 224)
     assert (row["train_images"], row["epochs"], row["best_val_accuracy"], row["test_accuracy"]) == (1000, 2, 0.9, 0.88)
     assert (row["reference"], row["reference_accuracy"], row["tags"]) == ("VGG16 frozen, 1K images", 0.93, ["repro"])
@@ -355,7 +357,7 @@ def test_only_the_config_fields_that_differ_are_compared() -> None:
     first = {"backbone": "vgg16", "epochs": 5, "weights": "imagenet"}
     second = {"backbone": "vgg16", "epochs": 8, "weights": "imagenet", "class_weights": True}
     assert config_differences({"a": first, "b": second}) == {
-        "a": {"class_weights": "None", "epochs": "5"}, "b": {"class_weights": "True", "epochs": "8"}}
+        "a": {"class_weights": "—", "epochs": "5"}, "b": {"class_weights": "True", "epochs": "8"}}  # never "None"
     assert config_differences({"a": first, "b": dict(first)}) == {"a": {}, "b": {}}
     assert config_differences({"a": {"x": 1}, "b": {"x": 1.5}})["b"] == {"x": "1.5"}
 

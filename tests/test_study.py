@@ -53,6 +53,8 @@ def test_a_study_from_the_cli_extracts_features_once_and_judges_every_size_on_on
     summary = tiny_study.summary  # `lab study --sizes 20,all --json` of the tiny run on PER_CLASS photos per class
     largest, smallest = summary["runs"]
     assert (largest["size"], largest["train_images"], smallest["size"], smallest["train_images"]) == (None, 96, 20, 20)
+    assert (largest["name"], smallest["name"]) == ("MobileNet features · study, all photos",
+                                                 "MobileNet features · study, 20 photos")  # named when made
     for row in summary["runs"]:
         assert row["status"] == FINISHED and Path(row["run_dir"]).is_dir()
         assert 0 <= row["best_val_accuracy"] <= 1 and 0 <= row["test_accuracy"] <= 1
@@ -73,6 +75,8 @@ def test_launch_study_queues_the_largest_size_first_and_the_queue_finishes_them(
     store = RunStore(settings.runs_dir)
     runs = [store.get(row["run_id"]) for row in study.runs]
     assert [row["size"] for row in study.runs] == [None, 20]
+    assert [run.name() for run in runs] == ["MobileNet features · study, all photos",
+                                            "MobileNet features · study, 20 photos"]
     deadline = time.monotonic() + 240
     while {run.status().state for run in runs} & {QUEUED, RUNNING}:
         assert time.monotonic() < deadline, [run.log_tail() for run in runs]

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from lab.data import build_manifest, scan
 from lab.runs import jobs
 from lab.runs.jobs import process_identity
-from lab.runs.store import Run, RunStore
+from lab.runs.store import Run, RunStore, run_names
 from lab.runs.study import Study, save_study
 from lab.settings import load_settings
 from lab.storage import write_json_atomic
@@ -370,14 +370,16 @@ def test_the_picker_stays_on_a_finished_run_with_its_card_and_both_next_steps(
     theirs.mark_running(*process_identity(worker_stand_in.pid))  # a newer run, first in the picker
     page.session_state["train_run_id"] = mine.id
     page.run()
-    assert train_run_picker(page).value == mine.id and train_run_picker(page).options[1] == f"{mine.id} · running"
+    assert train_run_picker(page).value == mine.id
+    assert train_run_picker(page).options[:2] == ["MobileNet features · 40 photos (2) · running",  # theirs: newer
+                                                  "MobileNet features · 40 photos · running"]  # by name, not id
 
     mine.update(state="finished")  # its worker ended
     page.run()
 
     assert not page.exception
     assert train_run_picker(page).value == mine.id
-    assert f"{mine.id} · finished" in train_run_picker(page).options
+    assert "MobileNet features · 40 photos · finished" in train_run_picker(page).options
     assert any(box.value.startswith("finished") for box in page.success)
     assert not [b for b in page.button if b.label == "Stop training"], "no Stop button for someone else's run"
     assert {"Try it on photos", "Compare"} <= {b.label for b in page.button}
@@ -401,8 +403,9 @@ def test_a_stopped_or_cancelled_run_is_not_labelled_running(page: AppTest, tiny_
     cancelled = a_run(tiny_config)
     jobs.cancel([cancelled.id])
     page.run()
-    assert set(train_run_picker(page).options) == {f"{stopping.id} · stopping",
-                                                   f"{cancelled.id} · cancelled (never started)"}
+    names = run_names(RunStore(load_settings().runs_dir).list())
+    assert set(train_run_picker(page).options) == {f"{names[stopping.id]} · stopping",
+                                                   f"{names[cancelled.id]} · cancelled (never started)"}
 
 
 def test_a_queued_run_says_its_place_and_can_be_run_next_or_cancelled(

@@ -139,7 +139,7 @@ def _edit_labels(args: argparse.Namespace, runs_dir: Path) -> int:
     value = " ".join(args.words) if args.action == "rename" else args.words
     changed = LABEL_EDITS[args.action](run.path, value)
     print(json.dumps({"id": run.id, **changed.to_dict()}) if args.json else
-          f"{run.id}: {changed.name or '(no name)'} [{', '.join(changed.tags)}]")
+          f"{run.id}: {changed.name or run.name() + ' (named by its config)'} [{', '.join(changed.tags)}]")
     return 0
 
 

@@ -30,6 +30,7 @@ from lab.replays.catalog import REPLAYS, Experiment, Replay, Variant
 from lab.runs import jobs
 from lab.runs.describe import Event
 from lab.runs.groups import Records
+from lab.runs.names import repeat_words
 from lab.runs.status import STOPPED
 from lab.runs.store import RunStore
 from lab.runs.study import study_manifest
@@ -130,7 +131,7 @@ def row_label(experiment: Experiment, tutorial: TrainConfig, ran: TrainConfig) -
 
 def backbone_name(backbone: str) -> str:
     """"MobileNetV2" for mobilenet_v2: the name the backbone's authors gave it."""
-    return get_spec(backbone).constructor
+    return get_spec(backbone).display_name
 
 
 def _shared_manifest(data: str, seed: int, variant: Variant, settings: Settings) -> Manifest:
@@ -230,16 +231,23 @@ def list_replays(settings: Settings) -> list[str]:
     return _records(settings).names()
 
 
-def run_names(settings: Settings) -> dict[str, str]:
-    """Each replay run's name for a queue: "Basic CNN from scratch · five-model replay" (and its repeat)."""
-    names = {}
+def row_name(planned: PlannedReplay, row: dict[str, Any]) -> str:
+    """A row's run as people read it: "Basic CNN from scratch · five-model replay" (and its repeat)."""
+    return f"{row['experiment']} · {short_name(planned)}{repeat_words(row.get('repeat', 0), planned.repeats)}"
+
+
+def replay_references(settings: Settings) -> dict[str, tuple[str, float | None]]:
+    """Each replay run's experiment and the figure its tutorial published (None where it gave none), by run id:
+    what the runs table puts beside it, since a quick variant's run matches no preset's published experiment."""
+    references = {}
     for name in list_replays(settings):
-        planned = load_replay(name, settings)
-        short = short_name(planned)
-        for row in planned.rows:
-            repeat = f" (repeat {row.get('repeat', 0) + 1} of {planned.repeats})" if planned.repeats > 1 else ""
-            names.update({row["run_id"]: f"{row['experiment']} · {short}{repeat}"} if row.get("run_id") else {})
-    return names
+        try:
+            planned = load_replay(name, settings)
+        except (LabError, KeyError, TypeError, ValueError):  # hand-edited, or from an older lab: no figures
+            continue
+        references.update({row["run_id"]: (row["experiment"], row["published"]) for row in planned.rows
+                           if row.get("run_id")})
+    return references
 
 
 def short_name(planned: PlannedReplay) -> str:
@@ -270,7 +278,7 @@ def launch_replay(planned: PlannedReplay, settings: Settings) -> PlannedReplay:
     run_ids: list[str] = []
     for number in range(len(planned.rows)):
         config = linked_config(planned, number, run_ids)
-        run_ids.append(jobs.launch_in_order(config, settings).id)
+        run_ids.append(jobs.launch_in_order(config, settings, name=row_name(planned, planned.rows[number])).id)
         planned = with_run(planned, config, run_ids[-1])
     save_replay(planned, settings)
     return planned
@@ -284,7 +292,8 @@ def run_replay(planned: PlannedReplay, settings: Settings, *, on_event: Callable
     run_ids: list[str] = []
     for number, row in enumerate(planned.rows, 1):
         config = linked_config(planned, number - 1, run_ids)
-        run = store.create(config, running_in=jobs.process_identity())  # not queued: no worker may take it
+        run = store.create(config, name=row_name(planned, row),
+                           running_in=jobs.process_identity())  # not queued: no worker may take it
         run_ids.append(run.id)
         planned = with_run(planned, config, run.id)
         save_replay(planned, settings)

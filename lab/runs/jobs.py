@@ -54,16 +54,17 @@ DEAD_WORKER = (
 
 
 def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path | None = None, *,
-           held: str | None = None, estimate: Mapping[str, Any] | None = None) -> Run:
+           held: str | None = None, estimate: Mapping[str, Any] | None = None, name: str = "") -> Run:
     """Queue `config` as a new run, and start it if there is room. A `TrainConfig` is valid by construction, so
     nothing here checks it again. `held`: what the run waits for before it may start (a study's feature task,
     which releases it); None to start as soon as there is room. `estimate`: the time the launcher expected
-    (`lab.training.cost.estimate_cost`), kept beside the run so its card and the queue say it afterwards."""
+    (`lab.training.cost.estimate_cost`), kept beside the run so its card and the queue say it afterwards.
+    `name`: what people read for it ("" = the name its config gives it: `lab.runs.names`)."""
     settings = settings or load_settings()
     store = RunStore(runs_dir or settings.runs_dir)
-    run = store.create(config)
+    run = store.create(config, name=name)
     if estimate and estimate.get("seconds") is not None:
-        write_json_atomic(run.files.estimate, {name: estimate.get(name) for name in ESTIMATE_KEYS})
+        write_json_atomic(run.files.estimate, {key: estimate.get(key) for key in ESTIMATE_KEYS})
     run.log(f"queued: {config.summary()}" + (f"; waits for {held}" if held else ""))
     if held:
         run.update(held=held)  # nothing to start: its releaser may not exist yet
@@ -72,11 +73,11 @@ def launch(config: TrainConfig, settings: Settings | None = None, runs_dir: Path
     return run
 
 
-def launch_in_order(config: TrainConfig, settings: Settings, *, held: str | None = None) -> Run:
+def launch_in_order(config: TrainConfig, settings: Settings, *, held: str | None = None, name: str = "") -> Run:
     """`launch`, then wait out the millisecond of the run's creation time, so a run launched next is created
     strictly later and the queue (oldest first) cannot take the two in the wrong order: a group of runs
     (a study, a replay) runs in the order it was planned."""
-    run = launch(config, settings, held=held)
+    run = launch(config, settings, held=held, name=name)
     created = run.status().created
     while now_iso() <= created:
         time.sleep(0.001)

@@ -1,7 +1,9 @@
-"""A run's labels: the display name and tags a person gives it, kept in `labels.json` in the run folder.
+"""A run's labels: its display name and the tags a person gives it, kept in `labels.json` in the run folder.
 
-Labels are the only part of a run a person edits after it is made, so they live in their own file: the
-worker never writes it, and renaming or tagging a run that is training cannot race its `status.json`.
+A run gets its name when it is made (`lab.runs.names` says it from the config, or a replay or study names its
+rows); a person may rename it. Labels are the only part of a run a person edits after it is made, so they live
+in their own file: the worker never writes it, and renaming or tagging a run that is training cannot race its
+`status.json`.
 Names and tags are checked up front (scikit-learn style: the message names the value and what is allowed).
 """
 
@@ -22,7 +24,7 @@ _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}$")
 
 @dataclass(frozen=True)
 class Labels:
-    """A run's display name ("" = none: the run id is shown) and its tags, sorted and unique."""
+    """A run's display name ("" = none: the name its config gives it is shown) and its tags, sorted and unique."""
 
     name: str = ""
     tags: tuple[str, ...] = ()

@@ -19,7 +19,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -31,6 +31,7 @@ from lab.paths import absolute, same_path
 from lab.run_files import CONFIG, METRICS, QUEUE_LOCK, STATUS, RunFiles
 from lab.runs.labels import Labels, read_labels
 from lab.runs.liveness import not_responding_for
+from lab.runs.names import run_name, unique_names
 from lab.runs.status import RUNNING, Status, now_iso
 from lab.storage import file_lock, read_json, write_json_atomic
 from lab.training.config import TrainConfig
@@ -119,6 +120,11 @@ class Run:
         """The name and tags a person gave the run (`lab.runs.labels` changes them)."""
         return read_labels(self.path)
 
+    def name(self) -> str:
+        """What people read for this run: the name it was given (when made, or by a person), else the name its
+        config gives it (`lab.runs.names`); never its id."""
+        return self.labels().name or run_name(self.config_dict())
+
     def log(self, message: str) -> None:
         """Append one timestamped line to `log.txt` (opened in append mode, so it interleaves safely
         with the worker's own stdout/stderr, which also go there). Best effort: on a full disk the line
@@ -157,7 +163,7 @@ class Run:
         status, metrics, config, labels = self.status(), self.metrics(), self.config_dict(), self.labels()
         return {
             "id": self.id,
-            "name": labels.name or self.id,
+            "name": labels.name or run_name(config),
             "tags": list(labels.tags),
             "run_dir": str(self.path),
             "status": status.state,
@@ -177,6 +183,13 @@ class Run:
             "estimated_seconds": self.estimate().get("seconds"),
             "damaged_files": self.damaged_files(),
         }
+
+
+def run_names(runs: Iterable[Run]) -> dict[str, str]:
+    """Each of `runs` (every run, newest first, as `RunStore` lists them) by id with its name (`Run.name`), numbered
+    where two share one (`lab.runs.names.unique_names`): what tables, pickers, legends and the sidebar show, so
+    one run reads the same everywhere and no two alike."""
+    return unique_names({run.id: run.name() for run in runs})
 
 
 def _json_object(path: Path) -> dict[str, Any] | None:
@@ -216,12 +229,15 @@ class RunStore:
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = absolute(runs_dir)
 
-    def create(self, config: TrainConfig, *, running_in: tuple[int, float] | None = None) -> Run:
-        """A new run folder holding `config`, queued; or, given `running_in=(pid, pid_created)`, already
-        running in that process (a foreground run), so no queue decision can start a worker for it."""
+    def create(self, config: TrainConfig, *, name: str = "", running_in: tuple[int, float] | None = None) -> Run:
+        """A new run folder holding `config` and its name (`name`, else the one its config gives it), queued; or,
+        given `running_in=(pid, pid_created)`, already running in that process (a foreground run), so no queue
+        decision can start a worker for it. The name is written before the status, so no reader sees the run
+        nameless."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         path = self._new_folder(config)
         write_json_atomic(RunFiles(path).config, config.to_dict())
+        write_json_atomic(RunFiles(path).labels, Labels(name or run_name(config.to_dict())).to_dict())
         run = Run(path)
         status = Status.queued()
         run.write_status(status.running_in(*running_in) if running_in else status)

@@ -35,6 +35,7 @@ from lab.evaluation.paired import pair
 from lab.runs import jobs
 from lab.runs.describe import Event
 from lab.runs.groups import Records
+from lab.runs.names import study_run_name
 from lab.runs.placement import executor_for
 from lab.runs.queue import QueuePlan, place_text
 from lab.runs.status import ACTIVE_STATES, QUEUED, RUNNING, STOPPED, UNKNOWN
@@ -176,7 +177,7 @@ def launch_study(config: TrainConfig, sizes: tuple[int | None, ...], repeats: in
     study = plan_study(config, sizes, repeats, settings)
     executor = executor_for(settings)
     held = f"features-{study.name}" if executor.fans_out and config.strategy == "feature-extractor" else None
-    queued = [(size, repeat, jobs.launch_in_order(planned, settings, held=held))
+    queued = [(size, repeat, jobs.launch_in_order(planned, settings, held=held, name=run_name(study, size, repeat)))
               for size, repeat, planned in study.configs()]
     study = with_runs(study, queued)
     save_study(study, settings)
@@ -218,17 +219,27 @@ def run_study(study: Study, settings: Settings, *, on_event: Callable[[Event], N
     made: list[tuple[int | None, int, Run]] = []
     plan = study.configs()
     for number, (size, repeat, config) in enumerate(plan, 1):
-        run = store.create(config, running_in=jobs.process_identity())  # not queued: no worker may take it
+        run = store.create(config, name=run_name(study, size, repeat),
+                           running_in=jobs.process_identity())  # not queued: no worker may take it
         made.append((size, repeat, run))
         study = with_runs(study, made)
         save_study(study, settings)
         if on_event:
-            images = "all" if size is None else f"{size:,}"
-            on_event({"type": "phase", "phase": "study", "message": f"run {number}/{len(plan)}: {images} training "
-                      f"images, seed {config.seed} ({run.id})"})
+            on_event({"type": "phase", "phase": "study", "message": f"run {number}/{len(plan)}: {size_text(size)} "
+                      f"training images, seed {config.seed} ({run.id})"})
         if jobs.take_turn(run, settings, on_event=on_event).state == STOPPED:
             break  # the person stopped this run (Ctrl-C, SIGTERM, its stop file): the sizes after it wait
     return study
+
+
+def run_name(study: Study, size: int | None, repeat: int) -> str:
+    """"MobileNetV2 features · study, 250 photos": what people read for one of the study's runs."""
+    return study_run_name(study.config.to_dict(), size, repeat, study.repeats)
+
+
+def size_text(size: int | None) -> str:
+    """A study's size as people read it: "1,000", or "all" for the whole training split."""
+    return ALL if size is None else f"{size:,}"
 
 
 def with_runs(study: Study, runs: list[tuple[int | None, int, Run]]) -> Study:
@@ -272,7 +283,8 @@ def curve_points(rows: list[dict[str, Any]]) -> list[Point]:
 def _result(row: dict[str, Any], store: RunStore, states: dict[str, str]) -> dict[str, Any]:
     run = Run(store.runs_dir / row["run_id"])
     metrics = run.metrics()
-    return {"size": row["size"], "repeat": row["repeat"], "seed": row["seed"], "run_dir": str(run.path),
+    return {"name": run.name(), "size": row["size"], "repeat": row["repeat"], "seed": row["seed"],
+            "run_dir": str(run.path),
             "status": states.get(run.id, UNKNOWN), "train_images": metrics.get("train_images"),
             "best_val_accuracy": metrics.get("best_val_accuracy"), "test_accuracy": metrics.get("test_accuracy"),
             "test_images": metrics.get("test_images"), "seconds": metrics.get("seconds"),
@@ -294,9 +306,9 @@ def under_way(summary: dict[str, Any]) -> bool:
     return any(row["status"] in ACTIVE_STATES for row in summary["runs"])
 
 
-def size_text(size: int | None) -> str:
+def size_words(size: int | None) -> str:
     """A study's size in words: "1,000 training images", "all training images"."""
-    return "all training images" if size is None else f"{size:,} training images"
+    return f"{size_text(size)} training images"
 
 
 def progress(summary: dict[str, Any], plan: QueuePlan) -> list[str]:
@@ -312,5 +324,5 @@ def progress(summary: dict[str, Any], plan: QueuePlan) -> list[str]:
         if row.get("test_accuracy") is not None:
             where += f", {row['test_accuracy']:.1%} on the test photos"
         repeat = f" (repeat {row['repeat'] + 1} of {repeats})" if repeats > 1 else ""
-        lines.append(f"{size_text(row['size'])}{repeat}: {where}")
+        lines.append(f"{size_words(row['size'])}{repeat}: {where}")
     return lines

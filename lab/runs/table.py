@@ -2,11 +2,15 @@
 
 Each row is flat (numbers, text, a list of tags) so it goes straight into a dataframe. Rows are read from
 the run folders on every call; a folder whose files are damaged or half-written still gets a row, marked
-`unknown` with what is readable, so one broken folder never hides the others.
+`unknown` with what is readable, so one broken folder never hides the others. A row's `name` is what people
+read (`Run.name`), its `id` what machines do. The CSV download keeps every cell as data: a name or tag that
+starts like a spreadsheet formula is written with a leading apostrophe, so it cannot run when opened.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -14,6 +18,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.run_files import MODEL
+from lab.runs.names import unique_names
 from lab.runs.status import FINISHED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import tracked
@@ -24,9 +29,34 @@ COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "ima
            "reference", "reference_accuracy", "mlflow")
 
 
-def run_rows(runs_dir: Path) -> list[dict[str, Any]]:
-    """Every run under `runs_dir`, newest first, as one flat row (`COLUMNS`)."""
-    return [run_row(Run(Path(runs_dir) / run_id), state) for run_id, state in RunStore(runs_dir).states().items()]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+Reference = tuple[str, "float | None"]  # an experiment's label and its published accuracy
+
+
+def run_rows(runs_dir: Path, references: Mapping[str, Reference] | None = None) -> list[dict[str, Any]]:
+    """Every run under `runs_dir`, newest first, as one flat row (`COLUMNS`). `references`: by run id, the
+    experiment a run repeats and its published figure, where its maker knows them (a replay's rows,
+    `lab.replays.plan.replay_references`); other runs are matched to the tutorials' presets by their config."""
+    rows = [run_row(Run(Path(runs_dir) / run_id), state, (references or {}).get(run_id))
+            for run_id, state in RunStore(runs_dir).states().items()]
+    names = unique_names({row["id"]: row["name"] for row in rows})  # as every picker and legend shows them
+    return [{**row, "name": names[row["id"]]} for row in rows]
+
+
+def rows_csv(rows: list[dict[str, Any]]) -> str:
+    """The rows as CSV (`COLUMNS`, tags joined by spaces, empty cells empty), no text cell starting a formula."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: csv_cell(" ".join(value) if column == "tags" else value)
+                         for column, value in row.items()})
+    return buffer.getvalue()
+
+
+def csv_cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula ("=HYPERLINK(...)", "-1+1") with a leading apostrophe."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def filter_choices(rows: list[dict[str, Any]], field: str) -> list[str]:
@@ -71,27 +101,21 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not math.isnan(value) else -1.0
 
 
-def short_name(run_id: str) -> str:
-    """An unnamed run's label: its id without the date (`124541-mobilenet-fine-tune-4d16`), short enough
-    for a chart's legend and still unique."""
-    parts = run_id.split("-", 1)
-    return parts[1] if len(parts) == 2 and parts[0].isdigit() else run_id
-
-
-def run_row(run: Run, state: str) -> dict[str, Any]:
-    """One run's row; unreadable files leave their cells empty and the status `unknown`."""
+def run_row(run: Run, state: str, known: Reference | None = None) -> dict[str, Any]:
+    """One run's row; unreadable files leave their cells empty and the status `unknown`. `known`: the experiment
+    it repeats and its published figure, when its maker said (else it is matched by its config)."""
     try:
         if state == UNKNOWN or run.damaged_files():  # what is readable is shown; the rest stays empty
             raise LabError(f"{run.path} has no readable status, config or metrics")
         summary, config, metrics = run.summary(), run.config_dict(), run.metrics()
     except (LabError, ValueError, TypeError, AttributeError, OSError):
-        labels = run.labels()
-        return {**dict.fromkeys(COLUMNS), "id": run.id, "name": labels.name or short_name(run.id), "status": UNKNOWN,
-                "tags": list(labels.tags)}
+        return {**dict.fromkeys(COLUMNS), "id": run.id, "name": run.name(), "status": UNKNOWN,
+                "tags": list(run.labels().tags)}
     reference = reference_for(config, metrics.get("head"))
+    label, accuracy = known or ((reference.label, reference.accuracy) if reference else (None, None))
     return {
         "id": run.id,
-        "name": summary["name"] if summary["name"] != run.id else short_name(run.id),
+        "name": summary["name"],
         "backbone": config.get("backbone"),
         "weights": Path(str(config.get("weights"))).name if config.get("weights") else None,
         "strategy": config.get("strategy"),
@@ -105,7 +129,7 @@ def run_row(run: Run, state: str) -> dict[str, Any]:
         "status": state,
         "created": summary["created"],
         "tags": summary["tags"],
-        "reference": reference.label if reference else None,
-        "reference_accuracy": reference.accuracy if reference else None,
+        "reference": label,
+        "reference_accuracy": accuracy,
         "mlflow": copy.link if (copy := tracked(run.path)) else None,
     }

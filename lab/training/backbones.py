@@ -49,6 +49,7 @@ class BackboneSpec:
         are filled in for the MobileNets, which publish one file per input size in `imagenet_sizes`
         and per width multiplier in `alphas` (alpha -> how the file name spells it).
     file_pattern: regex matching local weight file names meant for this backbone.
+    title: what people call a backbone that has no constructor name (the tutorial's own CNNs).
     """
 
     name: str
@@ -64,16 +65,17 @@ class BackboneSpec:
     alphas: dict[float, str] = field(default_factory=dict)
     file_pattern: str = ""
     cnn: CnnLayers | None = None
+    title: str = ""
+
+    @property
+    def display_name(self) -> str:
+        """"MobileNetV2", "Basic CNN": the name a backbone's authors gave it, for names people read."""
+        return self.title or self.constructor or self.name
 
     @property
     def from_scratch_only(self) -> bool:
         """The tutorial's own CNNs have no pretrained weights: they only train from scratch."""
         return self.cnn is not None
-
-    @property
-    def title(self) -> str:
-        """The name people know it by: Keras's ("MobileNetV2", "VGG16"), or the tutorial's "small CNN"."""
-        return self.constructor or ("small CNN with dropout" if self.cnn and self.cnn.dropout else "small CNN")
 
     @property
     def width_multiplier(self) -> bool:
@@ -161,9 +163,10 @@ BACKBONES: dict[str, BackboneSpec] = {
                                  "stage_3_block_2": "convnext_tiny_stage_3_block_1_identity"},
                      imagenet_file="convnext_tiny_notop.h5", file_pattern=r"^convnext_?tiny"),
         BackboneSpec(name="basic_cnn", native_size=150, preprocessing="unit", params=19_024_000, gflops=0.32,
-                     cnn=CnnLayers(filters=(16, 64, 128), dense=(512,))),
+                     cnn=CnnLayers(filters=(16, 64, 128), dense=(512,)), title="Basic CNN"),
         BackboneSpec(name="basic_cnn_dropout", native_size=150, preprocessing="unit", params=3_705_600, gflops=0.36,
-                     cnn=CnnLayers(filters=(16, 64, 128, 128), dense=(512, 512), dropout=0.3)),
+                     cnn=CnnLayers(filters=(16, 64, 128, 128), dense=(512, 512), dropout=0.3),
+                     title="CNN with dropout"),
     )
 }
 

@@ -191,13 +191,13 @@ def duration_text(seconds: float) -> str:
 def work_in_words(config: TrainConfig, cost: dict[str, Any]) -> str:
     """What the run does, in a teacher's words: "2,000 photos through MobileNetV2 once, then 5 quick rounds
     of training its new top layers". `details_text` says the same in images, epochs and FLOPs."""
-    model, epochs, train = BACKBONES[config.backbone].title, config.epochs, cost["train_images"]
+    model, epochs, train = BACKBONES[config.backbone].display_name, config.epochs, cost["train_images"]
     if config.strategy == "feature-extractor":
         seen = "; photos it has seen before are not sent again" if cost.get("cached_images") else ""
         return (f"{train + cost['validation_images']:,} photos through {model} once, then {epochs} quick "
                 f"round{'s' * (epochs != 1)} of training its new top layers{seen}")
     if config.strategy == "scratch":
-        return f"{train:,} photos through a {model} {_times(epochs)}, every layer learning from a random start"
+        return f"{train:,} photos through the {model} {_times(epochs)}, every layer learning from a random start"
     frozen = f"{train:,} photos through {model} {_times(epochs)}, only its new top layers learning"
     if config.strategy == "fine-tune":
         return f"{frozen}, then {_times(config.fine_tune_epochs)} more with its own top layers learning too"

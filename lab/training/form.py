@@ -168,12 +168,12 @@ def weights_label(value: str) -> str:
 
 def backbone_label(name: str, available: Mapping[str, list[str]]) -> str:
     """A backbone by the name people know, and whether it can start from what it learned on ImageNet here:
-    "VGG16 · ImageNet weights ready", "VGG16 · no ImageNet weights here", "small CNN · learns from scratch"."""
+    "VGG16 · ImageNet weights ready", "VGG16 · no ImageNet weights here", "Basic CNN · learns from scratch"."""
     spec = get_spec(name)
     if spec.from_scratch_only:
-        return f"{spec.title} · learns from scratch"
+        return f"{spec.display_name} · learns from scratch"
     ready = any(weights != "none" for weights in available.get(name, []))
-    return f"{spec.title} · {'ImageNet weights ready' if ready else 'no ImageNet weights here'}"
+    return f"{spec.display_name} · {'ImageNet weights ready' if ready else 'no ImageNet weights here'}"
 
 
 def manifest_label(name: str, sizes: Mapping[str, int]) -> str:

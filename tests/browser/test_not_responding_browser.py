@@ -38,7 +38,7 @@ def test_a_silent_run_reads_not_responding_and_stop_ends_it(fresh_app, deaf, tin
     run.update(heartbeat=two_minutes_ago.isoformat(timespec="milliseconds"))  # its last beat
     app.open("train")
     sidebar, main = app.page.get_by_test_id("stSidebar"), app.page.get_by_test_id("stMain")
-    expect(sidebar.get_by_text(f"Training: {run.id} (not responding)")).to_be_visible()
+    expect(sidebar.get_by_text(f"Training: {run.name()} (not responding)")).to_be_visible()
     expect(main.get_by_text("not responding: no sign of life from its worker", exact=False)).to_be_visible()
     main.get_by_text("not responding", exact=False).first.scroll_into_view_if_needed()
     app.screenshot(tmp_path / "not-responding.png")

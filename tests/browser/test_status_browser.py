@@ -40,7 +40,8 @@ def test_a_tab_follows_a_run_started_after_it_opened_and_stop_answers_at_once(
     expect(sidebar.get_by_text("Training: nothing running")).to_be_visible()
 
     run_id = launch_elsewhere(app, long_config, monkeypatch)
-    expect(sidebar.get_by_text(f"Training: {run_id}")).to_be_visible(timeout=START_TIMEOUT_MS)
+    name = RunStore(load_settings().runs_dir).get(run_id).name()  # the sidebar names it, never by its id
+    expect(sidebar.get_by_text(f"Training: {name}")).to_be_visible(timeout=START_TIMEOUT_MS)
 
     main = app.page.get_by_test_id("stMain")
     stop = main.get_by_role("button", name="Stop training")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from lab.runs import labels
 from lab.runs.jobs import process_identity
 from lab.runs.store import RunStore
 from lab.training.config import TrainConfig
@@ -178,37 +179,39 @@ def test_a_queued_run_is_cancelled_from_its_card_and_a_finished_run_stays_chosen
         run.mark_running(*process_identity(worker.pid))
         run.update(progress={"eta_seconds": 2400})  # 40 minutes left each
     waiting = store.create(tiny_config)
+    for run, name in ((mine, "My lesson run"), (theirs, "Their run"), (waiting, "A waiting run")):
+        labels.rename(run.path, name)  # runs go by their names in the pickers
     main = app.page.get_by_test_id("stMain")
 
     app.open("train")
-    choose(app, "Run", waiting.id)
+    choose(app, "Run", "A waiting run")
     expect(main.get_by_text("Queued: next in line, starts in about 40 minutes")).to_be_visible()
     main.get_by_role("button", name="Cancel this run").click()
     app.wait()
     expect(main.get_by_text("stopped: cancelled (never started)")).to_be_visible()
     assert waiting.status().state == "stopped" and waiting.status().started is None
 
-    choose(app, "Run", mine.id)
+    choose(app, "Run", "My lesson run")
     expect(main.get_by_role("button", name="Stop training")).to_be_visible()
     mine.update(state="finished")  # its worker ended; someone else's still runs
     expect(main.get_by_text("finished", exact=True)).to_be_visible(timeout=10_000)
     app.page.wait_for_timeout(3_000)  # a few more polls: the picker must not move
-    expect(app.page.get_by_role("combobox", name="Run", exact=True)).to_have_value(f"{mine.id} · finished")
+    expect(app.page.get_by_role("combobox", name="Run", exact=True)).to_have_value("My lesson run · finished")
     expect(main.get_by_role("button", name="Stop training")).to_have_count(0)
     expect(main.get_by_role("button", name="Compare")).to_be_visible()
     main.get_by_role("button", name="Try it on photos").click()
     app.wait()
     expect(app.page).to_have_url(re.compile(r"/predict$"))
     expect(app.page.get_by_role("combobox", name="Run", exact=True)).to_have_value(
-        re.compile(r"-mine\b"))  # the run's folder name ends so; the picker shortens the date away
+        re.compile(r"^My lesson run \("))  # its name, then its accuracies
 
     app.open("train")  # a new session: nothing chosen yet
-    choose(app, "Run", mine.id)
+    choose(app, "Run", "My lesson run")
     main.get_by_role("button", name="Compare").click()
     app.wait()
     expect(app.page).to_have_url(re.compile(r"/compare$"))
     picked = app.page.get_by_test_id("stMultiSelect").filter(has_text="Runs to compare")
-    expect(picked).to_contain_text(re.compile(r"-mine\b"))
+    expect(picked).to_contain_text("My lesson run")
     app.assert_ok()
 
 
