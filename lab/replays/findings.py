@@ -23,10 +23,12 @@ every run it needs has finished.
 A finding that would be "not reproduced" is "cut short" instead when a row it needs had not finished learning,
 so that the quick variant's trimming, not the photos, may be why; the evidence says which row and its numbers.
 A row had not finished learning when it ran out of epochs while still improving (it ran every planned epoch and
-its validation loss reached a new low in the last few), or when its training accuracy never reached the
-accuracy the tutorial published for it on validation photos (a model that has not fit its own training photos
-that well cannot be expected to reach that figure on new ones: the quick augmented CNN stopped at 62% training
-against the tutorial's 82%). The published variant, run in full, tells.
+its validation loss reached a new low in the last few), or when neither its training nor its validation accuracy
+ever reached the accuracy the tutorial published for it (a model that has not fit its own training photos that
+well cannot be expected to reach that figure on new ones: the quick augmented CNN stopped at 62% training and 57%
+validation against the tutorial's 82%). Training accuracy alone would not do: augmentation and dropout hold it
+below validation accuracy in a row that has learnt (the quick fine-tuned row: 95% training, 96.6% validation).
+The published variant, run in full, tells.
 """
 
 from __future__ import annotations
@@ -125,11 +127,13 @@ def _unfinished(row: Row, name: str) -> str:
                 f"{mean(run['train_accuracy'] for run in improving):.0%}, validation "
                 f"{mean(run['last_validation_accuracy'] for run in improving):.0%} and its validation loss still "
                 f"falling at epoch {improving[0]['epochs']}")
-    published, fitted = row.get("published"), [run.get("best_train_accuracy") for run in row["runs"]]
-    if published is None or None in fitted or max(fitted) >= published:
+    published = row.get("published")
+    fitted = [run.get("best_train_accuracy") for run in row["runs"]]
+    validated = [run.get("validation_accuracy") for run in row["runs"]]
+    if published is None or None in fitted + validated or max(fitted + validated) >= published:
         return ""
-    return (f"{name} stopped before it had learnt its training photos: training accuracy at most "
-            f"{max(fitted):.0%} against the {published:.0%} the tutorial's model reached on validation photos")
+    return (f"{name} stopped before it had learnt: training accuracy at most {max(fitted):.0%} and validation "
+            f"{max(validated):.0%}, against the {published:.0%} the tutorial's model reached on validation photos")
 
 
 def _points(value: float) -> str:
