@@ -107,7 +107,7 @@ def _results(record: dict[str, Any], states: tuple[str, ...], runs_dir: str) -> 
 def show_study(found: dict[str, Any], settings: Settings) -> None:
     rows = found["runs"]
     if study.under_way(found):
-        st.caption("Sizes " + ", ".join(study.size_text(size) for size in found["sizes"]) + ". Where its runs are:")
+        st.caption("Sizes " + ", ".join(study.size_words(size) for size in found["sizes"]) + ". Where its runs are:")
         st.text("\n".join(study.progress(found, current_plan(settings))))
     if not any(row.get("train_images") for row in rows):
         return

@@ -29,7 +29,7 @@ from app_pages.session_keys import DATASET_PATH
 from app_pages.train_form import PASSED_OVER_KEY, config_form, fill_form, form_config, key, saved_at
 from app_pages.train_presets import fill_in_preset_times, preset_picker
 from app_pages.train_queue import as_text, launch_wait
-from app_pages.train_runs import RUN_KEY, runs_section
+from app_pages.train_runs import choose, runs_section
 from lab.access import TRAINING_OFF, browser_config, refusals
 from lab.errors import LabError
 from lab.runs import jobs
@@ -91,7 +91,7 @@ def cost_and_launch(values: dict[str, Any], notes: dict[str, Any], settings: Set
         except LabError as error:
             st.error(str(error))
             return
-        st.session_state[RUN_KEY] = launched.id
+        choose(launched.id)
         st.toast(f"Launched {as_text(launched.name())}")
         st.rerun()  # the runs below were drawn before the click was handled: draw them with the new run chosen
 

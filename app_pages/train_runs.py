@@ -34,6 +34,7 @@ from lab.settings import Settings
 from lab.training.cost import duration_text
 
 RUN_KEY = "train_run_id"  # the run the person chose (not a widget's key: see `run_picker`)
+FOLLOWING_KEY = "train_run_following"  # True while RUN_KEY is the page's own pick, not the person's
 PREDICT_PAGE, COMPARE_PAGE = "app_pages/predict.py", "app_pages/compare.py"
 ACTIVE_POLL, IDLE_POLL = 1.0, 5.0  # seconds between refreshes of the live view
 # How an ended run's state is shown: finished in green, stopped in amber, failed in red.
@@ -59,11 +60,27 @@ def watch(settings: Settings, was_active: bool) -> None:
     if not runs:
         st.info("No runs yet: configure one above and press Launch.")
         return
-    if st.session_state.get(RUN_KEY) not in runs:  # nothing chosen yet, or the chosen run was deleted
+    if follows(st.session_state.get(RUN_KEY), runs, active):
         st.session_state[RUN_KEY] = active[-1] if active else next(iter(runs))
+        st.session_state[FOLLOWING_KEY] = True
     show_run(runs[run_picker(statuses)], settings)
     with st.expander(f"All runs ({len(runs)})"):
         runs_table(list(runs.values()))
+
+
+def follows(chosen: str | None, runs: dict[str, Run], active: list[str]) -> bool:
+    """Whether the page picks the run to show: nothing is chosen (or the chosen run was deleted), or the page
+    picked the one shown and a newer run is under way (a tab opened before a run started elsewhere follows it).
+    A run the person chose or launched stays chosen when it ends, whatever starts after it."""
+    if chosen not in runs:
+        return True
+    return bool(st.session_state.get(FOLLOWING_KEY)) and bool(active) and active[-1] != chosen
+
+
+def choose(run_id: str) -> None:
+    """The person's choice (the picker, a Launch): kept until they choose another."""
+    st.session_state[RUN_KEY] = run_id
+    st.session_state[FOLLOWING_KEY] = False
 
 
 def run_picker(statuses: list[tuple[Run, Status]]) -> str:
@@ -83,7 +100,7 @@ def run_picker(statuses: list[tuple[Run, Status]]) -> str:
 
 
 def choose_run(picker: str) -> None:
-    st.session_state[RUN_KEY] = st.session_state[picker]
+    choose(st.session_state[picker])
 
 
 def show_run(run: Run, settings: Settings) -> None:

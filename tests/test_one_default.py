@@ -8,6 +8,7 @@ for every backbone. Without a preset, a config that names no size trains at the 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from lab.training.config import FIELDS, TrainConfig
 from lab.training.form import config_from_form
 from lab.training.presets import PRESETS, STUDY_PRESETS
 from tests.apptest import open_page
-from tests.conftest import FILTERED, MOBILENET_V2, LabCli
+from tests.conftest import FILTERED, MOBILENET_V2, WEIGHTS, LabCli
 
 QUICK = "mobilenet-v2-quick"  # the preset a new Train page starts from
 
@@ -29,8 +30,12 @@ def cli_config(*flags: str) -> TrainConfig:
 
 
 def page_config(app) -> TrainConfig:
-    """The config the Train page's form holds, read as the page reads it (what Launch would start)."""
-    return config_from_form({name: app.session_state[f"train_form_{name}"] for name in FIELDS})
+    """The config the Train page's form holds, read as the page reads it (what Launch would start), a weights
+    file named by its name as a preset names it: the picker lists a file by its path in the weights folder
+    (`lab.training.form.listed_weights`), the same file the name finds there."""
+    config = config_from_form({name: app.session_state[f"train_form_{name}"] for name in FIELDS})
+    named = Path(config.weights).name
+    return replace(config, weights=named) if (WEIGHTS / named).resolve() == Path(config.weights).resolve() else config
 
 
 def chosen_flags(config: TrainConfig, start: TrainConfig) -> list[str]:

@@ -26,7 +26,7 @@ def test_a_quick_replay_started_from_the_home_page_fills_its_table(fresh_app) ->
     card.get_by_role("combobox", name="Photos").click()
     app.page.get_by_role("option", name="cats_and_dogs_filtered", exact=True).click()
     app.wait()
-    expect(card.get_by_text("Time:")).to_be_visible()
+    expect(card.get_by_text("Time:")).to_be_visible(timeout=120_000)  # estimated in a thread: a first scan of the photos
     started = time.monotonic()
     card.get_by_role("button", name="Start this replay").click()
     app.wait()
