@@ -9,10 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from filelock import FileLock
 
 import lab  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS before any test imports TensorFlow)
 from lab.cli.train import flags_from_config
@@ -41,6 +43,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Any]) -> Any:
+    """`build(folder)`'s result (JSON), made once for the whole test session however many xdist workers run it.
+
+    Session fixtures are per process: with two workers each would train the same tiny runs and replays. So the
+    first worker to ask builds into a folder under the temp root both workers share, holding a file lock (the
+    pattern pytest-xdist's documentation gives); the other waits for the lock and reads the result it left.
+    """
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    result = root / f"{name}.json"
+    with FileLock(str(root / f"{name}.lock")):
+        if not result.is_file():
+            folder = root / name
+            folder.mkdir()
+            result.write_text(json.dumps(build(folder)))
+        return json.loads(result.read_text())
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +138,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
     """A finished run of `tiny_config`, trained once for the session by `python -m lab train` in a workspace of
     its own. Tests copy the folder into their workspace (`shutil.copytree(tiny_run, runs_dir / tiny_run.name)`)
     and change the copy, never this folder; tests that only read a run may read it where it is."""
-    return trained_once(tmp_path_factory.mktemp("tiny-run"), tiny_config, lab_cli_env)
+    return Path(built_once(tmp_path_factory, "tiny-run", lambda root: str(trained_once(root, tiny_config,
+                                                                                      lab_cli_env))))
 
 
 @pytest.fixture(scope="session")
@@ -126,8 +147,8 @@ def tiny_run_three_epochs(tmp_path_factory: pytest.TempPathFactory, tiny_config:
                           lab_cli_env: LabCli) -> Path:
     """`tiny_run` over three epochs (history to copy, a model a little surer of its photos), trained once for the
     session for evaluation, export and tracking; like `tiny_run`, tests change a copy, never this folder."""
-    return trained_once(tmp_path_factory.mktemp("tiny-run-3"), dataclasses.replace(tiny_config, epochs=3),
-                        lab_cli_env)
+    three = dataclasses.replace(tiny_config, epochs=3)
+    return Path(built_once(tmp_path_factory, "tiny-run-3", lambda root: str(trained_once(root, three, lab_cli_env))))
 
 
 @pytest.fixture(scope="session")
@@ -135,14 +156,16 @@ def run_pair(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfig,
     """A runs folder of two finished tiny runs (40 and 80 training images, over 2 and 3 epochs) with validation
     and test predictions on the same 30 test photos, trained once for the session for the Compare page's tests
     (AppTest and browser). Tests copy the folder (`shutil.copytree(run_pair, runs_dir)`), never change it."""
-    root = tmp_path_factory.mktemp("run-pair")
-    made = lab_cli_env(workspace_env(root), "manifest", str(FILTERED), "--name", "filtered-with-test", "--test", "30",
-                       "--seed", "1")
-    assert made.returncode == 0, made.stderr
-    for train_size, epochs in ((40, 2), (80, 3)):
-        config = dataclasses.replace(tiny_config, data="filtered-with-test", train_size=train_size, epochs=epochs)
-        trained_once(root, config, lab_cli_env)
-    return root / "runs"
+    def build(root: Path) -> str:
+        made = lab_cli_env(workspace_env(root), "manifest", str(FILTERED), "--name", "filtered-with-test", "--test",
+                           "30", "--seed", "1")
+        assert made.returncode == 0, made.stderr
+        for train_size, epochs in ((40, 2), (80, 3)):
+            config = dataclasses.replace(tiny_config, data="filtered-with-test", train_size=train_size, epochs=epochs)
+            trained_once(root, config, lab_cli_env)
+        return str(root / "runs")
+
+    return Path(built_once(tmp_path_factory, "run-pair", build))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,13 +188,16 @@ def tiny_study(tmp_path_factory: pytest.TempPathFactory, tiny_config: TrainConfi
     for the session; tests read it where it is or copy it into their workspace (`tiny_study.copy_into(workspace)`)."""
     from tests import corpus
 
-    root = tmp_path_factory.mktemp("tiny-study")
-    photos = corpus.copy_of_sample(root / "pets", STUDY_PER_CLASS)
-    config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
-    done = lab_cli_env(workspace_env(root / "workspace"), "study", "--sizes", "20,all", *flags_from_config(config),
-                       "--json")
-    assert done.returncode == 0, done.stderr
-    return FinishedStudy(root / "workspace", json.loads(done.stdout.strip().splitlines()[-1]))
+    def build(root: Path) -> dict:
+        photos = corpus.copy_of_sample(root / "pets", STUDY_PER_CLASS)
+        config = dataclasses.replace(tiny_config, data=str(photos), train_size=None, validation_size=None)
+        done = lab_cli_env(workspace_env(root / "workspace"), "study", "--sizes", "20,all",
+                           *flags_from_config(config), "--json")
+        assert done.returncode == 0, done.stderr
+        return {"workspace": str(root / "workspace"), "summary": json.loads(done.stdout.strip().splitlines()[-1])}
+
+    built = built_once(tmp_path_factory, "tiny-study", build)
+    return FinishedStudy(Path(built["workspace"]), built["summary"])
 
 
 @pytest.fixture
@@ -189,24 +215,28 @@ class FinishedReplay:
 
 
 @pytest.fixture(scope="session")
-def keras_replay_tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FinishedReplay]:
+def keras_replay_tiny(tmp_path_factory: pytest.TempPathFactory) -> FinishedReplay:
     """The Keras tutorial replayed on 80 real photos (12 validation, 12 test), one small epoch per row, the
     1K row on 20 images: trained once for the session, read by the replay tests and the Tutorials page's."""
     from lab.replays.catalog import EVERY_ROW, KERAS, Variant
-    from lab.replays.plan import plan_replay, run_replay
+    from lab.replays.plan import PlannedReplay, plan_replay, run_replay
     from lab.settings import load_settings
     from tests import corpus
 
-    root = tmp_path_factory.mktemp("keras-replay")
-    photos = corpus.copy_of_sample(root / "pets", 40)
-    tiny = Variant("tiny", validation=12, test=12, note="tiny: a test's few photos, one epoch", changes={
-        EVERY_ROW: {"epochs": 1, "batch_size": 8, "validation_size": None, "image_size": 96},
-        "1k": {"train_size": 20}})
-    replay = dataclasses.replace(KERAS, variants={**KERAS.variants, "tiny": tiny})
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in (("WORKSPACE", root / "workspace"), ("DATA_DIRS", SHARED / "data"),
-                            ("WEIGHTS_DIR", WEIGHTS)):
-            patch.setenv(f"TRANSFER_LAB_{name}", str(value))
-        settings = load_settings()
-        planned = run_replay(plan_replay(replay, "tiny", settings, data=str(photos), available=OFFLINE), settings)
-    yield FinishedReplay(root / "workspace", planned)
+    def build(root: Path) -> dict:
+        photos = corpus.copy_of_sample(root / "pets", 40)
+        tiny = Variant("tiny", validation=12, test=12, note="tiny: a test's few photos, one epoch", changes={
+            EVERY_ROW: {"epochs": 1, "batch_size": 8, "validation_size": None, "image_size": 96},
+            "1k": {"train_size": 20}})
+        replay = dataclasses.replace(KERAS, variants={**KERAS.variants, "tiny": tiny})
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in (("WORKSPACE", root / "workspace"), ("DATA_DIRS", SHARED / "data"),
+                                ("WEIGHTS_DIR", WEIGHTS)):
+                patch.setenv(f"TRANSFER_LAB_{name}", str(value))
+            settings = load_settings()
+            planned = run_replay(plan_replay(replay, "tiny", settings, data=str(photos), available=OFFLINE),
+                                 settings)
+        return {"workspace": str(root / "workspace"), "planned": planned.to_dict()}
+
+    built = built_once(tmp_path_factory, "keras-replay", build)
+    return FinishedReplay(Path(built["workspace"]), PlannedReplay.from_dict(built["planned"]))
