@@ -115,4 +115,6 @@ def test_a_status_write_that_fails_fails_the_run_with_the_reason(
     assert disk["refused"] == 3
     assert status.state == FAILED
     assert status.error == f"{FULL}writing the run's status (status.json){WAY_ON}"
-    assert len(run.history()) == 2  # epoch 2 reached history.csv before its status write failed: both kept
+    # the epochs that reached history.csv before a status write failed are kept: 2, or 1 when a loaded machine
+    # lets the heartbeat's status write be the first one refused, right after epoch 1
+    assert len(run.history()) in (1, 2)

@@ -34,7 +34,8 @@ def launch_elsewhere(app, config: TrainConfig, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_tab_follows_a_run_started_after_it_opened_and_stop_answers_at_once(
-        app, long_config: TrainConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+        fresh_app, long_config: TrainConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = fresh_app  # a workspace of its own: runs other tests left in the shared app would be followed too
     app.open("train")
     sidebar = app.page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text("Training: nothing running")).to_be_visible()
