@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from lab.cli.worker import WORKER_NICENESS
 from lab.errors import LabError
 from lab.runs import jobs
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Status
@@ -147,7 +148,8 @@ def test_stop_keeps_the_history_and_the_queue_moves_on(
     first, second = jobs.launch(endless), jobs.launch(tiny_config)
     assert second.status().state == QUEUED  # one training at a time
 
-    wait_for(first, lambda status: status.epoch is not None)
+    status = wait_for(first, lambda status: status.epoch is not None)
+    assert psutil.Process(status.pid).nice() == max(WORKER_NICENESS, os.getpriority(os.PRIO_PROCESS, 0))
     jobs.stop(first.id, runs_dir)
 
     stopped = wait_for(first, ended)
@@ -171,6 +173,17 @@ def assert_finished(run: Run) -> None:
         assert (run.path / name).exists(), name
     log = run.log_tail(200)
     assert "running in process" in log and "epoch 1/1" in log and "finished" in log
+
+
+@pytest.mark.parametrize("start", [0, WORKER_NICENESS + 5])
+def test_a_worker_yields_the_cores_to_the_app_once_not_again_for_each_run_it_starts(start: int) -> None:
+    """The page answers a click at once while a run trains (issue 23's Stop in 3 s); a worker started by a
+    worker (the queue moving on) keeps the niceness, never pushes it further."""
+    script = ("import os; from lab.cli.worker import yield_to_the_app; yield_to_the_app(); "
+              "print(os.getpriority(os.PRIO_PROCESS, 0))")
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, start))
+    assert int(shown.stdout) == max(start, WORKER_NICENESS, os.getpriority(os.PRIO_PROCESS, 0))
 
 
 @pytest.mark.slow  # a real worker trains
