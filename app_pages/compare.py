@@ -21,8 +21,8 @@ import streamlit as st
 from app_pages.charts import curves
 from app_pages.compare_study import study_section
 from app_pages.evaluation_views import evaluation_section
+from app_pages.plain_text import as_text
 from app_pages.session_keys import COMPARE_SELECTED
-from app_pages.train_queue import as_text
 from lab.access import shown_config
 from lab.errors import LabError
 from lab.replays.plan import replay_references

@@ -18,8 +18,9 @@ import streamlit as st
 
 from app_pages.charts import study_figure
 from app_pages.evaluation_views import MCNEMAR_HELP
+from app_pages.plain_text import as_text
 from app_pages.replay_views import show_finding, table_row
-from app_pages.train_queue import as_text, current_plan
+from app_pages.train_queue import current_plan
 from lab.access import TRAINING_OFF
 from lab.errors import LabError
 from lab.replays.findings import WAITING
@@ -42,7 +43,7 @@ def study_section(settings: Settings) -> None:
     found = [study_results(name, settings) for name in study.list_studies(settings)]
     replayed = not any(study.answered(summary) for summary in found) and replay_section(settings)
     for summary in found:
-        with st.expander(as_text(summary["name"]), expanded=summary is found[0]):
+        with st.expander(as_text(summary["title"]), expanded=summary is found[0]):
             show_study(summary, settings)
     if settings.demo:
         st.caption(TRAINING_OFF)

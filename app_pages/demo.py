@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.answers import UPLOAD_TYPES, Answer, Photo, answer_for, display_name, knows_sentence, sureness
-from app_pages.train_queue import as_text
+from app_pages.plain_text import as_text
 from app_pages.uploads import one_small_enough, photo_upload_mb, photo_words
 from lab.settings import load_settings
 

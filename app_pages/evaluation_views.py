@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import confusion_heatmap, pr_figure, roc_figure
-from app_pages.train_queue import as_text
+from app_pages.plain_text import as_text
 from lab.errors import LabError
 from lab.evaluation.evaluate import evaluation_names, evaluations, evaluations_stamp
 from lab.evaluation.interpretation import Interpretation

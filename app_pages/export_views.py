@@ -22,10 +22,13 @@ from lab.settings import Settings
 ROW_PIXELS = 35  # a dataframe row's height in Streamlit's grid
 EXPORTS = {"Keras (.keras)": ("keras", None), "SavedModel (zipped)": ("savedmodel", None),
            "TFLite, float32": ("tflite", None), "TFLite, dynamic-range quantised": ("tflite", "dynamic")}
+CHOICES = {made: choice for choice, made in EXPORTS.items()}  # (format, quantize) -> the words in the picker
 
 
 def export_section(run_dir: Path, settings: Settings) -> None:
     from lab.evaluation.export import shipped_exports
+    from lab.runs.names import file_stem
+    from lab.runs.store import Run
 
     exports = RunFiles(run_dir).exports
     if settings.demo:  # an export runs for minutes and writes to the server's disk
@@ -33,8 +36,9 @@ def export_section(run_dir: Path, settings: Settings) -> None:
                    "downloaded.")
     else:
         make_export(run_dir, exports)
+    stem = file_stem(Run(run_dir).name())
     for index, made in enumerate(shipped_exports(exports)):
-        show_export(made, newest=index == 0)
+        show_export(made, stem, newest=index == 0)
 
 
 def make_export(run_dir: Path, exports: Path) -> None:
@@ -52,15 +56,15 @@ def make_export(run_dir: Path, exports: Path) -> None:
     with st.status(f"Exporting as {choice}...", expanded=True) as status:
         steps = StepLog(status)
         try:
-            made = export_run(run_dir, format, exports, quantize=quantize, on_progress=steps,
-                              preprocessing=preprocessing_words(Run(run_dir).config_dict()))
+            export_run(run_dir, format, exports, quantize=quantize, on_progress=steps,
+                       preprocessing=preprocessing_words(Run(run_dir).config_dict()))
         except LabError as error:
             status.update(label=f"The {choice} export stopped at: {steps.current_name}", state="error")
             st.error(str(error))
             return
         status.update(label=f"{choice}: made and checked in {steps.seconds:.0f} s", state="complete",
                       expanded=True)  # the steps and their times stay in view
-    st.success(f"{made.path.name} is made and checked: download it below.")
+    st.success(f"The {choice} export is made and checked: download it below.")
 
 
 class StepLog:
@@ -86,22 +90,25 @@ class StepLog:
         return time.monotonic() - self.began
 
 
-def show_export(made, *, newest: bool) -> None:
+def show_export(made, stem: str, *, newest: bool) -> None:
     """One export already made: what it is, the check it passed, its card (open for the newest) and its
-    downloads."""
+    downloads, named after the run ("MobileNetV2-features-1000-photos-tflite.tflite"), not its folder's id."""
     parity = made.parity
+    key = made.path.name
+    kind = CHOICES.get((made.format, made.quantize), made.format)
+    name = f"{stem}-{made.format}{'-' + made.quantize if made.quantize else ''}"
     with st.container(border=True):
-        st.markdown(f"**{made.path.name}** · {made.size_bytes / 1e6:.1f} MB")
+        st.markdown(f"**{kind}** · {made.size_bytes / 1e6:.1f} MB")
         st.caption(f"Checked on {parity.images} photos: largest difference {parity.max_abs_difference:.1e}, same "
                    f"answer on {parity.top_class_agreement:.0%} ({parity.criterion}).")
-        card_table(made.card, made.path.name, expanded=newest)
+        card_table(made.card, key, expanded=newest)
         model, card_md, card_json = st.columns(3)
-        model.download_button("Download the model", made.path.read_bytes(), made.path.name, icon=":material/download:",
-                              on_click="ignore", key=f"export_model_{made.path.name}")
-        card_md.download_button("Model card (Markdown)", made.card_markdown.read_bytes(), made.card_markdown.name,
-                                on_click="ignore", key=f"export_md_{made.path.name}")
-        card_json.download_button("Model card (JSON)", made.card_json.read_bytes(), made.card_json.name,
-                                  on_click="ignore", key=f"export_json_{made.path.name}")
+        model.download_button("Download the model", made.path.read_bytes(), name + made.path.suffix,
+                              icon=":material/download:", on_click="ignore", key=f"export_model_{key}")
+        card_md.download_button("Model card (Markdown)", made.card_markdown.read_bytes(), f"{name}.md",
+                                on_click="ignore", key=f"export_md_{key}")
+        card_json.download_button("Model card (JSON)", made.card_json.read_bytes(), f"{name}.json",
+                                  on_click="ignore", key=f"export_json_{key}")
 
 
 def card_table(card: dict, name: str, *, expanded: bool) -> None:

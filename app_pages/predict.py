@@ -30,8 +30,8 @@ from app_pages.answers import (
 from app_pages.charts import probability_bars
 from app_pages.demo import demo_view, restore_sidebar
 from app_pages.export_views import export_section
+from app_pages.plain_text import as_text
 from app_pages.session_keys import PREDICT_RUN
-from app_pages.train_queue import as_text
 from app_pages.uploads import one_small_enough, photo_upload_mb, photo_words, small_enough, upload_mb
 from lab.access import shown_path
 from lab.errors import LabError

@@ -17,9 +17,10 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import streamlit as st
 
+from app_pages.plain_text import as_text
 from app_pages.replay_views import sentences, show_table
 from app_pages.session_keys import TUTORIAL_PARAM
-from app_pages.train_queue import as_text, group_in_queue
+from app_pages.train_queue import group_in_queue
 from lab.access import TRAINING_OFF
 from lab.errors import LabError
 from lab.replays.catalog import REPLAYS, Replay

@@ -25,10 +25,11 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from app_pages.plain_text import as_text
 from app_pages.session_keys import DATASET_PATH
 from app_pages.train_form import PASSED_OVER_KEY, config_form, fill_form, form_config, key, saved_at
 from app_pages.train_presets import fill_in_preset_times, preset_picker
-from app_pages.train_queue import as_text, launch_wait
+from app_pages.train_queue import launch_wait
 from app_pages.train_runs import choose, runs_section
 from lab.access import TRAINING_OFF, browser_config, refusals
 from lab.errors import LabError

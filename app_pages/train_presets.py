@@ -44,10 +44,11 @@ def preset_picker(settings: Settings) -> None:
         st.caption("The form holds settings of your own; choose an experiment to start again from one.")
         return
     if name not in times:
-        took = "working out its time here..."
+        took = "Working out its time here..."
     else:
-        took = f"{time_in_words(times[name])} here" if times[name] is not None else "time unknown until measured"
-    st.caption(f"Preset `{name}` · {took}")
+        took = f"Takes {time_in_words(times[name])} here" if times[name] is not None else \
+            "Time unknown until this machine has measured its speed"
+    st.caption(took, help=f"The same experiment on the command line: python -m lab train --preset {name}")
 
 
 def apply_preset(picker: str, settings: Settings) -> None:

@@ -9,24 +9,17 @@ five minutes, so the page's one-second polls read no earlier runs again.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from app_pages.plain_text import as_text
 from lab.runs import jobs
 from lab.runs.queue import QueuePlan, estimated_seconds, launch_text, place_text, plan_queue
 from lab.runs.store import Run, RunStore
 from lab.settings import Settings
 from lab.workspace import QueueGroup, group_of, groups_ahead, moved_with, queue_groups
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
-
-
-def as_text(name: str) -> str:
-    """A name from a file (a study's folder) as literal text in Markdown: every mark escaped."""
-    return _MARKDOWN.sub(r"\\\1", name)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

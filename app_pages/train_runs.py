@@ -28,6 +28,7 @@ from lab.runs.describe import (
     status_fraction,
     status_text,
 )
+from lab.runs.names import file_stem
 from lab.runs.status import ACTIVE_STATES, FAILED, FINISHED, QUEUED, STOPPED, Status, runs_in
 from lab.runs.store import Run, RunStore, run_names
 from lab.settings import Settings
@@ -170,7 +171,7 @@ def next_steps(run: Run, status: Status) -> None:
         st.session_state[COMPARE_SELECTED] = [run.id]
         st.switch_page(COMPARE_PAGE)
     download.download_button("Download the model (.keras)", data=functools.partial(run.files.model.read_bytes),
-                             file_name=f"{run.id}.keras", mime="application/octet-stream",
+                             file_name=f"{file_stem(run.name())}.keras", mime="application/octet-stream",
                              icon=":material/download:", key=f"download_{run.id}",
                              help="Raw RGB photos (0-255) in, one probability per class out; "
                                   "keras.saving.load_model opens it.")

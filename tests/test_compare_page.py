@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages.train_queue import as_text
+from app_pages.plain_text import as_text
 from lab.runs import labels
 from lab.runs.jobs import process_identity
 from lab.runs.store import RunStore
@@ -142,7 +142,7 @@ def test_one_selected_run_shows_its_curves_and_evaluation_views(run_ids: list[st
 def test_two_selected_runs_get_the_config_diff_deltas_and_the_paired_comparison(run_ids: list[str]) -> None:
     app = compare(open_page(), run_ids)
     assert [h.value for h in app.subheader] == ["Learning curves", "What differs", "Evaluation", "Paired comparison"]
-    assert list(frame_indexed(app, "epochs").index) == ["epochs", "train_size"]
+    assert list(frame_indexed(app, "Epochs").index) == ["Epochs", "Training images"]
     assert any(metric.delta and metric.delta.endswith("points") for metric in app.metric)
     text = texts(app)
     assert "Of 30 images," in text and "McNemar p =" in text and "McNemar's test looks only" in text
@@ -258,6 +258,6 @@ def test_runs_go_by_name_and_no_none_is_shown_with_a_study_and_two_runs(run_ids:
         if visible.isna().any().any():
             assert frame.proto.placeholder == "—", list(visible.columns)
         assert not [run_id for run_id in every_id if run_id in visible.to_string()]
-    differs = frame_indexed(app, "epochs")
-    assert differs.loc["train_size"].tolist() == ["40", "80"] and set(differs.columns) == {
+    differs = frame_indexed(app, "Epochs")
+    assert differs.loc["Training images"].tolist() == ["40", "80"] and set(differs.columns) == {
         "MobileNet features · 40 photos", "MobileNet features · 80 photos"}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages.train_queue import as_text
+from app_pages.plain_text import as_text
 from lab.replays.catalog import REPLAYS
 from lab.runs.jobs import process_identity
 from lab.runs.status import FAILED, QUEUED, RUNNING

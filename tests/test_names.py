@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lab.runs import labels
 from lab.runs.differences import config_differences
-from lab.runs.names import UNREADABLE, run_name, study_run_name, unique_names
+from lab.runs.names import UNREADABLE, file_stem, run_name, study_run_name, study_title, unique_names
 from lab.runs.store import RunStore, run_names
 from lab.runs.table import rows_csv, run_rows
 from lab.settings import load_settings
@@ -100,5 +100,19 @@ def test_the_csv_keeps_names_and_tags_as_data_never_a_formula(workspace: Path) -
 def test_what_differs_says_all_for_every_image_and_a_dash_for_unset() -> None:
     differing = config_differences({"first": {"train_size": None, "start_from": None, "epochs": 5},
                                     "second": {"train_size": 1000, "start_from": "x", "epochs": 5}})
-    assert differing == {"first": {"start_from": "—", "train_size": "all"},
-                         "second": {"start_from": "x", "train_size": "1000"}}
+    assert differing == {"first": {"Start the head from": "—", "Training images": "all"},
+                         "second": {"Start the head from": "x", "Training images": "1000"}}
+
+
+def test_a_download_is_named_after_its_run_and_no_path_hides_in_the_name() -> None:
+    assert file_stem("MobileNetV2 features · 1,000 photos") == "MobileNetV2-features-1000-photos"
+    assert file_stem("../../etc/passwd") == "etc-passwd"
+    assert file_stem("<b>=cmd|' /C calc'!A0</b>") == "b-cmd-C-calc-A0-b"
+    assert file_stem("·  ·") == "model"  # nothing left to name it by
+
+
+def test_a_study_is_titled_by_what_ran_its_sizes_and_when_never_its_record_name() -> None:
+    config = {"backbone": "mobilenet_v2", "strategy": "feature-extractor"}
+    assert study_title(config, [None, 1000, 250], "2026-12-05T12:01:09") == (
+        "MobileNetV2 features · study of 250, 1,000 and all photos · 5 Dec 12:01")
+    assert study_title(config, [None, 1000]) == "MobileNetV2 features · study of 1,000 and all photos"

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.answers import Photo
-from app_pages.train_queue import as_text
+from app_pages.plain_text import as_text
 from lab.evaluation.predictions import Predictions
 from lab.settings import PHOTO_UPLOAD_MB, load_settings
 from tests import corpus
@@ -152,7 +152,7 @@ def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
     app.selectbox(key="predict_export_format").set_value("Keras (.keras)").run()
     app.button(key="predict_export").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    assert app.success[0].value == f"{run_id}-keras.keras is made and checked: download it below."
+    assert app.success[0].value == "The Keras (.keras) export is made and checked: download it below."
     assert (load_settings().runs_dir / run_id / "exports" / f"{run_id}-keras.keras").exists()
     [status] = app.status
     assert status.label.startswith("Keras (.keras): made and checked in ") and status.state == "complete"
@@ -165,6 +165,7 @@ def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
     for visit in (app, open_page("predict")):  # listed at once, and again on a later visit
         checked = [c.value for c in visit.caption if c.value.startswith("Checked on ")]
         assert len(checked) == 1 and "(max abs difference <= 0.0001)" in checked[0], checked
+        assert any(m.value.startswith("**Keras (.keras)** · ") for m in visit.markdown)  # by its kind, not its file
         downloads = [button.proto.label for button in visit.get("download_button")]
         assert downloads == ["Download the model", "Model card (Markdown)", "Model card (JSON)"]
         card = dict(visit.dataframe[-1].value.itertuples(index=False))  # the card, readable on the page

@@ -354,10 +354,13 @@ def test_the_published_figures_the_rows_repeat() -> None:
 
 
 def test_only_the_config_fields_that_differ_are_compared() -> None:
-    first = {"backbone": "vgg16", "epochs": 5, "weights": "imagenet"}
-    second = {"backbone": "vgg16", "epochs": 8, "weights": "imagenet", "class_weights": True}
-    assert config_differences({"a": first, "b": second}) == {
-        "a": {"class_weights": "—", "epochs": "5"}, "b": {"class_weights": "True", "epochs": "8"}}  # never "None"
+    first = {"backbone": "vgg16", "epochs": 5, "weights": "imagenet", "data": "/srv/photos/cats_and_dogs"}
+    second = {"backbone": "vgg16", "epochs": 8, "weights": "imagenet", "class_weights": True, "data": "pets_1k"}
+    differing = config_differences({"a": first, "b": second})
+    assert differing == {  # by the Train page's labels, in its order; never "None", never a server path
+        "a": {"Data": "cats_and_dogs", "Epochs": "5", "Balance class weights": "—"},
+        "b": {"Data": "pets_1k", "Epochs": "8", "Balance class weights": "yes"}}
+    assert list(differing["a"]) == ["Data", "Epochs", "Balance class weights"]
     assert config_differences({"a": first, "b": dict(first)}) == {"a": {}, "b": {}}
     assert config_differences({"a": {"x": 1}, "b": {"x": 1.5}})["b"] == {"x": "1.5"}
 

@@ -86,7 +86,7 @@ def study_report(summary: Mapping[str, Any]) -> str:
                 _section("Findings", "".join(_finding(finding) for finding in findings)),
                 _section("Test photos the sizes disagreed on", _disagreements(_tests(
                     {_run_name(row): row["run_dir"] for row in rows if row["run_dir"]})))]
-    return _page(f"Study: {summary['name']}", sections)
+    return _page(f"Study: {summary.get('title', summary['name'])}", sections)
 
 
 def report_path(path: str | Path) -> Path:

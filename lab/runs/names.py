@@ -11,7 +11,9 @@ Plain data in, text out: the config as a dict (a damaged or older config still g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from lab.errors import LabError
@@ -33,6 +35,19 @@ def study_run_name(config: Mapping[str, Any], size: int | None, repeat: int = 0,
     """"MobileNetV2 features · study, 250 photos": one size of a dataset-size study (and its repeat)."""
     photos = "all photos" if size is None else f"{size:,} photos"
     return f"{model_words(config)} · study, {photos}{repeat_words(repeat, repeats)}"
+
+
+def study_title(config: Mapping[str, Any], sizes: list[int | None], created: str = "") -> str:
+    """"MobileNetV2 features · study of 1,000 and all photos · 5 Dec 12:01": a dataset-size study as people
+    read it (its record's name, "study-20261205-120100", is for machines)."""
+    shown = [("all" if size is None else f"{size:,}") for size in sorted(sizes, key=lambda size: size or 1e18)]
+    listed = " and ".join(shown) if len(shown) < 3 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    try:
+        made = datetime.fromisoformat(created)
+        when = f" · {made.day} {made:%b %H:%M}"
+    except ValueError:  # an older record without its time
+        when = ""
+    return f"{model_words(config)} · study of {listed} photos{when}"
 
 
 def repeat_words(repeat: int, repeats: int) -> str:
@@ -59,6 +74,12 @@ def photos_words(config: Mapping[str, Any]) -> str:
     if isinstance(size, int):
         return f"{size:,} photos"
     return "all photos" if split == "train" else f"all of {split}"
+
+
+def file_stem(name: str) -> str:
+    """A run's name as the start of a downloaded file's name ("MobileNetV2-features-1000-photos"): letters,
+    digits, dots and dashes only, so no browser or file system rewrites it and no path hides in it."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", name.replace(",", "")).strip("-.")[:80] or "model"
 
 
 def unique_names(names: Mapping[str, str]) -> dict[str, str]:

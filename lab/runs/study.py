@@ -35,7 +35,7 @@ from lab.evaluation.paired import pair
 from lab.runs import jobs
 from lab.runs.describe import Event
 from lab.runs.groups import Records
-from lab.runs.names import study_run_name
+from lab.runs.names import study_run_name, study_title
 from lab.runs.placement import executor_for
 from lab.runs.queue import QueuePlan, place_text
 from lab.runs.status import ACTIVE_STATES, QUEUED, RUNNING, STOPPED, UNKNOWN
@@ -256,7 +256,9 @@ def results(study: Study, runs_dir: Path, target: float = DEFAULT_TARGET) -> dic
     store = RunStore(runs_dir)
     states = store.states()
     rows = [_result(row, store, states) for row in study.runs]
-    summary: dict[str, Any] = {"name": study.name, "manifest": study.config.data, "sizes": list(study.sizes),
+    summary: dict[str, Any] = {"name": study.name, "title": study_title(study.config.to_dict(), list(study.sizes),
+                                                                       study.created),
+                               "manifest": study.config.data, "sizes": list(study.sizes),
                                "runs": rows, "mcnemar_p": None, "sentence": None,
                                "learning_curve": learning_curve(curve_points(rows), target)}
     largest, smallest = _first_repeat(rows, study.sizes[0]), _first_repeat(rows, study.sizes[-1])

@@ -233,5 +233,5 @@ def test_a_first_open_draws_the_form_and_the_runs_while_the_data_is_checked(fres
     fresh_app.wait()
     expect(main.get_by_role("button", name="Launch")).to_be_enabled()
     expect(main.get_by_text("Time:", exact=False).first).to_be_visible()
-    expect(main.get_by_text("time unknown until measured")).to_be_visible()  # the experiments' times: worked out
+    expect(main.get_by_text("Time unknown until this machine has measured its speed")).to_be_visible()  # worked out
     fresh_app.assert_ok()

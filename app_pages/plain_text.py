@@ -1,0 +1,18 @@
+"""Names from files and people shown as text: the one helper every page uses where a name meets Markdown.
+
+Class folders, run names, tags, dataset and file names are never Markdown or HTML. Where Streamlit renders a
+string as Markdown (a header, an expander's label, a metric's label, `st.markdown` beside bold words of the
+lab's own), `as_text` escapes every mark in the name, so "![x](http://...)" reads as those characters and no
+browser fetches the address. Where no Markdown is needed, `st.text` and dataframes show names as they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def as_text(name: str) -> str:
+    """A name from a file or a person as literal text in Markdown: every mark escaped."""
+    return _MARKDOWN.sub(r"\\\1", name)
