@@ -83,8 +83,11 @@ def test_each_strategy_is_calibrated_from_earlier_runs_of_that_strategy(workspac
     assert learned["images_per_second"] == pytest.approx(1 / run.parts()["train"])
     assert 1 / 1.5 < learned["seconds"] / (run.metrics["seconds"] + PROCESS_SECONDS) < 1.5  # its own time, rebuilt
     features = estimate_cost(tiny, settings, measure=False)
-    assert features["rate_source"] == "1 earlier run"  # its own strategy's run, not the frozen one's rate:
-    assert features["breakdown"]["training"] < learned["breakdown"]["training"]  # (a comparison holds under load)
+    assert features["rate_source"] == "1 earlier run"  # its own strategy's run, not the frozen one's rate
+    # (told by where its pace comes from, the features run's own extraction: two tiny runs' speeds compared
+    # flip on a loaded machine)
+    assert features["images_per_second"] == pytest.approx(1 / FinishedRun.read(settings.runs_dir / "features")
+                                                          .parts()["extract"])
 
     # the real run's ETA never collapses within an epoch (a stall on a busy machine may raise it: that is news)
     for epoch, group in itertools.groupby(events, key=lambda event: event["epoch"]):
