@@ -42,11 +42,13 @@ from lab.training.weights import WeightsSource
 #   evaluate   one validation or test image through the whole model
 # Set between two rounds at load 7-15 and one quiet round (bench/estimate.py, session 3: frozen 1.24, fine-tune
 # 3.23, scratch 5.14, evaluate 1.2-2.4 forward passes when quiet), so a first estimate holds under either.
-# Extraction was 1.2 until bench/replays.py, quiet (load 0.1-2, 2026-12-05), found the quick Keras replay's 20,000
-# photos extracted at 178 images/s against a forward rate that made 1.2 overestimate the replay 1.45x: 0.78
-# forward passes when quiet, so 0.9 now, nearer the quiet figure (under load the measured rate slows too).
-FACTORS = {"extract": 0.9, "frozen": 0.9, "fine-tune": 2.7, "scratch": 4.8, "evaluate": 1.2}
-HEAD_SECONDS_PER_IMAGE = 0.0002  # a head trained on cached features: per training image per epoch (measured)
+# Extraction: bench/replays.py, quiet, 2026-12-05: the quick Keras replay's 19,996 photos extracted at 194 images/s
+# against a forward rate measured at 224 (1.16 forward passes); an earlier round read 0.78 against a forward rate
+# timed on two batches only, which `measure_forward_rate` no longer does.
+FACTORS = {"extract": 1.15, "frozen": 0.9, "fine-tune": 2.7, "scratch": 4.8, "evaluate": 1.2}
+# A head trained on cached features, per training image per epoch: the same replay's heads trained at 13,400 to
+# 27,500 images/s (16,000 and 1,000 images, batch 64, quiet); 0.0002 before overestimated them 3x.
+HEAD_SECONDS_PER_IMAGE = 0.0001
 EPOCH_SECONDS = 0.3  # each epoch's fixed cost: Keras's epoch loop, callbacks, the history file
 # Seconds from launch to the end that are not the parts above, measured the same way (wall time less the parts):
 # the process, TensorFlow's import, building the model, reading the (already scanned) data, the first epoch's
@@ -208,13 +210,18 @@ def speeds_from_runs(config: TrainConfig, runs: list[FinishedRun], fallback: Spe
     return replace(speeds, startup=statistics.median(startups))
 
 
-def measure_forward_rate(spec: BackboneSpec, image_size: int, *, batch_size: int = 8, repeats: int = 2) -> float:
+def measure_forward_rate(spec: BackboneSpec, image_size: int, *, batch_size: int = 8, repeats: int = 5) -> float:
     """Images/s of the backbone's forward pass on in-memory random images (weights do not change speed,
-    so it is built with random ones: nothing to resolve or download)."""
+    so it is built with random ones: nothing to resolve or download). The median of `repeats` timed batches
+    after two warm-ups: one timing of two batches read 139 images/s for a backbone another read at 224 on the
+    same quiet machine (the first calls after a build still trace and allocate)."""
     model = feature_extractor(build_backbone(spec, WeightsSource("none"), image_size), "none")
     images = np.random.default_rng(0).uniform(0, 255, (batch_size, image_size, image_size, 3)).astype("float32")
-    model.predict_on_batch(images)  # build and warm up
-    began = time.perf_counter()
+    for _ in range(2):
+        model.predict_on_batch(images)  # build and warm up
+    seconds = []
     for _ in range(repeats):
+        began = time.perf_counter()
         model.predict_on_batch(images)
-    return batch_size * repeats / (time.perf_counter() - began)
+        seconds.append(time.perf_counter() - began)
+    return batch_size / statistics.median(seconds)
