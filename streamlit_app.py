@@ -16,9 +16,11 @@ from typing import Any
 import streamlit as st
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
+from app_pages.plain_text import as_text
 from app_pages.script_cleanup import keep_keras_state
 from app_pages.session_keys import TUTORIAL_PARAM
-from app_pages.train_queue import as_text, current_plan
+from app_pages.train_queue import current_plan
+from lab.errors import LabError
 from lab.leftovers import clean_leftovers
 from lab.replays.catalog import REPLAYS
 from lab.runs.describe import NOT_RESPONDING, shown_state
@@ -240,6 +242,17 @@ def job_status() -> None:
         st.caption(f"{len(line)} waiting, in line: {as_text(waiting)}{first}")
 
 
+def settings_or_stop() -> None:
+    """A bad setting (`TRANSFER_LAB_RAY_ADDRESS` without a port, say) is one message on every page, not a
+    traceback in every sidebar: `load_settings` checks each one, and nothing else runs until it is fixed."""
+    try:
+        load_settings()
+    except LabError as error:
+        st.error(f"{error} Set it where the app is started, then start the app again.", icon=":material/settings:")
+        st.stop()
+
+
+settings_or_stop()
 clean_leftovers_once()
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(page, title=title, icon=icon) for page, title, icon, _ in WORKFLOW]

@@ -128,7 +128,7 @@ def load_settings() -> Settings:
         workspace=workspace, data_dirs=data_dirs,
         weights_dirs=_paths("weights_dirs", [workspace / "weights", _SHARED / "weights"]),
         max_running=_max_running(), demo=_raw("demo").lower() in _TRUE, executor=_executor(),
-        ray_address=_raw("ray_address") or "auto", ray_cpus=positive_number("ray_cpus", 1.0, "CPUs"),
+        ray_address=_ray_address(), ray_cpus=positive_number("ray_cpus", 1.0, "CPUs"),
         not_responding_seconds=positive_number("not_responding_seconds", NOT_RESPONDING_SECONDS, "seconds"),
         sample_url=_raw("sample_url") or None, mlflow_uri=_raw("mlflow_uri") or None,
         mlflow_experiment=_raw("mlflow_experiment") or DEFAULT_EXPERIMENT, mlflow_ui=_raw("mlflow_ui") or None,
@@ -163,6 +163,17 @@ def _max_running() -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise LabError(f"{VARIABLES['max_running']}={raw!r} is not allowed: it must be a whole number >= 1.")
     return int(raw)
+
+
+def _ray_address() -> str:
+    """"auto" (the cluster `ray start` last started here), `host:port` or `ray://host:port`: checked once, here,
+    so a typo is one line at start, not a `ValueError` from Ray in every page's sidebar and every command."""
+    raw = _raw("ray_address") or "auto"
+    host, _, port = raw.removeprefix("ray://").rpartition(":")
+    if raw == "auto" or (host and port.isdigit() and 0 < int(port) < 65536):
+        return raw
+    raise LabError(f"{VARIABLES['ray_address']}={raw!r} is not allowed: it must be auto, host:port (the head's "
+                   "GCS port, 6379 by default) or ray://host:port (Ray Client, 10001 by default).")
 
 
 def _executor() -> str:

@@ -75,6 +75,16 @@ def test_home_explains_the_lab_and_shows_an_empty_workspace(workspace: Path, dat
     assert str(workspace) in app.sidebar.code[0].value
 
 
+def test_a_bad_setting_is_one_message_not_a_traceback(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`TRANSFER_LAB_RAY_ADDRESS` without a port was Ray's `ValueError` in every page's sidebar (issue 26)."""
+    monkeypatch.setenv("TRANSFER_LAB_RAY_ADDRESS", "10.0.0.5")
+    app = open_home()  # raised nothing
+    [error] = [element.value for element in app.error]
+    assert error.startswith("TRANSFER_LAB_RAY_ADDRESS='10.0.0.5' is not allowed: it must be auto, host:port")
+    assert error.endswith("Set it where the app is started, then start the app again.")
+    assert not app.sidebar.markdown  # nothing else ran
+
+
 def test_home_counts_manifests_and_runs_and_names_the_running_job(workspace: Path, data_dir: Path) -> None:
     settings = load_settings()
     write_json_atomic(settings.manifests_dir / "pets.json", {"name": "pets"})

@@ -18,7 +18,7 @@ import pytest
 
 from lab.errors import LabError
 from lab.run_files import CONFIG
-from lab.runs import jobs
+from lab.runs import jobs, ray_cluster
 from lab.runs.status import FAILED, FINISHED, QUEUED, RUNNING, STOPPED
 from lab.runs.store import Run
 from lab.runs.study import launch_study
@@ -169,6 +169,16 @@ def test_an_unreachable_cluster_leaves_the_run_queued_and_says_what_to_do(
     (run,) = jobs.RunStore(settings.runs_dir).list()
     assert run.status().state == QUEUED and run.status().task is None  # kept, and taken once the cluster is back
     assert jobs.reconcile(settings.runs_dir, settings) == []  # a page's poll: no error, nothing started
+
+
+def test_an_unreachable_ray_client_address_is_said_at_once(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `ray://` address nobody answers held every command 32-34 s and the sidebar 36 s (issue 26)."""
+    monkeypatch.setenv("TRANSFER_LAB_EXECUTOR", "ray")
+    monkeypatch.setenv("TRANSFER_LAB_RAY_ADDRESS", f"ray://127.0.0.1:{free_port()}")
+    began = time.monotonic()
+    with pytest.raises(LabError, match="Cannot reach the Ray cluster at 'ray://127.0.0.1:.*nothing answers"):
+        ray_cluster.connect(load_settings())
+    assert time.monotonic() - began < 10
 
 
 def test_the_executor_setting_is_checked(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,6 +56,8 @@ def test_unset_optional_settings_stay_unset_for_the_worker(workspace: Path) -> N
 @pytest.mark.parametrize(("field", "value", "says"), [
     ("max_running", "0", "a whole number >= 1"), ("executor", "kubernetes", "local or ray"),
     ("ray_cpus", "-1", "a number of CPUs above 0"), ("not_responding_seconds", "soon", "a number of seconds above 0"),
+    ("ray_address", "10.0.0.5", "auto, host:port"), ("ray_address", "ray://head:port", "auto, host:port"),
+    ("ray_address", "head:99999", "auto, host:port"),
 ])
 def test_a_bad_value_names_its_variable(workspace: Path, monkeypatch: pytest.MonkeyPatch, field: str, value: str,
                                         says: str) -> None:

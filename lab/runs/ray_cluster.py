@@ -68,12 +68,13 @@ def connect(settings: Settings) -> None:
 
 
 def _check_reachable(address: str) -> None:
-    """A quick TCP check of a `host:port` address (the one Ray would otherwise retry for minutes)."""
+    """A quick TCP check of a `host:port` or `ray://host:port` address (the one Ray would otherwise retry for
+    minutes: over half a minute for a `ray://` address nobody answers)."""
     if address == "auto":
         address = os.environ.get("RAY_ADDRESS") or _current_cluster()
-    if address.startswith("ray://") or ":" not in address:
+    if ":" not in address.removeprefix("ray://"):
         return
-    host, port = address.rsplit(":", 1)
+    host, port = address.removeprefix("ray://").rsplit(":", 1)
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
     except (OSError, ValueError) as exc:
