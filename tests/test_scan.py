@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from lab.data import scan
 from lab.data.records import ImageRecord
 from lab.data.summary import SizeSummary
+from lab.errors import LabError
 from tests import corpus
 from tests.conftest import FILTERED, FLAT_20K
 
@@ -196,6 +197,24 @@ def test_folders_that_cannot_be_opened_are_listed_as_unreadable(tmp_path: Path, 
     assert report.to_json()["unreadable_folders"] == [str(locked / "dogs")]
     assert [(Path(i["path"]).name, i["reason"]) for i in report.invalid] == [
         ("cats.0.jpg", "cannot be read (Permission denied)")]
+
+
+def test_a_class_folder_that_cannot_be_opened_is_said_not_one_class(tmp_path: Path, workspace: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole unreadable class folder read "Only one class found" (issue 26): the folder is named instead.
+    Refused where the lab meets it, as above (CI runs as root)."""
+    root = corpus.class_folders(tmp_path / "data")
+    scandir = os.scandir
+
+    def refusing(path=".", *args, **kwargs):
+        if str(path).startswith(str(root / "dogs")):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    with pytest.raises(LabError, match=r"Only one class \('cats'\) could be read in .*: 1 folder cannot be opened "
+                                       r"or lead outside it \(e.g. .*dogs\). Check their permissions"):
+        scan(root)
 
 
 def test_a_huge_file_named_jpg_is_too_large_and_memory_stays_bounded(tmp_path: Path, workspace: Path) -> None:

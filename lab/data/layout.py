@@ -235,6 +235,12 @@ def _require_two_classes(root: Path, images: list[FoundImage], skipped: _Skipped
             f"(root/train/cats/*.jpg) or Kaggle names (root/cat.1.jpg), in JPEG, PNG, BMP, GIF or WebP."
         )
     labels = sorted({image.label for image in images})
+    if len(labels) < 2 and skipped.folders:  # the other class's folder is there, but cannot be opened
+        raise LabError(
+            f"Only one class ({labels[0]!r}) could be read in {root}: {len(skipped.folders)} folder"
+            f"{'s' * (len(skipped.folders) > 1)} cannot be opened or lead outside it (e.g. {min(skipped.folders)}). "
+            "Check their permissions, then scan again."
+        )
     if len(labels) < 2:
         raise LabError(
             f"Only one class ({labels[0]!r}) found in {root}: a classifier needs at least two. "

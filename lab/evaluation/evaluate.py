@@ -13,7 +13,9 @@ classes are matched to the run's by name; a class the run does not know is an er
 
 from __future__ import annotations
 
+import json
 import re
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,18 +33,61 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
 def load_model(run_dir: Path):
-    """The run's final model, with Keras's safe mode on and without its (unneeded) optimizer."""
+    """The run's final model, with Keras's safe mode on and without its (unneeded) optimizer, checked against
+    the run's classes. Each way a model file can be unusable is one `LabError` naming the file and what is
+    wrong: missing, damaged (a truncated copy read "File not found"), code inside, a layer Keras cannot rebuild,
+    or an output that does not match the run's classes (which failed later as "cannot reshape")."""
     import keras
 
     path = RunFiles(Path(run_dir)).model
     if not path.exists():
         raise LabError(f"{run_dir} has no {MODEL}: only a finished (or stopped) run can be evaluated.")
+    if not zipfile.is_zipfile(path):
+        raise LabError(f"{path} is damaged or incomplete ({path.stat().st_size:,} bytes, not a whole .keras "
+                       "archive): copy it again, or use the run's best.keras checkpoint, or train the run again.")
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)  # never False: a file may carry code
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)  # never False: a file may carry code
     except ValueError as error:  # Keras's refusal of a Lambda layer or other code, or a damaged file
         reason = str(error).split(". ")[0]
         raise LabError(f"{path} cannot be loaded safely, so the lab refuses it: {reason}. Only models the lab "
                        "trained (stock Keras layers, no Python code inside) can be loaded.") from None
+    except TypeError:  # a layer class registered by code this process has not run
+        named = ", ".join(foreign_layers(path)) or "see its config.json"
+        raise LabError(f"{path} uses layers Keras cannot rebuild here ({named}): only models the lab trained "
+                       "(stock Keras layers) can be loaded.") from None
+    _check_outputs(model, path, run_dir)
+    return model
+
+
+def foreign_layers(path: Path) -> list[str]:
+    """The layers in a .keras file that are not Keras's own (their `module` is not Keras's: registered by
+    someone's code, "package>Name"), by their registered names."""
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            name = str(node.get("class_name", "__"))  # "__keras_tensor__": a reference inside the graph
+            if not name.startswith("__") and not str(node.get("module")).startswith("keras"):
+                found.add(str(node.get("registered_name") or name))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config)
+    return sorted(found)
+
+
+def _check_outputs(model, path: Path, run_dir: Path) -> None:
+    """The model gives one probability per class of the run (when the run says its classes)."""
+    classes = (read_json(RunFiles(Path(run_dir)).metrics, {}) or {}).get("classes")
+    outputs = model.output_shape[-1] if len(model.output_shape) > 1 else None
+    if classes and outputs != len(classes):
+        raise LabError(f"{path} answers {outputs} classes but its run has {len(classes)} ({', '.join(classes)}): "
+                       "the model file is not this run's. Copy the run's own model.keras back, or train it again.")
 
 
 def run_classes(run_dir: Path) -> list[str]:
