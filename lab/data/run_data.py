@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.data.manifest import Manifest, build_manifest, load_manifest, manifest_path, records_hash
+from lab.data.manifest_check import check_recorded_photos
 from lab.data.records import SPLITS, ImageRecord
 from lab.data.scan import scan
 from lab.data.splits import stratified_subset
@@ -40,10 +41,13 @@ def training_splits(
     seed: int = 0,
     settings: Settings | None = None,
     on_progress: Progress = no_progress,
+    check_photos: bool = False,
 ) -> TrainingData:
     """The images a run trains and validates on. Split folders are respected; otherwise 80/20 stratified.
 
     `train_split` names the split trained on ("train", or a manifest's subset such as "train_1000").
+    `check_photos`: a saved manifest's chosen photos are first checked against what it recorded (a run does;
+    an estimate does not need to).
     """
     settings = settings or load_settings()
     manifest = _manifest(source, seed, settings, on_progress)
@@ -58,6 +62,8 @@ def training_splits(
     validation = stratified_subset(manifest.splits["validation"], validation_size, seed=seed,
                                    what="--validation-size")
     test = manifest.splits.get("test", [])
+    if check_photos and resolve_data_path(source, settings) is None:  # a folder was scanned just now
+        check_recorded_photos([*train, *validation, *test], manifest.root, settings, manifest.name)
     chosen = {"train": train, "validation": validation, "test": test}
     return TrainingData(classes=manifest.classes, train=train, validation=validation, test=test,
                         manifest_hash=records_hash(chosen))

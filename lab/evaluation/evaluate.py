@@ -106,11 +106,12 @@ def evaluation_records(data: str | Path, split: str | None, classes: list[str],
     split folder's `test` split when it has one, else every valid image.
     """
     from lab.data import load_manifest, scan
+    from lab.data.manifest_check import check_recorded_photos
     from lab.data.run_data import resolve_data_path
 
     folder = resolve_data_path(data, settings)
-    if folder is None:
-        manifest = load_manifest(data, settings)
+    manifest = load_manifest(data, settings) if folder is None else None
+    if manifest is not None:
         splits, stem = manifest.splits, manifest.name
     else:
         report = scan(folder, settings=settings)
@@ -123,6 +124,8 @@ def evaluation_records(data: str | Path, split: str | None, classes: list[str],
         raise LabError(f"{data} has no {chosen or 'default'} split with images; choose one of: {known}.")
     records = splits[chosen]
     _check_classes({r.label for r in records}, classes, data)
+    if manifest is not None:  # a folder was scanned just now
+        check_recorded_photos(records, manifest.root, settings, manifest.name)
     return records, f"{stem}-{chosen}"
 
 

@@ -97,7 +97,8 @@ def _load_data(config: TrainConfig, settings: Settings, recorder: Recorder):
 
     recorder.phase("data", f"Reading {config.data}")
     data = training_splits(config.data, train_split=config.train_split, train_size=config.train_size,
-                           validation_size=config.validation_size, seed=config.seed, settings=settings)
+                           validation_size=config.validation_size, seed=config.seed, settings=settings,
+                           check_photos=True)
     recorder.phase("data", f"{len(data.train)} training and {len(data.validation)} validation images; "
                            f"classes {', '.join(data.classes)}")
     return data
