@@ -56,8 +56,8 @@ def make_export(run_dir: Path, exports: Path) -> None:
     with st.status(f"Exporting as {choice}...", expanded=True) as status:
         steps = StepLog(status)
         try:
-            export_run(run_dir, format, exports, quantize=quantize, on_progress=steps,
-                       preprocessing=preprocessing_words(Run(run_dir).config_dict()))
+            export_run(run_dir, format, exports, quantize=quantize, on_progress=steps, overwrite=True,
+                       preprocessing=preprocessing_words(Run(run_dir).config_dict()))  # its own earlier one
         except LabError as error:
             status.update(label=f"The {choice} export stopped at: {steps.current_name}", state="error")
             st.error(str(error))

@@ -5,10 +5,12 @@ killed mid-way (SIGKILL, out of memory, a full disk, a closed laptop) leaves the
 
 - `.extracting-*` staging folders in the datasets folder (`lab.data.archive`: an unpack; one was 1.6 GB),
 - `.download-*` partial files in the downloads folder (`lab.data.download`),
-- `.<stem>.<pid>.tmp.keras` checkpoints in run folders (`lab.storage.temporary_model`, `save_model`).
+- `.<stem>.<pid>.tmp.keras` checkpoints in run folders (`lab.storage.temporary_model`, `save_model`),
+- `.<stem>.staging-<pid>.*` folders beside an export's destination, wherever a person pointed it: each is
+  entered in the workspace's staging registry while its writer lives (`lab.storage.registered_staging`).
 
 `clean_leftovers` runs where the lab starts (the app's server, each `python -m lab` command). A checkpoint
-names its writer, so it goes once that pid is dead. Staging folders and downloads do not: they go once
+and a registered staging folder name their writer, so they go once that pid is dead. Staging folders and downloads do not: they go once
 nothing in them has changed for `STALE_SECONDS`. A live unpack creates files every moment and a live
 download writes every few seconds or times out (`lab.data.download.TIMEOUT_SECONDS`, 10 s), so 15 minutes
 of stillness means their process is gone.
@@ -24,7 +26,7 @@ from pathlib import Path
 import psutil
 
 from lab.settings import Settings
-from lab.storage import TEMPORARY_MODEL_SUFFIX
+from lab.storage import STAGING_MARK, TEMPORARY_MODEL_SUFFIX
 
 STALE_SECONDS = 15 * 60
 STAGING_PREFIXES = (".extracting-", ".download-")
@@ -36,7 +38,25 @@ def clean_leftovers(settings: Settings) -> list[Path]:
                  if path.name.startswith(STAGING_PREFIXES) and _unchanged_for(path) >= STALE_SECONDS]
     leftovers += [path for folder in _entries(settings.runs_dir) for path in _entries(folder)
                   if _abandoned_checkpoint(path)]
-    return [path for path in leftovers if _remove(path)]
+    return [path for path in leftovers if _remove(path)] + _abandoned_staging(settings.staging_registry)
+
+
+def _abandoned_staging(registry: Path) -> list[Path]:
+    """Remove the registered staging folders whose writer is dead, and their entries. An entry whose folder
+    does not carry its writer's pid in a staging name (a registry edited by hand) removes nothing but itself."""
+    removed = []
+    for entry in _entries(registry):
+        pid = entry.name.split("-", 1)[0]
+        if not pid.isdigit() or psutil.pid_exists(int(pid)):
+            continue
+        try:
+            folder = Path(entry.read_text().strip())
+        except OSError:
+            continue
+        if f".{STAGING_MARK}{pid}." in folder.name and folder.is_dir() and _remove(folder):
+            removed.append(folder)
+        _remove(entry)
+    return removed
 
 
 def _entries(folder: Path) -> list[Path]:

@@ -84,6 +84,12 @@ class Settings:
         return self.cache_dir / "downloads"
 
     @property
+    def staging_registry(self) -> Path:
+        """Where a staging folder outside the workspace (an export's) is entered while its writer lives, so the
+        next start removes it once the writer has died (`lab.storage.registered_staging`, `lab.leftovers`)."""
+        return self.cache_dir / "staging"
+
+    @property
     def datasets_dir(self) -> Path:
         """Where uploads and downloads are unpacked; always one of the data folders."""
         return self.workspace / "datasets"

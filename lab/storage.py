@@ -70,6 +70,24 @@ def writing(what: str) -> Iterator[None]:
         raise LabError(f"{error.strerror or error} while {what}") from error
 
 
+STAGING_MARK = "staging-"  # in a registered staging folder's name, before its writer's pid
+
+
+@contextmanager
+def registered_staging(parent: Path, prefix: str, registry: Path) -> Iterator[Path]:
+    """A hidden temporary folder in `parent` (beside where its result is renamed into place, so on the same
+    disk), entered in `registry` with its writer's pid while it lives: an export may stage anywhere a person
+    points it, and `lab.leftovers` finds a killed writer's folder through the registry, never by searching."""
+    registry.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=parent, prefix=f"{prefix}{STAGING_MARK}{os.getpid()}.") as folder:
+        entry = registry / f"{os.getpid()}-{Path(folder).name.lstrip('.')}"
+        entry.write_text(folder)
+        try:
+            yield Path(folder)
+        finally:
+            entry.unlink(missing_ok=True)
+
+
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on `path` (created if missing) for the `with` block."""

@@ -206,3 +206,44 @@ def test_options_and_names_are_checked_before_any_work(tmp_path: Path) -> None:
         with pytest.raises(LabError, match=message):
             export_run(run_dir, format, tmp_path, preprocessing=card_words(run_dir), quantize=quantize,
                        tolerance=tolerance)
+
+
+# ---- nothing lost: an export never replaces a file it did not make, never lands among runs or photos (issue 26)
+
+
+def test_an_export_onto_a_file_is_refused_unless_told_and_changes_nothing(trained, tmp_path: Path) -> None:
+    run_dir, _ = trained
+    mine = tmp_path / "thesis.keras"
+    mine.write_bytes(b"a file of the user's")
+    card = mine.with_suffix(".md")
+    card.write_text("my notes")
+    with pytest.raises(LabError, match=r"thesis.keras exists: an export never replaces a file unless told to. "
+                                       r"Choose another --out, or add --overwrite"):
+        export_run(run_dir, "keras", mine, preprocessing=card_words(run_dir))
+    assert mine.read_bytes() == b"a file of the user's" and card.read_text() == "my notes"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["thesis.keras", "thesis.md"]  # no staging left
+    made = export_run(run_dir, "keras", mine, preprocessing=card_words(run_dir), samples=sure_photos(run_dir, 3),
+                      overwrite=True)
+    assert made.path == mine and mine.read_bytes()[:2] == b"PK" and card.read_text().startswith("# ")
+
+
+def test_an_export_never_writes_into_a_run_folder_or_a_data_folder(trained, workspace: Path, tmp_path: Path) -> None:
+    run_dir, _ = trained
+    other_run = workspace / "runs" / "20261205-120000-mobilenet-feature-extractor-0000"
+    other_run.mkdir(parents=True)
+    for out, place in ((other_run / "model.keras", "inside the lab's runs folder"),
+                       (FILTERED / "model.keras", "inside a data folder")):
+        with pytest.raises(LabError, match=place):
+            export_run(run_dir, "keras", out, preprocessing=card_words(run_dir), overwrite=True)
+    assert list(other_run.iterdir()) == [] and not (FILTERED / "model.keras").exists()
+
+
+@pytest.mark.slow  # TensorFlow in a subprocess
+def test_lab_export_onto_an_existing_file_is_exit_2_in_one_line(trained, tmp_path: Path) -> None:
+    run_dir, lab = trained
+    mine = tmp_path / "model.keras"
+    mine.write_bytes(b"someone else's model")
+    done = lab("export", str(run_dir), "--format", "keras", "--out", str(mine))
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr
+    assert "exists: an export never replaces a file unless told to" in done.stderr
+    assert mine.read_bytes() == b"someone else's model"

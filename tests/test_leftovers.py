@@ -81,3 +81,25 @@ def test_a_fresh_staging_folder_is_kept_until_it_has_been_still_for_a_while(work
     assert clean_leftovers(settings) == []
     age(staging, STALE_SECONDS + 1)
     assert clean_leftovers(settings) == [staging] and not staging.exists()
+
+
+def test_an_export_killed_while_staging_anywhere_is_removed_at_the_next_start(workspace: Path, tmp_path: Path,
+                                                                            lab_cli: LabCli) -> None:
+    """An export stages beside its destination, which may be any folder of the person's (issue 26: a killed
+    `lab export` left its hidden folder there for ever); the workspace's registry leads the clean-up to it."""
+    settings = load_settings()
+    out = tmp_path / "my exports"
+    out.mkdir()
+    killed_in(f"from lab.storage import registered_staging\nwith registered_staging(Path({str(out)!r}), '.model.', "
+              f"Path({str(settings.staging_registry)!r})) as work:\n"
+              "    (work / 'model.keras').write_bytes(b'half an export')\n    os.kill(os.getpid(), signal.SIGKILL)")
+    [left] = list(out.iterdir())
+    assert left.name.startswith(".model.staging-") and len(list(settings.staging_registry.iterdir())) == 1
+    mine = out / "not an export"  # a registry entry that points elsewhere (edited by hand) removes nothing
+    mine.mkdir()
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    (settings.staging_registry / f"{ended.pid}-forged").write_text(str(mine))
+
+    assert lab_cli("runs").returncode == 0  # a start of the lab
+    assert list(out.iterdir()) == [mine] and not list(settings.staging_registry.iterdir())

@@ -2,7 +2,8 @@
 
 The model is written to PATH (or named inside PATH when it is a folder) with its model card beside it
 (`<name>.md`, `<name>.json`), only after it passed its parity check against the run's Keras model; a
-failed check is an error (exit 2) and writes nothing. With `--json` the last stdout line is one JSON
+failed check is an error (exit 2) and writes nothing. A file already there is never replaced without
+`--overwrite` (exit 2), and nothing is ever written into a run's folder or a data folder. With `--json` the last stdout line is one JSON
 object: path, card_markdown, card_json, format, quantize, size_bytes and parity.
 """
 
@@ -31,6 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tolerance", type=float, default=FLOAT_TOLERANCE,
                         help=f"largest probability difference a float export may show (default and most: "
                              f"{FLOAT_TOLERANCE:g})")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the file at --out and its card (an export never replaces a file otherwise)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     parser.set_defaults(func=run)
 
@@ -38,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     result = export_run(args.run_dir, args.format, args.out, preprocessing=preprocessing_words(
         Run(args.run_dir).config_dict()), quantize=args.quantize, samples=args.samples, tolerance=args.tolerance,
-        on_progress=progress_reporter())
+        on_progress=progress_reporter(), overwrite=args.overwrite)
     if args.json:
         fields = {key: value for key, value in asdict(result).items() if key != "card"}
         print(json.dumps(fields, default=str))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
@@ -36,9 +35,11 @@ from lab.errors import LabError
 from lab.evaluation.evaluate import load_model, run_classes
 from lab.evaluation.model_card import card_markdown, model_card
 from lab.evaluation.predictions import Predictions
+from lab.paths import within
 from lab.progress import Progress, Steps, no_progress
 from lab.run_files import RunFiles
-from lab.storage import write_bytes_atomic, write_json_atomic
+from lab.settings import Settings, load_settings
+from lab.storage import registered_staging, write_bytes_atomic, write_json_atomic
 
 FLOAT_TOLERANCE = 1e-4  # the largest probability difference a float export may show against Keras
 MIN_AGREEMENT = 0.98  # the share of images on which a quantised export must pick Keras's top class
@@ -172,8 +173,11 @@ FORMATS: dict[str, _Format] = {
 
 def export_run(run_dir: str | Path, format: str, out: str | Path, *, preprocessing: str, quantize: str | None = None,
                samples: Sequence[str | Path] | None = None, tolerance: float = FLOAT_TOLERANCE,
-               on_progress: Progress = no_progress) -> ExportResult:
+               on_progress: Progress = no_progress, overwrite: bool = False) -> ExportResult:
     """Export `run_dir`'s model as `format` to `out` (a file, or a folder to name it in), with its card.
+
+    It never replaces a file unless `overwrite` (the Predict page's own exports folder, where a new export of
+    a kind replaces the one the page made), and never writes into another run's folder or a data folder.
 
     `preprocessing` is what the model does to its raw pixels, in words, for the card
     (`lab.training.backbones.preprocessing_words` of the run's config).
@@ -186,15 +190,16 @@ def export_run(run_dir: str | Path, format: str, out: str | Path, *, preprocessi
     steps.start(LOAD_STEP)
     run_dir = Path(run_dir)
     run_classes(run_dir)  # a run that never finished says so before its model is looked for
+    settings = load_settings()
+    path = export_path(run_dir, format, quantize, Path(out))
+    check_destination(path, run_dir, settings, overwrite=overwrite)
     model = load_model(run_dir)
     image_size = int(model.input_shape[1])
     paths = [str(p) for p in samples] if samples is not None else validation_samples(run_dir)
     images = _decode(paths, image_size)
     reference = model.predict(images, verbose=0)
-    path = export_path(run_dir, format, quantize, Path(out))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as folder:
-        work = Path(folder)
+    with registered_staging(path.parent, f".{path.stem}.", settings.staging_registry) as work:
         staged = work / path.name
         for name, write in spec.build:
             steps.start(name)
@@ -213,6 +218,27 @@ def export_run(run_dir: str | Path, format: str, out: str | Path, *, preprocessi
         made = _publish(staged, path, card, format, quantize, parity)
     steps.finish("made and checked")
     return made
+
+
+def check_destination(path: Path, run_dir: Path, settings: Settings, *, overwrite: bool) -> None:
+    """Refuse an export that would replace a file (unless `overwrite`) or land inside another run's folder or a
+    data folder (never, whatever `overwrite` says): one line naming the place and the way on."""
+    own = RunFiles(run_dir).exports
+    if within(path.parent, [settings.runs_dir]) and not within(path.parent, [own]):
+        raise LabError(f"{path.parent} is inside the lab's runs folder: an export never writes into a run's "
+                       f"folder (only into the run's own exports/). Choose a folder of your own for --out.")
+    if within(path.parent, settings.data_dirs):
+        raise LabError(f"{path.parent} is inside a data folder ({', '.join(map(str, settings.data_dirs))}): an "
+                       "export never writes among the photos. Choose a folder of your own for --out.")
+    existing = [target for target in card_paths(path) if target.exists()]
+    if existing and not overwrite:
+        raise LabError(f"{existing[0]} exists: an export never replaces a file unless told to. Choose another "
+                       "--out, or add --overwrite to replace it (and its card).")
+
+
+def card_paths(path: Path) -> tuple[Path, Path, Path]:
+    """The files an export writes: the model and, beside it, its card as Markdown and as JSON."""
+    return path, path.with_suffix(".md"), path.with_suffix(".json")
 
 
 def export_steps(format: str) -> list[str]:
@@ -277,7 +303,7 @@ def check_parity(reference: np.ndarray, exported: np.ndarray, *, quantized: bool
 def _publish(staged: Path, path: Path, card: dict[str, Any], format: str, quantize: str | None,
              parity: Parity) -> ExportResult:
     """Cards first, the model last: a model file in place always has its card beside it."""
-    markdown, json_card = path.with_suffix(".md"), path.with_suffix(".json")
+    _, markdown, json_card = card_paths(path)
     write_bytes_atomic(markdown, card_markdown(card).encode())
     write_json_atomic(json_card, card)
     os.replace(staged, path)
