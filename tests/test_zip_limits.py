@@ -60,7 +60,7 @@ def test_the_total_is_refused_from_the_central_directory(tmp_path: Path, monkeyp
     zip_path = tmp_path / "photos.zip"
     with zipfile.ZipFile(zip_path, "w") as bundle:
         _add_photos(bundle, count=2)
-    _refused(zip_path, tmp_path / "datasets", "was refused", "GiB one zip may unpack to")
+    _refused(zip_path, tmp_path / "datasets", "was refused", "over the 5,000 bytes it may unpack to here")
 
 
 @pytest.mark.slow  # writes a 1 GiB zip
@@ -72,7 +72,22 @@ def test_the_total_is_also_counted_while_writing(bomb: Path, tmp_path: Path,
     check = archive._safe_members  # ...though the directory's figures are checked against 2 GiB and pass
     monkeypatch.setattr(archive, "_safe_members",
                         lambda members, path, _: check(members, path, archive._Budget(path.name, 2**31)))
-    _refused(bomb, tmp_path / "datasets", "was refused", "one zip may unpack to")
+    _refused(bomb, tmp_path / "datasets", "was refused", "it may unpack to here")
+
+
+def test_many_members_each_under_the_ratio_floor_are_refused_by_their_total(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 26: 1 MiB members of zeros each pass the per-member ratio check (members that small may compress
+    well); 40 of them in a 40 KB zip unpack to 40 MiB, a thousand times the zip's size."""
+    monkeypatch.setattr(archive, "_extract_member", _must_not_extract)
+    zip_path = tmp_path / "many.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as bundle:
+        _add_photos(bundle)
+        for index in range(40):
+            bundle.writestr(f"pets/cats/zeros.{index}.jpg", bytes(MiB))
+    assert zip_path.stat().st_size < 100_000
+    _refused(zip_path, tmp_path / "datasets", "was refused", "unpacks to 40 MiB or more, over the 16 MiB",
+             "at most 20 times its own size")
 
 
 def test_too_many_members_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

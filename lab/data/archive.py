@@ -35,6 +35,11 @@ MAX_MEMBERS = 200_000
 # unpack to less than RATIO_FLOOR are never refused for their ratio (a tiny flat icon may compress well).
 MAX_RATIO = 100
 RATIO_FLOOR = 2**20
+# A zip's whole contents against its own size: many members just under RATIO_FLOOR each (1 MiB of zeros is
+# 1 KiB zipped) passed the per-member check, and a 1.3 MB zip wrote 1 GiB. Photos unpack to about their zip's
+# size; a zip may unpack to MAX_TOTAL_RATIO times its own size, or TOTAL_FLOOR, whichever is more.
+MAX_TOTAL_RATIO = 20
+TOTAL_FLOOR = 16 * 2**20
 
 
 def is_zip(path: Path) -> bool:
@@ -47,7 +52,7 @@ def extract_zip(archive: Path, datasets_dir: Path, *, on_progress: Progress = no
     if destination.is_dir():
         return destination
     datasets_dir.mkdir(parents=True, exist_ok=True)
-    budget = _Budget(archive.name, unpacked_limit(datasets_dir))
+    budget = _Budget(archive.name, min(unpacked_limit(datasets_dir), ratio_limit(archive.stat().st_size)))
     members = _safe_members(_open(archive), archive, budget)
     staging = Path(tempfile.mkdtemp(dir=datasets_dir, prefix=".extracting-"))
     try:
@@ -89,6 +94,12 @@ def unpacked_limit(datasets_dir: Path) -> int:
     return max(0, min(MAX_UNPACKED_BYTES, free - DISK_RESERVE))
 
 
+def ratio_limit(archive_bytes: int) -> int:
+    """The most bytes a zip of `archive_bytes` may unpack to, whatever the disk holds: `MAX_TOTAL_RATIO` times
+    its size, never less than `TOTAL_FLOOR`."""
+    return max(TOTAL_FLOOR, MAX_TOTAL_RATIO * archive_bytes)
+
+
 @dataclass
 class _Budget:
     """Bytes a zip may still write; `spend` refuses the zip the moment it would write more."""
@@ -99,15 +110,22 @@ class _Budget:
 
     def refusal(self, unpacked: int) -> LabError:
         return LabError(
-            f"{self.archive} was refused: it unpacks to {unpacked / 2**30:.1f} GiB or more, over the "
-            f"{self.limit / 2**30:.1f} GiB one zip may unpack to here (4 x the upload limit, within the free "
-            "disk): a zip bomb, or a dataset too large for an upload. Unpack it yourself on the server and "
-            "scan the folder.")
+            f"{self.archive} was refused: it unpacks to {_size(unpacked)} or more, over the {_size(self.limit)} "
+            f"it may unpack to here (at most {MAX_TOTAL_RATIO} times its own size, 4 x the upload limit, within "
+            "the free disk): a zip bomb, or a dataset too large for an upload. Unpack it yourself on the server "
+            "and scan the folder.")
 
     def spend(self, size: int) -> None:
         self.spent += size
         if self.spent > self.limit:
             raise self.refusal(self.spent)
+
+
+def _size(count: int) -> str:
+    """"1.5 GiB", "40 MiB" or "5,000 bytes"."""
+    if count >= 2**30:
+        return f"{count / 2**30:.1f} GiB"
+    return f"{count / 2**20:.0f} MiB" if count >= 2**20 else f"{count:,} bytes"
 
 
 def _open(archive: Path) -> list[zipfile.ZipInfo]:
