@@ -40,6 +40,7 @@ from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predict import image_files
 from lab.paths import within
 from lab.settings import Settings, load_settings
+from lab.spreadsheet import frame_csv
 from lab.workspace import dataset_folders
 
 THRESHOLD_KEY, SOURCE_KEY = "predict_threshold", "predict_source"
@@ -230,7 +231,7 @@ def batch_table(results: list, settings: Settings) -> None:
     st.dataframe(frame, hide_index=True, key="predict_batch_table", column_config={
         "photo": st.column_config.ImageColumn("photo", width="small"),
         "confidence": st.column_config.ProgressColumn("confidence", format="percent", min_value=0, max_value=1)})
-    st.download_button("Download as CSV", frame.drop(columns="photo").to_csv(index=False).encode(),
+    st.download_button("Download as CSV", frame_csv(frame.drop(columns="photo")).encode(),
                        "predictions.csv", "text/csv", icon=":material/download:", on_click="ignore")
     for bad in (r for r in results if r.error is not None):
         st.warning(f"{Path(bad.path).name}: {bad.error}")

@@ -16,6 +16,7 @@ from lab.runs.names import UNREADABLE, file_stem, run_name, study_run_name, stud
 from lab.runs.store import RunStore, run_names
 from lab.runs.table import rows_csv, run_rows
 from lab.settings import load_settings
+from lab.spreadsheet import frame_csv
 from lab.training.config import TrainConfig
 from lab.training.presets import PRESETS
 
@@ -116,3 +117,18 @@ def test_a_study_is_titled_by_what_ran_its_sizes_and_when_never_its_record_name(
     assert study_title(config, [None, 1000, 250], "2026-12-05T12:01:09") == (
         "MobileNetV2 features · study of 250, 1,000 and all photos · 5 Dec 12:01")
     assert study_title(config, [None, 1000]) == "MobileNetV2 features · study of 1,000 and all photos"
+
+
+def test_a_csv_download_never_carries_a_live_formula() -> None:
+    """The Predict page's batch CSV (file names and class folders) as the runs table's (issue 26, OWASP)."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"file": ["=HYPERLINK(\"http://x\",\"y\").jpg", "cat.1.jpg", "-2+3.jpg", "@sum.jpg"],
+                          "predicted": ["+cats", "dogs", "dogs", "cats"], "confidence": [0.9, 0.8, 0.7, 0.6]})
+    rows = list(csv.DictReader(io.StringIO(frame_csv(frame))))
+    assert [row["file"] for row in rows] == ["'=HYPERLINK(\"http://x\",\"y\").jpg", "cat.1.jpg", "'-2+3.jpg",
+                                             "'@sum.jpg"]
+    assert rows[0]["predicted"] == "'+cats" and rows[0]["confidence"] == "0.9"  # numbers stay numbers

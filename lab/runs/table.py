@@ -22,6 +22,7 @@ from lab.runs.names import unique_names
 from lab.runs.status import FINISHED, UNKNOWN
 from lab.runs.store import Run, RunStore
 from lab.runs.tracking import tracked
+from lab.spreadsheet import csv_cell
 from lab.training.references import reference_for
 
 COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "image_size", "epochs",
@@ -29,7 +30,6 @@ COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "ima
            "reference", "reference_accuracy", "mlflow")
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
 Reference = tuple[str, "float | None"]  # an experiment's label and its published accuracy
 
 
@@ -52,11 +52,6 @@ def rows_csv(rows: list[dict[str, Any]]) -> str:
         writer.writerow({column: csv_cell(" ".join(value) if column == "tags" else value)
                          for column, value in row.items()})
     return buffer.getvalue()
-
-
-def csv_cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula ("=HYPERLINK(...)", "-1+1") with a leading apostrophe."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def filter_choices(rows: list[dict[str, Any]], field: str) -> list[str]:
