@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 import lab  # noqa: F401  (switches on oneDNN before anything can import TensorFlow)
-from app_pages.plain_text import as_text
+from app_pages.plain_text import as_text, error_text
 from app_pages.script_cleanup import keep_keras_state
 from app_pages.session_keys import TUTORIAL_PARAM
 from app_pages.train_queue import current_plan
@@ -153,7 +153,8 @@ def workspace_state() -> None:
     for run_id, state in summary.runs.items():
         if state == UNKNOWN:
             reason = Run(settings.runs_dir / run_id).status().error
-            st.warning(f"Run {as_text(names[run_id])} (folder `{run_id}`, to repair or delete): {reason}",
+            st.warning(f"Run {as_text(names[run_id])} (folder `{run_id}`, to repair or delete): "
+                       f"{error_text(reason or 'unreadable', settings)}",
                        icon=":material/warning:")
     if summary.datasets:
         st.caption("Datasets: " + ", ".join(f"`{folder.name}`" for folder in summary.datasets))

@@ -19,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.augment_photo import choose_photo, scanned
+from app_pages.plain_text import error_text
 from lab.augment import (
     BRIGHTNESS_ON,
     DEFAULT_PRESET,
@@ -257,7 +258,7 @@ def workbench(path: str, dataset: str | None) -> None:
             batch_view(dataset, size, spec, n, seed)
             legacy_view(path, size, spec, n, seed)
         except LabError as error:
-            st.error(str(error))
+            st.error(error_text(error))
 
 
 def page() -> None:
@@ -270,7 +271,7 @@ def page() -> None:
         with st.container(border=True):
             path, dataset = choose_photo(load_settings())
     except LabError as error:
-        st.error(str(error))
+        st.error(error_text(error))
         return
     if path is not None:
         workbench(path, dataset)

@@ -17,6 +17,7 @@ from PIL import Image
 
 from app_pages.charts import COLOURS, size_map
 from app_pages.dataset_source import choose_source, current_report, run_scan
+from app_pages.plain_text import error_text
 from lab.access import shown_path
 from lab.data import ScanReport, build_manifest, list_manifests, load_manifest, report_text, split_choices
 from lab.data.samples import class_samples
@@ -193,7 +194,7 @@ def split_builder(report: ScanReport, settings: Settings) -> None:
         manifest = build_manifest(report, name=name.strip(), validation=validation / 100, test=test / 100,
                                   subsets=subsets, seed=int(seed), drop_duplicates=drop)
     except LabError as error:
-        st.error(str(error))
+        st.error(error_text(error))
         manifest = None
     else:
         left_out = f" ({report_text.copies_phrase(report.duplicates)} left out)" if drop and report.duplicates else ""
@@ -260,11 +261,11 @@ def page() -> None:
         if path:
             run_scan(path)
     except LabError as error:
-        st.error(str(error))  # and keep showing the dataset scanned before, if any
+        st.error(error_text(error))  # and keep showing the dataset scanned before, if any
     try:
         report = current_report()
     except LabError as error:
-        st.error(str(error))
+        st.error(error_text(error))
         return
     if report is None:
         st.info("No dataset scanned yet. Pick one above; `cats_and_dogs_filtered` is a good first choice.")
@@ -274,7 +275,7 @@ def page() -> None:
     try:
         split_builder(report, settings)
     except LabError as error:
-        st.error(str(error))
+        st.error(error_text(error))
     saved_manifests(settings)
 
 

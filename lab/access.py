@@ -15,6 +15,7 @@ path is shown: `shown_path` gives the name a visitor can know instead (a dataset
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -100,11 +101,22 @@ def shown_path(path: str | Path, settings: Settings) -> str:
     return Path(path).name
 
 
+def shown_message(text: str, settings: Settings) -> str:
+    """A message as a page shows it: as it is, or in demo mode with every server path in it by the name
+    `shown_path` gives (a damaged run's reason, "No images found in /srv/...", an unpack error)."""
+    return _ABSOLUTE_PATH.sub(lambda found: shown_path(found.group(0), settings), text) if settings.demo else text
+
+
 def shown_config(config: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """A run's config as a browser may see it: its data and weights paths through `shown_path` (by name
     in demo mode)."""
     return {field: shown_path(value, settings) if field in ("data", "weights") and value else value
             for field, value in config.items()}
+
+
+# An absolute path in a message: "/" after a space, a quote or a bracket (not inside an address's "//"), up to a
+# space, a quote, a bracket, or a colon, comma or full stop that ends it.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])/[^\s'\"`()\[\]]*[^\s'\"`()\[\]:,.;]")
 
 
 def _inside(raw: str | Path, folders: Sequence[Path], exists: Callable[[Path], bool]) -> Path | None:

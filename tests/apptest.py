@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
@@ -26,3 +28,8 @@ def train_run_picker(app: AppTest):
     """The Train page's run picker (its key changes with its labels, so it is found by its label)."""
     [found] = [box for box in app.selectbox if box.label == "Run"]
     return found
+
+
+def shown(markdown: str) -> str:
+    """What a visitor reads of Markdown a page escaped (`app_pages.plain_text`): its backslashes taken off."""
+    return re.sub(r"\\(.)", r"\1", markdown)

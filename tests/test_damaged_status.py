@@ -13,7 +13,7 @@ from lab.runs.status import FINISHED, UNKNOWN
 from lab.runs.store import Run, RunStore, run_names
 from lab.settings import load_settings
 from lab.training.config import TrainConfig
-from tests.apptest import open_page, train_run_picker
+from tests.apptest import open_page, shown, train_run_picker
 from tests.conftest import FILTERED, LabCli
 
 DAMAGE = {  # what a hand edit, a full disk or a crash of another tool leaves -> the reason shown
@@ -61,7 +61,7 @@ def test_the_home_page_names_each_damaged_run_and_counts_the_rest(runs: tuple[Ru
     good, damaged = runs
     app = open_page("home")
     assert {metric.label: metric.value for metric in app.metric}["Training runs"] == str(1 + len(DAMAGE))
-    warnings = [warning.value for warning in app.warning]
+    warnings = [shown(warning.value) for warning in app.warning]
     for kind, run in damaged.items():
         assert any(run.id in warning and DAMAGE[kind][1] in warning for warning in warnings), kind
     assert not any(good.id in warning for warning in warnings)

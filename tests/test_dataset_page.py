@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from lab.data import list_manifests, load_manifest
 from lab.settings import load_settings
 from tests.apptest import open_page as open_app
+from tests.apptest import shown
 from tests.conftest import FILTERED
 from tests.corpus import make_pets, photo, png_bytes, write
 
@@ -93,7 +94,7 @@ def test_a_truncated_jpeg_is_listed_with_its_reason_and_left_out(data_dir: Path)
 def test_a_path_outside_the_data_folders_is_refused(data_dir: Path, tmp_path: Path) -> None:
     outside = make_pets(tmp_path / "elsewhere")
     app = scan_typed(open_page(), outside)
-    assert f"{outside} is not a dataset folder this lab can read" in app.error[0].value
+    assert f"{outside} is not a dataset folder this lab can read" in shown(app.error[0].value)
     assert not app.metric
 
 
@@ -101,7 +102,7 @@ def test_a_failed_scan_says_why_and_keeps_the_dataset_scanned_before(data_dir: P
     make_pets(data_dir / "pets")
     app = scan_typed(open_page(), "pets")
     scan_typed(app, "no_such_folder")
-    assert "no_such_folder is not a dataset folder this lab can read" in app.error[0].value
+    assert "no_such_folder is not a dataset folder this lab can read" in shown(app.error[0].value)
     assert app.subheader[0].value == "12 images of 2 classes: cats 6, dogs 6; 0 bad files."
 
 
@@ -197,7 +198,7 @@ def test_split_sizes_follow_the_fields_before_save(data_dir: Path) -> None:
     assert sizes() == "**This split:** train 14 · validation 6 · train_10 6 images"
     assert list_manifests(load_settings()) == []  # nothing saved yet
     app.number_input(key="subset_size_0").set_value(99).run()
-    assert "asks for 99 images but only 14 are available" in app.error[0].value
+    assert "asks for 99 images but only 14 are available" in shown(app.error[0].value)
     assert _button(app, "Save manifest").disabled
 
 
@@ -217,7 +218,7 @@ def test_offline_the_sample_download_says_so_and_offers_the_copy_on_this_server(
     app = open_page()
     app.radio[0].set_value("Download the sample").run()
     _button(app, "Download the sample dataset").click().run()
-    message = app.error[0].value
+    message = shown(app.error[0].value)
     assert message.startswith("No internet connection") and "Errno" not in message
     assert f"already has a copy (cats_and_dogs_filtered in {FILTERED.parent})" in message
     _button(app, "Use cats_and_dogs_filtered from this server").click().run()

@@ -12,9 +12,11 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from lab.access import TRAINING_OFF
+from lab.access import TRAINING_OFF, shown_message
+from lab.runs.store import RunStore
 from lab.settings import DEMO_UPLOAD_MB, load_settings
-from tests.apptest import open_page
+from lab.training.config import TrainConfig
+from tests.apptest import open_page, shown
 from tests.conftest import FILTERED, SHARED, FinishedStudy
 
 CAT = min((FILTERED / "validation" / "cats").iterdir())
@@ -149,3 +151,25 @@ def test_a_study_is_shown_without_its_run_folders(demo: Path, tiny_study: Finish
     [table] = [frame.value for frame in app.dataframe if "size" in frame.value]  # the study's
     assert "run_dir" not in table and list(table["size"]) == ["all", "20"]  # its runs by size, not by folder
     assert_no_server_path(app)
+
+
+def test_a_damaged_runs_reason_names_no_server_path(demo: Path) -> None:
+    """Issue 26: a reason such as "[Errno 21] Is a directory: '/srv/.../status.json'" went out as it was."""
+    store = RunStore(load_settings().runs_dir)
+    run = store.create(TrainConfig(data=str(FILTERED)))
+    (run.path / "status.json").unlink()
+    (run.path / "status.json").mkdir()  # unreadable as a file: the reason carries the path
+    assert str(run.path) in str(run.status().error)
+    app = open_page("home")
+    [warning] = [shown(element.value) for element in app.warning if "to repair or delete" in element.value]
+    assert "status.json" in warning
+    assert_no_server_path(app)
+
+
+def test_a_message_shows_server_paths_by_name_in_demo_mode_only(demo: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    message = f"No images found in {FILTERED / 'train'}. Expected class folders (root/cats/*.jpg), see http://x.org/a/b."
+    assert shown_message(message, load_settings()) == ("No images found in cats_and_dogs_filtered/train. Expected "
+                                                      "class folders (root/cats/*.jpg), see http://x.org/a/b.")
+    monkeypatch.delenv("TRANSFER_LAB_DEMO")
+    assert shown_message(message, load_settings()) == message

@@ -138,7 +138,9 @@ def test_the_card_records_class_order_input_metrics_versions_and_parity(trained,
     assert card["dataset_manifest_hash"] == metrics["manifest_hash"]
     assert card["metrics"]["validation"]["accuracy"] == metrics["best_val_accuracy"]
     assert set(card["metrics"]["validation"]["per_class"]) == {"cats", "dogs"}
-    assert card["config"] == json.loads((run_dir / "config.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert card["config"] == {**config, "data": "cats_and_dogs_filtered", "weights": Path(config["weights"]).name}
+    assert str(FILTERED) not in json.dumps(card) and str(WEIGHTS) not in json.dumps(card)  # no server path leaves
     assert {"tensorflow", "keras", "python"} <= set(card["libraries"]) and card["intended_use"]
     markdown = (tmp_path / "cats.md").read_text()
     assert "cats, dogs" in markdown and "Parity check" in markdown and "Intended use" in markdown

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import platform
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from lab.evaluation.predictions import Predictions
@@ -34,6 +34,7 @@ NOT_FOR = (
     "Claims of accuracy beyond the validation and test figures below, which come from small datasets.",
 )
 
+PATH_FIELDS = ("data", "weights")  # config fields that may hold a path on the machine that trained the run
 CALLING = {
     "keras": "keras.saving.load_model(path, safe_mode=True)(images)",
     "savedmodel": "unzip, then tf.saved_model.load(folder).signatures['serving_default'](image=images)",
@@ -62,7 +63,7 @@ def model_card(run_dir: Path, *, preprocessing: str, image_size: int, format: st
                   "image_size": image_size,
                   "preprocessing": f"inside the model: {preprocessing}; do not preprocess before calling it"},
         "output": {"shape": [None, len(classes)], "values": "one probability per class, in the order of classes"},
-        "config": config,
+        "config": portable(config),
         "dataset_manifest_hash": metrics.get("manifest_hash"),
         "metrics": _metrics(files, metrics),
         "libraries": _versions(),
@@ -70,6 +71,13 @@ def model_card(run_dir: Path, *, preprocessing: str, image_size: int, format: st
         "intended_use": INTENDED_USE,
         "not_for": list(NOT_FOR),
     }
+
+
+def portable(config: dict[str, Any]) -> dict[str, Any]:
+    """The run's config as it may leave the machine: its data and weights by name, never by the server's path
+    (a card is downloaded, in demo mode too); the manifest hash beside it names the photos exactly."""
+    return {field: PurePath(str(value)).name if field in PATH_FIELDS and value else value
+            for field, value in config.items()}
 
 
 def _metrics(files: RunFiles, metrics: dict[str, Any]) -> dict[str, Any]:
