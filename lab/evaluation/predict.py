@@ -120,13 +120,6 @@ class Predictor:
 
         return with_features(self.model)
 
-    def novelty_of(self, image: np.ndarray) -> Novelty | None:
-        """One decoded image's out-of-distribution check (None without one): a pass of the backbone of its own."""
-        if self.novelty is None:
-            return None
-        _, features = self.with_features.predict_on_batch(np.asarray(image, dtype=np.float32)[None])
-        return self.novelty.check(np.asarray(features))[0]
-
     @cached_property
     def gradcam(self):
         from lab.evaluation.gradcam import GradCam
@@ -154,9 +147,10 @@ class Predictor:
         """Predict one photo and its Grad-CAM heatmap for `class_name` (default: the predicted class)."""
         image = source if isinstance(source, np.ndarray) else self.decode(source, name)
         index = -1 if class_name is None else self._class_index(class_name)
-        probabilities, heatmaps = self.gradcam(image[None], np.array([index]))
+        probabilities, heatmaps, pooled = self.gradcam.with_features(image[None], np.array([index]))
         chosen = self.classes[int(np.argmax(probabilities[0]))] if class_name is None else class_name
-        return Explanation(image, self._named(probabilities[0]), heatmaps[0], chosen, self.novelty_of(image))
+        novelty = self.novelty.check(pooled)[0] if self.novelty is not None else None
+        return Explanation(image, self._named(probabilities[0]), heatmaps[0], chosen, novelty)
 
     def explain_photo(self, source: Source, class_name: str | None = None, name: str = "upload",
                       side: int | None = None) -> ExplainedPhoto:
