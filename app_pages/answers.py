@@ -117,12 +117,29 @@ def sureness(confidence: float, threshold: float) -> str:
     return "Very sure" if confidence >= 0.9 else "Fairly sure"
 
 
-def knows_sentence(classes: list[str]) -> str:
-    """What a model can answer, said once under the demo's answer: it picks one of its classes for any photo,
-    a car's included. Class names come from folders: show the sentence as text, never Markdown."""
+def knows_sentence(classes: list[str], checked: bool = False) -> str:
+    """What a model can answer, said once under the demo's answer: with an out-of-distribution check (`checked`)
+    it says when a photo is none of its classes; without one it picks one of them for any photo, a car's
+    included. Class names come from folders: show the sentence as text, never Markdown."""
     names = [name.replace("_", " ").replace("-", " ").strip() for name in classes]
     listed = " and ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if checked:
+        return f"This model knows {listed}, and says so when a photo looks like none of them."
     return f"This model knows {listed}: it gives one of these answers for any photo."
+
+
+def neither_sentence(classes: list[str]) -> str:
+    """The answer for a photo the run's out-of-distribution check flags, in the run's own class names: "This
+    doesn't look like a cat or a dog". Class names come from folders: show it as text, never Markdown."""
+    things = [f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name.lower()}"
+              for name in map(display_name, classes)]
+    listed = " or ".join(things) if len(things) <= 2 else f"{', '.join(things[:-1])} or {things[-1]}"
+    return f"This doesn't look like {listed}"
+
+
+def is_neither(explanation: Explanation) -> bool:
+    """Whether the run's out-of-distribution check flags the photo (False for a run without the check)."""
+    return explanation.novelty is not None and not explanation.novelty.in_distribution
 
 
 def folder_verdict(photo: Photo, explanation: Explanation) -> str | None:

@@ -2,7 +2,9 @@
 
 A big answer ("Dog"), how sure it is in words and as a bar, what the model knows ("cats and dogs": it gives
 one of them for any photo), the photo beside the heatmap of where the model looked, each half the screen
-wide, and a way to give it a photo (upload, or the camera behind a toggle). No technical controls:
+wide, and a way to give it a photo (upload, or the camera behind a toggle). A photo the run's
+out-of-distribution check flags gets "This doesn't look like a cat or a dog" (in the run's class names)
+instead of a confident wrong answer, and the class it would have picked only in small print. No technical controls:
 the run is the one the link names (`&run=ID`), else the best finished run. Not a page of its own: the
 Predict page draws it when the link asks, so one address serves both and the navigation stays one entry
 per workflow step.
@@ -16,13 +18,24 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from app_pages.answers import UPLOAD_TYPES, Answer, Photo, answer_for, display_name, knows_sentence, sureness
+from app_pages.answers import (
+    UPLOAD_TYPES,
+    Answer,
+    Photo,
+    answer_for,
+    display_name,
+    is_neither,
+    knows_sentence,
+    neither_sentence,
+    sureness,
+)
 from app_pages.plain_text import as_text
 from app_pages.uploads import one_small_enough, photo_upload_mb, photo_words
 from lab.settings import load_settings
 
 DEMO_THRESHOLD = 0.7  # the demo has no slider: below this the answer says "Not sure"
 ANSWER_STYLE = "font-size:5.5rem;font-weight:700;line-height:1.1;margin:0"
+NEITHER_STYLE = "font-size:3.5rem;font-weight:700;line-height:1.15;margin:0"  # a sentence, not one word
 TALLEST = 640  # pixels: a tall photo's height in the demo (a column, about 600 pixels wide, sets a wide one's)
 LEFT_KEY = "demo_left"  # set by "Leave the demo view": the next Predict run opens the sidebar again
 
@@ -74,16 +87,29 @@ def show_answer(found: Answer) -> None:
         st.error(f"That photo cannot be used: {found.error}")
         return
     said, confidence = display_name(found.explanation.label), found.explanation.confidence
-    words = sureness(confidence, DEMO_THRESHOLD)
-    answer = said if words != "Not sure" else f"Maybe {said.lower()}?"
-    st.markdown(f"<p style='text-align:center;{ANSWER_STYLE}'>{html.escape(answer)}</p>", unsafe_allow_html=True)
-    _, bar, _ = st.columns([1, 2, 1])
-    bar.progress(confidence, text=f"**{words}**: {confidence:.0%} sure it is {as_text(said.lower())}")
-    st.text(knows_sentence(list(found.explanation.probabilities)), width="stretch", text_alignment="center")
+    classes = list(found.explanation.probabilities)
+    if is_neither(found.explanation):
+        show_neither(classes, said, confidence)
+    else:
+        words = sureness(confidence, DEMO_THRESHOLD)
+        answer = said if words != "Not sure" else f"Maybe {said.lower()}?"
+        st.markdown(f"<p style='text-align:center;{ANSWER_STYLE}'>{html.escape(answer)}</p>", unsafe_allow_html=True)
+        _, bar, _ = st.columns([1, 2, 1])
+        bar.progress(confidence, text=f"**{words}**: {confidence:.0%} sure it is {as_text(said.lower())}")
+    st.text(knows_sentence(classes, found.explanation.novelty is not None), width="stretch", text_alignment="center")
     photo, heatmap = st.columns(2, gap="large")
     width = shown_width(found.photo)
     photo.image(found.photo, caption="The photo", width=width)
     heatmap.image(found.overlay, caption="Where it looked: red counted most for its answer", width=width)
+
+
+def show_neither(classes: list[str], closest: str, confidence: float) -> None:
+    """The answer for a photo unlike the training photos: the sentence in large letters, the class the
+    classifier alone would have picked in small print (names from folders, escaped)."""
+    sentence = html.escape(neither_sentence(classes))
+    st.markdown(f"<p style='text-align:center;{NEITHER_STYLE}'>{sentence}</p>", unsafe_allow_html=True)
+    st.caption(f"If it had to choose: {as_text(closest.lower())}, {confidence:.0%}. But this photo is unlike "
+               "every photo it learned from.", width="stretch", text_alignment="center")
 
 
 def shown_width(image: np.ndarray) -> int | str:

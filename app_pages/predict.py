@@ -22,6 +22,8 @@ from app_pages.answers import (
     answer_for,
     display_name,
     folder_verdict,
+    is_neither,
+    neither_sentence,
     predictor,
     run_choices,
     sureness,
@@ -46,6 +48,8 @@ from lab.workspace import dataset_folders
 THRESHOLD_KEY, SOURCE_KEY = "predict_threshold", "predict_source"
 BATCH_KEY = "predict_batch_results"  # (run id, what was predicted, results): kept until the next batch
 SOURCES = ("Upload photos", "Photos from a dataset", "The run's top losses")
+NO_CHECK = ("No out-of-distribution check for this run (trained before it existed): it names one of its classes "
+            "for any photo. `python -m lab evaluate` on the run fits one.")
 FEATURE_MAPS_HELP = ("Each small square is one filter of the chosen layer: bright where that filter found its "
                      "pattern (an edge, a texture, an eye) in the photo; early layers see edges, later ones parts.")
 
@@ -154,10 +158,19 @@ def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float) -> 
     heatmap.image(shown.overlay, caption=f"Grad-CAM for {shown.explanation.explained}: red counted most",
                   width="stretch")
     words = sureness(said.confidence, threshold)
-    verdict.markdown(f"### {as_text(display_name(said.label))}" + (" — not sure" if words == "Not sure" else ""))
+    classes = list(said.probabilities)
+    if is_neither(said):
+        verdict.markdown(f"### {as_text(neither_sentence(classes))}")
+        verdict.caption(f"If it had to choose: {as_text(display_name(said.label))}, {said.confidence:.1%}. Its "
+                        f"out-of-distribution score {said.novelty.score:.3g} is above this run's threshold "
+                        f"{said.novelty.threshold:.3g}: the photo is unlike its training photos.")
+    else:
+        verdict.markdown(f"### {as_text(display_name(said.label))}" + (" — not sure" if words == "Not sure" else ""))
+        verdict.caption(f"{words}: {said.confidence:.1%} (not sure below {threshold:.0%})")
     if checked := folder_verdict(photo, said):
         verdict.caption(as_text(checked))
-    verdict.caption(f"{words}: {said.confidence:.1%} (not sure below {threshold:.0%})")
+    if said.novelty is None:
+        verdict.caption(NO_CHECK)
     verdict.plotly_chart(probability_bars(said.probabilities, threshold), key=f"bars_{photo.digest}")
     classes = list(said.probabilities)
     verdict.selectbox("Heatmap for class", classes, index=classes.index(said.label),
@@ -225,7 +238,9 @@ def batch_table(results: list, settings: Settings) -> None:
     good = [r for r in results if r.error is None]
     frame = pd.DataFrame({"photo": [thumbnail_url(r.path) for r in good],
                           "file": [shown_path(r.path, settings) for r in good],
-                          "predicted": [r.label for r in good], "confidence": [r.confidence for r in good]})
+                          "predicted": [r.label for r in good], "confidence": [r.confidence for r in good],
+                          "looks like none of them": [None if r.novelty is None else not r.novelty.in_distribution
+                                                      for r in good]})
     st.markdown(f"**{len(good):,} photos predicted**" + (f", {len(results) - len(good)} unreadable" if
                                                           len(good) < len(results) else ""))
     st.dataframe(frame, hide_index=True, key="predict_batch_table", column_config={

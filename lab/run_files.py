@@ -23,6 +23,8 @@ MODEL = "model.keras"  # the trained model
 BEST_MODEL = "best.keras"  # the checkpoint with the best validation accuracy
 LAYERS = "layers.csv"  # which layers trained
 PREDICTIONS = "predictions.csv"  # per-image answers on the validation (or test) photos
+NOVELTY = "novelty.json"  # the out-of-distribution check: its score, threshold and how it was fitted
+NOVELTY_ARRAYS = "novelty.npz"  # that check's fitted statistics (class means and precision, or features)
 EVALUATIONS = "evaluations"  # named evaluations, one folder each (`lab evaluate`)
 EVALUATION_SUMMARY = "summary.json"  # inside each evaluation's folder
 EXPORTS = "exports"  # exported models with their model cards
@@ -82,6 +84,14 @@ class RunFiles:
     @property
     def predictions(self) -> Path:
         return self.root / PREDICTIONS
+
+    @property
+    def novelty(self) -> Path:
+        return self.root / NOVELTY
+
+    @property
+    def novelty_arrays(self) -> Path:
+        return self.root / NOVELTY_ARRAYS
 
     @property
     def evaluations(self) -> Path:

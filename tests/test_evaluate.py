@@ -59,6 +59,10 @@ def test_evaluate_prints_the_contract_and_stores_the_predictions(trained, tmp_pa
     assert matrix.sum() == 30 and matrix.sum(axis=1).tolist() == [15, 15]
     assert result["accuracy"] == pytest.approx(np.trace(matrix) / 30)
 
+    novelty = result["novelty"]  # the run's out-of-distribution check over the same photos
+    assert novelty["method"] == "knn" and 0 <= novelty["flagged"] <= 30
+    assert novelty["share_flagged"] == pytest.approx(novelty["flagged"] / 30) and novelty["share_flagged"] <= 0.2
+
     stored = evaluations(run_dir)[result["name"]]
     assert Interpretation(stored).summary()["accuracy"] == pytest.approx(result["accuracy"])
     assert json.loads((run_dir / "evaluations" / result["name"] / "summary.json").read_text())["n"] == 30
@@ -85,3 +89,31 @@ def test_a_class_the_run_never_learned_is_one_clear_line(trained, tmp_path: Path
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "birds" in done.stderr and "never learned" in done.stderr
     assert not (run_dir / "evaluations" / "birds-all").exists()
+
+
+def test_a_run_made_before_the_check_gets_one_fitted_when_evaluated(trained, tmp_path: Path) -> None:
+    run_dir, lab, data = trained
+    older = Path(shutil.copytree(run_dir, tmp_path / run_dir.name))
+    for name in ("novelty.json", "novelty.npz"):
+        (older / name).unlink()
+    folder = photos_folder(data / "older", {"cats": "cats", "dogs": "dogs"}, 3)
+    done = lab("evaluate", str(older), "--data", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "This run has no out-of-distribution check yet: fitting one" in done.stderr
+    assert (older / "novelty.npz").exists()
+    assert json.loads((older / "novelty.json").read_text())["training_images"] == 40
+    assert "flagged as not cats or dogs by the out-of-distribution check: " in done.stdout, done.stdout
+
+
+def test_a_run_whose_photos_are_gone_is_evaluated_without_the_check_and_says_why(trained, tmp_path: Path) -> None:
+    run_dir, lab, data = trained
+    older = Path(shutil.copytree(run_dir, tmp_path / run_dir.name))
+    for name in ("novelty.json", "novelty.npz"):
+        (older / name).unlink()
+    config = json.loads((older / "config.json").read_text())
+    (older / "config.json").write_text(json.dumps({**config, "data": str(tmp_path / "deleted-photos")}))
+    folder = photos_folder(data / "gone", {"cats": "cats", "dogs": "dogs"}, 3)
+    done = lab("evaluate", str(older), "--data", str(folder), "--json")
+    assert done.returncode == 0, done.stderr
+    assert "No out-of-distribution check for this run: " in done.stderr and "deleted-photos" in done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["novelty"] is None

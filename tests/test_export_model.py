@@ -142,6 +142,8 @@ def test_the_card_records_class_order_input_metrics_versions_and_parity(trained,
     assert card["config"] == {**config, "data": "cats_and_dogs_filtered", "weights": Path(config["weights"]).name}
     assert str(FILTERED) not in json.dumps(card) and str(WEIGHTS) not in json.dumps(card)  # no server path leaves
     assert {"tensorflow", "keras", "python"} <= set(card["libraries"]) and card["intended_use"]
+    assert card["novelty"] == json.loads((run_dir / "novelty.json").read_text())  # the run's check, said
+    assert "## Out-of-distribution check" in (tmp_path / "cats.md").read_text()
     markdown = (tmp_path / "cats.md").read_text()
     assert "cats, dogs" in markdown and "Parity check" in markdown and "Intended use" in markdown
 

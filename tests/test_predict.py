@@ -182,12 +182,36 @@ def test_cli_prints_one_entry_per_image_and_writes_gradcam_overlays(run_dir: Pat
     assert "not an image" in results[1]["error"] and "label" not in results[1]
     for result in (results[0], results[2]):
         assert result["label"] in result["probabilities"] and set(result["probabilities"]) == {"cats", "dogs"}
+        assert set(result) == {"path", "label", "probabilities", "in_distribution", "score"}
     written = sorted(overlays.glob("*.png"))
     assert len(written) == 2
     from PIL import Image
 
     with Image.open(written[0]) as image:
         assert image.mode == "RGB" and image.size == Image.open(CATS[0]).size
+
+
+@pytest.mark.slow  # TensorFlow in a subprocess
+def test_cli_json_flags_a_blue_square_as_neither_class_and_passes_held_out_cats(run_dir: Path, lab_cli: LabCli,
+                                                                               tmp_path: Path) -> None:
+    from PIL import Image
+
+    from lab.evaluation.predictions import Predictions
+
+    square = tmp_path / "blue.png"
+    Image.new("RGB", (400, 400), (30, 90, 200)).save(square)
+    seen = set(Predictions.load(run_dir / "predictions.csv").paths)  # the run's validation photos set its threshold
+    held_out = [p for p in sorted((FILTERED / "validation" / "cats").iterdir()) if str(p) not in seen][:5]
+    done = lab_cli("predict", str(run_dir), str(square), *map(str, held_out), "--json")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert all(isinstance(r["score"], float) and isinstance(r["in_distribution"], bool) for r in results)
+    assert results[0]["in_distribution"] is False and results[0]["label"] in ("cats", "dogs")  # still its closest
+    assert [r["in_distribution"] for r in results[1:]] == [True] * 5, results
+    threshold = json.loads((run_dir / "novelty.json").read_text())["threshold"]
+    assert results[0]["score"] > threshold >= max(r["score"] for r in results[1:])
+    words = lab_cli("predict", str(run_dir), str(square))
+    assert f"{square}: not cats or dogs (out-of-distribution score" in words.stdout, words.stdout
 
 
 @pytest.mark.slow  # TensorFlow in subprocesses

@@ -3,16 +3,19 @@ bad uploads explained one by one, the batch table and the demo's big answer."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from app_pages.answers import Photo
+from app_pages.answers import Photo, neither_sentence
 from app_pages.plain_text import as_text
 from lab.evaluation.predictions import Predictions
+from lab.run_files import RunFiles
 from lab.settings import PHOTO_UPLOAD_MB, load_settings
 from tests import corpus
 from tests.apptest import open_page
@@ -20,6 +23,7 @@ from tests.conftest import FILTERED
 
 CAT = min((FILTERED / "validation" / "cats").iterdir())
 DOG = min((FILTERED / "validation" / "dogs").iterdir())
+NEITHER = "This doesn't look like a cat or a dog"
 
 
 @pytest.fixture
@@ -99,10 +103,51 @@ def test_the_demo_view_renders_a_big_answer_with_the_best_run(run_id: str) -> No
     assert "sure" in app.get("progress")[0].proto.text
     assert image_captions(app) == ["The photo", "Where it looked: red counted most for its answer"]
     said = [t.value for t in app.text]  # once, as text: class names come from folders
-    assert said == ["This model knows cats and dogs: it gives one of these answers for any photo."], said
+    assert said == ["This model knows cats and dogs, and says so when a photo looks like none of them."], said
     [model] = [caption.value for caption in app.caption if caption.value.startswith("Model: ")]
     assert "MobileNet features" in model and run_id not in model  # the model line names the run, never its id
 
+
+
+def blue_square() -> bytes:
+    return corpus.png_bytes(Image.new("RGB", (300, 300), (30, 90, 200)))
+
+
+def test_a_photo_of_neither_class_is_said_to_be_neither_on_the_page_and_in_the_demo(run_id: str) -> None:
+    app = open_page("predict")
+    upload(app, "predict_upload", ("square.png", blue_square()), ("cat.jpg", CAT.read_bytes()))
+    answers = [m.value for m in app.markdown if m.value.startswith("### ")]
+    assert answers[0] == f"### {as_text(NEITHER)}" and answers[1].split()[1] in ("Cat", "Dog"), answers
+    closest = [c.value for c in app.caption if c.value.startswith("If it had to choose: ")]
+    assert len(closest) == 1 and "above this run's threshold" in closest[0], closest
+    assert not [c for c in app.caption if c.value.startswith("No out-of-distribution check")]
+    app.query_params["demo"] = "1"
+    app.run()
+    upload(app, "demo_upload", ("square.png", blue_square()))
+    assert [m.value for m in app.markdown if "font-size:5.5rem" in m.value] == []  # no big "Dog"
+    [big] = [m.value for m in app.markdown if "font-size:3.5rem" in m.value]
+    assert html.escape(NEITHER) in big
+    assert any(c.value.startswith("If it had to choose: ") for c in app.caption)
+
+
+def test_neither_is_said_in_the_runs_own_class_names() -> None:
+    assert neither_sentence(["cats", "dogs"]) == NEITHER
+    assert neither_sentence(["owls", "cats", "dogs"]) == "This doesn't look like an owl, a cat or a dog"
+
+
+def test_a_run_made_before_the_check_answers_as_before_and_says_it_has_none(run_id: str) -> None:
+    files = RunFiles(load_settings().runs_dir / run_id)
+    files.novelty.unlink()
+    files.novelty_arrays.unlink()
+    app = open_page("predict")
+    upload(app, "predict_upload", ("square.png", blue_square()))
+    assert [m.value for m in app.markdown if m.value.startswith("### ")][0].split()[1] in ("Cat", "Dog")
+    assert any(c.value.startswith("No out-of-distribution check for this run") for c in app.caption)
+    app.query_params["demo"] = "1"
+    app.run()
+    upload(app, "demo_upload", ("square.png", blue_square()))
+    assert [t.value for t in app.text] == ["This model knows cats and dogs: it gives one of these answers for any "
+                                           "photo."]
 
 
 def test_the_photo_uploaders_say_what_they_take_and_a_photos_limit(run_id: str) -> None:

@@ -118,6 +118,7 @@ def test_scratch_basic_cnn_end_to_end(workspace, tmp_path, tiny):
     assert metrics["weights"] == {"kind": "none", "path": None, "sha256": None, "alpha": None}
     assert metrics["epochs_completed"] == 2
     assert metrics["trainable_parameters"] == metrics["parameters"] - 4  # all but the fixed [1 - p, p] layer
+    assert metrics["novelty"]["method"] == "knn" and metrics["novelty"]["training_images"] == 40  # its dense output
 
 
 @pytest.mark.slow  # a training
@@ -134,6 +135,7 @@ def test_a_stop_request_ends_the_run_gracefully_keeping_whole_epochs(workspace, 
     assert len(history(tmp_path / "run")) == 1 and (tmp_path / "run" / "best.keras").exists()
     assert (tmp_path / "run" / "model.keras").exists()
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["stopped"] is True
+    assert metrics["novelty"] is None and not (tmp_path / "run" / "novelty.json").exists()  # no check half-made
     assert events[-1] == {"type": "phase", "phase": "done", "message": "Stopped on request"}
 
 
@@ -168,6 +170,9 @@ def test_a_run_keeps_its_final_predictions_on_the_validation_and_test_images(str
     model = keras.saving.load_model(tmp_path / "run" / "model.keras")  # the stored answers are the model's own
     images = np.stack([load_image(path, 128) for path in test.paths[:8]])
     assert np.allclose(model.predict(images, verbose=0), test.probabilities[:8], atol=1e-4)
+    check = json.loads((tmp_path / "run" / "novelty.json").read_text())  # from cached features, or from the model
+    assert check == metrics["novelty"] and (check["training_images"], check["validation_images"]) == (40, 20)
+    assert check["validation_pass_rate"] >= 0.95 and (tmp_path / "run" / "novelty.npz").exists()
 
 
 @pytest.mark.slow  # a training

@@ -1,8 +1,10 @@
 """`python -m lab predict RUN_DIR IMAGE_OR_FOLDER... [--gradcam DIR] --json`: a finished run on photos.
 
 Images are files, folders or zips. With `--json` the last stdout line is a JSON list with one object per
-image: `path`, `label`, `probabilities` (class -> probability), or `path` and `error` for a file that is
-not a usable image (the others are still predicted). `--gradcam DIR` writes one Grad-CAM overlay PNG per
+image: `path`, `label`, `probabilities` (class -> probability), `in_distribution` (false: the photo looks like
+none of the run's classes, by its out-of-distribution check) and `score` (how far the photo lies from the
+training photos; the check's threshold is in the run's `novelty.json`), both null for a run made before the
+check; or `path` and `error` for a file that is not a usable image (the others are still predicted). `--gradcam DIR` writes one Grad-CAM overlay PNG per
 predicted image into DIR, drawn over the photo at its own size for the predicted class (or `--class`).
 """
 
@@ -39,9 +41,20 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([result.to_dict() for result in results]))
         return 0
     for result in results:
-        answer = f"{result.label} ({result.confidence:.1%})" if result.error is None else f"error: {result.error}"
-        print(f"{result.path}: {answer}")
+        print(f"{result.path}: {answer_words(result, predictor.classes)}")
     return 0
+
+
+def answer_words(result: FilePrediction, classes: list[str]) -> str:
+    """"dogs (88.0%)", or for a photo the check flags "not cats or dogs (score ... above ...; closest: ...)"."""
+    if result.error is not None:
+        return f"error: {result.error}"
+    answer = f"{result.label} ({result.confidence:.1%})"
+    novelty = result.novelty
+    if novelty is None or novelty.in_distribution:
+        return answer
+    return (f"not {' or '.join(classes)} (out-of-distribution score {novelty.score:.3g}, above {novelty.threshold:.3g}; "
+            f"closest: {answer})")
 
 
 def write_overlays(predictor: Predictor, results: list[FilePrediction], folder: Path, class_name: str | None) -> None:

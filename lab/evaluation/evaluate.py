@@ -9,6 +9,10 @@ also copied to MLflow is the caller's choice (`lab evaluate` copies it, `lab.run
 The run's model is loaded with Keras's safe mode (no arbitrary code from a model file) and fed through
 the training pipeline, so images are decoded and resized exactly as in training. The evaluation set's
 classes are matched to the run's by name; a class the run does not know is an error, not a guess.
+
+A run with an out-of-distribution check (`lab.evaluation.novelty`) also reports how many of the photos it
+flags (`novelty`: flagged and share_flagged), from the same pass; a run without one reports None (`lab
+evaluate` fits one first, `lab.evaluation.novelty_fit`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 from lab.data.records import ImageRecord
 from lab.errors import LabError
 from lab.evaluation.interpretation import Interpretation
+from lab.evaluation.novelty import NoveltyCheck
+from lab.evaluation.pooled_features import predict_with_features, with_features
 from lab.evaluation.predictions import Predictions, predict_records
 from lab.progress import Progress, no_progress
 from lab.run_files import EVALUATION_SUMMARY, MODEL, PREDICTIONS, RunFiles
@@ -149,9 +155,16 @@ def evaluate_run(run_dir: Path, data: str | Path, *, split: str | None = None, n
         raise LabError(f"Evaluation name {name!r} may use letters, digits, '_', '-' and '.' (at most 80).")
     model = load_model(run_dir)
     image_size = int(model.input_shape[1])
-    predictions = predict_records(model, records, classes, split=name, image_size=image_size,
-                                  batch_size=batch_size, on_progress=on_progress)
-    summary = {"name": name, "data": str(data), **Interpretation(predictions).summary()}
+    check = NoveltyCheck.load(run_dir)
+    if check is None:
+        predictions = predict_records(model, records, classes, split=name, image_size=image_size,
+                                      batch_size=batch_size, on_progress=on_progress)
+    else:
+        predictions, features = predict_with_features(with_features(model), records, classes, split=name,
+                                                      image_size=image_size, batch_size=batch_size,
+                                                      on_progress=on_progress)
+    summary = {"name": name, "data": str(data), **Interpretation(predictions).summary(),
+               "novelty": check.flagged(features) if check is not None else None}
     folder = RunFiles(run_dir).evaluation(name)
     predictions.save(folder / PREDICTIONS)
     write_json_atomic(folder / EVALUATION_SUMMARY, summary)

@@ -89,9 +89,16 @@ class GradCam:
 
         `class_index` picks each image's class (-1 or None: the predicted one).
         """
+        probabilities, heatmaps, _ = self.with_features(images, class_index)
+        return probabilities, heatmaps
+
+    def with_features(self, images: np.ndarray,
+                      class_index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`self(images, class_index)` and each image's pooled backbone features (what the out-of-distribution
+        check scores, `lab.evaluation.pooled_features`), from the same pass."""
         chosen = np.full(len(images), -1) if class_index is None else np.asarray(class_index)
-        probabilities, heatmaps = self._run(np.asarray(images, dtype=np.float32), chosen.astype(np.int32))
-        return probabilities.numpy(), heatmaps.numpy()
+        outputs = self._run(np.asarray(images, dtype=np.float32), chosen.astype(np.int32))
+        return tuple(output.numpy() for output in outputs)
 
     def _explain(self, images, class_index):
         import tensorflow as tf
@@ -107,7 +114,8 @@ class GradCam:
         cam = tf.nn.relu(tf.reduce_sum(maps * weights, axis=-1, keepdims=True))
         cam = tf.image.resize(cam, tf.shape(images)[1:3], method="bilinear")[..., 0]
         peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-        return probabilities, tf.math.divide_no_nan(cam, peak)
+        pooled = tf.reduce_mean(features, axis=(1, 2)) if len(features.shape) == 4 else features
+        return probabilities, tf.math.divide_no_nan(cam, peak), pooled
 
 
 def _scores_and_probabilities(after, x):

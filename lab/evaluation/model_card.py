@@ -4,7 +4,9 @@ One dictionary (`model_card`) is written twice: as JSON for tools and as Markdow
 (`card_markdown`), and read on the Predict page as a table of plain words (`card_fields`). It records what someone receiving only the file needs: the class order (sorted names,
 as Keras's directory loaders use), the input (raw RGB 0..255 at the run's size, the backbone's
 preprocessing inside the model), the run's config and dataset manifest hash, its validation and test
-metrics, the library versions that wrote it, the parity check the export passed, and its intended use.
+metrics, the library versions that wrote it, the parity check the export passed, its intended use, and the
+run's out-of-distribution check (`novelty`: score, threshold, what it was fitted on): the lab answers "none
+of these" above that threshold, but the exported file holds only the classifier, which always picks a class.
 
 The card is made from plain data: the run folder's files (named by `lab.run_files`) and the words for the
 backbone's preprocessing, which the export's caller takes from the backbone registry
@@ -18,9 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePath
 from typing import Any
 
+from lab.evaluation.novelty import check_words
 from lab.evaluation.predictions import Predictions
 from lab.paths import absolute
-from lab.run_files import RunFiles
+from lab.run_files import NOVELTY_ARRAYS, RunFiles
 from lab.storage import file_digest, read_json
 
 INTENDED_USE = (
@@ -70,6 +73,7 @@ def model_card(run_dir: Path, *, preprocessing: str, image_size: int, format: st
         "parity": parity,
         "intended_use": INTENDED_USE,
         "not_for": list(NOT_FOR),
+        "novelty": read_json(files.novelty, None),
     }
 
 
@@ -132,6 +136,10 @@ def card_markdown(card: dict[str, Any]) -> str:
         "",
         *_metric_lines(card["metrics"]),
         "",
+        "## Out-of-distribution check",
+        "",
+        _novelty_words(card),
+        "",
         "## Parity check",
         "",
         (f"Before it was offered, the export was run on {parity['images']} real photos beside the Keras model: "
@@ -168,11 +176,22 @@ def card_fields(card: dict[str, Any]) -> dict[str, str]:
         "how to call it": model["how_to_call"],
         "intended use": card["intended_use"],
         "not for": " ".join(card["not_for"]),
+        "out-of-distribution check": _novelty_words(card),
         "run": model["run"],
         "exported": model["exported"],
         "sha256": model["sha256"],
         "libraries": ", ".join(f"{name} {version}" for name, version in card["libraries"].items()),
     }
+
+
+def _novelty_words(card: dict[str, Any]) -> str:
+    """The run's check in words, and that the exported file does not hold it (cards written before the check
+    existed have no `novelty` key: they say there is none)."""
+    summary = card.get("novelty")
+    if not summary:
+        return check_words(None)
+    return (check_words(summary, card["classes"]) + " The check runs in Transfer Lab (`lab predict`, the Predict "
+            f"page; its statistics are the run's {NOVELTY_ARRAYS}); this file holds only the classifier.")
 
 
 def _accuracy_words(figures: dict[str, Any]) -> str:

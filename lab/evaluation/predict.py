@@ -9,6 +9,10 @@ gives the answer, the photo as shown and the Grad-CAM overlay drawn on it.
 
 Batch prediction (a folder, a zip, a list of paths) checks every file first, in threads, and predicts the
 good ones through the training pipeline; an unreadable file gets its reason and never stops the others.
+
+Beside its probabilities, every photo gets the run's out-of-distribution check (`lab.evaluation.novelty`): a
+score of how far it lies from the training photos, and whether it passed (`in_distribution`). A batch gets both
+from one pass over the photos (`lab.evaluation.pooled_features`); a run made before the check has none (None).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from lab.data.check import check_file
 from lab.data.records import IMAGE_SUFFIXES, ImageRecord
 from lab.errors import LabError
 from lab.evaluation.evaluate import load_model, run_classes
+from lab.evaluation.novelty import Novelty, NoveltyCheck
 from lab.progress import Progress, no_progress
 from lab.settings import Settings, load_settings
 
@@ -43,6 +48,7 @@ class Explanation:
     probabilities: dict[str, float]
     heatmap: np.ndarray
     explained: str
+    novelty: Novelty | None = None  # how far from the training photos; None for a run without the check
 
     @property
     def label(self) -> str:
@@ -70,6 +76,7 @@ class FilePrediction:
     path: str
     probabilities: dict[str, float] | None = None
     error: str | None = None
+    novelty: Novelty | None = None  # None for a run without an out-of-distribution check
 
     @property
     def label(self) -> str | None:
@@ -80,10 +87,14 @@ class FilePrediction:
         return self.probabilities[self.label] if self.probabilities else None
 
     def to_dict(self) -> dict[str, Any]:
-        """The CLI's JSON object: path, label and probabilities, or path and error."""
+        """The CLI's JSON object: path, label, probabilities, in_distribution and score (both None for a run
+        without the check), or path and error."""
         if self.error is not None:
             return {"path": self.path, "error": self.error}
-        return {"path": self.path, "label": self.label, "probabilities": self.probabilities}
+        novelty = self.novelty
+        return {"path": self.path, "label": self.label, "probabilities": self.probabilities,
+                "in_distribution": novelty.in_distribution if novelty else None,
+                "score": novelty.score if novelty else None}
 
 
 class Predictor:
@@ -96,6 +107,18 @@ class Predictor:
         self.model = load_model(self.run_dir)
         self.classes = run_classes(self.run_dir)
         self.image_size = int(self.model.input_shape[1])
+
+    @cached_property
+    def novelty(self) -> NoveltyCheck | None:
+        """The run's out-of-distribution check, or None for a run made before it."""
+        return NoveltyCheck.load(self.run_dir)
+
+    @cached_property
+    def with_features(self):
+        """The model with a second output, its pooled backbone features (what `novelty` scores)."""
+        from lab.evaluation.pooled_features import with_features
+
+        return with_features(self.model)
 
     @cached_property
     def gradcam(self):
@@ -124,9 +147,10 @@ class Predictor:
         """Predict one photo and its Grad-CAM heatmap for `class_name` (default: the predicted class)."""
         image = source if isinstance(source, np.ndarray) else self.decode(source, name)
         index = -1 if class_name is None else self._class_index(class_name)
-        probabilities, heatmaps = self.gradcam(image[None], np.array([index]))
+        probabilities, heatmaps, pooled = self.gradcam.with_features(image[None], np.array([index]))
         chosen = self.classes[int(np.argmax(probabilities[0]))] if class_name is None else class_name
-        return Explanation(image, self._named(probabilities[0]), heatmaps[0], chosen)
+        novelty = self.novelty.check(pooled)[0] if self.novelty is not None else None
+        return Explanation(image, self._named(probabilities[0]), heatmaps[0], chosen, novelty)
 
     def explain_photo(self, source: Source, class_name: str | None = None, name: str = "upload",
                       side: int | None = None) -> ExplainedPhoto:
@@ -152,10 +176,28 @@ class Predictor:
         # The pipeline wants a label per record; these are unknown and unused, so every one gets the first class.
         good = [ImageRecord(str(p), self.classes[0], None, c.digest, c.width, c.height, c.needs_pil)
                 for p, c in zip(paths, checks) if c.ok]
-        rows = iter(predict_records(self.model, good, self.classes, split="predict", image_size=self.image_size,
-                                    batch_size=batch_size, on_progress=on_progress).probabilities if good else [])
-        return [FilePrediction(str(p), self._named(next(rows))) if c.ok else FilePrediction(str(p), error=c.reason)
+        if good and self.novelty is not None:
+            predicted, novelties = self._predict_checked(good, batch_size, on_progress)
+        else:
+            predicted = predict_records(self.model, good, self.classes, split="predict", image_size=self.image_size,
+                                        batch_size=batch_size, on_progress=on_progress).probabilities if good else []
+            novelties = [None] * len(good)
+        rows = iter(zip(predicted, novelties))
+        return [self._answered(str(p), *next(rows)) if c.ok else FilePrediction(str(p), error=c.reason)
                 for p, c in zip(paths, checks)]
+
+    def _predict_checked(self, records: list[ImageRecord], batch_size: int,
+                         on_progress: Progress) -> tuple[np.ndarray, list[Novelty]]:
+        """Probabilities and the out-of-distribution check of `records`, from one pass over the photos."""
+        from lab.evaluation.pooled_features import predict_with_features
+
+        predictions, features = predict_with_features(self.with_features, records, self.classes, split="predict",
+                                                      image_size=self.image_size, batch_size=batch_size,
+                                                      on_progress=on_progress)
+        return predictions.probabilities, self.novelty.check(features)
+
+    def _answered(self, path: str, probabilities: np.ndarray, novelty: Novelty | None) -> FilePrediction:
+        return FilePrediction(path, self._named(probabilities), novelty=novelty)
 
     def feature_layers(self) -> list[str]:
         """The backbone layers whose activation maps `feature_maps` can show, input to output."""

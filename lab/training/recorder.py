@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from lab.evaluation.novelty import NoveltyCheck
 from lab.evaluation.predictions import Predictions
 from lab.progress import Throttle
-from lab.run_files import BEST_MODEL, HISTORY, LAYERS, METRICS, MODEL, PREDICTIONS, RunFiles
+from lab.run_files import BEST_MODEL, HISTORY, LAYERS, METRICS, MODEL, NOVELTY_ARRAYS, PREDICTIONS, RunFiles
 from lab.storage import temporary_model, write_bytes_atomic, write_json_atomic, writing
 from lab.training.backbone_factory import Backbone
 from lab.training.config import TrainConfig
@@ -128,9 +129,10 @@ class Recorder:
             self.best = (accuracy, epoch)
         self.emit({"type": "epoch", "phase": phase, "epoch": epoch, "epochs": epochs, "logs": logs})
 
-    def finish(self, config: TrainConfig, data, backbone: Backbone, export,
-               predictions: Predictions | None = None) -> dict[str, Any]:
-        """Save the final model, its held-out predictions and metrics.json; return the metrics."""
+    def finish(self, config: TrainConfig, data, backbone: Backbone, export, predictions: Predictions | None = None,
+               novelty: NoveltyCheck | None = None) -> dict[str, Any]:
+        """Save the final model, its held-out predictions, its out-of-distribution check and metrics.json; return
+        the metrics."""
         if not tensorboard_available():
             self.phase("save", "No TensorBoard logs: the tensorboard package is not installed")
         if export is not None:
@@ -140,7 +142,11 @@ class Recorder:
         if predictions is not None:
             with writing(f"saving the predictions ({PREDICTIONS})"):
                 predictions.save(self.files.predictions)
-        metrics = {**self._metrics(config, data, backbone, export), **_test_metrics(predictions)}
+        if novelty is not None:
+            with writing(f"saving the out-of-distribution check ({NOVELTY_ARRAYS})"):
+                novelty.save(self.files.root)
+        metrics = {**self._metrics(config, data, backbone, export), **_test_metrics(predictions),
+                   "novelty": novelty.summary() if novelty is not None else None}
         with writing(f"writing {METRICS}"):
             write_json_atomic(self.files.metrics, metrics)
         self.phase("done", "Stopped on request" if self.stopped else "Finished")

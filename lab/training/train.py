@@ -5,7 +5,9 @@
 `model.keras` (final; raw 0..255 images in, class probabilities out), `best.keras` (best
 val_accuracy so far, same interface), `tensorboard/`, `layers.csv` (the trainable-layers table
 for each phase: before training and again after unfreezing), and `predictions.csv` (the final model's
-per-image predictions on the validation and test images, `lab.evaluation.predictions`). Writing them, and
+per-image predictions on the validation and test images, `lab.evaluation.predictions`), and the run's
+out-of-distribution check (`novelty.json` and `novelty.npz`, `lab.evaluation.novelty`: how far a photo lies from
+the training photos, with a threshold set on the validation photos). Writing them, and
 the events passed to `on_event`, is the `Recorder`'s job (`lab.training.recorder`, which lists the events).
 
 A config's `start_from` names an earlier run whose trained head starts this run's head (`lab.training.start_from`,
@@ -20,7 +22,8 @@ kept, the final model is saved, and metrics["stopped"] is True.
 metrics.json / the returned dict: best_val_accuracy, best_epoch, epochs_completed, train_images,
 validation_images, seconds, images_per_second (training images per second of training loop),
 weights {kind, path, sha256, alpha}, stopped, classes, test_accuracy, test_images and the test set's
-interpretation (`test`: per class, confusion matrix, ...) when the data has a test split, plus final logs,
+interpretation (`test`: per class, confusion matrix, ...) when the data has a test split, `novelty` (the
+out-of-distribution check's method, threshold and what it was fitted on; None without one), plus final logs,
 the feature-cache statistics and enough about the config (backbone, strategy, image_size) for
 `lab.training.cost` to learn speeds.
 
@@ -38,6 +41,8 @@ from typing import Any
 import numpy as np
 
 from lab.data.records import ImageRecord
+from lab.errors import LabError
+from lab.evaluation.novelty import NoveltyCheck
 from lab.evaluation.predictions import Predictions, concatenate
 from lab.settings import Settings, load_settings
 from lab.training.backbone_factory import Backbone, build_backbone
@@ -84,12 +89,13 @@ def train(
     distribution = _prepare_devices(config, recorder)
     backbone = _build_backbone(config, spec, weights, distribution, recorder)
     if config.strategy == "feature-extractor":
-        export, predict = _train_on_features(config, data, backbone, distribution, recorder, settings)
+        export, predict, fit_novelty = _train_on_features(config, data, backbone, distribution, recorder, settings)
     else:
         export = _train_on_images(config, data, backbone, distribution, recorder, settings)
-        predict = _image_predictor(export, data.classes, config)
+        predict, fit_novelty = _image_predictor(export, data.classes, config), _image_novelty(export, data, config)
     predictions = _held_out_predictions(data, predict if export is not None else None, recorder)
-    return recorder.finish(config, data, backbone, export, predictions)
+    novelty = _novelty(fit_novelty if export is not None else None, recorder)
+    return recorder.finish(config, data, backbone, export, predictions, novelty)
 
 
 def _load_data(config: TrainConfig, settings: Settings, recorder: Recorder):
@@ -136,7 +142,7 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, distributi
     head = config.resolved_head
     splits, matrix = _features(config, data, backbone, recorder, settings)
     if matrix is None:
-        return None, None
+        return None, None, None
     bounds = np.cumsum([0, *map(len, splits.values())])
     features = {split: matrix[start:end] for split, start, end in zip(splits, bounds, bounds[1:])}
     backbone.model.trainable = False
@@ -152,7 +158,8 @@ def _train_on_features(config: TrainConfig, data, backbone: Backbone, distributi
            "shuffle": True, "validation_data": (features["validation"], _labels(data.validation, data.classes)),
            "class_weight": _class_weights(config, data)}
     _fit(trainer, export, fit, config, recorder, phase="train", epochs=config.epochs)
-    return export, _feature_predictor(head_model, features, data.classes, config.batch_size)
+    return (export, _feature_predictor(head_model, features, data.classes, config.batch_size),
+            _feature_novelty(features, data, backbone, config))
 
 
 def _features(config: TrainConfig, data, backbone: Backbone, recorder: Recorder, settings: Settings):
@@ -253,6 +260,49 @@ def _held_out_predictions(data, predict: Predictor | None, recorder: Recorder) -
     recorder.phase("evaluate", f"Predicting {len(data.validation)} validation and {len(data.test)} test images "
                                "with the final model")
     return concatenate([predict(split, records) for split, records in held_out.items() if records])
+
+
+def _novelty(fit: Callable[[], NoveltyCheck] | None, recorder: Recorder) -> NoveltyCheck | None:
+    """The run's out-of-distribution check (`lab.evaluation.novelty`), fitted once the final model exists; a run
+    stopped early, or whose photos cannot give one, has none and says so in its log."""
+    if fit is None or recorder.stop():
+        return None
+    recorder.phase("evaluate", "Fitting the out-of-distribution check on the backbone's pooled features")
+    try:
+        return fit()
+    except LabError as error:
+        recorder.phase("evaluate", f"No out-of-distribution check for this run: {error}")
+        return None
+
+
+def _feature_novelty(features: dict[str, np.ndarray], data, backbone: Backbone,
+                     config: TrainConfig) -> Callable[[], NoveltyCheck]:
+    """The check from the cached features of a sample of the training photos and of every validation photo."""
+
+    def fit() -> NoveltyCheck:
+        from lab.evaluation.novelty import fit_check, sample_rows
+        from lab.evaluation.pooled_features import pool_cached
+
+        shape = tuple(backbone.model.output.shape[1:])
+        rows = sample_rows(len(data.train), seed=config.seed)
+        return fit_check(pool_cached(features["train"][rows], shape), _labels(data.train, data.classes)[rows],
+                         pool_cached(features["validation"], shape))
+
+    return fit
+
+
+def _image_novelty(model, data, config: TrainConfig) -> Callable[[], NoveltyCheck]:
+    """The check from the final model's pooled features of a sample of the training photos (unaugmented) and of
+    every validation photo: fine-tuning moves the features, so they are read from the model as it ends."""
+
+    def fit() -> NoveltyCheck:
+        from lab.evaluation.novelty_fit import fit_from_records
+        from lab.evaluation.pooled_features import with_features
+
+        return fit_from_records(with_features(model), data.train, data.validation, data.classes,
+                                image_size=config.image_size, batch_size=config.batch_size, seed=config.seed)
+
+    return fit
 
 
 def _image_predictor(model, classes: Sequence[str], config: TrainConfig) -> Predictor:

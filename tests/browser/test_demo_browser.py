@@ -1,5 +1,5 @@
 """Demo mode in a real browser: a visitor walks Home -> Compare -> Predict, compares and predicts, and no
-page shows a server path."""
+page shows a server path; the demo view answers a photo of neither class with "neither"."""
 
 from __future__ import annotations
 
@@ -76,3 +76,20 @@ def test_a_visitor_walks_home_compare_predict_and_sees_no_server_path(page, demo
     main.get_by_role("tab", name="Export").click()
     expect(main).to_contain_text("Demo mode: making exports is switched off on this server")
     assert_no_server_path(app)
+
+
+def test_the_demo_view_says_neither_for_a_photo_that_is_no_cat_or_dog(page, demo_server, tmp_path) -> None:
+    from PIL import Image
+
+    square = tmp_path / "blue-square.png"
+    Image.new("RGB", (400, 400), (30, 90, 200)).save(square)
+    app = App(page=page, server=demo_server)
+    app.open("predict?demo=1")
+    app.page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(square))
+    main = app.page.get_by_test_id("stMain")
+    expect(main.get_by_text("This doesn't look like a cat or a dog")).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(main).to_contain_text("If it had to choose:")
+    app.wait()
+    app.assert_ok()
+    assert "Dog" not in [line.strip() for line in app.main_text().splitlines()]  # no confident answer
+    shot(app, "neither")
