@@ -9,6 +9,11 @@ gives the answer, the photo as shown and the Grad-CAM overlay drawn on it.
 
 Batch prediction (a folder, a zip, a list of paths) checks every file first, in threads, and predicts the
 good ones through the training pipeline; an unreadable file gets its reason and never stops the others.
+
+Every probability a `Predictor` gives is divided by the run's temperature (`calibration`, fitted on its
+validation photos when it finished; T = 1 for a run made before), so "90% sure" means right about 90% of the
+time; `model` itself still gives the raw probabilities. `tta` ("flip", "crops"; `lab.evaluation.tta`) averages
+the model's answers over test-time views of each photo first.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from lab.data.archive import extract_zip, is_zip
 from lab.data.check import check_file
 from lab.data.records import IMAGE_SUFFIXES, ImageRecord
 from lab.errors import LabError
+from lab.evaluation.calibration import load_calibration
 from lab.evaluation.evaluate import load_model, run_classes
 from lab.progress import Progress, no_progress
 from lab.settings import Settings, load_settings
@@ -96,6 +102,7 @@ class Predictor:
         self.model = load_model(self.run_dir)
         self.classes = run_classes(self.run_dir)
         self.image_size = int(self.model.input_shape[1])
+        self.calibration = load_calibration(self.run_dir)
 
     @cached_property
     def gradcam(self):
@@ -112,24 +119,33 @@ class Predictor:
             return decode_image(source, name, self.image_size)
         return load_image(source, self.image_size)
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Probabilities per class for one decoded image (h, w, 3) -> (classes,), or a batch -> (n, classes)."""
+    def predict(self, images: np.ndarray, tta: str | None = None) -> np.ndarray:
+        """Calibrated probabilities per class for one decoded image (h, w, 3) -> (classes,), or a batch -> (n,
+        classes); with `tta`, averaged over those test-time views first."""
+        from lab.evaluation.tta import predict_views
+
         batch = np.asarray(images, dtype=np.float32)
         single = batch.ndim == 3
-        probabilities = np.asarray(self.model.predict_on_batch(batch[None] if single else batch))
+        batch = batch[None] if single else batch
+        raw = predict_views(self.model, batch, tta) if tta else np.asarray(self.model.predict_on_batch(batch))
+        probabilities = self.calibration.apply(raw)
         return probabilities[0] if single else probabilities
 
     def explain(self, source: Source | np.ndarray, class_name: str | None = None,
-                name: str = "upload") -> Explanation:
-        """Predict one photo and its Grad-CAM heatmap for `class_name` (default: the predicted class)."""
+                name: str = "upload", tta: str | None = None) -> Explanation:
+        """Predict one photo (calibrated; with `tta`, over test-time views) and its Grad-CAM heatmap for
+        `class_name` (default: the predicted class). The heatmap is the photo's own, never a view's."""
         image = source if isinstance(source, np.ndarray) else self.decode(source, name)
-        index = -1 if class_name is None else self._class_index(class_name)
+        viewed = self.predict(image, tta) if tta else None
+        index = (-1 if viewed is None else int(np.argmax(viewed))) if class_name is None else \
+            self._class_index(class_name)
         probabilities, heatmaps = self.gradcam(image[None], np.array([index]))
-        chosen = self.classes[int(np.argmax(probabilities[0]))] if class_name is None else class_name
-        return Explanation(image, self._named(probabilities[0]), heatmaps[0], chosen)
+        answer = self.calibration.apply(probabilities[0]) if viewed is None else viewed
+        chosen = self.classes[int(np.argmax(answer))] if class_name is None else class_name
+        return Explanation(image, self._named(answer), heatmaps[0], chosen)
 
     def explain_photo(self, source: Source, class_name: str | None = None, name: str = "upload",
-                      side: int | None = None) -> ExplainedPhoto:
+                      side: int | None = None, tta: str | None = None) -> ExplainedPhoto:
         """`explain`, with the photo (at most `side` pixels a side; None: its own size) and the heatmap drawn
         over it, from one decode of the photo (`decode_photo`)."""
         from lab.data.pipeline import decode_photo
@@ -137,25 +153,36 @@ class Predictor:
 
         data, name = (source, name) if isinstance(source, bytes) else (Path(source).read_bytes(), Path(source).name)
         photo, image = decode_photo(data, name, self.image_size)
-        explanation = self.explain(image, class_name)
+        explanation = self.explain(image, class_name, tta=tta)
         shown = fit_within(photo, side) if side else photo
         return ExplainedPhoto(explanation, shown.astype(np.uint8), overlay(shown, explanation.heatmap))
 
     def predict_files(self, sources: Sequence[str | Path] | str | Path, *, batch_size: int = 32,
-                      settings: Settings | None = None, on_progress: Progress = no_progress) -> list[FilePrediction]:
-        """One result per file of `sources` (image files, folders, zips), in order; bad files carry `error`."""
-        from lab.evaluation.predictions import predict_records
-
+                      settings: Settings | None = None, on_progress: Progress = no_progress,
+                      tta: str | None = None) -> list[FilePrediction]:
+        """One result per file of `sources` (image files, folders, zips), in order, calibrated (with `tta`,
+        over test-time views); bad files carry `error`."""
         paths = image_files([sources] if isinstance(sources, (str, Path)) else sources, settings)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             checks = list(pool.map(check_file, paths))
         # The pipeline wants a label per record; these are unknown and unused, so every one gets the first class.
         good = [ImageRecord(str(p), self.classes[0], None, c.digest, c.width, c.height, c.needs_pil)
                 for p, c in zip(paths, checks) if c.ok]
-        rows = iter(predict_records(self.model, good, self.classes, split="predict", image_size=self.image_size,
-                                    batch_size=batch_size, on_progress=on_progress).probabilities if good else [])
+        rows = iter(self.calibration.apply(self._predict_records(good, batch_size, on_progress, tta)) if good else [])
         return [FilePrediction(str(p), self._named(next(rows))) if c.ok else FilePrediction(str(p), error=c.reason)
                 for p, c in zip(paths, checks)]
+
+    def _predict_records(self, records: list[ImageRecord], batch_size: int, on_progress: Progress,
+                         tta: str | None) -> np.ndarray:
+        """The model's own probabilities for `records` through the training pipeline (averaged over `tta`'s views)."""
+        from lab.evaluation.predictions import predict_records
+        from lab.evaluation.tta import predict_records_tta
+
+        shared = {"split": "predict", "image_size": self.image_size, "batch_size": batch_size,
+                  "on_progress": on_progress}
+        if tta:
+            return predict_records_tta(self.model, records, self.classes, views=tta, **shared)[1].probabilities
+        return predict_records(self.model, records, self.classes, **shared).probabilities
 
     def feature_layers(self) -> list[str]:
         """The backbone layers whose activation maps `feature_maps` can show, input to output."""

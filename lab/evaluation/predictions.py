@@ -141,11 +141,11 @@ def predict_records(model, records: Sequence[ImageRecord], classes: Sequence[str
     from lab.data.pipeline import image_dataset
 
     images = image_dataset(records, classes, image_size, batch_size).map(lambda batch, _: batch)
-    callbacks = [] if on_progress is no_progress else [_batch_progress(on_progress, len(records), batch_size, split)]
+    callbacks = [] if on_progress is no_progress else [batch_progress(on_progress, len(records), batch_size, split)]
     return Predictions.of(records, classes, split, model.predict(images, verbose=0, callbacks=callbacks))
 
 
-def _batch_progress(on_progress: Progress, total: int, batch_size: int, split: str):
+def batch_progress(on_progress: Progress, total: int, batch_size: int, split: str):
     """A Keras callback reporting `on_progress` after each predicted batch (made here: Keras loads lazily)."""
     import keras
 
