@@ -117,7 +117,8 @@ def reliability_figure(before: Sequence[Mapping[str, Any]], after: Sequence[Mapp
             hovertemplate="%{customdata[0]:.0f}-%{customdata[1]:.0f}% sure, %{customdata[2]:,} photos: on average "
                           "%{x:.1%} sure, right %{y:.1%}<extra>" + label + "</extra>", row=1, col=1)
         figure.add_bar(x=[(row["low"] + row["high"]) / 2 for row in shown], y=[row["count"] for row in shown],
-                       text=[f"{row['count']:,}" for row in shown], textposition="auto", marker_color=shade,
+                       text=[f"{row['count']:,}" for row in shown], textposition="outside", textangle=0,
+                       cliponaxis=False, marker_color=shade,
                        width=0.04, name=f"photos ({label})", showlegend=False, row=2, col=1)
     figure.update_layout(title="Is it as sure as it is right?", barmode="group",
                          **{**LAYOUT, "height": 460, "margin": {"t": 50, "b": 10, "l": 10, "r": 10}})
