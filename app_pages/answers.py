@@ -1,6 +1,7 @@
 """What the Predict page and its demo view share: the run's predictor, loaded once per run, and each photo's
-answer, cached by the photo's content and the run, so a rerun (a slider moved, a class picked) never
-predicts again.
+answer, cached by the photo's content, the run and whether test-time augmentation is on, so a rerun (a slider
+moved, a class picked) never predicts again. Answers are calibrated (the run's temperature,
+`lab.evaluation.calibration`), so the words for how sure it is ("Fairly sure") describe how often it is right.
 
 Not a page. TensorFlow is imported only when a predictor is first built (inside `lab.evaluation`).
 """
@@ -18,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from lab.errors import LabError
+from lab.evaluation.accuracy_text import accuracy_text
 from lab.evaluation.predict import Explanation, Predictor
 from lab.runs.table import best_first, finished_with_model
 
@@ -61,18 +63,19 @@ def predictor(run_dir: str) -> Predictor:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def answer(run_dir: str, digest: str, name: str, class_name: str | None, _data: bytes) -> Answer:
-    """The prediction and Grad-CAM overlay of the photo whose bytes hash to `digest` (the bytes themselves
-    are not hashed again); an unusable photo is an `Answer` with the reason, cached like any other."""
+def answer(run_dir: str, digest: str, name: str, class_name: str | None, tta: str | None, _data: bytes) -> Answer:
+    """The calibrated prediction (with `tta`, over test-time views) and Grad-CAM overlay of the photo whose bytes
+    hash to `digest` (the bytes themselves are not hashed again); an unusable photo is an `Answer` with the
+    reason, cached like any other."""
     try:
-        shown = predictor(run_dir).explain_photo(_data, class_name, name=name, side=DISPLAY_SIDE)
+        shown = predictor(run_dir).explain_photo(_data, class_name, name=name, side=DISPLAY_SIDE, tta=tta)
     except LabError as error:
         return Answer(name, error=str(error))
     return Answer(name, shown.explanation, shown.overlay, shown.photo)
 
 
-def answer_for(run_dir: Path, photo: Photo, class_name: str | None = None) -> Answer:
-    return answer(str(run_dir), photo.digest, photo.name, class_name, photo.data)
+def answer_for(run_dir: Path, photo: Photo, class_name: str | None = None, tta: str | None = None) -> Answer:
+    return answer(str(run_dir), photo.digest, photo.name, class_name, tta, photo.data)
 
 
 def thumbnail_url(path: str | Path, side: int = 64) -> str | None:
@@ -97,7 +100,9 @@ def run_choices(runs_dir: Path) -> dict[str, str]:
 
 
 def run_label(row: dict[str, Any]) -> str:
-    scores = [f"{name} {row[key]:.0%}" for name, key in (("test", "test_accuracy"), ("val", "best_val_accuracy"))
+    """"name (test 97.0% (95.1-98.2%), val ...)": each accuracy with its 95% interval."""
+    scores = [f"{name} {accuracy_text(row[key], row.get(images))}" for name, key, images in
+              (("test", "test_accuracy", "test_images"), ("val", "best_val_accuracy", "validation_images"))
               if isinstance(row.get(key), (int, float))]
     return f"{row['name']} ({', '.join(scores) or 'no accuracy yet'})"
 
@@ -111,7 +116,8 @@ def display_name(class_name: str) -> str:
 
 
 def sureness(confidence: float, threshold: float) -> str:
-    """The confidence in words, for people who do not read probabilities."""
+    """The confidence (calibrated: "Very sure" is right about 9 times in 10 or more) in words, for people who do
+    not read probabilities."""
     if confidence < threshold:
         return "Not sure"
     return "Very sure" if confidence >= 0.9 else "Fairly sure"

@@ -1,6 +1,6 @@
 """Plotly figures the pages share: learning curves (one run or several overlaid), the evaluation views
-(confusion matrix, ROC and precision-recall curves), the dataset-size study's chart and the Dataset page's
-image-size map.
+(confusion matrix, ROC and precision-recall curves, the reliability diagram), the dataset-size study's chart and
+the Dataset page's image-size map.
 
 Figures only: each function takes plain data (histories, matrices, result rows) and returns a figure,
 so the Train and Compare pages draw runs the same way. Accuracies are drawn by the rules of
@@ -88,6 +88,45 @@ def pr_figure(pr: Mapping[str, Any]) -> go.Figure:
                                   name=f"AP {pr['average_precision']:.3f}"))
     figure.update_layout(title=f"Precision-recall (AP {pr['average_precision']:.3f})", xaxis_title="recall",
                          yaxis_title="precision", **LAYOUT)
+    return figure
+
+
+def reliability_figure(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]] | None) -> go.Figure:
+    """The reliability diagram: for each confidence bin (`lab.evaluation.calibration.reliability`), how often its
+    answers were right against how sure they were, with the bin's 95% interval, before and (when the run is
+    calibrated) after temperature scaling; the diagonal is "as sure as it is right". Under it, the photos in each
+    bin, so a bin of three photos is read as the guess it is."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06)
+    filled = [row for bins in (before, after or []) for row in bins if row["count"]]
+    low = min((row["low"] for row in filled), default=0.0)
+    figure.add_scatter(x=[low, 1], y=[low, 1], mode="lines", line={"dash": "dot", "color": "grey"},
+                       name="as sure as it is right", row=1, col=1)
+    series = [("the model's own", before, colour(1))] + ([("after temperature scaling", after, colour(0))]
+                                                         if after else [])
+    for label, bins, shade in series:
+        shown = [row for row in bins if row["count"]]
+        figure.add_scatter(
+            x=[row["confidence"] for row in shown], y=[row["accuracy"] for row in shown], mode="lines+markers",
+            name=label, line={"color": shade}, marker={"size": 9},
+            error_y={"type": "data", "symmetric": False, "color": shade, "thickness": 1.2, "width": 4,
+                     "array": [row["interval"][1] - row["accuracy"] for row in shown],
+                     "arrayminus": [row["accuracy"] - row["interval"][0] for row in shown]},
+            customdata=[(100 * row["low"], 100 * row["high"], row["count"]) for row in shown],
+            hovertemplate="%{customdata[0]:.0f}-%{customdata[1]:.0f}% sure, %{customdata[2]:,} photos: on average "
+                          "%{x:.1%} sure, right %{y:.1%}<extra>" + label + "</extra>", row=1, col=1)
+        figure.add_bar(x=[(row["low"] + row["high"]) / 2 for row in shown], y=[row["count"] for row in shown],
+                       text=[f"{row['count']:,}" for row in shown], textposition="outside", textangle=0,
+                       cliponaxis=False, marker_color=shade,
+                       width=0.04, name=f"photos ({label})", showlegend=False, row=2, col=1)
+    figure.update_layout(title="Is it as sure as it is right?", barmode="group",
+                         **{**LAYOUT, "height": 460, "margin": {"t": 50, "b": 10, "l": 10, "r": 10}})
+    figure.update_xaxes(range=[low - 0.01, 1.01], tickformat=".0%", dtick=0.1)
+    figure.update_xaxes(title_text="how sure it was (mean confidence in each bin)", row=2, col=1)
+    bottom = min([low, *(row["interval"][0] for row in filled)])
+    figure.update_yaxes(title_text="right", tickformat=".0%", range=[bottom - 0.02, 1.02], row=1, col=1)
+    figure.update_yaxes(title_text="photos", row=2, col=1)
     return figure
 
 

@@ -25,6 +25,7 @@ from app_pages.plain_text import as_text
 from app_pages.session_keys import COMPARE_SELECTED
 from lab.access import shown_config
 from lab.errors import LabError
+from lab.evaluation.accuracy_text import interval_sentence
 from lab.replays.plan import replay_references
 from lab.runs import labels
 from lab.runs.describe import meanings_text
@@ -35,13 +36,17 @@ from lab.runs.table import filter_choices, filter_rows, published_figures, rows_
 from lab.settings import Settings, load_settings
 
 TABLE_KEY, SELECTED_KEY = "compare_table", COMPARE_SELECTED
+INTERVAL_HELP = ("Where the accuracy would likely be on many more photos like these: Wilson's 95% interval for the "
+                 "photos it was measured on. Two runs whose intervals overlap a lot may not differ at all.")
 MANAGED_KEY, CONFIRM_KEY = "compare_run", "compare_confirm"
 COLUMNS = {
     "name": st.column_config.TextColumn("name", pinned=True),
     "train_images": st.column_config.NumberColumn("training images", format="%d"),
     "image_size": st.column_config.NumberColumn("image px", format="%d"),
     "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent"),
+    "best_val_interval": st.column_config.TextColumn("val 95% interval", help=INTERVAL_HELP),
     "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
+    "test_interval": st.column_config.TextColumn("test 95% interval", help=INTERVAL_HELP),
     "seconds": st.column_config.NumberColumn("training s", format="%.0f"),
     "images_per_second": st.column_config.NumberColumn("images/s", format="%.0f"),
     "status": st.column_config.TextColumn("status", help=meanings_text()),
@@ -52,7 +57,8 @@ COLUMNS = {
     "mlflow": st.column_config.LinkColumn("MLflow", display_text="open", help="The run's copy in MLflow"),
 }
 # What a reader scans for first (which run, on how many photos, how good, against the tutorial), then how.
-COLUMN_ORDER = ("name", "train_images", "best_val_accuracy", "test_accuracy", "reference_accuracy", "reference",
+COLUMN_ORDER = ("name", "train_images", "best_val_accuracy", "best_val_interval", "test_accuracy", "test_interval",
+                "reference_accuracy", "reference",
                 "backbone", "strategy", "weights", "image_size", "epochs", "seconds", "images_per_second", "status",
                 "created", "tags")
 
@@ -182,10 +188,13 @@ def differences(runs: list[Run], names: dict[str, str], rows: dict[str, dict[str
     for column, run in zip(st.columns(len(runs)), runs):
         row = rows[run.id]
         column.markdown(f"**{as_text(names[run.id])}**")
-        for field, label in (("best_val_accuracy", "Best validation accuracy"), ("test_accuracy", "Test accuracy")):
+        for field, images, label in (("best_val_accuracy", "validation_images", "Best validation accuracy"),
+                                     ("test_accuracy", "test_images", "Test accuracy")):
             value, base = row[field], first[field]
             delta = points_change(value, base) if run is not runs[0] else None
             column.metric(label, f"{value:.1%}" if value is not None else "—", delta)
+            if interval := interval_sentence(value, row[images]):
+                column.caption(interval)
         seconds = row["seconds"]
         column.metric("Training time", f"{seconds:,.0f} s" if seconds is not None else "—")
 

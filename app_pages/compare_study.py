@@ -23,6 +23,7 @@ from app_pages.replay_views import show_finding, table_row
 from app_pages.train_queue import current_plan
 from lab.access import TRAINING_OFF
 from lab.errors import LabError
+from lab.evaluation.accuracy_text import accuracy_text
 from lab.replays.findings import WAITING
 from lab.replays.more_data import replay_answer
 from lab.replays.report import study_report
@@ -105,6 +106,15 @@ def _results(record: dict[str, Any], states: tuple[str, ...], runs_dir: str) -> 
     return study.results(study.Study.from_dict(record), Path(runs_dir))
 
 
+def study_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A study's run as its table shows it: by its name, not its folder, each accuracy with its 95% interval."""
+    shown = {key: value for key, value in row.items() if key != "run_dir"}
+    shown["size"] = study.size_text(row["size"])
+    for field, images in (("best_val_accuracy", "validation_images"), ("test_accuracy", "test_images")):
+        shown[field] = accuracy_text(row.get(field), row.get(images)) if row.get(field) is not None else None
+    return shown
+
+
 def show_study(found: dict[str, Any], settings: Settings) -> None:
     rows = found["runs"]
     if study.under_way(found):
@@ -118,8 +128,7 @@ def show_study(found: dict[str, Any], settings: Settings) -> None:
     st.text(curve["images_for"]["sentence"])
     st.caption("The fit: a power law in the error through the sizes measured, dashed where it extrapolates; the "
                "interval comes from refitting on resamples of the test photos.")
-    table = [{**row, "size": study.size_text(row["size"])} for row in rows]  # each run by its name, not folder
-    st.dataframe(pd.DataFrame(table).drop(columns="run_dir"), hide_index=True, key=f"study_table_{found['name']}",
+    st.dataframe(pd.DataFrame([study_row(row) for row in rows]), hide_index=True, key=f"study_table_{found['name']}",
                  placeholder="—")
     if found["sentence"]:
         st.caption(MCNEMAR_HELP)

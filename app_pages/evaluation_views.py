@@ -2,8 +2,8 @@
 paired comparison of two.
 
 Not a page. A thin view over `lab.evaluation` (the stored predictions, their interpretation as plain
-data, the paired test). Nothing here runs a model: every view reads files the runs stored, cached by
-their modification times.
+data, the calibration, the test-time augmentation's gain, the paired test). Nothing here runs a model: every
+view reads files the runs stored, cached by their modification times. Every accuracy carries its 95% interval.
 """
 
 from __future__ import annotations
@@ -14,13 +14,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages.calibration_views import calibration_section
 from app_pages.charts import confusion_heatmap, pr_figure, roc_figure
 from app_pages.plain_text import as_text
 from lab.errors import LabError
-from lab.evaluation.evaluate import evaluation_names, evaluations, evaluations_stamp
+from lab.evaluation.accuracy_text import interval_sentence
+from lab.evaluation.calibration import calibration_views, load_calibration
+from lab.evaluation.evaluate import evaluation_names, evaluations, evaluations_stamp, tta_evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.paired import pair
 from lab.evaluation.predictions import Predictions
+from lab.evaluation.tta import gain_words, tta_gain
 from lab.runs.store import Run
 
 EVALUATION_KEY = "compare_evaluation"
@@ -44,7 +48,7 @@ def evaluation_section(runs: list[Run], names: dict[str, str]) -> None:
         with column:
             st.markdown(f"#### {as_text(names[run.id])}")
             if chosen in stored[run.id]:
-                evaluation_views(views(str(run.path), chosen, evaluations_stamp(run.path)), run.id)
+                evaluation_views(views(str(run.path), chosen, evaluations_stamp(run.path)), run.id, chosen)
             else:
                 st.info(f"No {chosen} predictions for this run: its data had no {chosen} split. Evaluate it with "
                         "`python -m lab evaluate RUN_FOLDER --data PATH` (`python -m lab runs` lists the folders).")
@@ -52,9 +56,10 @@ def evaluation_section(runs: list[Run], names: dict[str, str]) -> None:
         paired(stored[runs[0].id][chosen], stored[runs[1].id][chosen], names[runs[0].id], names[runs[1].id])
 
 
-def evaluation_views(found: dict[str, Any], run_id: str) -> None:
-    """One run's evaluation: accuracy, report, confusion matrix, curves, top losses, most-confused pairs."""
-    st.metric("Accuracy", f"{found['accuracy']:.1%}", help=f"on {found['n']:,} images")
+def evaluation_views(found: dict[str, Any], run_id: str, evaluation: str) -> None:
+    """One run's evaluation: accuracy (and with TTA, when evaluated so), report, confusion matrix, curves, the
+    reliability diagram, top losses, most-confused pairs."""
+    accuracy_metrics(found)
     report = found["report"]
     table = {**report["per_class"], "macro average": report["macro_avg"], "weighted average": report["weighted_avg"]}
     st.dataframe(pd.DataFrame(table).T, key=f"report_{run_id}", column_config={
@@ -70,11 +75,26 @@ def evaluation_views(found: dict[str, Any], run_id: str) -> None:
         pr.plotly_chart(pr_figure(found["curves"]["pr"]), key=f"pr_{run_id}")
         st.caption(f"Area under the curve: 1.0 is perfect, 0.5 is guessing ({found['curves']['positive_class']} "
                    "counted as positive).")
+    calibration_section(found["calibration"], run_id, evaluation)
     confused = [f"{true} taken for {predicted}: {count}" for true, predicted, count in found["most_confused"]]
     st.markdown("**Most confused:** " + ("; ".join(confused) if confused else "no mistakes on this set"))
     st.markdown("**Top losses** — the photos it was most confidently wrong about")
     gallery([(row["path"], f"true {row['true']} · said {row['predicted']} ({row['probability']:.0%})")
              for row in found["top_losses"]], columns=3)
+
+
+def accuracy_metrics(found: dict[str, Any]) -> None:
+    """The accuracy, and beside it each TTA evaluation's with its gain in points; each with its 95% interval."""
+    plain, *viewed = st.columns(1 + len(found["tta"])) if found["tta"] else (st.container(),)
+    plain.metric("Accuracy", f"{found['accuracy']:.1%}", help=f"on {found['n']:,} images")
+    plain.caption(interval_sentence(found["accuracy"], found["n"]))
+    for column, gain in zip(viewed, found["tta"]):
+        column.metric(f"With TTA ({gain['views']})", f"{gain['accuracy']:.1%}", f"{100 * gain['gain']:+.1f} points",
+                      help="Test-time augmentation: each photo's answer averaged over its views "
+                           "(`python -m lab evaluate --tta`).")
+        column.caption(interval_sentence(gain["accuracy"], gain["images"]))
+    for gain in found["tta"]:
+        st.caption(f"{gain_words(gain)}. The gain's interval is for the same photos answered both ways.")
 
 
 def gallery(images: list[tuple[str, str]], columns: int = GALLERY_COLUMNS) -> None:
@@ -124,5 +144,10 @@ def run_evaluations(run: Run) -> dict[str, Predictions]:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def views(run_dir: str, name: str, key: tuple[float, ...]) -> dict[str, Any]:
-    """The interpretation of one stored evaluation, as plain data for the page."""
-    return Interpretation(stored_evaluations(run_dir, key)[name]).views()  # the tables already read, not again
+    """The interpretation of one stored evaluation, its calibration before and after the run's temperature, and
+    what each stored TTA evaluation of it gained, as plain data for the page."""
+    stored = stored_evaluations(run_dir, key)[name]  # the tables already read, not again
+    viewed = tta_evaluations(Path(run_dir)).get(name, {})
+    return {**Interpretation(stored).views(), "calibration": calibration_views(stored, load_calibration(Path(run_dir))),
+            "tta": [tta_gain(stored, predictions, views) for views, predictions in viewed.items()
+                    if sorted(predictions.digests) == sorted(stored.digests)]}

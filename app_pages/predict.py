@@ -2,7 +2,9 @@
 folder or zip, and export the model with its card. `?demo=1` shows the demo view (`app_pages.demo`).
 
 A thin view over `lab.evaluation` (predict, export, stored evaluations). The model is loaded once per run
-and each photo's answer cached by its content (`app_pages.answers`); session state holds only ids.
+and each photo's answer cached by its content (`app_pages.answers`); session state holds only ids. Answers
+are calibrated by the run's temperature (said under the threshold), and the TTA toggle averages each answer
+with the photo's mirror image.
 In demo mode (`Settings.demo`, not the `?demo=1` view) uploads are small (`app_pages.uploads`), no export
 is made, and files go by their dataset's name.
 """
@@ -37,6 +39,7 @@ from app_pages.session_keys import PREDICT_RUN
 from app_pages.uploads import one_small_enough, photo_upload_mb, photo_words, small_enough, upload_mb
 from lab.access import shown_path
 from lab.errors import LabError
+from lab.evaluation.calibration import load_calibration
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
 from lab.evaluation.predict import image_files
@@ -45,11 +48,14 @@ from lab.settings import Settings, load_settings
 from lab.spreadsheet import frame_csv
 from lab.workspace import dataset_folders
 
-THRESHOLD_KEY, SOURCE_KEY = "predict_threshold", "predict_source"
+THRESHOLD_KEY, SOURCE_KEY, TTA_KEY = "predict_threshold", "predict_source", "predict_tta"
 BATCH_KEY = "predict_batch_results"  # (run id, what was predicted, results): kept until the next batch
 SOURCES = ("Upload photos", "Photos from a dataset", "The run's top losses")
 NO_CHECK = ("No out-of-distribution check for this run (trained before it existed): it names one of its classes "
             "for any photo. `python -m lab evaluate` on the run fits one.")
+TTA_HELP = ("Test-time augmentation: the model also looks at the photo's mirror image, and the two answers are "
+            "averaged. Twice the work; `python -m lab evaluate RUN --tta` measures what it gains on the run's own "
+            "photos.")
 FEATURE_MAPS_HELP = ("Each small square is one filter of the chosen layer: bright where that filter found its "
                      "pattern (an edge, a texture, an eye) in the photo; early layers see edges, later ones parts.")
 
@@ -67,13 +73,16 @@ def page() -> None:
         st.info("No finished run yet: train one on the Train page, then come back to try it on new photos.")
         return
     run_dir = choose_run(runs, settings)
-    threshold = st.slider("Say \"not sure\" below this confidence", 0.5, 1.0, 0.7, 0.05, key=THRESHOLD_KEY,
-                          help="When the top probability is under this line, the answer is marked as a guess.")
+    slider, toggle = st.columns([3, 1], vertical_alignment="bottom")
+    threshold = slider.slider("Say \"not sure\" below this confidence", 0.5, 1.0, 0.7, 0.05, key=THRESHOLD_KEY,
+                              help="When the top probability is under this line, the answer is marked as a guess.")
+    tta = "flip" if toggle.toggle("Also look at its mirror image", key=TTA_KEY, help=TTA_HELP) else None
+    st.caption(f"Confidence {load_calibration(run_dir).words()}.")
     photos, batch, export = st.tabs(["Photos", "A folder or zip", "Export"])
     with photos:
-        photos_section(run_dir, settings, threshold)
+        photos_section(run_dir, settings, threshold, tta)
     with batch:
-        batch_section(run_dir, settings)
+        batch_section(run_dir, settings, tta)
     with export:
         export_section(run_dir, settings)
 
@@ -94,16 +103,16 @@ def choose_run(runs: dict[str, str], settings: Settings) -> Path:
 # ---- one photo at a time -------------------------------------------------------------------------
 
 
-def photos_section(run_dir: Path, settings: Settings, threshold: float) -> None:
+def photos_section(run_dir: Path, settings: Settings, threshold: float, tta: str | None) -> None:
     source = st.radio("Photos from", SOURCES, key=SOURCE_KEY, horizontal=True)
     photos = (uploaded_photos(settings) if source == SOURCES[0] else
               dataset_photos(settings) if source == SOURCES[1] else top_loss_photos(run_dir))
     if not photos:
         return
-    answers = [answer_for(run_dir, photo) for photo in photos]
+    answers = [answer_for(run_dir, photo, tta=tta) for photo in photos]
     for photo, found in zip(photos, answers):
         with st.container(border=True):
-            show_photo(run_dir, photo, found, threshold)
+            show_photo(run_dir, photo, found, threshold, tta)
     usable = [found for found in answers if not found.error]
     if usable:
         feature_maps(run_dir, usable)
@@ -146,13 +155,13 @@ def top_loss_photos(run_dir: Path) -> list[Photo]:
     return [Photo.from_path(row["path"]) for row in rows]
 
 
-def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float) -> None:
+def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float, tta: str | None) -> None:
     if found.error:
         st.error(found.error)
         return
     said = found.explanation
     other = st.session_state.get(f"predict_class_{photo.digest}")
-    shown = answer_for(run_dir, photo, other) if other and other != said.label else found
+    shown = answer_for(run_dir, photo, other, tta) if other and other != said.label else found
     picture, heatmap, verdict = st.columns([2, 2, 3])
     picture.image(found.photo, caption=photo.name, width="stretch")
     heatmap.image(shown.overlay, caption=f"Grad-CAM for {shown.explanation.explained}: red counted most",
@@ -166,7 +175,8 @@ def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float) -> 
                         f"{said.novelty.threshold:.3g}: the photo is unlike its training photos.")
     else:
         verdict.markdown(f"### {as_text(display_name(said.label))}" + (" — not sure" if words == "Not sure" else ""))
-        verdict.caption(f"{words}: {said.confidence:.1%} (not sure below {threshold:.0%})")
+        verdict.caption(f"{words}: {said.confidence:.1%} (not sure below {threshold:.0%})"
+                        + (", with its mirror image" if tta else ""))
     if checked := folder_verdict(photo, said):
         verdict.caption(as_text(checked))
     if said.novelty is None:
@@ -193,7 +203,7 @@ def feature_maps(run_dir: Path, answers: list[Answer]) -> None:
 # ---- a folder or a zip ------------------------------------------------------------------------------
 
 
-def batch_section(run_dir: Path, settings: Settings) -> None:
+def batch_section(run_dir: Path, settings: Settings, tta: str | None) -> None:
     folders = [sub for folder in dataset_folders(settings) for sub in [folder, *sorted(folder.glob("*/*/"))]
                if within(sub, [folder])]  # a link inside a dataset does not lead the batch out of it
     source, upload = st.columns(2)
@@ -204,7 +214,7 @@ def batch_section(run_dir: Path, settings: Settings) -> None:
     archive = one_small_enough(archive, settings)
     if st.button("Predict them all", key="predict_batch", icon=":material/play_arrow:",
                  disabled=folder is None and archive is None):
-        results = predict_batch(run_dir, settings, folder, archive)
+        results = predict_batch(run_dir, settings, folder, archive, tta)
         st.session_state[BATCH_KEY] = (run_dir.name, archive.name if archive else str(folder), results)
     kept = st.session_state.get(BATCH_KEY)
     if kept and kept[0] == run_dir.name and kept[2] is not None:
@@ -217,7 +227,7 @@ def folder_label(folder: Path, settings: Settings) -> str:
     return shown_path(folder, settings) if settings.demo else str(folder.relative_to(folder.anchor))
 
 
-def predict_batch(run_dir: Path, settings: Settings, folder: Path | None, archive) -> list | None:
+def predict_batch(run_dir: Path, settings: Settings, folder: Path | None, archive, tta: str | None) -> list | None:
     """Every photo in the folder or the uploaded zip, predicted; None (with the reason shown) if it failed."""
     bar = st.progress(0.0, text="Predicting...")
     try:
@@ -226,7 +236,8 @@ def predict_batch(run_dir: Path, settings: Settings, folder: Path | None, archiv
             if archive is not None:
                 target.write_bytes(archive.getvalue())
             return predictor(str(run_dir)).predict_files(
-                target, settings=settings, on_progress=lambda done, total, _: bar.progress(done / max(total, 1)))
+                target, settings=settings, tta=tta,
+                on_progress=lambda done, total, _: bar.progress(done / max(total, 1)))
     except LabError as error:
         st.error(str(error))
         return None

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import curves
+from lab.evaluation.accuracy_text import accuracy_text
 from lab.replays.report import replay_report
 from lab.runs.store import Run
 
@@ -48,14 +49,18 @@ def _curve_label(row: dict[str, Any], run: dict[str, Any]) -> str:
     return row["experiment"] + (f" · repeat {run['repeat'] + 1}" if row["repeats"] > 1 else "")
 
 
+PHOTOS = {"validation_accuracy": "validation_images", "test_accuracy": "test_images", "train_accuracy": "train_images"}
+
+
 def table_row(row: dict[str, Any]) -> dict[str, str]:
-    """One experiment as the tutorial's table reads: accuracies as percentages (with repeats, the mean and its
-    min-max), a dash where there is none yet."""
+    """One experiment as the tutorial's table reads: accuracies as percentages with their 95% interval for one
+    run's photos (with repeats, the mean's, and the repeats' min-max after it), a dash where there is none yet."""
     def percent(measure: str) -> str:
         value, spread = row[measure], row["spread"].get(measure)
         if value is None:
             return "–"
-        return f"{value:.1%}" + (f" ({spread[0]:.1%}–{spread[1]:.1%})" if row["repeats"] > 1 and spread else "")
+        shown = accuracy_text(value, row.get(PHOTOS[measure]))
+        return shown + (f", repeats {spread[0]:.1%}–{spread[1]:.1%}" if row["repeats"] > 1 and spread else "")
 
     return {"experiment": row["experiment"],
             "published (validation)": "–" if row["published"] is None else f"{row['published']:.1%}",

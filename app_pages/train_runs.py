@@ -19,6 +19,7 @@ import streamlit as st
 from app_pages.charts import curves
 from app_pages.session_keys import COMPARE_SELECTED, PREDICT_RUN
 from app_pages.train_queue import waiting_card
+from lab.evaluation.accuracy_text import interval_sentence, interval_text
 from lab.runs import jobs
 from lab.runs.describe import (
     estimate_text,
@@ -118,9 +119,12 @@ def show_run(run: Run, settings: Settings) -> None:
         accuracy, test, epochs, images, seconds = st.columns(5)
         accuracy.metric("Best validation accuracy", f"{metrics['best_val_accuracy']:.1%}",
                         help=f"at epoch {metrics.get('best_epoch')}; best.keras holds that model")
+        if interval := interval_sentence(metrics["best_val_accuracy"], metrics.get("validation_images")):
+            accuracy.caption(interval)
         if metrics.get("test_accuracy") is not None:
             test.metric("Test accuracy", f"{metrics['test_accuracy']:.1%}",
                         help=f"the final model on {metrics.get('test_images', 0):,} photos it never saw in training")
+            test.caption(interval_sentence(metrics["test_accuracy"], metrics.get("test_images")) or "")
         epochs.metric("Epochs", metrics.get("epochs_completed"))
         images.metric("Training images", f"{metrics.get('train_images', 0):,}")
         seconds.metric("Time", duration_text(metrics.get("seconds") or 0))
@@ -185,8 +189,11 @@ def delete_run(run_id: str, runs_dir: Path) -> None:
 
 def runs_table(runs: list[Run]) -> None:
     names = run_names(runs)
-    rows = [{"name": names[s["id"]], **{k: s[k] for k in ("status", "best_val_accuracy", "epochs_completed", "config",
-                                                         "created")}} for s in (run.summary() for run in runs)]
+    rows = [{"name": names[s["id"]], "status": s["status"], "best_val_accuracy": s["best_val_accuracy"],
+             "interval": interval_text(s["best_val_accuracy"], s["validation_images"]),
+             **{k: s[k] for k in ("epochs_completed", "config", "created")}} for s in (run.summary() for run in runs)]
     st.dataframe(rows, hide_index=True, placeholder="not yet", column_config={  # a running run's accuracy
         "status": st.column_config.TextColumn("status", help=meanings_text()),
-        "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent")})
+        "best_val_accuracy": st.column_config.NumberColumn("best val acc", format="percent"),
+        "interval": st.column_config.TextColumn("95% interval", help="Wilson's 95% interval of the best validation "
+                                                                     "accuracy, for the validation photos")})

@@ -25,6 +25,8 @@ LAYERS = "layers.csv"  # which layers trained
 PREDICTIONS = "predictions.csv"  # per-image answers on the validation (or test) photos
 NOVELTY = "novelty.json"  # the out-of-distribution check: its score, threshold and how it was fitted
 NOVELTY_ARRAYS = "novelty.npz"  # that check's fitted statistics (class means and precision, or features)
+TTA_PREDICTIONS = "predictions-tta-{views}.csv"  # the same, averaged over test-time views (`lab evaluate --tta`)
+CALIBRATION = "calibration.json"  # the temperature fitted on the validation photos when training ended
 EVALUATIONS = "evaluations"  # named evaluations, one folder each (`lab evaluate`)
 EVALUATION_SUMMARY = "summary.json"  # inside each evaluation's folder
 EXPORTS = "exports"  # exported models with their model cards
@@ -84,6 +86,14 @@ class RunFiles:
     @property
     def predictions(self) -> Path:
         return self.root / PREDICTIONS
+
+    def tta_predictions(self, views: str) -> Path:
+        """The run's own validation and test answers with test-time augmentation `views` ("flip", "crops")."""
+        return self.root / TTA_PREDICTIONS.format(views=views)
+
+    @property
+    def calibration(self) -> Path:
+        return self.root / CALIBRATION
 
     @property
     def novelty(self) -> Path:

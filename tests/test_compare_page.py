@@ -131,7 +131,7 @@ def test_one_selected_run_shows_its_curves_and_evaluation_views(run_ids: list[st
     assert report.loc["macro average", "support"] == 30
     assert "Most confused:" in texts(app) and "Rows are the true class" in texts(app)
     charts = [chart.proto.id for chart in app.get("plotly_chart")]
-    assert len(charts) == 6  # accuracy, loss; counts, normalised; ROC, precision-recall
+    assert len(charts) == 7  # accuracy, loss; counts, normalised; ROC, precision-recall; reliability
     gallery = app.get("image")
     assert len(gallery) == 12 and all(caption.startswith("true ") for img in gallery for caption in img.captions)
     assert "Accuracy" in [m.label for m in app.metric]
@@ -196,7 +196,8 @@ def test_a_keras_replay_answers_the_question_until_a_study_does(workspace: Path,
     assert list(frame["experiment"]) == [row["experiment"] for row in keras_replay_tiny.planned.rows]  # 20K, 1K
     assert list(frame["training images"]) == ["56", "20"] and list(frame["status"]) == ["finished", "finished"]
     verdict = next(m.value for m in app.markdown if m.value.startswith("⚖️ **Too close to call:** "))
-    assert "1K images about as good as 20K" in verdict and frame["test here"][1] in verdict  # claim and evidence
+    assert "1K images about as good as 20K" in verdict  # the claim, and its evidence: the 1K row's test accuracy
+    assert frame["test here"][1].split(" (")[0] in verdict and re.search(r"\(\d+\.\d-\d+\.\d%\)", frame["test here"][1])
     assert "No study yet" not in texts(app)
     assert any(c.value.startswith("For more sizes and a learning curve") for c in app.caption)
 
@@ -261,3 +262,38 @@ def test_runs_go_by_name_and_no_none_is_shown_with_a_study_and_two_runs(run_ids:
     differs = frame_indexed(app, "Epochs")
     assert differs.loc["Training images"].tolist() == ["40", "80"] and set(differs.columns) == {
         "MobileNet features · 40 photos", "MobileNet features · 80 photos"}
+
+
+def test_the_evaluation_shows_the_reliability_diagram_every_interval_and_tta_beside_the_plain_figure(
+        run_ids: list[str], run_pair: Path, workspace: Path) -> None:
+    from lab.evaluation.evaluate import evaluate_run
+    from lab.evaluation.tta import gain_words
+
+    shutil.copytree(run_pair.parent / "manifests", workspace / "manifests")  # the runs' own photos, drawn again
+    run_dir = load_settings().runs_dir / run_ids[1]
+    gain = evaluate_run(run_dir, split="test", tta="flip")["tta"]
+    app = compare(open_page(), [run_ids[1]])
+    table = app.dataframe(key="compare_table").value
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert re.fullmatch(r"\d+\.\d-\d+\.\d%", table.loc[run_ids[1], "test_interval"])
+    assert table.loc[run_ids[1], "validation_images"] == metrics["validation_images"] == 20
+    charts = [chart for chart in app.get("plotly_chart") if "reliability" in chart.proto.id]
+    assert len(charts) == 1, [chart.proto.id for chart in app.get("plotly_chart")]
+    figure = json.loads(charts[0].proto.spec)
+    drawn = {trace.get("name") for trace in figure["data"]}
+    calibration = json.loads((run_dir / "calibration.json").read_text())
+    assert {"as sure as it is right", "the model's own"} <= drawn
+    assert ("after temperature scaling" in drawn) is calibration["fitted"]
+    counts = [sum(trace["y"]) for trace in figure["data"] if trace["type"] == "bar"]
+    assert counts and all(count == 30 for count in counts)  # every test photo in a bin, before and after
+    text = texts(app)
+    assert "Expected calibration error" in text and "Answered " in text and " sure (on average " in text
+    assert "95% interval" in text and "on 30 photos" in text
+    assert gain_words(gain) in text  # TTA's figure beside the plain one, with its gain and the photos it changed
+    labels = [metric.label for metric in app.metric]
+    assert labels[labels.index("Accuracy") + 1] == "With TTA (flip)"
+    app.selectbox(key="compare_evaluation").set_value("validation").run()
+    assert "With TTA (flip)" not in [metric.label for metric in app.metric]  # evaluated with TTA on test only
+    if calibration["fitted"]:
+        assert "fitted on these validation photos" in texts(app)
+

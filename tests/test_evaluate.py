@@ -117,3 +117,60 @@ def test_a_run_whose_photos_are_gone_is_evaluated_without_the_check_and_says_why
     assert done.returncode == 0, done.stderr
     assert "No out-of-distribution check for this run: " in done.stderr and "deleted-photos" in done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1])["novelty"] is None
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory, tiny_run: Path, lab_cli_env: LabCli) -> tuple[Path, LabCli, Path]:
+    """`trained`, over a copy of the session's one-epoch tiny run (calibrated when it finished)."""
+    root = tmp_path_factory.mktemp("evaluate-tiny")
+    env = {**os.environ, "TRANSFER_LAB_WORKSPACE": str(root / "workspace"),
+           "TRANSFER_LAB_DATA_DIRS": os.pathsep.join([str(FILTERED.parent), str(root / "data")]),
+           "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS)}
+    run_dir = shutil.copytree(tiny_run, root / "workspace" / "runs" / tiny_run.name)
+    return run_dir, lambda *args: lab_cli_env(env, *args), root / "data"
+
+
+def test_evaluate_json_has_the_interval_the_temperature_and_the_ece_and_with_tta_its_gain(tiny) -> None:
+    run_dir, lab, data = tiny
+    folder = photos_folder(data / "twelve", {"cats": "cats", "dogs": "dogs"}, 6)
+    calibration = json.loads((run_dir / "calibration.json").read_text())
+    plain = lab("evaluate", str(run_dir), "--data", str(folder), "--name", "plain", "--json")
+    assert plain.returncode == 0, plain.stderr
+    result = json.loads(plain.stdout.strip().splitlines()[-1])
+    assert result["n"] == 12 and result["tta"] is None
+    low, high = result["accuracy_interval"]
+    assert 0 <= low <= result["accuracy"] <= high <= 1 and high - low > 0.2  # 12 photos: a wide interval
+    assert result["temperature"] == pytest.approx(calibration["temperature"])
+    assert result["calibrated"] is calibration["fitted"] and 0 <= result["ece"] <= 1
+    assert (result["ece_calibrated"] is not None) is calibration["fitted"]
+
+    viewed = lab("evaluate", str(run_dir), "--data", str(folder), "--name", "viewed", "--tta", "--json")
+    assert viewed.returncode == 0, viewed.stderr
+    tta = json.loads(viewed.stdout.strip().splitlines()[-1])["tta"]
+    assert tta["views"] == "flip" and tta["images"] == 12
+    assert tta["plain_accuracy"] == pytest.approx(result["accuracy"])  # the plain answers of the same photos
+    assert tta["gain"] == pytest.approx(tta["accuracy"] - tta["plain_accuracy"])
+    assert tta["gain_interval"][0] <= tta["gain"] <= tta["gain_interval"][1]
+    assert tta["fixed"] - tta["broken"] == round(12 * tta["gain"])
+    kept = Predictions.load(run_dir / "evaluations" / "viewed" / "predictions-tta-flip.csv")
+    assert kept.accuracy == pytest.approx(tta["accuracy"]) and len(kept) == 12
+
+
+def test_a_runs_own_photos_are_read_from_its_predictions_and_tta_is_kept_beside_them(tiny) -> None:
+    run_dir, lab, _ = tiny
+    own = lab("evaluate", str(run_dir), "--json")  # no test photos: its validation photos, read, not predicted
+    assert own.returncode == 0, own.stderr
+    result = json.loads(own.stdout.strip().splitlines()[-1])
+    stored = evaluations(run_dir)["validation"]
+    assert result["name"] == "validation" and result["n"] == len(stored) == 20
+    assert result["accuracy"] == pytest.approx(stored.accuracy)
+    viewed = lab("evaluate", str(run_dir), "--split", "validation", "--tta", "crops", "--json")
+    assert viewed.returncode == 0, viewed.stderr
+    tta = json.loads(viewed.stdout.strip().splitlines()[-1])["tta"]
+    assert tta["views"] == "crops" and tta["plain_accuracy"] == pytest.approx(stored.accuracy)
+    kept = Predictions.load(run_dir / "predictions-tta-crops.csv")
+    assert sorted(kept.digests) == sorted(stored.digests) and kept.accuracy == pytest.approx(tta["accuracy"])
+    wrong = lab("evaluate", str(run_dir), "--split", "test", "--json")
+    assert wrong.returncode == 2 and "no test photos of its own" in wrong.stderr
+    text = lab("evaluate", str(run_dir), "--split", "validation")
+    assert "95% interval in brackets" in text.stdout and "expected calibration error" in text.stdout

@@ -144,8 +144,14 @@ def test_the_card_records_class_order_input_metrics_versions_and_parity(trained,
     assert {"tensorflow", "keras", "python"} <= set(card["libraries"]) and card["intended_use"]
     assert card["novelty"] == json.loads((run_dir / "novelty.json").read_text())  # the run's check, said
     assert "## Out-of-distribution check" in (tmp_path / "cats.md").read_text()
+    low, high = card["metrics"]["validation"]["accuracy_interval"]  # for its validation photos
+    assert low <= metrics["best_val_accuracy"] <= high and card["metrics"]["test"]["accuracy_interval"] is None
+    calibration = json.loads((run_dir / "calibration.json").read_text())
+    assert card["calibration"]["temperature"] == calibration["temperature"]
+    assert card["calibration"]["in_the_model"] is False  # the export is the run's own model, its answers undivided
     markdown = (tmp_path / "cats.md").read_text()
     assert "cats, dogs" in markdown and "Parity check" in markdown and "Intended use" in markdown
+    assert f"Temperature {calibration['temperature']:.3f}" in markdown and "softmax(log(p) / temperature)" in markdown
 
 
 def test_an_export_reports_each_step_as_it_starts(trained, tmp_path: Path) -> None:

@@ -39,6 +39,28 @@ def predictor(run_dir: Path) -> Predictor:
     return Predictor(run_dir)
 
 
+def test_answers_are_divided_by_the_runs_temperature_and_tta_averages_the_mirror_image(predictor: Predictor) -> None:
+    import tensorflow as tf
+
+    calibration = predictor.calibration
+    assert calibration.fitted and calibration.temperature != 1.0, calibration.words()  # fitted when it finished
+    images = np.stack([predictor.decode(photo) for photo in CATS + DOGS])
+    raw = predictor.model.predict(images, verbose=0)
+    np.testing.assert_allclose(predictor.predict(images), calibration.apply(raw), atol=1e-5)
+    mirrored = predictor.model.predict(tf.image.flip_left_right(images).numpy(), verbose=0)
+    averaged = calibration.apply((raw + mirrored) / 2)
+    np.testing.assert_allclose(predictor.predict(images, tta="flip"), averaged, atol=1e-5)
+    assert not np.allclose(averaged, calibration.apply(raw), atol=1e-4)  # the mirror image does say something else
+    said = predictor.explain(images[0], tta="flip")
+    assert list(said.probabilities.values()) == pytest.approx(averaged[0].tolist(), abs=1e-5)
+    [listed] = predictor.predict_files([CATS[0]], tta="flip")
+    assert list(listed.probabilities.values()) == pytest.approx(averaged[0].tolist(), abs=1e-5)
+    crops = predictor.predict(images, tta="crops")
+    assert crops.shape == raw.shape and np.allclose(crops.sum(axis=1), 1.0)
+    with pytest.raises(LabError, match="choose one of: flip, crops"):
+        predictor.predict(images, tta="rotate")
+
+
 def test_an_upload_as_bytes_predicts_as_the_same_file_does(predictor: Predictor) -> None:
     from_bytes = predictor.decode(CATS[0].read_bytes(), "cat.jpg")
     from_file = predictor.decode(CATS[0])

@@ -4,15 +4,18 @@ bad uploads explained one by one, the batch table and the demo's big answer."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from app_pages.answers import Photo, neither_sentence
+from app_pages.answers import Photo, neither_sentence, sureness
+from app_pages.demo import DEMO_THRESHOLD
 from app_pages.plain_text import as_text
 from lab.evaluation.predictions import Predictions
 from lab.run_files import RunFiles
@@ -150,6 +153,27 @@ def test_a_run_made_before_the_check_answers_as_before_and_says_it_has_none(run_
                                            "photo."]
 
 
+def test_the_demos_sure_words_say_the_calibrated_probability(run_id: str) -> None:
+    from lab.evaluation.calibration import Calibration, save_calibration
+    from lab.evaluation.predict import Predictor
+
+    run_dir = load_settings().runs_dir / run_id
+    save_calibration(run_dir, Calibration(5.0, True, 20, 0.7, 0.6, ""))  # far softer than the model's own answers
+    image = Predictor(run_dir).decode(DOG)
+    raw = Predictor(run_dir).model.predict(image[None], verbose=0)[0]
+    calibrated = float(np.max(Calibration(5.0, True).apply(raw)))
+    assert round(calibrated, 2) != round(float(raw.max()), 2)  # the two would read differently
+    app = open_page("predict", run=False)
+    app.query_params["demo"] = "1"
+    app.run()
+    upload(app, "demo_upload", ("dog.jpg", DOG.read_bytes()))
+    bar = app.get("progress")[0].proto
+    words = sureness(calibrated, DEMO_THRESHOLD)
+    assert bar.text.startswith(f"**{words}**: {calibrated:.0%} sure it is ") and bar.value == int(calibrated * 100)
+    page = open_page("predict")
+    assert "Confidence calibrated on 20 validation photos (T = 5.00: its answers were too sure)." in texts(page)
+
+
 def test_the_photo_uploaders_say_what_they_take_and_a_photos_limit(run_id: str) -> None:
     app = open_page("predict")
     [uploader] = [u for u in app.get("file_uploader") if "predict_upload" in u.proto.id]
@@ -216,7 +240,10 @@ def test_an_export_is_checked_and_offered_with_its_card(run_id: str) -> None:
         card = dict(visit.dataframe[-1].value.itertuples(index=False))  # the card, readable on the page
         assert card["classes, in output order"] == "cats, dogs" and card["run"] == run_id
         assert card["parity check"].startswith(f"passed on {min(photos, 32)} photos")
-        assert "%" in card["validation accuracy"]
+        assert re.fullmatch(r"\d+\.\d% \(\d+\.\d-\d+\.\d%\) on 20 images", card["validation accuracy"])
+        temperature = json.loads((load_settings().runs_dir / run_id / "calibration.json").read_text())["temperature"]
+        assert card["temperature"].startswith(f"{temperature:.3f}, calibrated on 20 validation photos")
+        assert "not inside the model: p_calibrated = softmax(log(p) / temperature)" in card["temperature"]
 
 
 @pytest.mark.parametrize(("source", "photos"), [("Photos from a dataset", 2), ("The run's top losses", 6)])

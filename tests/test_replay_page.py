@@ -101,13 +101,14 @@ def test_a_finished_replay_shows_its_table_curves_and_findings(workspace: Path,
                                          for experiment in KERAS.experiments]  # what ran, never only the tutorial's
     assert list(frame["published (validation)"]) == ["93.0%", "93.0%"]
     assert list(frame["status"]) == ["finished", "finished"] and list(frame["training images"]) == ["56", "20"]
-    assert frame["test here"].str.fullmatch(r"\d{1,3}\.\d%").all(), frame["test here"]
+    # each accuracy with its 95% interval for the 12 test photos: "91.7% (64.6-98.5%)"
+    assert frame["test here"].str.fullmatch(r"\d{1,3}\.\d% \(\d{1,3}\.\d-\d{1,3}\.\d%\)").all(), frame["test here"]
     assert app.expander[0].label.startswith("Keras replay · tiny · started ")  # no record name, no run id
     found = [m.value for m in app.markdown if m.value.startswith("**What we found:** ")]
     assert found == ["**What we found:** Of the tutorial's 1 findings, 0 held on these photos, 0 did not and 1 is "
                      "too close to call with 12 test photos."]
     verdict = next(m.value for m in app.markdown if m.value.startswith("⚖️ **Too close to call:** "))
-    assert frame["test here"][1] in verdict and "McNemar's exact test, two-sided" in verdict
+    assert frame["test here"][1].split(" (")[0] in verdict and "McNemar's exact test, two-sided" in verdict
     shown = " ".join(m.value for m in app.markdown) + " ".join(c.value for c in app.caption)
     assert not any(row["run_id"] in shown for row in keras_replay_tiny.planned.rows)
     assert len(app.get("plotly_chart")) == 1  # every row's learning curves, overlaid

@@ -52,6 +52,9 @@ def test_train_in_the_foreground_ends_with_one_json_line(
     [summary] = json.loads(listed.stdout)
     assert summary["id"] == Path(result["run_dir"]).name and summary["status"] == "finished"
     assert summary["best_val_accuracy"] == result["best_val_accuracy"]
+    low, high = summary["best_val_accuracy_interval"]  # its 95% interval for its 20 validation photos
+    assert summary["validation_images"] == 20 and low <= summary["best_val_accuracy"] <= high and high - low > 0.2
+    assert summary["test_accuracy"] is None and summary["test_accuracy_interval"] is None  # no test photos
     assert "mobilenet" in summary["config"]
 
 

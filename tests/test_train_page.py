@@ -343,7 +343,8 @@ def test_a_finished_run_says_what_next_in_percentages_with_a_readable_log(page: 
     run = a_run(tiny_config)
     (run.path / "model.keras").write_bytes(b"a model")
     write_json_atomic(run.path / "metrics.json", {"best_val_accuracy": 0.875, "best_epoch": 1, "epochs_completed": 1,
-                                                  "train_images": 40, "test_accuracy": 0.9, "test_images": 30})
+                                                  "train_images": 40, "validation_images": 40, "test_accuracy": 0.9,
+                                                  "test_images": 30})
     run.log("epoch 1/1: accuracy 0.8")
     with (run.path / "log.txt").open("a") as log:
         log.write("I0000 00:00:1796045358.079910    2929 cudart_stub.cc:31] Could not find cuda drivers\n"
@@ -352,6 +353,10 @@ def test_a_finished_run_says_what_next_in_percentages_with_a_readable_log(page: 
     page.run()
     shown = {metric.label: metric.value for metric in page.metric}
     assert shown["Best validation accuracy"] == "87.5%" and shown["Test accuracy"] == "90.0%"
+    captions = [caption.value for caption in page.caption]  # each with its 95% interval for its photos
+    assert "95% interval 73.9-94.5% on 40 photos" in captions and "95% interval 74.4-96.5% on 30 photos" in captions
+    table = next(frame.value for frame in page.dataframe if "interval" in frame.value.columns)
+    assert table["interval"].tolist() == ["73.9-94.5%"]
     assert any(box.value.startswith("finished") for box in page.success)
     assert {"Try it on photos", "Compare"} <= {button.label for button in page.button}
     assert [button.proto.label for button in page.get("download_button")] == ["Download the model (.keras)"]

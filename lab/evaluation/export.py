@@ -3,7 +3,8 @@
 Three formats: `keras` (the `.keras` file), `savedmodel` (a TensorFlow SavedModel for serving, written
 with Keras 3's `model.export` and zipped into one `.zip`) and `tflite` (float32, or dynamic-range
 quantised with `quantize="dynamic"`). Every export takes raw RGB 0..255 at the run's input size: the
-backbone's preprocessing is inside the model, as it is in the run's `model.keras`.
+backbone's preprocessing is inside the model, as it is in the run's `model.keras`. Its probabilities are the
+model's own, not divided by the run's temperature: the card states T and how to apply it (`model_card` says why).
 
 Parity comes before shipping: the export is loaded back in its own runtime (Keras, `tf.saved_model.load`,
 the TFLite interpreter) and run on real photos — by default the run's own validation images — decoded by

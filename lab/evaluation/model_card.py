@@ -4,9 +4,15 @@ One dictionary (`model_card`) is written twice: as JSON for tools and as Markdow
 (`card_markdown`), and read on the Predict page as a table of plain words (`card_fields`). It records what someone receiving only the file needs: the class order (sorted names,
 as Keras's directory loaders use), the input (raw RGB 0..255 at the run's size, the backbone's
 preprocessing inside the model), the run's config and dataset manifest hash, its validation and test
-metrics, the library versions that wrote it, the parity check the export passed, its intended use, and the
-run's out-of-distribution check (`novelty`: score, threshold, what it was fitted on): the lab answers "none
-of these" above that threshold, but the exported file holds only the classifier, which always picks a class.
+metrics (each accuracy with its 95% interval), its temperature, the library versions that wrote it, the parity
+check the export passed, its intended use, and the run's out-of-distribution check (`novelty`: score, threshold,
+what it was fitted on): the lab answers "none of these" above that threshold, but the exported file holds only
+the classifier, which always picks a class.
+
+The exported model does not divide by the temperature: it is the run's own model, the one the parity check holds
+it to, built only of stock layers that load in safe mode and convert to TFLite, and its answers (the largest
+probability) are the same either way. The card states T and how to apply it to the probabilities, so whoever
+shows a confidence can make it mean what it says.
 
 The card is made from plain data: the run folder's files (named by `lab.run_files`) and the words for the
 backbone's preprocessing, which the export's caller takes from the backbone registry
@@ -20,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePath
 from typing import Any
 
+from lab.evaluation.accuracy_text import accuracy_text, interval_bounds
+from lab.evaluation.calibration import load_calibration
 from lab.evaluation.novelty import check_words
 from lab.evaluation.predictions import Predictions
 from lab.paths import absolute
@@ -69,6 +77,7 @@ def model_card(run_dir: Path, *, preprocessing: str, image_size: int, format: st
         "config": portable(config),
         "dataset_manifest_hash": metrics.get("manifest_hash"),
         "metrics": _metrics(files, metrics),
+        "calibration": _calibration(files.root),
         "libraries": _versions(),
         "parity": parity,
         "intended_use": INTENDED_USE,
@@ -85,12 +94,24 @@ def portable(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metrics(files: RunFiles, metrics: dict[str, Any]) -> dict[str, Any]:
-    """Validation and test accuracy, and per class where the run stored predictions for the split."""
+    """Validation and test accuracy with its 95% interval, and per class where the run stored predictions."""
     test = metrics.get("test") or {}
-    return {"validation": {"accuracy": metrics.get("best_val_accuracy"), "images": metrics.get("validation_images"),
+    validation, tested = metrics.get("best_val_accuracy"), metrics.get("test_accuracy")
+    return {"validation": {"accuracy": validation, "images": metrics.get("validation_images"),
+                           "accuracy_interval": interval_bounds(validation, metrics.get("validation_images")),
                            "per_class": _validation_per_class(files.predictions)},
-            "test": {"accuracy": metrics.get("test_accuracy"), "images": metrics.get("test_images", 0),
+            "test": {"accuracy": tested, "images": metrics.get("test_images", 0),
+                     "accuracy_interval": interval_bounds(tested, metrics.get("test_images")),
                      "per_class": test.get("per_class")}}
+
+
+def _calibration(run_dir: Path) -> dict[str, Any]:
+    """The run's temperature, and that the exported model leaves it to the caller (see the module docstring)."""
+    calibration = load_calibration(run_dir)
+    return {"temperature": calibration.temperature, "calibrated": calibration.fitted, "words": calibration.words(),
+            "in_the_model": False,
+            "how_to_apply": "p_calibrated = softmax(log(p) / temperature), p the model's output; the largest "
+                            "probability stays the largest"}
 
 
 def _validation_per_class(table: Path) -> dict[str, Any] | None:
@@ -136,6 +157,11 @@ def card_markdown(card: dict[str, Any]) -> str:
         "",
         *_metric_lines(card["metrics"]),
         "",
+        "## Confidence",
+        "",
+        (f"Temperature {card['calibration']['temperature']:.3f} ({card['calibration']['words']}). The model "
+         "outputs its own probabilities, not divided by it; for a confidence that means what it says, compute "
+         f"{card['calibration']['how_to_apply']}."),
         "## Out-of-distribution check",
         "",
         _novelty_words(card),
@@ -170,6 +196,7 @@ def card_fields(card: dict[str, Any]) -> dict[str, str]:
         "preprocessing": source["preprocessing"],
         "output": card["output"]["values"],
         **{f"{split} accuracy": words for split, words in metrics.items()},
+        "temperature": _temperature_words(card.get("calibration")),
         "parity check": (f"{'passed' if parity['passed'] else 'failed'} on {parity['images']} photos: largest "
                          f"difference {parity['max_abs_difference']:.1e}, same answer on "
                          f"{parity['top_class_agreement']:.0%} ({parity['criterion']})"),
@@ -184,6 +211,11 @@ def card_fields(card: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _temperature_words(calibration: dict[str, Any] | None) -> str:
+    if calibration is None:  # a card written before the lab calibrated its runs
+        return "not recorded: exported before the lab calibrated its runs"
+    return (f"{calibration['temperature']:.3f}, {calibration['words']}; not inside the model: "
+            f"{calibration['how_to_apply']}")
 def _novelty_words(card: dict[str, Any]) -> str:
     """The run's check in words, and that the exported file does not hold it (cards written before the check
     existed have no `novelty` key: they say there is none)."""
@@ -197,7 +229,8 @@ def _novelty_words(card: dict[str, Any]) -> str:
 def _accuracy_words(figures: dict[str, Any]) -> str:
     if figures["accuracy"] is None:
         return "not measured (the run had no such split)"
-    return f"{figures['accuracy']:.1%}" + (f" on {figures['images']:,} images" if figures["images"] else "")
+    return accuracy_text(figures["accuracy"], figures["images"]) + (f" on {figures['images']:,} images"
+                                                                       if figures["images"] else "")
 
 
 def _metric_lines(metrics: dict[str, Any]) -> list[str]:
@@ -206,7 +239,8 @@ def _metric_lines(metrics: dict[str, Any]) -> list[str]:
         if figures["accuracy"] is None:
             lines.append(f"- {split}: not measured (the run had no {split} split).")
             continue
-        lines.append(f"- {split}: accuracy {figures['accuracy']:.4f} on {figures['images']} images.")
+        lines.append(f"- {split}: accuracy {figures['accuracy']:.4f} on {figures['images']} images "
+                     f"({accuracy_text(figures['accuracy'], figures['images'])} with its 95% interval).")
         for label, row in (figures["per_class"] or {}).items():
             lines.append(f"  - {label}: precision {row['precision']:.3f}, recall {row['recall']:.3f}, "
                          f"f1 {row['f1']:.3f} ({row['support']} images)")

@@ -10,6 +10,10 @@ gives the answer, the photo as shown and the Grad-CAM overlay drawn on it.
 Batch prediction (a folder, a zip, a list of paths) checks every file first, in threads, and predicts the
 good ones through the training pipeline; an unreadable file gets its reason and never stops the others.
 
+Every probability a `Predictor` gives is divided by the run's temperature (`calibration`, fitted on its
+validation photos when it finished; T = 1 for a run made before), so "90% sure" means right about 90% of the
+time; `model` itself still gives the raw probabilities. `tta` ("flip", "crops"; `lab.evaluation.tta`) averages
+the model's answers over test-time views of each photo first.
 Beside its probabilities, every photo gets the run's out-of-distribution check (`lab.evaluation.novelty`): a
 score of how far it lies from the training photos, and whether it passed (`in_distribution`). A batch gets both
 from one pass over the photos (`lab.evaluation.pooled_features`); a run made before the check has none (None).
@@ -31,6 +35,7 @@ from lab.data.archive import extract_zip, is_zip
 from lab.data.check import check_file
 from lab.data.records import IMAGE_SUFFIXES, ImageRecord
 from lab.errors import LabError
+from lab.evaluation.calibration import load_calibration
 from lab.evaluation.evaluate import load_model, run_classes
 from lab.evaluation.novelty import Novelty, NoveltyCheck
 from lab.progress import Progress, no_progress
@@ -107,6 +112,7 @@ class Predictor:
         self.model = load_model(self.run_dir)
         self.classes = run_classes(self.run_dir)
         self.image_size = int(self.model.input_shape[1])
+        self.calibration = load_calibration(self.run_dir)
 
     @cached_property
     def novelty(self) -> NoveltyCheck | None:
@@ -135,25 +141,34 @@ class Predictor:
             return decode_image(source, name, self.image_size)
         return load_image(source, self.image_size)
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Probabilities per class for one decoded image (h, w, 3) -> (classes,), or a batch -> (n, classes)."""
+    def predict(self, images: np.ndarray, tta: str | None = None) -> np.ndarray:
+        """Calibrated probabilities per class for one decoded image (h, w, 3) -> (classes,), or a batch -> (n,
+        classes); with `tta`, averaged over those test-time views first."""
+        from lab.evaluation.tta import predict_views
+
         batch = np.asarray(images, dtype=np.float32)
         single = batch.ndim == 3
-        probabilities = np.asarray(self.model.predict_on_batch(batch[None] if single else batch))
+        batch = batch[None] if single else batch
+        raw = predict_views(self.model, batch, tta) if tta else np.asarray(self.model.predict_on_batch(batch))
+        probabilities = self.calibration.apply(raw)
         return probabilities[0] if single else probabilities
 
     def explain(self, source: Source | np.ndarray, class_name: str | None = None,
-                name: str = "upload") -> Explanation:
-        """Predict one photo and its Grad-CAM heatmap for `class_name` (default: the predicted class)."""
+                name: str = "upload", tta: str | None = None) -> Explanation:
+        """Predict one photo (calibrated; with `tta`, over test-time views) and its Grad-CAM heatmap for
+        `class_name` (default: the predicted class). The heatmap is the photo's own, never a view's."""
         image = source if isinstance(source, np.ndarray) else self.decode(source, name)
-        index = -1 if class_name is None else self._class_index(class_name)
+        viewed = self.predict(image, tta) if tta else None
+        index = (-1 if viewed is None else int(np.argmax(viewed))) if class_name is None else \
+            self._class_index(class_name)
         probabilities, heatmaps, pooled = self.gradcam.with_features(image[None], np.array([index]))
-        chosen = self.classes[int(np.argmax(probabilities[0]))] if class_name is None else class_name
+        answer = self.calibration.apply(probabilities[0]) if viewed is None else viewed
+        chosen = self.classes[int(np.argmax(answer))] if class_name is None else class_name
         novelty = self.novelty.check(pooled)[0] if self.novelty is not None else None
-        return Explanation(image, self._named(probabilities[0]), heatmaps[0], chosen, novelty)
+        return Explanation(image, self._named(answer), heatmaps[0], chosen, novelty)
 
     def explain_photo(self, source: Source, class_name: str | None = None, name: str = "upload",
-                      side: int | None = None) -> ExplainedPhoto:
+                      side: int | None = None, tta: str | None = None) -> ExplainedPhoto:
         """`explain`, with the photo (at most `side` pixels a side; None: its own size) and the heatmap drawn
         over it, from one decode of the photo (`decode_photo`)."""
         from lab.data.pipeline import decode_photo
@@ -161,40 +176,54 @@ class Predictor:
 
         data, name = (source, name) if isinstance(source, bytes) else (Path(source).read_bytes(), Path(source).name)
         photo, image = decode_photo(data, name, self.image_size)
-        explanation = self.explain(image, class_name)
+        explanation = self.explain(image, class_name, tta=tta)
         shown = fit_within(photo, side) if side else photo
         return ExplainedPhoto(explanation, shown.astype(np.uint8), overlay(shown, explanation.heatmap))
 
     def predict_files(self, sources: Sequence[str | Path] | str | Path, *, batch_size: int = 32,
-                      settings: Settings | None = None, on_progress: Progress = no_progress) -> list[FilePrediction]:
-        """One result per file of `sources` (image files, folders, zips), in order; bad files carry `error`."""
-        from lab.evaluation.predictions import predict_records
-
+                      settings: Settings | None = None, on_progress: Progress = no_progress,
+                      tta: str | None = None) -> list[FilePrediction]:
+        """One result per file of `sources` (image files, folders, zips), in order, calibrated (with `tta`,
+        over test-time views); bad files carry `error`."""
         paths = image_files([sources] if isinstance(sources, (str, Path)) else sources, settings)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             checks = list(pool.map(check_file, paths))
         # The pipeline wants a label per record; these are unknown and unused, so every one gets the first class.
         good = [ImageRecord(str(p), self.classes[0], None, c.digest, c.width, c.height, c.needs_pil)
                 for p, c in zip(paths, checks) if c.ok]
-        if good and self.novelty is not None:
+        if not good:
+            predicted, novelties = [], []
+        elif self.novelty is not None and not tta:  # one pass gives both
             predicted, novelties = self._predict_checked(good, batch_size, on_progress)
-        else:
-            predicted = predict_records(self.model, good, self.classes, split="predict", image_size=self.image_size,
-                                        batch_size=batch_size, on_progress=on_progress).probabilities if good else []
-            novelties = [None] * len(good)
-        rows = iter(zip(predicted, novelties))
+        else:  # test-time views; the check scores the photo itself
+            predicted = self._predict_records(good, batch_size, on_progress, tta)
+            novelties = self._predict_checked(good, batch_size, on_progress)[1] if self.novelty is not None else \
+                [None] * len(good)
+        rows = iter(zip(self.calibration.apply(np.asarray(predicted)) if good else [], novelties))
         return [self._answered(str(p), *next(rows)) if c.ok else FilePrediction(str(p), error=c.reason)
                 for p, c in zip(paths, checks)]
 
     def _predict_checked(self, records: list[ImageRecord], batch_size: int,
                          on_progress: Progress) -> tuple[np.ndarray, list[Novelty]]:
-        """Probabilities and the out-of-distribution check of `records`, from one pass over the photos."""
+        """The model's own probabilities and the out-of-distribution check of `records`, from one pass."""
         from lab.evaluation.pooled_features import predict_with_features
 
         predictions, features = predict_with_features(self.with_features, records, self.classes, split="predict",
                                                       image_size=self.image_size, batch_size=batch_size,
                                                       on_progress=on_progress)
         return predictions.probabilities, self.novelty.check(features)
+
+    def _predict_records(self, records: list[ImageRecord], batch_size: int, on_progress: Progress,
+                         tta: str | None) -> np.ndarray:
+        """The model's own probabilities for `records` through the training pipeline (averaged over `tta`'s views)."""
+        from lab.evaluation.predictions import predict_records
+        from lab.evaluation.tta import predict_records_tta
+
+        shared = {"split": "predict", "image_size": self.image_size, "batch_size": batch_size,
+                  "on_progress": on_progress}
+        if tta:
+            return predict_records_tta(self.model, records, self.classes, views=tta, **shared)[1].probabilities
+        return predict_records(self.model, records, self.classes, **shared).probabilities
 
     def _answered(self, path: str, probabilities: np.ndarray, novelty: Novelty | None) -> FilePrediction:
         return FilePrediction(path, self._named(probabilities), novelty=novelty)

@@ -80,7 +80,8 @@ def _experiment_row(row: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str
             "spread": {measure: [min(found), max(found)] for measure, found in values.items() if found},
             "status": statuses.pop() if len(statuses) == 1 else
             f"{sum(run['status'] == FINISHED for run in runs)} of {len(runs)} finished",
-            "train_images": first["train_images"], "test_images": first["test_images"],
+            "train_images": first["train_images"], "validation_images": first["validation_images"],
+            "test_images": first["test_images"],
             "seconds": sum(run["seconds"] or 0 for run in runs) or None, "run_dir": first["run_dir"]}
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.evaluation.accuracy_text import interval_bounds
 from lab.paths import absolute, same_path
 from lab.run_files import CONFIG, METRICS, QUEUE_LOCK, STATUS, RunFiles
 from lab.runs.labels import Labels, read_labels
@@ -159,7 +160,8 @@ class Run:
             return None
 
     def summary(self) -> dict[str, Any]:
-        """What `lab runs --json` prints and the runs table shows for this run."""
+        """What `lab runs --json` prints and the runs table shows for this run; each accuracy with its 95%
+        interval ([low, high]) for the photos it was measured on, None where they are unknown."""
         status, metrics, config, labels = self.status(), self.metrics(), self.config_dict(), self.labels()
         return {
             "id": self.id,
@@ -176,6 +178,12 @@ class Run:
             "backbone": config.get("backbone"),
             "strategy": config.get("strategy"),
             "best_val_accuracy": metrics.get("best_val_accuracy"),
+            "best_val_accuracy_interval": interval_bounds(metrics.get("best_val_accuracy"),
+                                                          metrics.get("validation_images")),
+            "validation_images": metrics.get("validation_images"),
+            "test_accuracy": metrics.get("test_accuracy"),
+            "test_accuracy_interval": interval_bounds(metrics.get("test_accuracy"), metrics.get("test_images")),
+            "test_images": metrics.get("test_images"),
             "epochs_completed": metrics.get("epochs_completed", (status.epoch or {}).get("epoch", 0)),
             "epochs": config.get("epochs"),
             "train_images": metrics.get("train_images"),

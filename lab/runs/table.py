@@ -3,8 +3,9 @@
 Each row is flat (numbers, text, a list of tags) so it goes straight into a dataframe. Rows are read from
 the run folders on every call; a folder whose files are damaged or half-written still gets a row, marked
 `unknown` with what is readable, so one broken folder never hides the others. A row's `name` is what people
-read (`Run.name`), its `id` what machines do. The CSV download keeps every cell as data: a name or tag that
-starts like a spreadsheet formula is written with a leading apostrophe, so it cannot run when opened.
+read (`Run.name`), its `id` what machines do. Each accuracy has its 95% interval beside it, as text for the
+photos it was measured on (`lab.evaluation.accuracy_text`). The CSV download keeps every cell as data: a name or
+tag that starts like a spreadsheet formula is written with a leading apostrophe, so it cannot run when opened.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.evaluation.accuracy_text import interval_text
 from lab.run_files import MODEL
 from lab.runs.names import unique_names
 from lab.runs.status import FINISHED, UNKNOWN
@@ -26,8 +28,9 @@ from lab.spreadsheet import csv_cell
 from lab.training.references import reference_for
 
 COLUMNS = ("id", "name", "backbone", "weights", "strategy", "train_images", "image_size", "epochs",
-           "best_val_accuracy", "test_accuracy", "seconds", "images_per_second", "status", "created", "tags",
-           "reference", "reference_accuracy", "mlflow")
+           "best_val_accuracy", "best_val_interval", "validation_images", "test_accuracy", "test_interval",
+           "test_images", "seconds", "images_per_second", "status", "created", "tags", "reference",
+           "reference_accuracy", "mlflow")
 
 
 Reference = tuple[str, "float | None"]  # an experiment's label and its published accuracy
@@ -118,7 +121,11 @@ def run_row(run: Run, state: str, known: Reference | None = None) -> dict[str, A
         "image_size": config.get("image_size"),
         "epochs": summary["epochs_completed"] if metrics else config.get("epochs"),
         "best_val_accuracy": metrics.get("best_val_accuracy"),
+        "best_val_interval": interval_text(metrics.get("best_val_accuracy"), metrics.get("validation_images")),
+        "validation_images": metrics.get("validation_images"),
         "test_accuracy": metrics.get("test_accuracy"),
+        "test_interval": interval_text(metrics.get("test_accuracy"), metrics.get("test_images")),
+        "test_images": metrics.get("test_images") or None,
         "seconds": metrics.get("seconds"),
         "images_per_second": metrics.get("images_per_second"),
         "status": state,

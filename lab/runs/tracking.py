@@ -8,10 +8,11 @@ local store, so runs copied there get links too (a tracking server's own address
 
 The run folder stays the record every page reads; MLflow receives a copy made from the folder's files when the
 run ends (finished, stopped or failed) and again after each evaluation: the config as parameters, every epoch's
-metrics at its step, the final, best and test figures, and the files (config, metrics, history, layers, each
-evaluation's summary, each export's model card, the learning curves as a web page) as artifacts. Copying from
-the folder rather than from inside the training loop keeps MLflow out of the worker's hot path, lets a server
-outage cost a log line instead of a run, and lets a run trained before tracking was switched on be logged later.
+metrics at its step, the final, best and test figures, and the files (config, metrics, history, layers,
+calibration, each evaluation's summary, each export's model card, the learning curves as a web page) as
+artifacts. Copying from the folder rather than from inside the training loop keeps MLflow out of the worker's hot
+path, lets a server outage cost a log line instead of a run, and lets a run trained before tracking was switched on
+be logged later.
 The MLflow run's id is kept in the folder (`mlflow.json`), so a later copy updates the same MLflow run and the
 Compare page can link to it.
 """
@@ -29,14 +30,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.run_files import CONFIG, EVALUATION_SUMMARY, HISTORY, LAYERS, METRICS, RunFiles
+from lab.run_files import CALIBRATION, CONFIG, EVALUATION_SUMMARY, HISTORY, LAYERS, METRICS, RunFiles
 from lab.runs.status import FAILED, FINISHED, STOPPED
 from lab.runs.store import Run
 from lab.settings import VARIABLES, Settings, load_settings
 from lab.storage import file_lock, read_json, write_json_atomic
 
 URI_VARIABLE, UI_VARIABLE = VARIABLES["mlflow_uri"], VARIABLES["mlflow_ui"]
-COPIED_FILES = (CONFIG, METRICS, HISTORY, LAYERS)  # the run's own files kept beside its MLflow copy
+COPIED_FILES = (CONFIG, METRICS, HISTORY, LAYERS, CALIBRATION)  # the run's own files kept beside its MLflow copy
 MLFLOW_STATUS = {FINISHED: "FINISHED", STOPPED: "KILLED", FAILED: "FAILED"}
 FINAL_METRICS = ("best_val_accuracy", "best_epoch", "test_accuracy", "epochs_completed", "seconds",
                  "images_per_second", "parameters", "trainable_parameters", "train_images", "validation_images",

@@ -1,4 +1,5 @@
-"""What a run writes and reports while it trains: events, history.csv, layers.csv, checkpoints, metrics.json.
+"""What a run writes and reports while it trains: events, history.csv, layers.csv, checkpoints, metrics.json,
+and when it ends its predictions and the temperature fitted on its validation photos (calibration.json).
 
 The training story (`lab.training.train`) says what happens; the `Recorder` keeps the record of it, so
 a run folder is readable without the app and a page can follow a run through its events:
@@ -30,10 +31,21 @@ from typing import Any
 
 import numpy as np
 
+from lab.evaluation.calibration import fit_calibration, save_calibration
 from lab.evaluation.novelty import NoveltyCheck
 from lab.evaluation.predictions import Predictions
 from lab.progress import Throttle
-from lab.run_files import BEST_MODEL, HISTORY, LAYERS, METRICS, MODEL, NOVELTY_ARRAYS, PREDICTIONS, RunFiles
+from lab.run_files import (
+    BEST_MODEL,
+    CALIBRATION,
+    HISTORY,
+    LAYERS,
+    METRICS,
+    MODEL,
+    NOVELTY_ARRAYS,
+    PREDICTIONS,
+    RunFiles,
+)
 from lab.storage import temporary_model, write_bytes_atomic, write_json_atomic, writing
 from lab.training.backbone_factory import Backbone
 from lab.training.config import TrainConfig
@@ -131,8 +143,8 @@ class Recorder:
 
     def finish(self, config: TrainConfig, data, backbone: Backbone, export, predictions: Predictions | None = None,
                novelty: NoveltyCheck | None = None) -> dict[str, Any]:
-        """Save the final model, its held-out predictions, its out-of-distribution check and metrics.json; return
-        the metrics."""
+        """Save the final model, its held-out predictions, its calibration, its out-of-distribution check and
+        metrics.json; return the metrics."""
         if not tensorboard_available():
             self.phase("save", "No TensorBoard logs: the tensorboard package is not installed")
         if export is not None:
@@ -142,6 +154,7 @@ class Recorder:
         if predictions is not None:
             with writing(f"saving the predictions ({PREDICTIONS})"):
                 predictions.save(self.files.predictions)
+            self.calibrate(predictions.split("validation"))
         if novelty is not None:
             with writing(f"saving the out-of-distribution check ({NOVELTY_ARRAYS})"):
                 novelty.save(self.files.root)
@@ -151,6 +164,13 @@ class Recorder:
             write_json_atomic(self.files.metrics, metrics)
         self.phase("done", "Stopped on request" if self.stopped else "Finished")
         return metrics
+
+    def calibrate(self, validation: Predictions) -> None:
+        """Fit the run's temperature on its validation predictions and keep it (`lab.evaluation.calibration`)."""
+        calibration = fit_calibration(validation)
+        with writing(f"saving the calibration ({CALIBRATION})"):
+            save_calibration(self.files.root, calibration)
+        self.phase("save", f"Confidence {calibration.words()}")
 
     def _metrics(self, config: TrainConfig, data, backbone: Backbone, export) -> dict[str, Any]:
         import keras

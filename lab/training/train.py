@@ -4,8 +4,9 @@
 `run_dir`: `history.csv` (one row per epoch, rewritten atomically every epoch), `metrics.json`,
 `model.keras` (final; raw 0..255 images in, class probabilities out), `best.keras` (best
 val_accuracy so far, same interface), `tensorboard/`, `layers.csv` (the trainable-layers table
-for each phase: before training and again after unfreezing), and `predictions.csv` (the final model's
-per-image predictions on the validation and test images, `lab.evaluation.predictions`), and the run's
+for each phase: before training and again after unfreezing), `predictions.csv` (the final model's
+per-image predictions on the validation and test images, `lab.evaluation.predictions`), `calibration.json`
+(the temperature fitted on those validation predictions, `lab.evaluation.calibration`), and the run's
 out-of-distribution check (`novelty.json` and `novelty.npz`, `lab.evaluation.novelty`: how far a photo lies from
 the training photos, with a threshold set on the validation photos). Writing them, and
 the events passed to `on_event`, is the `Recorder`'s job (`lab.training.recorder`, which lists the events).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -59,3 +60,28 @@ def test_two_ticked_runs_show_overlaid_curves_the_confusion_matrix_and_the_chang
     changed = main.get_by_test_id("stImage").filter(has_text="browser pair small:")
     assert changed.count() > 0, "no changed-prediction gallery"
     app.screenshot(app.server.workspace.parent / "compare.png")
+
+
+def test_one_ticked_run_shows_its_reliability_diagram_with_each_accuracys_interval(
+    page, compare_server, pair_of_runs
+) -> None:
+    app = App(page=page, server=compare_server)
+    app.open("compare")
+    search = app.page.get_by_role("textbox", name="Search")
+    search.fill("browser pair larger")
+    search.press("Enter")
+    app.wait()
+    table = app.page.get_by_test_id("stDataFrame").first
+    expect(table).to_contain_text("test 95% interval")
+    box = table.bounding_box()
+    app.page.mouse.click(box["x"] + 18, box["y"] + ROW_PX * 1.5)
+    app.wait()
+    app.assert_ok()
+    main = app.page.get_by_test_id("stMain")
+    diagram = main.get_by_test_id("stPlotlyChart").filter(has_text="Is it as sure as it is right?")
+    diagram.scroll_into_view_if_needed()
+    expect(diagram).to_contain_text("as sure as it is right")  # the diagonal's legend entry
+    expect(diagram).to_contain_text("the model's own")
+    expect(main.get_by_text("Expected calibration error").first).to_be_visible()
+    expect(main.get_by_text(re.compile(r"^95% interval \d+\.\d-\d+\.\d% on 30 photos$")).first).to_be_visible()
+    diagram.screenshot(path=str(app.server.workspace.parent / "reliability.png"))
