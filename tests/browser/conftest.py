@@ -191,6 +191,22 @@ class App:
         errors = self.page.locator("[data-testid='stAlertContentError']")
         assert errors.count() == 0, f"error message on the page:\n{errors.first.inner_text()}"
 
+    def open_expander(self, title: str, attempts: int = 3) -> None:
+        """Open the main area's expander titled `title`. A page that reruns just as it is clicked (a run that
+        finishes re-lays its card) can draw the expander anew, closed: then it is clicked again."""
+        expander = self.page.get_by_test_id("stMain").get_by_test_id("stExpander").filter(has_text=title)
+        opened = expander.locator("details[open]")
+        for _ in range(attempts):
+            self.wait()
+            if opened.count() == 0:
+                expander.get_by_text(title).click()
+            try:
+                expect(opened).to_have_count(1, timeout=3_000)
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"the expander {title!r} did not stay open after {attempts} clicks")
+
     def main_text(self) -> str:
         """The visible text of the page's main area (not the sidebar)."""
         return self.page.get_by_test_id("stMain").inner_text()

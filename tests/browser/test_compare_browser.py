@@ -33,23 +33,28 @@ def pair_of_runs(compare_server, run_pair, lab_cli_env) -> list[str]:
     return ids
 
 
+def tick(app: App, search_for: str, *, rows: int, shown: str) -> None:
+    """Search the runs table for `search_for` (once `shown` is in it) and tick its first `rows` rows."""
+    search = app.page.get_by_role("textbox", name="Search")
+    search.fill(search_for)
+    search.press("Enter")
+    app.wait()
+    table = app.page.get_by_test_id("stDataFrame").first
+    expect(table).to_contain_text(shown)
+    box = table.bounding_box()
+    for row in range(rows):  # the selection checkboxes sit at the left of each row
+        app.page.mouse.click(box["x"] + 18, box["y"] + ROW_PX * (row + 1.5))
+        app.wait()
+    app.assert_ok()
+
+
 def test_two_ticked_runs_show_overlaid_curves_the_confusion_matrix_and_the_changed_photos(
     page, compare_server, pair_of_runs
 ) -> None:
     app = App(page=page, server=compare_server)
     app.open("compare")
     app.assert_ok()
-    search = app.page.get_by_role("textbox", name="Search")
-    search.fill("browser pair")
-    search.press("Enter")
-    app.wait()
-    table = app.page.get_by_test_id("stDataFrame").first
-    expect(table).to_contain_text("browser pair larger")
-    box = table.bounding_box()
-    for row in range(2):  # the selection checkboxes sit at the left of each row
-        app.page.mouse.click(box["x"] + 18, box["y"] + ROW_PX * (row + 1.5))
-        app.wait()
-    app.assert_ok()
+    tick(app, "browser pair", rows=2, shown="browser pair larger")
     main = app.page.get_by_test_id("stMain")
     expect(main.get_by_text("browser pair small · validation").first).to_be_visible()  # the overlaid curves
     expect(main.get_by_text("browser pair larger · training").first).to_be_visible()
@@ -67,16 +72,7 @@ def test_one_ticked_run_shows_its_reliability_diagram_with_each_accuracys_interv
 ) -> None:
     app = App(page=page, server=compare_server)
     app.open("compare")
-    search = app.page.get_by_role("textbox", name="Search")
-    search.fill("browser pair larger")
-    search.press("Enter")
-    app.wait()
-    table = app.page.get_by_test_id("stDataFrame").first
-    expect(table).to_contain_text("test 95% interval")
-    box = table.bounding_box()
-    app.page.mouse.click(box["x"] + 18, box["y"] + ROW_PX * 1.5)
-    app.wait()
-    app.assert_ok()
+    tick(app, "browser pair larger", rows=1, shown="test 95% interval")
     main = app.page.get_by_test_id("stMain")
     diagram = main.get_by_test_id("stPlotlyChart").filter(has_text="Is it as sure as it is right?")
     diagram.scroll_into_view_if_needed()

@@ -58,7 +58,7 @@ def test_no_page_shows_a_run_id_or_none_after_a_replay_a_study_and_a_run(
     names = [Run(workspace / "runs" / run_id).name() for run_id in run_ids]
     assert any(f"Model: {name} (test " in seen(app) for name in names)  # the demo's model line: the best run's name
     app.open("train")  # the check sees ids where they are meant to be: the run's folder, under technical details
-    app.page.get_by_text("Technical details: the run's folder and log").click()
+    app.open_expander("Technical details: the run's folder and log")
     expect(app.page.get_by_text("Run folder:", exact=False)).to_be_visible()
     assert [run_id for run_id in run_ids if run_id in seen(app)]
 

@@ -83,7 +83,7 @@ def test_launch_a_tiny_run_and_watch_it_finish(app) -> None:
     finished(app)
     main = app.page.get_by_test_id("stMain")
     expect(main.get_by_test_id("stPlotlyChart")).to_have_count(2)
-    main.get_by_text("Technical details: the run's folder and log").click()  # the log, for whoever wants it
+    app.open_expander("Technical details: the run's folder and log")  # the log, for whoever wants it
     expect(main.get_by_test_id("stCode").filter(has_text="epoch 2/2")).to_be_visible()
     app.assert_ok()
 
