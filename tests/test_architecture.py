@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("what the doors share", ("lab.workspace", "lab.access", "lab.leftovers")),
     ("replays", ("lab.replays",)),
     ("runs", ("lab.runs",)),
+    ("inspection", ("lab.inspection",)),
     ("training", ("lab.training",)),
     ("evaluation", ("lab.evaluation",)),
     ("augmentation", ("lab.augment",)),
