@@ -8,9 +8,11 @@ killed mid-way (SIGKILL, out of memory, a full disk, a closed laptop) leaves the
 - `.<stem>.<pid>.tmp.keras` checkpoints in run folders (`lab.storage.temporary_model`, `save_model`),
 - `.<stem>.staging-<pid>.*` folders beside an export's destination, wherever a person pointed it: each is
   entered in the workspace's staging registry while its writer lives (`lab.storage.registered_staging`).
+- `<pid>-*` folders in the uploads folder, where a visitor's zip is unpacked to be predicted
+  (`lab.data.upload_area`), left when the server was killed mid-way.
 
-`clean_leftovers` runs where the lab starts (the app's server, each `python -m lab` command). A checkpoint
-and a registered staging folder name their writer, so they go once that pid is dead. Staging folders and downloads do not: they go once
+`clean_leftovers` runs where the lab starts (the app's server, each `python -m lab` command). A checkpoint,
+a registered staging folder and an upload's place name their writer, so they go once that pid is dead. Staging folders and downloads do not: they go once
 nothing in them has changed for `STALE_SECONDS`. A live unpack creates files every moment and a live
 download writes every few seconds or times out (`lab.data.download.TIMEOUT_SECONDS`, 10 s), so 15 minutes
 of stillness means their process is gone.
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import psutil
 
+from lab.data.upload_area import place_owner
 from lab.settings import Settings
 from lab.storage import STAGING_MARK, TEMPORARY_MODEL_SUFFIX
 
@@ -38,7 +41,14 @@ def clean_leftovers(settings: Settings) -> list[Path]:
                  if path.name.startswith(STAGING_PREFIXES) and _unchanged_for(path) >= STALE_SECONDS]
     leftovers += [path for folder in _entries(settings.runs_dir) for path in _entries(folder)
                   if _abandoned_checkpoint(path)]
+    leftovers += [place for place in _entries(settings.uploads_dir) if _abandoned_upload(place)]
     return [path for path in leftovers if _remove(path)] + _abandoned_staging(settings.staging_registry)
+
+
+def _abandoned_upload(place: Path) -> bool:
+    """Whether `place` is an upload's folder whose process, the pid its name starts with, is dead."""
+    pid = place_owner(place)
+    return place.is_dir() and pid is not None and not psutil.pid_exists(pid)
 
 
 def _abandoned_staging(registry: Path) -> list[Path]:

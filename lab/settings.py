@@ -90,6 +90,12 @@ class Settings:
         return self.cache_dir / "staging"
 
     @property
+    def uploads_dir(self) -> Path:
+        """Where a visitor's zip is unpacked to be predicted, and removed once predicted (`lab.data.upload_area`):
+        in the cache, never among the datasets every visitor sees."""
+        return self.cache_dir / "uploads"
+
+    @property
     def datasets_dir(self) -> Path:
         """Where uploads and downloads are unpacked; always one of the data folders."""
         return self.workspace / "datasets"

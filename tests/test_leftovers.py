@@ -103,3 +103,19 @@ def test_an_export_killed_while_staging_anywhere_is_removed_at_the_next_start(wo
 
     assert lab_cli("runs").returncode == 0  # a start of the lab
     assert list(out.iterdir()) == [mine] and not list(settings.staging_registry.iterdir())
+
+
+def test_an_upload_unpacked_by_a_killed_server_is_removed_and_a_live_ones_kept(workspace: Path,
+                                                                              tmp_path: Path) -> None:
+    settings = load_settings()
+    archive = tmp_path / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for number in range(3):
+            bundle.writestr(f"pets/cats/cat.{number}.jpg", b"not decoded")
+    killed_in(f"from lab.data.upload_area import unpacked_upload\nfrom lab.settings import load_settings\n"
+              f"with unpacked_upload(Path({str(archive)!r}), load_settings()):\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)")
+    [killed] = [p for p in settings.uploads_dir.iterdir() if p.is_dir()]
+    live = settings.uploads_dir / f"{os.getpid()}-live"  # this process is unpacking one now
+    live.mkdir()
+    assert clean_leftovers(settings) == [killed] and [p for p in settings.uploads_dir.iterdir() if p.is_dir()] == [live]

@@ -19,6 +19,7 @@ from lab.run_files import METRICS
 from lab.runs.status import FINISHED, RUNNING
 from lab.runs.store import RunStore
 from lab.runs.table import best_first, finished_with_model
+from lab.settings import load_settings
 from lab.storage import write_json_atomic
 from lab.training.config import TrainConfig
 from tests import corpus
@@ -166,6 +167,12 @@ def test_batch_over_a_folder_and_a_zip_gives_one_result_per_file_and_reasons_for
         good = [r for r in results if r.error is None]
         assert all(r.label in predictor.classes and sum(r.probabilities.values()) == pytest.approx(1, abs=1e-5)
                    for r in good)
+    assert results[0].path == "photos.zip/photos/broken.jpg"  # a zip's photos are named inside it, and its
+    settings = load_settings()  # unpacked copy is gone: never kept among the datasets (issue 26)
+    assert [p.name for p in settings.uploads_dir.iterdir()] == [".lock"]
+    assert not settings.datasets_dir.exists() or not list(settings.datasets_dir.iterdir())
+    with_previews = predictor.predict_files(archive, thumbnail_side=32)  # made while the photos were there
+    assert [r.thumbnail is not None and r.thumbnail[:2] == b"\xff\xd8" for r in with_previews] == [False] + [True] * 6
     expected = predictor.predict(np.stack([predictor.decode(p) for p in CATS]))
     listed = predictor.predict_files(CATS)
     np.testing.assert_allclose([list(r.probabilities.values()) for r in listed], expected, atol=1e-5)

@@ -7,6 +7,7 @@ preview (None) instead of an exception, since showing bad files is part of the p
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -25,3 +26,20 @@ def square_thumbnail(path: str | Path, side: int) -> Image.Image | None:
             return ImageOps.fit(ImageOps.exif_transpose(image).convert("RGB"), (side, side))
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
+
+
+def preview_jpeg(path: str | Path, side: int) -> bytes | None:
+    """A JPEG of the whole image at most `side` pixels on its longer edge, for a table's photo column; None
+    where the file does not decode."""
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                return None
+            image.draft("RGB", (side, side))
+            shown = ImageOps.exif_transpose(image).convert("RGB")
+            shown.thumbnail((side, side))
+            buffer = io.BytesIO()
+            shown.save(buffer, "JPEG", quality=70)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return buffer.getvalue()

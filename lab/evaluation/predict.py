@@ -24,16 +24,19 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lab.data.archive import extract_zip, is_zip
+from lab.data.archive import is_zip
 from lab.data.check import check_file
 from lab.data.records import IMAGE_SUFFIXES, ImageRecord
+from lab.data.thumbnail import preview_jpeg
+from lab.data.upload_area import unpacked_upload
 from lab.errors import LabError
 from lab.evaluation.calibration import load_calibration
 from lab.evaluation.evaluate import load_model, run_classes
@@ -82,6 +85,7 @@ class FilePrediction:
     probabilities: dict[str, float] | None = None
     error: str | None = None
     novelty: Novelty | None = None  # None for a run without an out-of-distribution check
+    thumbnail: bytes | None = None  # a small JPEG of the photo, when asked for (a page's table)
 
     @property
     def label(self) -> str | None:
@@ -182,10 +186,21 @@ class Predictor:
 
     def predict_files(self, sources: Sequence[str | Path] | str | Path, *, batch_size: int = 32,
                       settings: Settings | None = None, on_progress: Progress = no_progress,
-                      tta: str | None = None) -> list[FilePrediction]:
+                      tta: str | None = None, thumbnail_side: int | None = None) -> list[FilePrediction]:
         """One result per file of `sources` (image files, folders, zips), in order, calibrated (with `tta`,
-        over test-time views); bad files carry `error`."""
-        paths = image_files([sources] if isinstance(sources, (str, Path)) else sources, settings)
+        over test-time views); bad files carry `error`. A zip is unpacked into a place of its own that is
+        removed once its photos are predicted (`lab.data.upload_area`), so its photos are named by the zip
+        ("photos.zip/cats/1.jpg") and, with `thumbnail_side`, carry a small JPEG of themselves made meanwhile."""
+        with ExitStack() as unpacked:
+            files = listed_files([sources] if isinstance(sources, (str, Path)) else sources,
+                                 settings or load_settings(), unpacked)
+            results = self._predict_paths([path for path, _ in files], batch_size, on_progress, tta)
+            return [replace(result, path=name, thumbnail=preview_jpeg(path, thumbnail_side)
+                            if thumbnail_side and result.error is None else None)
+                    for (path, name), result in zip(files, results)]
+
+    def _predict_paths(self, paths: list[Path], batch_size: int, on_progress: Progress,
+                       tta: str | None) -> list[FilePrediction]:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             checks = list(pool.map(check_file, paths))
         # The pipeline wants a label per record; these are unknown and unused, so every one gets the first class.
@@ -261,16 +276,23 @@ def fit_within(photo: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(image, dtype=np.float32)
 
 
-def image_files(sources: Sequence[str | Path], settings: Settings | None = None) -> list[Path]:
-    """The files `sources` name, in order: a file as given (so a bad one is reported, not skipped), a
-    folder's image files (by suffix, sorted), a zip's image files once unpacked into the workspace."""
-    found: list[Path] = []
+def folder_images(folder: Path) -> list[Path]:
+    """A folder's image files, by suffix, sorted (hidden files left out)."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                  and not p.name.startswith("."))
+
+
+def listed_files(sources: Sequence[str | Path], settings: Settings, unpacked: ExitStack) -> list[tuple[Path, str]]:
+    """The files `sources` name, in order, each with the name to report: a file as given (so a bad one is
+    reported, not skipped), a folder's image files, a zip's image files unpacked for as long as `unpacked` lasts
+    and named inside the zip."""
+    found: list[tuple[Path, str]] = []
     for source in map(Path, sources):
         if is_zip(source):
-            source = extract_zip(source, (settings or load_settings()).datasets_dir)
-        if source.is_dir():
-            found.extend(sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                                and p.is_file() and not p.name.startswith(".")))
+            folder = unpacked.enter_context(unpacked_upload(source, settings))
+            found += [(path, f"{source.name}/{path.relative_to(folder).as_posix()}") for path in folder_images(folder)]
+        elif source.is_dir():
+            found += [(path, str(path)) for path in folder_images(source)]
         else:
-            found.append(source)
+            found.append((source, str(source)))
     return found
