@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import streamlit as st
 from lab.errors import LabError
 from lab.evaluation.accuracy_text import accuracy_text
 from lab.evaluation.predict import Explanation, Predictor
+from lab.run_files import RunFiles
 from lab.runs.table import best_first, finished_with_model
 
 DISPLAY_SIDE = 640  # photos are shown (and overlaid) at most this many pixels a side
@@ -62,6 +62,26 @@ def predictor(run_dir: str) -> Predictor:
     return Predictor(run_dir)
 
 
+@st.cache_data(max_entries=64, show_spinner="Loading the model (once per run)...")
+def model_problem(run_dir: str, stamp: tuple[int, int]) -> str | None:
+    """Why the run's model cannot predict here (the lab refuses it, or cannot read it), None when it loads.
+    `stamp` (`model_stamp`) makes a model file replaced since be looked at again."""
+    try:
+        predictor(run_dir)
+    except LabError as error:
+        return str(error)
+    return None
+
+
+def model_stamp(run_dir: Path) -> tuple[int, int]:
+    """The model file's size and modification time, (0, 0) when it is missing."""
+    try:
+        stat = RunFiles(run_dir).model.stat()
+    except OSError:
+        return 0, 0
+    return stat.st_size, stat.st_mtime_ns
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def answer(run_dir: str, digest: str, name: str, class_name: str | None, tta: str | None, _data: bytes) -> Answer:
     """The calibrated prediction (with `tta`, over test-time views) and Grad-CAM overlay of the photo whose bytes
@@ -78,19 +98,9 @@ def answer_for(run_dir: Path, photo: Photo, class_name: str | None = None, tta: 
     return answer(str(run_dir), photo.digest, photo.name, class_name, tta, photo.data)
 
 
-def thumbnail_url(path: str | Path, side: int = 64) -> str | None:
-    """A small JPEG of the file as a data URL, for a table's image column; None if it cannot be read."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            image.thumbnail((side, side))
-            buffer = io.BytesIO()
-            image.save(buffer, "JPEG", quality=70)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+def data_url(jpeg: bytes | None) -> str | None:
+    """A JPEG's bytes as a data URL, for a table's image column; None stays None (no preview)."""
+    return None if jpeg is None else "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
 def run_choices(runs_dir: Path) -> dict[str, str]:

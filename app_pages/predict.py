@@ -22,19 +22,21 @@ from app_pages.answers import (
     Answer,
     Photo,
     answer_for,
+    data_url,
     display_name,
     folder_verdict,
     is_neither,
+    model_problem,
+    model_stamp,
     neither_sentence,
     predictor,
     run_choices,
     sureness,
-    thumbnail_url,
 )
 from app_pages.charts import probability_bars
 from app_pages.demo import demo_view, restore_sidebar
 from app_pages.export_views import export_section
-from app_pages.plain_text import as_text
+from app_pages.plain_text import as_text, error_text
 from app_pages.session_keys import PREDICT_RUN
 from app_pages.uploads import one_small_enough, photo_upload_mb, photo_words, small_enough, upload_mb
 from lab.access import shown_path
@@ -42,14 +44,16 @@ from lab.errors import LabError
 from lab.evaluation.calibration import load_calibration
 from lab.evaluation.evaluate import evaluations
 from lab.evaluation.interpretation import Interpretation
-from lab.evaluation.predict import image_files
+from lab.evaluation.predict import folder_images
 from lab.paths import within
 from lab.settings import Settings, load_settings
 from lab.spreadsheet import frame_csv
 from lab.workspace import dataset_folders
 
 THRESHOLD_KEY, SOURCE_KEY, TTA_KEY = "predict_threshold", "predict_source", "predict_tta"
+UNUSABLE_KEY = "predict_unusable_runs"  # ids of runs whose model was found unusable, said in the picker
 BATCH_KEY = "predict_batch_results"  # (run id, what was predicted, results): kept until the next batch
+THUMBNAIL_SIDE = 64  # a batch table's photo column: made while an uploaded zip's photos are still there
 SOURCES = ("Upload photos", "Photos from a dataset", "The run's top losses")
 NO_CHECK = ("No out-of-distribution check for this run (trained before it existed): it names one of its classes "
             "for any photo. `python -m lab evaluate` on the run fits one.")
@@ -65,7 +69,8 @@ def page() -> None:
     runs = run_choices(settings.runs_dir)
     if st.query_params.get("demo") == "1" and runs:
         run_id = st.query_params.get("run") if st.query_params.get("run") in runs else next(iter(runs))
-        demo_view(settings.runs_dir / run_id, runs[run_id])
+        if not unusable(settings.runs_dir / run_id, settings):
+            demo_view(settings.runs_dir / run_id, runs[run_id])
         return
     restore_sidebar()
     st.title("Predict")
@@ -73,6 +78,8 @@ def page() -> None:
         st.info("No finished run yet: train one on the Train page, then come back to try it on new photos.")
         return
     run_dir = choose_run(runs, settings)
+    if unusable(run_dir, settings):
+        return
     slider, toggle = st.columns([3, 1], vertical_alignment="bottom")
     threshold = slider.slider("Say \"not sure\" below this confidence", 0.5, 1.0, 0.7, 0.05, key=THRESHOLD_KEY,
                               help="When the top probability is under this line, the answer is marked as a guess.")
@@ -88,16 +95,32 @@ def page() -> None:
 
 
 def choose_run(runs: dict[str, str], settings: Settings) -> Path:
+    """The run picker; a run whose model was found unusable (this run's, or an earlier pick's) says so in it."""
     if st.session_state.get(PREDICT_RUN) not in runs:
         st.session_state[PREDICT_RUN] = next(iter(runs))
+    refused = st.session_state.setdefault(UNUSABLE_KEY, set())
+    chosen = settings.runs_dir / st.session_state[PREDICT_RUN]
+    if model_problem(str(chosen), model_stamp(chosen)):
+        refused.add(chosen.name)
     pick, demo = st.columns([4, 1], vertical_alignment="bottom")
-    run_id = pick.selectbox("Run", list(runs), key=PREDICT_RUN, format_func=runs.get,
+    run_id = pick.selectbox("Run", list(runs), key=PREDICT_RUN,
+                            format_func=lambda run: runs[run] + (" · not usable" if run in refused else ""),
                             help="Finished runs; the best by test accuracy, then validation accuracy, comes first.")
     if demo.button("Open the demo view", icon=":material/slideshow:", key="predict_demo",
                    help="A big, simple view for an audience. Its link (?demo=1) can be shared."):
         st.query_params.update({"demo": "1", "run": run_id})
         st.rerun()
     return settings.runs_dir / run_id
+
+
+def unusable(run_dir: Path, settings: Settings) -> bool:
+    """Whether the run's model cannot predict here (refused by safe mode, damaged, not matching its classes);
+    if so, why, in place of the page."""
+    problem = model_problem(str(run_dir), model_stamp(run_dir))
+    if problem:
+        st.error(f"This run's model cannot be used to predict: {error_text(problem, settings)} Choose another "
+                 "run in the Predict page's picker.", icon=":material/block:")
+    return bool(problem)
 
 
 # ---- one photo at a time -------------------------------------------------------------------------
@@ -134,7 +157,7 @@ def dataset_photos(settings: Settings) -> list[Photo]:
         st.info("No datasets in the data folders: add one on the Dataset page.")
         return []
     folder = st.selectbox("Dataset", folders, key="predict_dataset", format_func=lambda p: p.name)
-    files = [str(p.relative_to(folder)) for p in image_files([folder])]
+    files = [str(p.relative_to(folder)) for p in folder_images(folder)]
     chosen = st.multiselect("Photos", files, default=files[:2], key=f"predict_files_{folder.name}",
                             max_selections=12, placeholder="type part of a file name")
     return [Photo.from_path(folder / name) for name in chosen]
@@ -157,7 +180,7 @@ def top_loss_photos(run_dir: Path) -> list[Photo]:
 
 def show_photo(run_dir: Path, photo: Photo, found: Answer, threshold: float, tta: str | None) -> None:
     if found.error:
-        st.error(found.error)
+        st.error(error_text(found.error))
         return
     said = found.explanation
     other = st.session_state.get(f"predict_class_{photo.digest}")
@@ -231,15 +254,15 @@ def predict_batch(run_dir: Path, settings: Settings, folder: Path | None, archiv
     """Every photo in the folder or the uploaded zip, predicted; None (with the reason shown) if it failed."""
     bar = st.progress(0.0, text="Predicting...")
     try:
-        with tempfile.TemporaryDirectory(prefix="lab-batch-") as work:
-            target = folder if archive is None else Path(work) / archive.name
+        with tempfile.TemporaryDirectory(prefix="lab-batch-") as work:  # the zip itself; its photos are
+            target = folder if archive is None else Path(work) / archive.name  # unpacked and removed by lab
             if archive is not None:
                 target.write_bytes(archive.getvalue())
             return predictor(str(run_dir)).predict_files(
-                target, settings=settings, tta=tta,
+                target, settings=settings, tta=tta, thumbnail_side=THUMBNAIL_SIDE,
                 on_progress=lambda done, total, _: bar.progress(done / max(total, 1)))
     except LabError as error:
-        st.error(str(error))
+        st.error(error_text(error, settings))
         return None
     finally:
         bar.empty()
@@ -247,7 +270,7 @@ def predict_batch(run_dir: Path, settings: Settings, folder: Path | None, archiv
 
 def batch_table(results: list, settings: Settings) -> None:
     good = [r for r in results if r.error is None]
-    frame = pd.DataFrame({"photo": [thumbnail_url(r.path) for r in good],
+    frame = pd.DataFrame({"photo": [data_url(r.thumbnail) for r in good],
                           "file": [shown_path(r.path, settings) for r in good],
                           "predicted": [r.label for r in good], "confidence": [r.confidence for r in good],
                           "looks like none of them": [None if r.novelty is None else not r.novelty.in_distribution
@@ -260,7 +283,7 @@ def batch_table(results: list, settings: Settings) -> None:
     st.download_button("Download as CSV", frame_csv(frame.drop(columns="photo")).encode(),
                        "predictions.csv", "text/csv", icon=":material/download:", on_click="ignore")
     for bad in (r for r in results if r.error is not None):
-        st.warning(f"{Path(bad.path).name}: {bad.error}")
+        st.warning(error_text(f"{Path(bad.path).name}: {bad.error}", settings))
 
 
 page()

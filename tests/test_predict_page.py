@@ -112,6 +112,32 @@ def test_the_demo_view_renders_a_big_answer_with_the_best_run(run_id: str) -> No
 
 
 
+@pytest.mark.parametrize("damage", ["cut short", "code inside"])
+def test_a_run_whose_model_cannot_be_used_is_listed_not_usable_with_the_reason(run_id: str, damage: str) -> None:
+    """A model file cut short, or one carrying Python code (which safe mode refuses), is said in place of the
+    page and in the picker: no traceback, on the page or in the demo view."""
+    model = RunFiles(load_settings().runs_dir / run_id).model
+    if damage == "cut short":
+        model.write_bytes(model.read_bytes()[:5000])
+    else:
+        import keras
+
+        inputs = keras.Input((32, 32, 3))
+        doubled = keras.layers.Lambda(lambda images: images * 2.0)(inputs)
+        keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(
+            keras.layers.GlobalAveragePooling2D()(doubled))).save(model)
+    app = open_page("predict")
+    assert not app.exception, app.exception
+    [error] = [e.value for e in app.error]
+    reason = "damaged or incomplete" if damage == "cut short" else "refuses it"
+    assert error.startswith("This run's model cannot be used to predict") and reason in error, error
+    assert app.selectbox(key="predict_run").options[0].endswith(" · not usable")
+    assert not app.get("file_uploader")  # nothing offered that would fail
+    app.query_params["demo"] = "1"
+    app.run()
+    assert not app.exception and [e.value for e in app.error] == [error]
+
+
 def blue_square() -> bytes:
     return corpus.png_bytes(Image.new("RGB", (300, 300), (30, 90, 200)))
 
