@@ -3,9 +3,9 @@
 the Dataset page's image-size map.
 
 Figures only: each function takes plain data (histories, matrices, result rows) and returns a figure,
-so the Train and Compare pages draw runs the same way. Accuracies are drawn by the rules of
-`lab.evaluation.accuracy_axis` (an axis at least ten points tall; intervals where the photos are known), which
-the report's SVG charts share. Not a page (no `st.` calls).
+so the Train and Compare pages draw runs the same way; run and class names in them pass through `chart_text`.
+Accuracies are drawn by the rules of `lab.evaluation.accuracy_axis` (an axis at least ten points tall; intervals
+where the photos are known), which the report's SVG charts share. Not a page (no `st.` calls).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, qualitative
 
+from app_pages.plain_text import chart_text
 from lab.data.summary import SizeCell
 from lab.evaluation.accuracy_axis import accuracy_interval, accuracy_range
 from lab.evaluation.proportions import Interval
@@ -42,7 +43,7 @@ def curves(histories: Mapping[str, History], metric: str, references: Mapping[st
         for name, dash, part in ((metric, "dash", "training"), (f"val_{metric}", "solid", "validation")):
             if any(row.get(name) is not None for row in history):
                 figure.add_scatter(x=epochs, y=[row.get(name) for row in history], mode="lines+markers",
-                                   name=f"{label} · {part}" if label else name,
+                                   name=f"{chart_text(label)} · {part}" if label else name,
                                    line={"color": colour(index), "dash": dash} if label else None)
     _mark_fine_tuning(figure, histories.values())
     for label, accuracy in (references or {}).items():
@@ -67,7 +68,8 @@ def _mark_fine_tuning(figure: go.Figure, histories: Any) -> None:
 def confusion_heatmap(matrix: Sequence[Sequence[float]], classes: Sequence[str], *, normalized: bool) -> go.Figure:
     """Rows are the true classes, columns what the model said; the diagonal is what it got right."""
     text = [[f"{value:.0%}" if normalized else f"{value:,.0f}" for value in row] for row in matrix]
-    figure = go.Figure(go.Heatmap(z=matrix, x=list(classes), y=list(classes), text=text, texttemplate="%{text}",
+    names = [chart_text(name) for name in classes]
+    figure = go.Figure(go.Heatmap(z=matrix, x=names, y=names, text=text, texttemplate="%{text}",
                                   colorscale="Blues", showscale=False, zmin=0, zmax=1 if normalized else None))
     figure.update_layout(title="share of each true class" if normalized else "images",
                          xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
@@ -204,13 +206,13 @@ def size_map(cells: Sequence[SizeCell], cell_pixels: int) -> go.Figure:
     labels = sorted({c.label for c in cells})
     figure = go.Figure()
     for index, label in enumerate(labels):
-        mine = [c for c in cells if c.label == label]
+        mine, named = [c for c in cells if c.label == label], chart_text(label)
         shift = cell_pixels * (0.5 + (index - (len(labels) - 1) / 2) / (2 * len(labels)))
         figure.add_scatter(
             x=[c.width + shift for c in mine], y=[c.height + cell_pixels / 2 for c in mine], mode="markers",
-            name=label, customdata=[(c.images, c.width, c.width + cell_pixels - 1, c.height,
+            name=named, customdata=[(c.images, c.width, c.width + cell_pixels - 1, c.height,
                                      c.height + cell_pixels - 1) for c in mine],
-            hovertemplate=f"{label}: %{{customdata[0]:,}} images of %{{customdata[1]}}-%{{customdata[2]}} x "
+            hovertemplate=f"{named}: %{{customdata[0]:,}} images of %{{customdata[1]}}-%{{customdata[2]}} x "
                           "%{customdata[3]}-%{customdata[4]} pixels<extra></extra>",
             marker={"size": [c.images for c in mine], "sizemode": "area", "sizeref": largest / 40**2,
                     "sizemin": 6, "color": _faint(colour(index)), "line": {"width": 2, "color": colour(index)}})
@@ -229,7 +231,8 @@ def probability_bars(probabilities: Mapping[str, float], threshold: float) -> go
     """One horizontal bar per class (the answer highlighted), with the "not sure" threshold as a dotted line."""
     classes = list(probabilities)
     best = max(classes, key=probabilities.get)
-    figure = go.Figure(go.Bar(x=[probabilities[c] for c in classes], y=classes, orientation="h",
+    figure = go.Figure(go.Bar(x=[probabilities[c] for c in classes], y=[chart_text(c) for c in classes],
+                              orientation="h",
                               marker_color=[colour(0) if c == best else "lightgrey" for c in classes],
                               text=[f"{probabilities[c]:.1%}" for c in classes], textposition="auto"))
     figure.add_vline(x=threshold, line_dash="dot", line_color="grey")

@@ -17,7 +17,7 @@ from PIL import Image
 
 from app_pages.charts import COLOURS, size_map
 from app_pages.dataset_source import choose_source, current_report, run_scan
-from app_pages.plain_text import error_text
+from app_pages.plain_text import chart_text, error_text
 from lab.access import shown_path
 from lab.data import ScanReport, build_manifest, list_manifests, load_manifest, report_text, split_choices
 from lab.data.samples import class_samples
@@ -64,12 +64,13 @@ def class_balance(report: ScanReport) -> None:
     """Bars per class (and split), in the size map's colours: one colour per class on the whole page, and
     not Streamlit's theme, whose second colour is a pale light blue."""
     if report.splits:
-        rows = [{"split": split, "class": label, "images": count}
+        rows = [{"split": chart_text(split), "class": chart_text(label), "images": count}
                 for split, counts in report.splits.items() for label, count in counts.items()]
         figure = px.bar(pd.DataFrame(rows), x="split", y="images", color="class", barmode="group",
                         text_auto=",", title="Images per class and split", color_discrete_sequence=COLOURS)
     else:
-        frame = pd.DataFrame({"class": list(report.classes), "images": list(report.classes.values())})
+        frame = pd.DataFrame({"class": [chart_text(name) for name in report.classes],
+                              "images": list(report.classes.values())})
         figure = px.bar(frame, x="class", y="images", color="class", text_auto=",", title="Images per class",
                         color_discrete_sequence=COLOURS)
     figure.update_layout(height=360, margin={"t": 50, "b": 10}, legend_title_text="class")

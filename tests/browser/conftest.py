@@ -94,18 +94,18 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def running_app(root: Path) -> Iterator[AppServer]:
+def running_app(root: Path, data_dirs: tuple[Path, ...] = (SHARED / "data",)) -> Iterator[AppServer]:
     """`streamlit run streamlit_app.py` with its workspace and log under `root`, stopped on exit.
 
-    For a test that needs a server of its own (a fresh one, other settings); most tests share
-    the session's `app_server`.
+    For a test that needs a server of its own (a fresh one, other settings, data folders of its own); most
+    tests share the session's `app_server`.
     """
     workspace = root / "workspace"
     port = _free_port()
     env = {
         **os.environ,
         "TRANSFER_LAB_WORKSPACE": str(workspace),
-        "TRANSFER_LAB_DATA_DIRS": str(SHARED / "data"),
+        "TRANSFER_LAB_DATA_DIRS": os.pathsep.join(map(str, data_dirs)),
         "TRANSFER_LAB_WEIGHTS_DIR": str(WEIGHTS),
     }
     command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
