@@ -5,7 +5,9 @@ Two tiny runs (MobileNet 0.25 at 128 px on the shared weights, 40 photos, one ep
 first with `python -m lab train` in a fresh workspace; then a fresh `streamlit run` server on a free port, and
 Debian's Chromium with one tab per session, each tab driven by its own asyncio task so the sessions really
 overlap. An interaction's latency runs from the click, key or upload to the page being idle with its answer
-shown. The server's resident memory is printed at the start, every 50 interactions and at the end.
+shown (a photo refused with a message naming it is answered too). One not answered within `ANSWER_SECONDS` is
+counted unanswered, its tab's page saved as a screenshot and reopened; the script fails if any is. The server's
+resident memory is printed at the start, every 50 interactions and at the end.
 
 Growth bound: memory after all interactions within `--growth-mib` (default 64 MiB) of memory after the first
 50. Everything the Predict page keeps across sessions is a bounded cache: the predictors (`max_entries=4`; two
@@ -35,10 +37,12 @@ from pathlib import Path
 
 from augment_page import rss_mib, serve
 from paths import FILTERED, ROOT, SHARED
+from playwright.async_api import Error as PlaywrightError
 
 TINY = SHARED / "weights" / "mobilenet_0.25_128_imagenet_no_top.weights.h5"
 APP = "[data-testid='stApp']"
 KINDS = ("run", "photo", "threshold")
+ANSWER_SECONDS = 120  # an interaction not answered by then counts as unanswered (the measure)
 
 
 def arguments() -> argparse.Namespace:
@@ -85,7 +89,9 @@ async def predict_photo(page, photo: Path) -> None:
         await idle(page)
     await page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(photo))
     await page.get_by_test_id("stFileChip").filter(has_text=photo.name).wait_for(state="attached")
-    await page.get_by_test_id("stImage").filter(has_text=photo.name).first.wait_for(state="visible")
+    answered = page.get_by_test_id("stImage").filter(has_text=photo.name).first
+    refused = page.get_by_test_id("stAlert").filter(has_text=photo.name).first  # a message is an answer too
+    await answered.or_(refused).wait_for(state="visible")
     await idle(page)
 
 
@@ -108,6 +114,7 @@ class Load:
     def __init__(self, total: int, server_pid: int) -> None:
         self.left, self.done, self.server_pid = total, 0, server_pid
         self.latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        self.unanswered: dict[str, int] = {kind: 0 for kind in KINDS}
         self.memory: dict[int, float] = {0: rss_mib(server_pid)}
         print(f"server memory at the start: {self.memory[0]:.0f} MiB", flush=True)
 
@@ -135,13 +142,18 @@ async def session(browser, url: str, number: int, photos: list[Path], load: Load
         kind = KINDS[step % len(KINDS)]
         began = time.perf_counter()
         try:
-            await INTERACTIONS[kind](page, step, photos[(step * 7 + number) % len(photos)])
-        except Exception:
-            shot = Path(tempfile.gettempdir()) / f"bench-load-session-{number}.png"
+            await asyncio.wait_for(INTERACTIONS[kind](page, step, photos[(step * 7 + number) % len(photos)]),
+                                   ANSWER_SECONDS)
+        except (asyncio.TimeoutError, PlaywrightError) as error:  # unanswered: counted, and the tab starts again
+            shot = Path(tempfile.gettempdir()) / f"bench-load-session-{number}-{step}.png"
             await page.screenshot(path=str(shot))
-            print(f"session {number} failed at its {kind} interaction (step {step - number}); the page as it was: {shot}", flush=True)
-            raise
-        load.record(kind, time.perf_counter() - began)
+            print(f"session {number}: its {kind} interaction (step {step - number}) got no answer within "
+                  f"{ANSWER_SECONDS} s ({type(error).__name__}); the page as it was: {shot}", flush=True)
+            load.unanswered[kind] += 1
+            await page.goto(f"{url}/predict")
+            await idle(page)
+        else:
+            load.record(kind, time.perf_counter() - began)
         step += 1
     await page.close()
 
@@ -168,16 +180,19 @@ def report(load: Load, sessions: int, growth_mib: float) -> bool:
             p95 = statistics.quantiles(values, n=20, method="inclusive")[18]  # never beyond the largest
             print(f"{label:9s} {len(values):4d} interactions: p50 {statistics.median(values):.3f} s, "
                   f"p95 {p95:.3f} s, max {max(values):.3f} s")
+    missed = sum(load.unanswered.values())
+    print(f"unanswered within {ANSWER_SECONDS} s: {missed} of {load.done + missed} interactions ("
+          + ", ".join(f"{kind} {count}" for kind, count in load.unanswered.items()) + ")")
     if load.done < 100:
         print(f"{load.done} interactions: too few to judge growth after the first 50 (run 100 or more)")
-        return True
+        return not missed
     baseline = load.memory[50]
     growth = load.memory[load.done] - baseline
     within = growth <= growth_mib
     print(f"{sessions} sessions, {load.done} interactions: server memory {load.memory[0]:.0f} MiB at the start, "
           f"{baseline:.0f} MiB after 50, {load.memory[load.done]:.0f} MiB at the end: {growth:+.0f} MiB "
           f"({'within' if within else 'OVER'} the {growth_mib:.0f} MiB bound)")
-    return within
+    return within and not missed
 
 
 def main() -> None:
