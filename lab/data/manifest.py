@@ -104,11 +104,11 @@ def build_manifest(
     stratified, and nested for a given seed. `drop_duplicates` keeps one file per content, preferring
     the train copy, so an image cannot leak from training into validation or test.
     """
-    _check_name(name)
+    check_name(name)
     records = _unique(report.records) if drop_duplicates else list(report.records)
     splits = _base_splits(records, validation=validation, test=test, seed=seed)
     for subset, (source, size) in (subsets or {}).items():
-        _check_name(subset)
+        check_name(subset)
         if source not in splits:
             raise LabError(f"Subset {subset!r} is drawn from split {source!r}, which this dataset does not have "
                            f"(it has {', '.join(splits)}).")
@@ -182,7 +182,8 @@ def list_manifests(settings: Settings) -> list[str]:
     return sorted(p.stem for p in settings.manifests_dir.glob("*.json"))
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """A `LabError` unless `name` can name a manifest file or a split."""
     if not _NAME.match(name):
         raise LabError(f"{name!r} cannot be a manifest or split name: use letters, digits, '_', '-' or '.', "
                        f"at most 80 characters, starting with a letter or digit.")

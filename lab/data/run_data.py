@@ -50,7 +50,7 @@ def training_splits(
     an estimate does not need to).
     """
     settings = settings or load_settings()
-    manifest = _manifest(source, seed, settings, on_progress)
+    manifest = source_manifest(source, seed=seed, settings=settings, on_progress=on_progress)
     if not manifest.splits.get("validation"):
         raise LabError(f"{source} has no validation images: build a manifest with a validation split.")
     problems = size_problems({name: len(records) for name, records in manifest.splits.items()},
@@ -72,7 +72,7 @@ def training_splits(
 def split_sizes(source: str | Path, *, seed: int = 0, settings: Settings | None = None) -> dict[str, int]:
     """Images per split that `source` offers a run (a folder is scanned and split as `training_splits` does):
     train, validation and test first, then the subsets."""
-    splits = _manifest(source, seed, settings or load_settings(), no_progress).splits
+    splits = source_manifest(source, seed=seed, settings=settings or load_settings()).splits
     order = [*[name for name in SPLITS if name in splits], *sorted(set(splits) - set(SPLITS))]
     return {name: len(splits[name]) for name in order}
 
@@ -94,7 +94,11 @@ def size_problems(sizes: dict[str, int], *, train_split: str, train_size: int | 
             for name, (size, have, purpose) in wanted.items() if size is not None and size > have}
 
 
-def _manifest(source: str | Path, seed: int, settings: Settings, on_progress: Progress) -> Manifest:
+def source_manifest(source: str | Path, *, seed: int = 0, settings: Settings,
+                    on_progress: Progress = no_progress) -> Manifest:
+    """What `source` (a folder, a zip or a saved manifest) offers a run, split as `training_splits` splits it:
+    a saved manifest as saved; a folder scanned, its split folders kept, a missing validation split cut 20% from
+    train with `seed` (a manifest named "run", never saved)."""
     folder = resolve_data_path(source, settings)
     if folder is None:
         return load_manifest(source, settings)
