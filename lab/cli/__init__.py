@@ -13,12 +13,28 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lab.cli import augment, evaluate, export, import_zip, manifest, predict, replay, runs, scan, study, train, worker
+from lab.cli import (
+    augment,
+    evaluate,
+    export,
+    import_zip,
+    manifest,
+    near_duplicates,
+    photo_map,
+    predict,
+    replay,
+    runs,
+    scan,
+    study,
+    train,
+    worker,
+)
 from lab.errors import LabError
 from lab.leftovers import clean_leftovers
 from lab.settings import load_settings
 
-COMMANDS = (scan, import_zip, manifest, augment, train, study, replay, evaluate, predict, export, runs, worker)
+COMMANDS = (scan, import_zip, manifest, augment, train, study, replay, evaluate, predict, export, photo_map, near_duplicates,
+            runs, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:
