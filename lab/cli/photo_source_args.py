@@ -4,6 +4,7 @@ saved manifest), the backbone to see them through, and their pooled features fro
 from __future__ import annotations
 
 import argparse
+
 import numpy as np
 
 from lab.cli.progress_line import progress_reporter

@@ -3,13 +3,14 @@ sees alike placed near each other.
 
 Why UMAP (umap-learn) after PCA to 50 dimensions, rather than scikit-learn's t-SNE: on two busy CPU cores (load
 7-10) the 3,000 photos of `cats_and_dogs_filtered` (MobileNetV2 features) took 42 s with UMAP (65 s in a fresh
-process, which first compiles its numba code) against 173 s with t-SNE, and t-SNE grows worse than linearly, so
-the 20K set would take it most of half an hour (`bench/near_duplicates.py` times UMAP on 3,000 and 20,000 photos).
-UMAP also keeps more of the global layout (which clusters lie near which), the thing a map is read for. Both are
+process, which first compiles its numba code) against 173 s with t-SNE, whose n log n growth would take the 20K
+set to about 24 minutes (extrapolated, not run). `bench/near_duplicates.py` timed UMAP (MobileNet 0.25 features,
+each the first call in its process, numba's compilation included): 3,000 photos in 51 s at load 3, 20,000 in
+180 s at load 5. UMAP also keeps more of the global layout (which clusters lie near which), the thing a map is read for. Both are
 deterministic with a seed (UMAP then runs on one thread: the figures above are with the seed). The cost is the
 install: umap-learn brings numba and llvmlite (about 210 MB); they install cleanly beside TensorFlow in a fresh
 virtual environment with this project's requirements (`pip check` clean), so it is in `requirements.txt`.
-PCA alone (`method="pca"`) is the instant, linear view: a second on any size, and the contrast that shows what
+PCA alone (`method="pca"`) is the quick, linear view (4 s for 3,000 photos, the import included), and the contrast that shows what
 UMAP's non-linear layout adds.
 
 Features are scaled to length 1 first, as the near-duplicates and the out-of-distribution check see them: two
