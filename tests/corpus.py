@@ -129,3 +129,32 @@ def copy_of_sample(folder: Path, per_class: int) -> Path:
         for source in sorted((FILTERED / "train" / label).glob("*.jpg"))[:per_class]:
             shutil.copy(source, folder / label / source.name)
     return folder
+
+
+PLANTED_PER_CLASS = 25  # real photos per class and split in `planted_copies`
+
+
+def planted_copies(folder: Path) -> dict[str, tuple[str, bool]]:
+    """Split folders (train, validation) of PLANTED_PER_CLASS real photos per class each, copied from the shared
+    sample, plus copies of three of its training photos: half size and JPEG quality 40 in validation (leakage), a
+    mirror image beside its original in train. Returns each copy's path -> (its original's path, crosses splits)."""
+    from PIL import ImageOps
+
+    from tests.conftest import FILTERED
+
+    for split in ("train", "validation"):
+        for label in ("cats", "dogs"):
+            (folder / split / label).mkdir(parents=True)
+            for source in sorted((FILTERED / split / label).glob("*.jpg"))[:PLANTED_PER_CLASS]:
+                shutil.copy(source, folder / split / label / source.name)
+    planted = {"validation/cats/copy-half.jpg": ("train/cats/cat.1.jpg", True),
+               "validation/dogs/copy-q40.jpg": ("train/dogs/dog.11.jpg", True),
+               "train/dogs/copy-mirror.jpg": ("train/dogs/dog.10.jpg", False)}
+    with Image.open(folder / "train/cats/cat.1.jpg") as cat:
+        cat.convert("RGB").resize((cat.width // 2, cat.height // 2), Image.LANCZOS).save(
+            folder / "validation/cats/copy-half.jpg", quality=90)
+    with Image.open(folder / "train/dogs/dog.11.jpg") as dog:
+        dog.convert("RGB").save(folder / "validation/dogs/copy-q40.jpg", quality=40)
+    with Image.open(folder / "train/dogs/dog.10.jpg") as dog:
+        ImageOps.mirror(dog.convert("RGB")).save(folder / "train/dogs/copy-mirror.jpg", quality=90)
+    return {str(folder / copy): (str(folder / original), crosses) for copy, (original, crosses) in planted.items()}

@@ -20,6 +20,8 @@ from lab.cli import (
     import_zip,
     label_issues,
     manifest,
+    near_duplicates,
+    photo_map,
     predict,
     replay,
     runs,
@@ -32,8 +34,8 @@ from lab.errors import LabError
 from lab.leftovers import clean_leftovers
 from lab.settings import load_settings
 
-COMMANDS = (scan, import_zip, manifest, label_issues, augment, train, study, replay, evaluate, predict, export, runs,
-            worker)
+COMMANDS = (scan, import_zip, manifest, label_issues, augment, train, study, replay, evaluate, predict, export,
+            photo_map, near_duplicates, runs, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:
