@@ -41,23 +41,26 @@ SLOW_FIXTURES = {"run_pair", "tiny_study", "keras_replay_tiny", "tiny_run_three_
 BROWSER_WEIGHT = 4
 
 
-@pytest.hookimpl(trylast=True)  # after every conftest has marked its tests (tests/browser marks all of its own)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that read a slow fixture join the slow tier; then the files with the most slow tests go first (a
-    browser test counting as `BROWSER_WEIGHT`), each file's tests in their order.
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)  # before an xdist worker reports its collection, after `-m` has deselected
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The files with the most slow tests first (a browser test counting as `BROWSER_WEIGHT`), each file's tests
+    in their order.
 
     The two xdist workers take a file at a time in this order (`--no-loadscope-reorder`): xdist's own order, by
     number of tests, left the few long browser walks for last, and one worker ran them alone for minutes while the
     other sat idle. Started first, they run while the many quick files fill in around them.
     """
-    for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.slow)
     weight: Counter = Counter()
-    for item in items:  # a browser walk (a server, Chromium, often a training) takes several slow tests' time
+    for item in session.items:  # a browser walk (a server, Chromium, often a training) costs several slow tests
         slow = bool(item.get_closest_marker("slow"))
         weight[item.path] += BROWSER_WEIGHT if item.get_closest_marker("browser") else slow
-    items.sort(key=lambda item: -weight[item.path])  # a stable sort keeps each file's order
+    session.items.sort(key=lambda item: -weight[item.path])  # a stable sort keeps each file's order
 
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Any]) -> Any:
