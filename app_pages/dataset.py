@@ -109,7 +109,7 @@ def details(report: ScanReport) -> None:
         bad_files(report)
     with duplicates_tab:
         duplicates(report)
-        near_duplicate_check(report, load_settings())
+        st.caption("Resized, recompressed or mirrored copies have other bytes: **Near-duplicates** below finds them.")
 
 
 def sample_grid(report: ScanReport) -> None:
@@ -278,6 +278,7 @@ def page() -> None:
     overview(report)
     details(report)
     photo_map_section(report, settings)
+    near_duplicate_check(report, settings)
     label_issues_section(report, settings)
     try:
         split_builder(report, settings)

@@ -7,13 +7,15 @@ backbone runs once per photo; a map drawn with the same network makes this insta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
 
-from app_pages.photo_map_views import compute_features, network_choice, thumbnail
+from app_pages.photo_map_views import compute_features, features_of, network_choice, thumbnail
 from app_pages.plain_text import error_text
 from lab.data import ScanReport
+from lab.data.records import ImageRecord
 from lab.errors import LabError
 from lab.inspection.near_duplicates import DuplicatePair, near_duplicates
 from lab.settings import Settings
@@ -23,17 +25,24 @@ MAX_PAIRS = 12  # pairs drawn side by side; the count says how many there are
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def pairs_of(root: str, photos: int, backbone: str, weights: str,
+def pairs_of(root: str, photos: int, backbone: str, weights: str, _records: Sequence[ImageRecord] = (),
              _computed: list[DuplicatePair] | None = None) -> list[DuplicatePair]:
-    """The pairs of a check, kept across reruns (only `near_duplicate_check` fills it)."""
-    return _computed or []
+    """The pairs of a check, kept across reruns; found again (features from the caches) when evicted."""
+    if _computed is not None:
+        return _computed
+    return near_duplicates(_records, features_of(root, photos, backbone, weights, _records=_records))
 
 
 def near_duplicate_check(report: ScanReport, settings: Settings) -> None:
-    """A network, "Find near-duplicates", then a leakage warning with the pairs across splits side by side."""
-    st.markdown("**Near-duplicates**")
-    st.caption("The same picture resized, recompressed or mirrored has other bytes, so the check above misses "
-               "it; through a network it looks the same. A pair across splits is leakage.")
+    """An expander (not inside the scan's tabs: choosing a network reruns the page, which shows the first tab
+    again): a network, "Find near-duplicates", then a leakage warning with the pairs across splits side by side."""
+    with st.expander("Near-duplicates", icon=":material/join:"):
+        pairs_section(report, settings)
+
+
+def pairs_section(report: ScanReport, settings: Settings) -> None:
+    st.caption("The same picture resized, recompressed or mirrored has other bytes, so the scan's duplicate "
+               "check misses it; through a network it looks the same. A pair across splits is leakage.")
     choice = network_choice("near_network", settings)
     if choice is None:
         return
@@ -48,7 +57,7 @@ def near_duplicate_check(report: ScanReport, settings: Settings) -> None:
         st.session_state[CHECKED_KEY] = key
     if st.session_state.get(CHECKED_KEY) != key:
         return
-    pairs = pairs_of(*key)
+    pairs = pairs_of(*key, _records=report.records)
     crossing = [pair for pair in pairs if pair.crosses_splits]
     if crossing:
         st.warning(f"Leakage: {len(crossing):,} near-duplicate pair{'s' if len(crossing) != 1 else ''} across "

@@ -23,7 +23,7 @@ from lab.inspection.label_issues import LabelIssue
 from lab.settings import Settings, load_settings
 
 CHECKED_KEY = "label_check"  # (dataset, backbone, weights) of the check shown
-SAVED_KEY = "label_clean_saved"  # the clean manifest saved last
+SAVED_KEY = "label_clean_saved"  # (name, photos left out) of the clean manifest saved last
 MAX_LISTED = 60  # flagged photos drawn; the count says how many were flagged
 TRAIN_PAGE = "app_pages/train.py"
 
@@ -51,7 +51,7 @@ def check(root: str, backbone: str, weights: str, on_progress=None) -> list[Labe
 def label_issues_section(report: ScanReport, settings: Settings) -> None:
     with st.expander("Labels that look wrong", icon=":material/label_off:"):
         st.caption("Small heads, each fitted without the photo it judges, say which class each training photo "
-                   "looks like; confident learning flags the labels that look wrong. Untick a photo to keep it.")
+                   "looks like; confident learning flags the labels it doubts. Untick a photo to keep it.")
         choice = network_choice("labels_network", settings)
         if choice is None:
             return
@@ -106,11 +106,11 @@ def clean_manifest_form(source: str, ticked: list[LabelIssue], settings: Setting
         except LabError as error:
             st.error(error_text(error))
             return
-        st.session_state[SAVED_KEY] = manifest.name
-    saved = st.session_state.get(SAVED_KEY)
-    if not saved:
+        st.session_state[SAVED_KEY] = (manifest.name, len(ticked))
+    if not st.session_state.get(SAVED_KEY):
         return
-    st.success(f"Saved manifest **{as_text(saved)}** without {len(ticked):,} photos. The photos and the dataset "
+    saved, left_out = st.session_state[SAVED_KEY]
+    st.success(f"Saved manifest **{as_text(saved)}** without {left_out:,} photos. The photos and the dataset "
                "are untouched.")
     if st.button("Train the same on it", icon=":material/model_training:",
                  help="Opens the Train page with this manifest as Data"):

@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from app_pages.charts import COLOURS
 from app_pages.dataset_source import progress_bar
 from app_pages.plain_text import error_text
 from lab.data import ScanReport
@@ -131,6 +132,8 @@ def draw_map(points: list[MapPoint], colour: str) -> None:
     """The chart (select points with a click, a box or a lasso), the selected photos, and the download."""
     figure = photo_map_figure(points, colour)
     figure.update_layout(height=560, dragmode="lasso")
+    for trace, shade in zip(figure.data, COLOURS):  # the class colours of the page's other charts, not the theme's
+        trace.marker.color = shade
     event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"),
                             key="photo_map_chart")
     st.caption(f"{len(points):,} photos. Hover a point for its name; select points (click, box or lasso) to see "
