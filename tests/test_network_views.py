@@ -140,3 +140,19 @@ def test_near_duplicates_across_splits_are_named_as_leakage(dataset: Path) -> No
     assert "near-duplicate pair across splits" in warnings or "near-duplicate pairs across splits" in warnings
     leaked = sorted((FILTERED / "train" / "dogs").iterdir())[0].name
     assert f"copy_{leaked}\ndogs · validation" in page_text(app)
+
+
+@pytest.mark.slow
+def test_compare_maps_a_runs_photos_coloured_by_its_mistakes(run_pair: Path, workspace: Path) -> None:
+    shutil.copytree(run_pair, load_settings().runs_dir)
+    shutil.copytree(run_pair.parent / "manifests", load_settings().manifests_dir, dirs_exist_ok=True)
+    run_id = sorted(p.name for p in load_settings().runs_dir.iterdir() if not p.name.startswith("."))[-1]
+    app = open_page("compare", timeout=300)
+    app.multiselect(key="compare_selected").set_value([run_id]).run()
+    app.radio(key="run_map_method").set_value("pca").run()
+    button(app, "Draw the run's map").click().run()
+    assert not app.exception and not app.error, (app.exception, [e.value for e in app.error])
+    [chart] = [c for c in app.get("plotly_chart") if "scattergl" in c.proto.spec]
+    names = {trace["name"] for trace in json.loads(chart.proto.spec)["data"]}
+    assert "no answer" in names and names <= {"no answer", "right", "wrong"}
+    assert "answered by the run" in page_text(app)
