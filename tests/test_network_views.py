@@ -128,6 +128,11 @@ def test_the_wrong_labels_are_listed_and_a_clean_manifest_leaves_the_ticked_ones
     assert "Compare's paired test" in page_text(app)
     button(app, "Train the same on it").click().run()
     assert app.session_state["train_data"] == name.value
+    train = open_page("train", timeout=300, run=False)  # AppTest does not follow switch_page: open it as it would
+    train.session_state["train_data"] = name.value
+    train.run()
+    assert not train.exception, train.exception
+    assert train.selectbox(key="train_form_data").value == name.value
 
 
 @pytest.mark.slow
