@@ -22,6 +22,7 @@ from app_pages.charts import curves
 from app_pages.compare_study import study_section
 from app_pages.evaluation_views import evaluation_section
 from app_pages.plain_text import as_text
+from app_pages.run_map_views import run_map_section
 from app_pages.session_keys import COMPARE_SELECTED
 from lab.access import shown_config
 from lab.errors import LabError
@@ -173,6 +174,7 @@ def compare(runs: list[Run], rows: dict[str, dict[str, Any]]) -> None:
     if len(runs) > 1:
         differences(runs, names, rows)
     evaluation_section(runs, names)
+    run_map_section(runs, names)
 
 
 def differences(runs: list[Run], names: dict[str, str], rows: dict[str, dict[str, Any]]) -> None:

@@ -17,6 +17,9 @@ from PIL import Image
 
 from app_pages.charts import COLOURS, size_map
 from app_pages.dataset_source import choose_source, current_report, run_scan
+from app_pages.duplicate_views import near_duplicate_check
+from app_pages.label_views import label_issues_section
+from app_pages.photo_map_views import photo_map_section
 from app_pages.plain_text import chart_text, error_text
 from lab.access import shown_path
 from lab.data import ScanReport, build_manifest, list_manifests, load_manifest, report_text, split_choices
@@ -106,6 +109,7 @@ def details(report: ScanReport) -> None:
         bad_files(report)
     with duplicates_tab:
         duplicates(report)
+        st.caption("Resized, recompressed or mirrored copies have other bytes: **Near-duplicates** below finds them.")
 
 
 def sample_grid(report: ScanReport) -> None:
@@ -273,6 +277,9 @@ def page() -> None:
         return
     overview(report)
     details(report)
+    photo_map_section(report, settings)
+    near_duplicate_check(report, settings)
+    label_issues_section(report, settings)
     try:
         split_builder(report, settings)
     except LabError as error:

@@ -26,7 +26,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from app_pages.plain_text import as_text
-from app_pages.session_keys import DATASET_PATH
+from app_pages.session_keys import DATASET_PATH, TRAIN_DATA
 from app_pages.train_form import PASSED_OVER_KEY, config_form, fill_form, form_config, key, saved_at
 from app_pages.train_presets import fill_in_preset_times, preset_picker
 from app_pages.train_queue import launch_wait
@@ -117,6 +117,9 @@ def follow_dataset_page(settings: Settings) -> None:
         st.session_state[key("data")] = listed_dataset(chosen, dataset_names(settings))
         st.session_state[key("train_split")] = "train"
         st.session_state[PASSED_OVER_KEY] = None
+    handed = st.session_state.pop(TRAIN_DATA, None)  # a clean manifest the Dataset page saved: train on it
+    if handed:
+        st.session_state.update({key("data"): handed, key("train_split"): "train", PASSED_OVER_KEY: None})
 
 
 def passed_over(note: DeltaGenerator, settings: Settings) -> None:
